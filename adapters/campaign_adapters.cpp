@@ -1,0 +1,48 @@
+#include "adapters/campaign_adapters.h"
+
+namespace orch::adapters {
+
+namespace {
+
+// The endpoint of `name`, with the default settings filled in where the
+// config leaves them out.
+ServiceEndpoint endpoint_of(const AdapterConfig& config, const std::string& name) {
+  ServiceEndpoint e = config.endpoint(name);
+  for (auto& [k, v] : AdapterConfig::default_settings(name)) e.settings.try_emplace(k, v);
+  return e;
+}
+
+}  // namespace
+
+CampaignAdapters::CampaignAdapters(http::HttpTransport& transport, const AdapterConfig& config)
+    : notion_(transport, endpoint_of(config, "notion")),
+      tool_service_(transport, endpoint_of(config, "tool_service")),
+      memory_(transport, endpoint_of(config, "memory_gateway")),
+      slm_(transport, endpoint_of(config, "slm")),
+      figma_(transport, endpoint_of(config, "figma")),
+      github_(transport, endpoint_of(config, "github"), "github"),
+      github_pages_(transport, endpoint_of(config, "github_pages"), "github_pages"),
+      slack_(transport, endpoint_of(config, "slack")),
+      sendgrid_(transport, endpoint_of(config, "sendgrid")),
+      buffer_(transport, endpoint_of(config, "buffer")),
+      grafana_(transport, endpoint_of(config, "grafana")),
+      messaging_(transport, endpoint_of(config, "messaging")) {}
+
+phases::CampaignServices CampaignAdapters::services() {
+  phases::CampaignServices s;
+  s.knowledge = &notion_;
+  s.scraper = &tool_service_;
+  s.memory = &memory_;
+  s.language_model = &slm_;
+  s.design = &figma_;
+  s.code_host = &github_;
+  s.pages = &github_pages_;
+  s.chat = &slack_;
+  s.email = &sendgrid_;
+  s.social = &buffer_;
+  s.dashboards = &grafana_;
+  s.messaging = &messaging_;
+  return s;
+}
+
+}  // namespace orch::adapters

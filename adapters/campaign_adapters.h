@@ -1,0 +1,61 @@
+// Owns one adapter per service, built from an AdapterConfig, and hands the
+// phases their ports. The transport and this object must outlive every call
+// in flight.
+#pragma once
+
+#include <memory>
+
+#include "adapters/adapter_config.h"
+#include "adapters/buffer_adapter.h"
+#include "adapters/figma_adapter.h"
+#include "adapters/github_adapter.h"
+#include "adapters/grafana_adapter.h"
+#include "adapters/memory_gateway_adapter.h"
+#include "adapters/messaging_adapter.h"
+#include "adapters/notion_adapter.h"
+#include "adapters/openai_adapter.h"
+#include "adapters/sendgrid_adapter.h"
+#include "adapters/slack_adapter.h"
+#include "adapters/tool_service_adapter.h"
+#include "phases/ports.h"
+
+namespace orch::adapters {
+
+class CampaignAdapters {
+ public:
+  CampaignAdapters(http::HttpTransport& transport, const AdapterConfig& config);
+  CampaignAdapters(const CampaignAdapters&) = delete;
+  CampaignAdapters& operator=(const CampaignAdapters&) = delete;
+
+  // Non-owning pointers, all non-null, valid while this object lives.
+  phases::CampaignServices services();
+
+  NotionAdapter& notion() { return notion_; }
+  ToolServiceAdapter& tool_service() { return tool_service_; }
+  MemoryGatewayAdapter& memory() { return memory_; }
+  OpenAiAdapter& language_model() { return slm_; }
+  FigmaAdapter& figma() { return figma_; }
+  GitHubAdapter& github() { return github_; }
+  GitHubAdapter& github_pages() { return github_pages_; }
+  SlackAdapter& slack() { return slack_; }
+  SendGridAdapter& sendgrid() { return sendgrid_; }
+  BufferAdapter& buffer() { return buffer_; }
+  GrafanaAdapter& grafana() { return grafana_; }
+  MessagingAdapter& messaging() { return messaging_; }
+
+ private:
+  NotionAdapter notion_;
+  ToolServiceAdapter tool_service_;
+  MemoryGatewayAdapter memory_;
+  OpenAiAdapter slm_;
+  FigmaAdapter figma_;
+  GitHubAdapter github_;
+  GitHubAdapter github_pages_;
+  SlackAdapter slack_;
+  SendGridAdapter sendgrid_;
+  BufferAdapter buffer_;
+  GrafanaAdapter grafana_;
+  MessagingAdapter messaging_;
+};
+
+}  // namespace orch::adapters

@@ -1,0 +1,657 @@
+#include "adapters/http_client.h"
+
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdint>
+#include <optional>
+#include <random>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+namespace orch::http {
+
+const char* to_string(TransportError e) {
+  switch (e) {
+    case TransportError::none: return "none";
+    case TransportError::timeout: return "timeout";
+    case TransportError::connect: return "connect";
+    case TransportError::io: return "io";
+    case TransportError::bad_url: return "bad_url";
+  }
+  return "unknown";
+}
+
+std::chrono::milliseconds full_jitter_backoff(const CallOptions& options, int retry,
+                                              double unit_random) {
+  if (retry < 1) retry = 1;
+  if (!(unit_random >= 0.0)) unit_random = 0.0;  // also catches NaN
+  if (unit_random > 1.0) unit_random = 1.0;
+  double max_ms = static_cast<double>(std::max<std::int64_t>(0, options.max_backoff.count()));
+  double initial = static_cast<double>(std::max<std::int64_t>(0, options.initial_backoff.count()));
+  double coefficient = options.backoff_coefficient;
+  if (!(coefficient >= 0.0)) coefficient = 1.0;
+  double cap = initial * std::pow(coefficient, static_cast<double>(retry - 1));
+  if (!(cap <= max_ms)) cap = max_ms;  // overflow to inf or NaN also lands here
+  if (cap < 0.0) cap = 0.0;
+  double value = std::floor(unit_random * cap);
+  if (value > cap) value = cap;
+  return std::chrono::milliseconds(static_cast<std::int64_t>(value));
+}
+
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = boost::asio::ip::tcp;
+using error_code = boost::system::error_code;
+using Strand = asio::strand<asio::io_context::executor_type>;
+
+constexpr std::uint64_t kMaxResponseBody = 8u << 20;  // 8 MiB
+constexpr std::uint32_t kMaxResponseHeader = 64u << 10;
+constexpr std::chrono::seconds kMaxRetryAfter{30};
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+    if (x != y) return false;
+  }
+  return true;
+}
+
+bool is_token_char(char c) {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+    return true;
+  switch (c) {
+    case '!': case '#': case '$': case '%': case '&': case '\'': case '*':
+    case '+': case '-': case '.': case '^': case '_': case '`': case '|': case '~':
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool valid_token(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), is_token_char);
+}
+
+bool valid_header_value(std::string_view s) {
+  return std::none_of(s.begin(), s.end(),
+                      [](char c) { return c == '\r' || c == '\n' || c == '\0'; });
+}
+
+bool valid_target(std::string_view s) {
+  return std::none_of(s.begin(), s.end(), [](char c) {
+    auto u = static_cast<unsigned char>(c);
+    return u <= 0x20 || u == 0x7f;
+  });
+}
+
+struct Url {
+  std::string host;  // without brackets
+  std::uint16_t port = 80;
+  std::string prefix;  // "" or "/something" without trailing slash
+  bool ipv6 = false;
+};
+
+std::optional<Url> parse_url(std::string_view url, std::string& error) {
+  constexpr std::string_view kHttp = "http://";
+  if (url.size() < kHttp.size() || !iequals(url.substr(0, kHttp.size()), kHttp)) {
+    error = url.size() >= 8 && iequals(url.substr(0, 8), "https://")
+                ? "https is not supported"
+                : "base URL must start with http://";
+    return std::nullopt;
+  }
+  std::string_view rest = url.substr(kHttp.size());
+  auto end = rest.find_first_of("/?#");
+  std::string_view authority = rest.substr(0, end);
+  std::string_view path = end == std::string_view::npos ? std::string_view() : rest.substr(end);
+  if (!path.empty() && path.front() != '/') {
+    error = "base URL must not contain a query or fragment";
+    return std::nullopt;
+  }
+  if (path.find_first_of("?#") != std::string_view::npos) {
+    error = "base URL must not contain a query or fragment";
+    return std::nullopt;
+  }
+  if (!valid_target(path)) {
+    error = "base URL path contains invalid characters";
+    return std::nullopt;
+  }
+  if (authority.find('@') != std::string_view::npos) {
+    error = "base URL must not contain user info";
+    return std::nullopt;
+  }
+  Url out;
+  std::string_view port_part;
+  if (!authority.empty() && authority.front() == '[') {
+    auto close = authority.find(']');
+    if (close == std::string_view::npos) {
+      error = "unterminated IPv6 literal in base URL";
+      return std::nullopt;
+    }
+    out.host = std::string(authority.substr(1, close - 1));
+    out.ipv6 = true;
+    std::string_view after = authority.substr(close + 1);
+    if (!after.empty()) {
+      if (after.front() != ':') {
+        error = "bad authority in base URL";
+        return std::nullopt;
+      }
+      port_part = after.substr(1);
+      if (port_part.empty()) {
+        error = "empty port in base URL";
+        return std::nullopt;
+      }
+    }
+  } else {
+    auto colon = authority.rfind(':');
+    if (colon != std::string_view::npos) {
+      port_part = authority.substr(colon + 1);
+      authority = authority.substr(0, colon);
+      if (port_part.empty()) {
+        error = "empty port in base URL";
+        return std::nullopt;
+      }
+    }
+    out.host = std::string(authority);
+  }
+  if (out.host.empty()) {
+    error = "missing host in base URL";
+    return std::nullopt;
+  }
+  for (char c : out.host) {
+    auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u == 0x7f || c == '/' || c == '\\') {
+      error = "invalid host in base URL";
+      return std::nullopt;
+    }
+  }
+  if (!port_part.empty()) {
+    if (port_part.size() > 5 ||
+        !std::all_of(port_part.begin(), port_part.end(),
+                     [](char c) { return c >= '0' && c <= '9'; })) {
+      error = "invalid port in base URL";
+      return std::nullopt;
+    }
+    unsigned long p = std::stoul(std::string(port_part));
+    if (p == 0 || p > 65535) {
+      error = "invalid port in base URL";
+      return std::nullopt;
+    }
+    out.port = static_cast<std::uint16_t>(p);
+  }
+  while (!path.empty() && path.back() == '/') path.remove_suffix(1);
+  out.prefix = std::string(path);
+  return out;
+}
+
+std::string join_target(const std::string& prefix, const std::string& target) {
+  if (target.empty()) return prefix.empty() ? std::string("/") : prefix;
+  if (target.front() == '/') return prefix + target;
+  if (target.front() == '?') return (prefix.empty() ? std::string("/") : prefix) + target;
+  return prefix + "/" + target;
+}
+
+std::optional<std::chrono::seconds> parse_retry_after(std::string_view v) {
+  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+  if (v.empty() || v.size() > 9) return std::nullopt;
+  std::int64_t n = 0;
+  for (char c : v) {
+    if (c < '0' || c > '9') return std::nullopt;
+    n = n * 10 + (c - '0');
+  }
+  return std::chrono::seconds(n);
+}
+
+// A pooled keep-alive connection.
+struct Conn {
+  explicit Conn(const Strand& ex) : stream(ex) {}
+  beast::tcp_stream stream;
+  beast::flat_buffer buffer;
+};
+
+// True when an idle pooled socket has neither been closed by the peer nor
+// received unsolicited bytes (a cheap non-blocking peek).
+bool idle_socket_usable(tcp::socket& s) {
+  if (!s.is_open()) return false;
+  char c;
+  ssize_t n = ::recv(s.native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n >= 0) return false;  // EOF (0) or stray data (>0)
+  return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
+}
+
+class Call;
+
+struct Origin {
+  std::vector<std::unique_ptr<Conn>> idle;
+  std::vector<tcp::endpoint> endpoints;  // empty until resolved
+  bool literal = false;                  // host is an IP literal
+  bool resolving = false;
+  std::vector<std::weak_ptr<Call>> waiters;
+};
+
+struct ClientCore : std::enable_shared_from_this<ClientCore> {
+  ClientCore(asio::io_context& io_, HttpClient::PoolLimits l)
+      : io(io_), strand(asio::make_strand(io_)), limits(l), rng(std::random_device{}()) {}
+
+  asio::io_context& io;
+  Strand strand;
+  HttpClient::PoolLimits limits;
+  std::unordered_map<std::string, Origin> origins;
+  std::mt19937_64 rng;
+  bool shutting_down = false;
+
+  double random01() { return std::uniform_real_distribution<double>(0.0, 1.0)(rng); }
+
+  Origin& origin(const std::string& key, const std::string& host) {
+    auto [it, inserted] = origins.try_emplace(key);
+    if (inserted) {
+      error_code ec;
+      auto addr = asio::ip::make_address(host, ec);
+      if (!ec) {
+        it->second.literal = true;
+        // The port is filled in by the caller (connect()).
+        it->second.endpoints.emplace_back(addr, 0);
+      }
+    }
+    return it->second;
+  }
+
+  std::unique_ptr<Conn> take_idle(Origin& o) {
+    while (!o.idle.empty()) {
+      auto c = std::move(o.idle.back());
+      o.idle.pop_back();
+      if (idle_socket_usable(c->stream.socket())) return c;
+      error_code ec;
+      c->stream.socket().close(ec);
+    }
+    return nullptr;
+  }
+
+  void give_back(Origin& o, std::unique_ptr<Conn> c) {
+    if (shutting_down || static_cast<int>(o.idle.size()) >= limits.max_idle_per_origin) {
+      error_code ec;
+      c->stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+      c->stream.close();
+      return;
+    }
+    c->stream.expires_never();
+    o.idle.push_back(std::move(c));
+  }
+
+  void close_idle() {
+    for (auto& [key, o] : origins) {
+      for (auto& c : o.idle) {
+        error_code ec;
+        c->stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+        c->stream.close();
+      }
+      o.idle.clear();
+    }
+  }
+
+  void on_resolved(const std::string& key, error_code ec, tcp::resolver::results_type results);
+};
+
+class Call : public std::enable_shared_from_this<Call> {
+ public:
+  Call(std::shared_ptr<ClientCore> core, Url url, CallOptions options, CallCallback done)
+      : core_(std::move(core)),
+        url_(std::move(url)),
+        options_(options),
+        done_(std::move(done)),
+        timer_(core_->strand) {
+    key_ = (url_.ipv6 ? "[" + url_.host + "]" : url_.host) + ":" + std::to_string(url_.port);
+  }
+
+  bhttp::request<bhttp::string_body>& request() { return req_; }
+  const std::string& key() const { return key_; }
+
+  void start_attempt() {
+    ++attempts_;
+    fresh_retry_used_ = false;
+    deadline_ = std::chrono::steady_clock::now() + options_.timeout;
+    Origin& o = core_->origin(key_, url_.host);
+    if (auto c = core_->take_idle(o)) {
+      conn_ = std::move(c);
+      reused_ = true;
+      exchange();
+      return;
+    }
+    fresh_connection();
+  }
+
+  void on_resolved(error_code ec) {
+    if (state_ != State::resolving) return;
+    timer_.cancel();
+    if (ec) {
+      return fail_attempt(TransportError::connect,
+                          "cannot resolve " + url_.host + ": " + ec.message());
+    }
+    connect();
+  }
+
+ private:
+  enum class State { idle, resolving, connecting, exchanging, waiting, done };
+
+  void fresh_connection() {
+    reused_ = false;
+    Origin& o = core_->origin(key_, url_.host);
+    if (!o.endpoints.empty()) return connect();
+    state_ = State::resolving;
+    std::uint64_t gen = ++gen_;
+    o.waiters.push_back(weak_from_this());
+    timer_.expires_at(deadline_);
+    timer_.async_wait([self = shared_from_this(), gen](error_code ec) {
+      if (ec || self->state_ != State::resolving || self->gen_ != gen) return;
+      self->fail_attempt(TransportError::timeout,
+                         "timed out resolving " + self->url_.host);
+    });
+    if (!o.resolving) {
+      o.resolving = true;
+      auto resolver = std::make_shared<tcp::resolver>(core_->strand);
+      auto* r = resolver.get();
+      r->async_resolve(url_.host, std::to_string(url_.port),
+                       [core = core_, resolver = std::move(resolver), key = key_](
+                           error_code ec, tcp::resolver::results_type results) {
+                         core->on_resolved(key, ec, std::move(results));
+                       });
+    }
+  }
+
+  void connect() {
+    state_ = State::connecting;
+    Origin& o = core_->origin(key_, url_.host);
+    endpoints_ = o.endpoints;
+    if (o.literal) {
+      for (auto& ep : endpoints_) ep.port(url_.port);
+    }
+    conn_ = std::make_unique<Conn>(core_->strand);
+    conn_->stream.expires_at(deadline_);
+    conn_->stream.async_connect(
+        endpoints_, beast::bind_front_handler(&Call::on_connect, shared_from_this()));
+  }
+
+  void on_connect(error_code ec, const tcp::endpoint&) {
+    if (ec) {
+      conn_.reset();
+      if (ec == beast::error::timeout) {
+        return fail_attempt(TransportError::timeout, "timed out connecting to " + key_ +
+                                                         " after " + timeout_text());
+      }
+      Origin& o = core_->origin(key_, url_.host);
+      if (!o.literal) o.endpoints.clear();  // resolve again next time
+      return fail_attempt(TransportError::connect,
+                          "connect to " + key_ + " failed: " + ec.message());
+    }
+    error_code ignored;
+    conn_->stream.socket().set_option(tcp::no_delay(true), ignored);
+    exchange();
+  }
+
+  void exchange() {
+    state_ = State::exchanging;
+    conn_->stream.expires_at(deadline_);
+    bhttp::async_write(conn_->stream, req_,
+                       beast::bind_front_handler(&Call::on_write, shared_from_this()));
+  }
+
+  void on_write(error_code ec, std::size_t) {
+    if (ec) return exchange_failed(ec, false);
+    parser_.emplace();
+    parser_->body_limit(kMaxResponseBody);
+    parser_->header_limit(kMaxResponseHeader);
+    if (req_.method() == bhttp::verb::head) parser_->skip(true);
+    bhttp::async_read(conn_->stream, conn_->buffer, *parser_,
+                      beast::bind_front_handler(&Call::on_read, shared_from_this()));
+  }
+
+  void exchange_failed(error_code ec, bool got_response_bytes) {
+    conn_.reset();
+    if (ec == beast::error::timeout) {
+      parser_.reset();
+      return fail_attempt(TransportError::timeout,
+                          "request to " + key_ + " timed out after " + timeout_text());
+    }
+    if (reused_ && !fresh_retry_used_ && !got_response_bytes) {
+      // The pooled connection was stale (closed by the peer while idle):
+      // try once more on a fresh connection; this is not a new attempt.
+      parser_.reset();
+      fresh_retry_used_ = true;
+      return fresh_connection();
+    }
+    bool too_large = ec == bhttp::error::body_limit || ec == bhttp::error::header_limit;
+    parser_.reset();
+    fail_attempt(TransportError::io,
+                 (too_large ? "response from " + key_ + " too large: "
+                            : "connection to " + key_ + " failed: ") +
+                     ec.message(),
+                 /*retryable=*/!too_large);
+  }
+
+  void on_read(error_code ec, std::size_t) {
+    if (ec) return exchange_failed(ec, parser_->got_some());
+    auto res = parser_->release();
+    parser_.reset();
+    bool reusable = !res.need_eof() && conn_->buffer.size() == 0;
+    if (reusable) {
+      Origin& o = core_->origin(key_, url_.host);
+      core_->give_back(o, std::move(conn_));
+    } else {
+      error_code ignored;
+      conn_->stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+      conn_.reset();
+    }
+
+    CallResult result;
+    result.error = TransportError::none;
+    int status = static_cast<int>(res.result_int());
+    result.response.status = status;
+    std::size_t n = 0;
+    for (auto it = res.begin(); it != res.end(); ++it) ++n;
+    result.response.headers.reserve(n);
+    for (const auto& f : res) {
+      result.response.headers.emplace_back(std::string(f.name_string()),
+                                           std::string(f.value()));
+    }
+    result.response.body = std::move(res.body());
+    last_ = std::move(result);
+
+    bool retryable = (status >= 500 && status <= 599) || status == 429;
+    if (retryable && attempts_ <= options_.max_retries) {
+      std::optional<std::chrono::milliseconds> wait;
+      if (status == 429 || status == 503) {
+        if (auto ra = last_.response.header("Retry-After")) {
+          if (auto secs = parse_retry_after(*ra)) {
+            wait = std::chrono::duration_cast<std::chrono::milliseconds>(
+                std::min<std::chrono::seconds>(*secs, kMaxRetryAfter));
+          }
+        }
+      }
+      return schedule_retry(wait);
+    }
+    finish();
+  }
+
+  void fail_attempt(TransportError error, std::string message, bool retryable = true) {
+    last_ = CallResult{};
+    last_.error = error;
+    last_.error_message = std::move(message);
+    if (retryable && attempts_ <= options_.max_retries) return schedule_retry(std::nullopt);
+    finish();
+  }
+
+  void schedule_retry(std::optional<std::chrono::milliseconds> wait) {
+    state_ = State::waiting;
+    ++gen_;
+    auto delay = wait ? *wait : full_jitter_backoff(options_, attempts_, core_->random01());
+    timer_.expires_after(delay);
+    timer_.async_wait([self = shared_from_this()](error_code) { self->start_attempt(); });
+  }
+
+  void finish() {
+    state_ = State::done;
+    ++gen_;
+    last_.attempts = attempts_;
+    auto done = std::move(done_);
+    done_ = nullptr;
+    if (done) done(std::move(last_));
+  }
+
+  std::string timeout_text() const {
+    return std::to_string(options_.timeout.count()) + " ms";
+  }
+
+  std::shared_ptr<ClientCore> core_;
+  Url url_;
+  std::string key_;
+  CallOptions options_;
+  CallCallback done_;
+  bhttp::request<bhttp::string_body> req_;
+  asio::steady_timer timer_;
+  std::unique_ptr<Conn> conn_;
+  std::optional<bhttp::response_parser<bhttp::string_body>> parser_;
+  std::vector<tcp::endpoint> endpoints_;
+  std::chrono::steady_clock::time_point deadline_;
+  CallResult last_;
+  State state_ = State::idle;
+  std::uint64_t gen_ = 0;
+  int attempts_ = 0;
+  bool reused_ = false;
+  bool fresh_retry_used_ = false;
+};
+
+void ClientCore::on_resolved(const std::string& key, error_code ec,
+                             tcp::resolver::results_type results) {
+  auto it = origins.find(key);
+  if (it == origins.end()) return;
+  Origin& o = it->second;
+  o.resolving = false;
+  if (!ec) {
+    o.endpoints.clear();
+    for (const auto& entry : results) o.endpoints.push_back(entry.endpoint());
+    if (o.endpoints.empty()) ec = asio::error::host_not_found;
+  }
+  auto waiters = std::move(o.waiters);
+  o.waiters.clear();
+  for (auto& w : waiters) {
+    if (auto call = w.lock()) call->on_resolved(ec);
+  }
+}
+
+// Builds the wire request; returns an error message when the request cannot
+// be sent as given (never echoing header values).
+std::string build_request(bhttp::request<bhttp::string_body>& out, const Url& url,
+                          Request& in) {
+  if (!valid_token(in.method)) return "invalid HTTP method";
+  std::string target = join_target(url.prefix, in.target);
+  if (!valid_target(target)) return "invalid request target";
+  out.version(11);
+  out.method_string(in.method);
+  out.target(target);
+  bool has_host = false, has_user_agent = false, has_content_type = false;
+  for (auto& [name, value] : in.headers) {
+    if (!valid_token(name)) return "invalid request header name";
+    if (!valid_header_value(value)) return "invalid value for request header '" + name + "'";
+    if (iequals(name, "content-length") || iequals(name, "transfer-encoding") ||
+        iequals(name, "connection")) {
+      continue;
+    }
+    if (iequals(name, "host")) has_host = true;
+    if (iequals(name, "user-agent")) has_user_agent = true;
+    if (iequals(name, "content-type")) has_content_type = true;
+    out.insert(name, value);
+  }
+  if (!has_host) {
+    std::string host = url.ipv6 ? "[" + url.host + "]" : url.host;
+    if (url.port != 80) {
+      host += ':';
+      host += std::to_string(url.port);
+    }
+    out.set(bhttp::field::host, host);
+  }
+  if (!has_user_agent) out.set(bhttp::field::user_agent, "campaign-orchestrator/0.1");
+  out.set(bhttp::field::connection, "keep-alive");
+  bool sends_body = !in.body.empty() || out.method() == bhttp::verb::post ||
+                    out.method() == bhttp::verb::put || out.method() == bhttp::verb::patch;
+  if (!in.body.empty() && !has_content_type) {
+    out.set(bhttp::field::content_type, "application/json");
+  }
+  if (sends_body) out.content_length(in.body.size());
+  out.body() = std::move(in.body);
+  return {};
+}
+
+}  // namespace
+
+struct HttpClient::Impl {
+  std::shared_ptr<ClientCore> core;
+};
+
+HttpClient::HttpClient(boost::asio::io_context& io, PoolLimits limits)
+    : impl_(std::make_shared<Impl>()) {
+  impl_->core = std::make_shared<ClientCore>(io, limits);
+}
+
+HttpClient::~HttpClient() {
+  auto core = impl_->core;
+  auto shutdown = [core] {
+    core->shutting_down = true;
+    core->close_idle();
+  };
+  if (core->strand.running_in_this_thread() || core->io.stopped()) {
+    shutdown();
+  } else {
+    asio::post(core->strand, std::move(shutdown));
+  }
+}
+
+void HttpClient::send(const std::string& base_url, Request request,
+                      const CallOptions& options, CallCallback done) {
+  auto core = impl_->core;
+  std::string error;
+  auto url = parse_url(base_url, error);
+  bhttp::request<bhttp::string_body> wire;
+  if (url) error = build_request(wire, *url, request);
+  if (!error.empty()) {
+    // Never complete inline: callers may hold locks or be mid-iteration.
+    asio::post(core->strand, [done = std::move(done), error = std::move(error)]() mutable {
+      CallResult result;
+      result.error = TransportError::bad_url;
+      result.error_message = std::move(error);
+      result.attempts = 0;
+      if (done) done(std::move(result));
+    });
+    return;
+  }
+  auto call = std::make_shared<Call>(std::move(core), std::move(*url), options, std::move(done));
+  call->request() = std::move(wire);
+  auto ex = impl_->core->strand;
+  asio::post(ex, [call = std::move(call)] { call->start_attempt(); });
+}
+
+void HttpClient::close_idle() {
+  auto core = impl_->core;
+  asio::dispatch(core->strand, [core] { core->close_idle(); });
+}
+
+}  // namespace orch::http

@@ -1,0 +1,56 @@
+// A small asynchronous HTTP/1.1 server on Beast, shared by the REST API and the
+// sandbox. One session per connection, keep-alive, a deadline before every
+// read and write, and a body limit: the abuse limits of Beast's examples.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "adapters/http_message.h"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace orch::http {
+
+// Called once per request on the server's io_context thread. The handler may
+// respond later (asynchronously) but must call `respond` exactly once.
+using Responder = std::function<void(Response)>;
+using Handler = std::function<void(Request, Responder)>;
+
+struct ServerLimits {
+  std::size_t max_body_bytes = 1 << 20;           // 1 MiB; larger bodies get 413
+  std::chrono::seconds idle_timeout{30};           // keep-alive idle deadline
+  std::chrono::seconds io_timeout{30};             // deadline for one read/write
+  std::size_t max_header_bytes = 16 * 1024;
+};
+
+class HttpServer {
+ public:
+  HttpServer(boost::asio::io_context& io, Handler handler, ServerLimits limits = {});
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Binds and starts accepting. Port 0 picks an ephemeral port. Returns an
+  // empty string on success, otherwise a description of the failure.
+  std::string listen(const std::string& host, std::uint16_t port);
+
+  // The bound port (valid after a successful listen()).
+  std::uint16_t port() const;
+
+  // Stops accepting and closes open connections. Safe to call from the
+  // io_context thread; idempotent.
+  void stop();
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace orch::http

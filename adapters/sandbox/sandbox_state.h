@@ -1,0 +1,159 @@
+// Internal to the sandbox: its state and the fake-service route table. Only
+// sandbox.cpp and fake_services.cpp include this.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "adapters/http_message.h"
+#include "adapters/sandbox/sandbox.h"
+
+namespace orch::sandbox {
+
+struct LedgerEntry {
+  uint64_t seq = 0;
+  std::string workflow_id;
+  std::string step;
+  std::string idempotency_key;
+  bool compensation = false;
+  const char* service = "";
+  std::string method;
+  std::string path;
+  uint64_t replays = 0;
+  http::Response cached;
+};
+
+struct Fault {
+  std::string id;
+  std::string path_prefix;
+  std::string method;                  // empty: any
+  int status = 503;                    // 0: latency only
+  double rate = 1.0;
+  std::chrono::milliseconds latency{0};
+  std::vector<std::string> workflow_ids;  // empty: any
+  int retry_after_s = -1;              // <0: no Retry-After header
+  int64_t count = -1;                  // <0: unlimited
+  int64_t matched = 0;
+  bool drop_connection = false;
+
+  nlohmann::json to_json() const;
+};
+
+struct GitFile {
+  std::string sha;
+  std::size_t size = 0;
+};
+
+struct Dashboard {
+  int64_t id = 0;
+  std::string title;
+  int version = 1;
+};
+
+using FormFields = std::vector<std::pair<std::string, std::string>>;
+
+// One call to a fake service, as seen by its handler.
+struct Call {
+  const http::Request& req;
+  std::vector<std::string> seg;  // percent-decoded path segments
+  nlohmann::json body;           // parsed JSON object (json/form routes)
+  FormFields form;               // parsed form fields (form routes)
+  bool is_form = false;
+  bool failed = false;           // a 2xx that is an error (Slack ok:false)
+
+  // A string field from the JSON body or the form.
+  std::optional<std::string> field(std::string_view name) const;
+  // All values of a (form) field, or the JSON array/string under `name`.
+  std::vector<std::string> fields(std::string_view name) const;
+};
+
+using ServiceHandler = http::Response (*)(Sandbox::State&, Call&);
+
+enum class BodyKind { none, json, form_or_json };
+
+enum class AuthKind { none, bearer, notion, figma, slack, twilio, google, github, sendgrid, grafana };
+
+struct RouteMatch {
+  int error = 0;             // 404 or 405 when no handler matched
+  std::string allow;         // for 405
+  const char* service = "";  // ledger service name
+  ServiceHandler handler = nullptr;
+  BodyKind body = BodyKind::none;
+  AuthKind auth = AuthKind::none;
+};
+
+struct Sandbox::State {
+  explicit State(boost::asio::io_context& io_ctx, const SandboxOptions& options)
+      : io(io_ctx),
+        latency(options.latency),
+        failure_rate(options.failure_rate),
+        rng(options.seed) {}
+
+  boost::asio::io_context& io;
+  mutable std::mutex mu;
+
+  // Configuration.
+  std::chrono::milliseconds latency;
+  double failure_rate;
+  std::mt19937_64 rng;
+
+  // The ledger.
+  std::vector<LedgerEntry> ledger;
+  std::unordered_map<std::string, std::size_t> by_key;
+  std::unordered_map<std::string, std::vector<std::size_t>> by_workflow;
+  uint64_t effects = 0;
+  uint64_t compensations = 0;
+  uint64_t replays = 0;
+  uint64_t faults_injected = 0;
+  uint64_t workflows = 0;  // distinct non-empty workflow ids
+
+  // Faults.
+  std::vector<Fault> faults;
+  uint64_t next_fault_id = 1;
+
+  // Stored objects of the fake services.
+  uint64_t id_counter = 0;
+  std::map<std::string, nlohmann::json> memories;
+  std::unordered_map<std::string, std::string> figma_assets;  // asset id -> file key
+  std::unordered_map<std::string, int64_t> github_pr_numbers;  // "o/r" -> last number
+  std::unordered_map<std::string, GitFile> github_files;       // "o/r/path"
+  std::unordered_map<std::string, std::string> sendgrid_batches;  // batch -> status
+  std::unordered_map<std::string, std::string> buffer_updates;    // id -> status
+  std::unordered_map<std::string, Dashboard> dashboards;          // uid
+  int64_t dashboard_ids = 0;
+  std::unordered_map<std::string, std::string> twilio_messages;  // sid -> status
+  std::unordered_map<std::string, std::string> fcm_messages;     // id -> project
+
+  void clear();  // REQUIRES: mu held
+  uint64_t next_id() { return ++id_counter; }
+};
+
+// --- fake_services.cpp ---
+
+RouteMatch match_service_route(std::string_view method,
+                               const std::vector<std::string>& seg);
+// nullopt when the request carries the credentials the service requires.
+std::optional<http::Response> check_auth(AuthKind auth, const http::Request& req);
+
+// --- shared helpers (fake_services.cpp) ---
+
+std::string path_decode(std::string_view in);
+std::vector<std::string> split_path(std::string_view path);
+FormFields parse_form(std::string_view body);
+std::string hex_id(uint64_t n, std::size_t len, uint64_t salt = 0);
+uint64_t fnv1a(std::string_view s, uint64_t h = 14695981039346656037ULL);
+http::Response json_response(int status, const nlohmann::json& body);
+http::Response problem(int status, std::string_view detail);
+
+}  // namespace orch::sandbox

@@ -1,0 +1,86 @@
+#include "adapters/sendgrid_adapter.h"
+
+#include <chrono>
+#include <utility>
+
+namespace orch::adapters {
+
+using nlohmann::json;
+
+namespace {
+
+std::vector<std::string> split_list(const std::string& s) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= s.size()) {
+    std::size_t comma = s.find(',', start);
+    if (comma == std::string::npos) comma = s.size();
+    std::string item = s.substr(start, comma - start);
+    auto b = item.find_first_not_of(" \t");
+    auto e = item.find_last_not_of(" \t");
+    if (b != std::string::npos) out.push_back(item.substr(b, e - b + 1));
+    start = comma + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+SendGridAdapter::SendGridAdapter(http::HttpTransport& transport, ServiceEndpoint endpoint)
+    : ServiceAdapter(transport, "sendgrid", std::move(endpoint)) {}
+
+void SendGridAdapter::send(const phases::CallContext& ctx, const phases::EmailMessage& message,
+                           phases::ServiceCallback done) {
+  std::vector<std::string> to = message.to;
+  if (to.empty()) to = split_list(setting("to", "subscribers@example.com"));
+  json recipients = json::array();
+  for (const auto& r : to) recipients.push_back({{"email", r}});
+  json from = {{"email", setting("from", "campaigns@example.com")}};
+  if (std::string name = setting("from_name"); !name.empty()) from["name"] = name;
+  json body = {{"personalizations", json::array({{{"to", std::move(recipients)}}})},
+               {"from", std::move(from)},
+               {"subject", message.subject},
+               {"content", json::array({{{"type", "text/html"}, {"value", message.html}}})}};
+  if (!message.batch_id.empty()) body["batch_id"] = message.batch_id;
+  long delay = 600;
+  try {
+    delay = std::stol(setting("send_delay_s", "600"));
+  } catch (const std::exception&) {
+  }
+  if (delay > 0) {
+    auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count();
+    body["send_at"] = now + delay;
+  }
+  Exchange ex;
+  ex.method = "POST";
+  ex.target = "/v3/mail/send";
+  ex.body = body.dump();
+  add_bearer(ex.headers);
+  execute(ctx, std::move(ex),
+          [batch = message.batch_id](const http::Response& res, phases::ServiceResult& out) {
+            auto id = res.header("X-Message-Id");
+            out.value = {{"message_id", id ? std::string(*id) : std::string()},
+                         {"batch_id", batch}};
+          },
+          std::move(done));
+}
+
+void SendGridAdapter::cancel(const phases::CallContext& ctx, const std::string& batch_id,
+                             phases::ServiceCallback done) {
+  Exchange ex;
+  ex.method = "POST";
+  ex.target = "/v3/user/scheduled_sends";
+  ex.body = json{{"batch_id", batch_id}, {"status", "cancel"}}.dump();
+  ex.compensation = true;
+  ex.absent_value = {{"batch_id", batch_id}};
+  add_bearer(ex.headers);
+  execute(ctx, std::move(ex),
+          [batch_id](const http::Response&, phases::ServiceResult& out) {
+            out.value = {{"batch_id", batch_id}};
+          },
+          std::move(done));
+}
+
+}  // namespace orch::adapters

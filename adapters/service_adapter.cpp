@@ -1,0 +1,286 @@
+#include "adapters/service_adapter.h"
+
+#include <cctype>
+#include <exception>
+#include <utility>
+
+namespace orch::adapters {
+
+using nlohmann::json;
+using phases::ServiceOutcome;
+using phases::ServiceResult;
+
+namespace {
+
+bool is_unreserved(unsigned char c) {
+  return std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~';
+}
+
+std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view v) {
+  while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
+  while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
+  if (v.empty() || v.size() > 9) return std::nullopt;
+  long long secs = 0;
+  for (char c : v) {
+    if (c < '0' || c > '9') return std::nullopt;  // HTTP-date form: ignored
+    secs = secs * 10 + (c - '0');
+  }
+  return std::chrono::milliseconds(secs * 1000);
+}
+
+std::string_view path_of(std::string_view target) {
+  return target.substr(0, target.find('?'));
+}
+
+std::string clip(std::string s, std::size_t max) {
+  for (auto& c : s) {
+    if (static_cast<unsigned char>(c) < 0x20) c = ' ';
+  }
+  if (s.size() > max) {
+    s.resize(max);
+    s += "...";
+  }
+  return s;
+}
+
+}  // namespace
+
+ServiceAdapter::ServiceAdapter(http::HttpTransport& transport, std::string service,
+                               ServiceEndpoint endpoint)
+    : transport_(transport), service_(std::move(service)), endpoint_(std::move(endpoint)) {
+  base_options_.max_retries = 2;
+  base_options_.initial_backoff = std::chrono::milliseconds(50);
+  try {
+    if (auto v = endpoint_.setting("max_retries"); !v.empty())
+      base_options_.max_retries = std::max(0, std::stoi(v));
+    if (auto v = endpoint_.setting("initial_backoff_ms"); !v.empty())
+      base_options_.initial_backoff = std::chrono::milliseconds(std::max(0, std::stoi(v)));
+  } catch (const std::exception&) {
+    // keep the defaults on malformed settings
+  }
+  if (!endpoint_.token.empty()) secrets_.push_back(endpoint_.token);
+}
+
+void ServiceAdapter::add_secret(std::string secret) {
+  if (!secret.empty()) secrets_.push_back(std::move(secret));
+}
+
+void ServiceAdapter::add_bearer(http::Headers& headers) const {
+  if (!endpoint_.token.empty()) headers.emplace_back("Authorization", "Bearer " + endpoint_.token);
+}
+
+void ServiceAdapter::reject(ServiceResult& out, std::string why, ServiceOutcome outcome) {
+  out.outcome = outcome;
+  out.error = std::move(why);
+}
+
+void ServiceAdapter::fail_now(const std::string& what, phases::ServiceCallback& done) const {
+  ServiceResult r;
+  r.outcome = ServiceOutcome::permanent;
+  r.error = redact(service_ + ": " + what);
+  if (done) done(std::move(r));
+}
+
+std::string ServiceAdapter::redact(std::string text) const {
+  for (const auto& secret : secrets_) {
+    if (secret.size() < 3) continue;
+    std::size_t pos = 0;
+    while ((pos = text.find(secret, pos)) != std::string::npos) {
+      text.replace(pos, secret.size(), "[redacted]");
+      pos += 10;
+    }
+  }
+  return text;
+}
+
+void ServiceAdapter::execute(const phases::CallContext& ctx, Exchange ex, Normalizer normalize,
+                             phases::ServiceCallback done) {
+  http::Request req;
+  req.method = ex.method;
+  req.target = ex.target;
+  req.headers.reserve(ex.headers.size() + 5);
+  if (!ctx.idempotency_key.empty()) req.headers.emplace_back("Idempotency-Key", ctx.idempotency_key);
+  if (!ctx.traceparent.empty()) req.headers.emplace_back("traceparent", ctx.traceparent);
+  bool has_accept = false;
+  for (auto& h : ex.headers) {
+    if (h.first == "Accept") has_accept = true;
+    req.headers.push_back(std::move(h));
+  }
+  ex.headers.clear();
+  if (!has_accept) req.headers.emplace_back("Accept", "application/json");
+  if (!ex.body.empty()) req.headers.emplace_back("Content-Type", ex.content_type);
+  req.body = std::move(ex.body);
+
+  http::CallOptions options = base_options_;
+  if (ctx.timeout.count() > 0) options.timeout = ctx.timeout;
+
+  std::string path(path_of(ex.target));
+  transport_.send(endpoint_.base_url, std::move(req), options,
+                  [this, ex = std::move(ex), path = std::move(path),
+                   normalize = std::move(normalize),
+                   done = std::move(done)](http::CallResult result) mutable {
+                    ServiceResult out = translate(ex, path, result, normalize);
+                    if (done) done(std::move(out));
+                  });
+}
+
+ServiceResult ServiceAdapter::translate(const Exchange& ex, const std::string& path,
+                                        http::CallResult& result,
+                                        const Normalizer& normalize) const {
+  ServiceResult out;
+  const std::string prefix = service_ + " " + ex.method + " " + path + " failed";
+  if (!result.ok()) {
+    out.http_status = 0;
+    out.outcome = result.error == http::TransportError::bad_url ? ServiceOutcome::permanent
+                                                                 : ServiceOutcome::retryable;
+    std::string msg = prefix + ": " + http::to_string(result.error);
+    if (!result.error_message.empty()) msg += " (" + clip(result.error_message, 200) + ")";
+    out.error = redact(std::move(msg));
+    return out;
+  }
+  const http::Response& res = result.response;
+  const int status = res.status;
+  out.http_status = status;
+  if (status >= 200 && status < 300) {
+    out.outcome = ServiceOutcome::ok;
+    out.value = json::object();
+    try {
+      if (normalize) normalize(res, out);
+    } catch (const std::exception& e) {
+      reject(out, std::string("unusable response body: ") + e.what());
+    }
+    if (!out.ok()) {
+      out.error = redact(prefix + ": HTTP " + std::to_string(status) +
+                         (out.error.empty() ? std::string() : ": " + clip(out.error, 300)));
+    }
+    return out;
+  }
+  if (status == 404 && ex.compensation) {
+    out.outcome = ServiceOutcome::ok;
+    out.value = ex.absent_value.is_object() ? ex.absent_value : json::object();
+    out.value["already_absent"] = true;
+    return out;
+  }
+  const bool retryable = status == 429 || status >= 500;
+  out.outcome = retryable ? ServiceOutcome::retryable : ServiceOutcome::permanent;
+  if (retryable) {
+    if (auto ra = res.header("Retry-After")) {
+      if (auto ms = parse_retry_after(*ra)) out.retry_after = *ms;
+    }
+  }
+  std::string msg = prefix + ": HTTP " + std::to_string(status);
+  if (std::string detail = error_detail(res.body); !detail.empty()) msg += ": " + detail;
+  out.error = redact(std::move(msg));
+  return out;
+}
+
+// --- encoding helpers ---------------------------------------------------------
+
+std::string url_encode(std::string_view in) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(in.size() + 8);
+  for (unsigned char c : in) {
+    if (is_unreserved(c)) {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 0xf]);
+    }
+  }
+  return out;
+}
+
+std::string url_encode_path(std::string_view path) {
+  std::string out;
+  out.reserve(path.size() + 8);
+  std::size_t start = 0;
+  while (true) {
+    std::size_t slash = path.find('/', start);
+    out += url_encode(path.substr(start, slash - start));
+    if (slash == std::string_view::npos) break;
+    out.push_back('/');
+    start = slash + 1;
+  }
+  return out;
+}
+
+std::string form_encode(const std::vector<std::pair<std::string, std::string>>& fields) {
+  std::string out;
+  for (const auto& [k, v] : fields) {
+    if (!out.empty()) out.push_back('&');
+    out += url_encode(k);
+    out.push_back('=');
+    out += url_encode(v);
+  }
+  return out;
+}
+
+std::string base64_encode(std::string_view in) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((in.size() + 2) / 3 * 4);
+  std::size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    uint32_t n = (static_cast<unsigned char>(in[i]) << 16) |
+                 (static_cast<unsigned char>(in[i + 1]) << 8) |
+                 static_cast<unsigned char>(in[i + 2]);
+    out.push_back(kAlphabet[(n >> 18) & 63]);
+    out.push_back(kAlphabet[(n >> 12) & 63]);
+    out.push_back(kAlphabet[(n >> 6) & 63]);
+    out.push_back(kAlphabet[n & 63]);
+  }
+  if (i < in.size()) {
+    uint32_t n = static_cast<unsigned char>(in[i]) << 16;
+    if (i + 1 < in.size()) n |= static_cast<unsigned char>(in[i + 1]) << 8;
+    out.push_back(kAlphabet[(n >> 18) & 63]);
+    out.push_back(kAlphabet[(n >> 12) & 63]);
+    out.push_back(i + 1 < in.size() ? kAlphabet[(n >> 6) & 63] : '=');
+    out.push_back('=');
+  }
+  return out;
+}
+
+bool parse_object(const http::Response& res, json& body, ServiceResult& out) {
+  body = json::parse(res.body, nullptr, false);
+  if (body.is_discarded() || !body.is_object()) {
+    out.outcome = ServiceOutcome::permanent;
+    out.error = "unusable response body (not a JSON object)";
+    return false;
+  }
+  return true;
+}
+
+std::string json_string(const json& j, const char* key) {
+  if (!j.is_object()) return {};
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+std::string error_detail(std::string_view body) {
+  if (body.empty()) return {};
+  json j = json::parse(body, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return {};
+  auto str = [&](const json& o, const char* k) -> std::string {
+    auto it = o.find(k);
+    return it != o.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  std::string d;
+  if (auto it = j.find("error"); it != j.end()) {
+    if (it->is_string()) d = it->get<std::string>();
+    else if (it->is_object()) d = str(*it, "message");
+  }
+  if (d.empty()) d = str(j, "message");
+  if (d.empty()) {
+    if (auto it = j.find("errors"); it != j.end() && it->is_array() && !it->empty())
+      d = (*it)[0].is_object() ? str((*it)[0], "message") : std::string();
+  }
+  if (d.empty()) d = str(j, "err");
+  if (d.empty()) d = str(j, "detail");
+  if (d.empty()) d = str(j, "title");
+  return clip(std::move(d), 200);
+}
+
+}  // namespace orch::adapters

@@ -1,0 +1,112 @@
+// The base every service adapter builds on: one HTTP exchange through the
+// injected orch::http::HttpTransport, turned into a phases::ServiceResult.
+//
+//  * 2xx            -> ok; the adapter's normaliser builds `value` (or marks
+//                      the body unusable -> permanent)
+//  * 404 on a compensation -> ok, value = the adapter's absent value plus
+//                      "already_absent": true (compensations are idempotent)
+//  * 429, 5xx, timeout, connect, io -> retryable (retry_after from a
+//                      Retry-After header in seconds)
+//  * other statuses, bad_url -> permanent
+//
+// Every request carries Idempotency-Key (ctx.idempotency_key), traceparent
+// (when non-empty) and the service's auth header; the transport retries with
+// max_retries (setting, default 2) and initial_backoff_ms (default 50) and a
+// per-attempt timeout of ctx.timeout. Error strings name the service, method,
+// path and status and never contain a token.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "adapters/adapter_config.h"
+#include "adapters/http_client.h"
+#include "phases/ports.h"
+
+namespace orch::adapters {
+
+// One outbound request.
+struct Exchange {
+  std::string method;
+  std::string target;  // path (already percent-encoded) plus optional query
+  std::string body;
+  std::string content_type = "application/json";  // only sent with a body
+  http::Headers headers;                          // auth and service headers
+  bool compensation = false;      // 404 -> ok + already_absent
+  nlohmann::json absent_value = nlohmann::json::object();
+};
+
+// Builds `out.value` from a 2xx response. To reject the body, call
+// ServiceAdapter::reject (permanent) or set outcome/error directly.
+using Normalizer = std::function<void(const http::Response&, phases::ServiceResult& out)>;
+
+class ServiceAdapter {
+ public:
+  virtual ~ServiceAdapter() = default;
+  const std::string& service_name() const { return service_; }
+
+ protected:
+  ServiceAdapter(http::HttpTransport& transport, std::string service, ServiceEndpoint endpoint);
+
+  // Sends `ex` and calls `done` exactly once (on the transport's thread).
+  void execute(const phases::CallContext& ctx, Exchange ex, Normalizer normalize,
+               phases::ServiceCallback done);
+
+  // Marks `out` as a permanent failure because the 2xx body is unusable (or
+  // is an in-band error, like Slack's ok:false). Use from a Normalizer.
+  static void reject(phases::ServiceResult& out, std::string why,
+                     phases::ServiceOutcome outcome = phases::ServiceOutcome::permanent);
+
+  // Completes `done` with a permanent error without any I/O (invalid input).
+  // NOTE: runs `done` synchronously.
+  void fail_now(const std::string& what, phases::ServiceCallback& done) const;
+
+  // "Authorization: Bearer <token>" (nothing when the token is empty).
+  void add_bearer(http::Headers& headers) const;
+
+  const ServiceEndpoint& endpoint() const { return endpoint_; }
+  std::string setting(const std::string& name, const std::string& fallback = "") const {
+    return endpoint_.setting(name, fallback);
+  }
+  // Extra strings to scrub from error messages (e.g. a Basic credential).
+  void add_secret(std::string secret);
+
+ private:
+  phases::ServiceResult translate(const Exchange& ex, const std::string& path,
+                                  http::CallResult& result, const Normalizer& normalize) const;
+  std::string redact(std::string text) const;
+
+  http::HttpTransport& transport_;
+  std::string service_;
+  ServiceEndpoint endpoint_;
+  http::CallOptions base_options_;
+  std::vector<std::string> secrets_;
+};
+
+// --- encoding helpers ---------------------------------------------------------
+
+// Percent-encodes everything but RFC 3986 unreserved characters.
+std::string url_encode(std::string_view in);
+// Percent-encodes each '/'-separated segment, keeping the slashes.
+std::string url_encode_path(std::string_view path);
+// application/x-www-form-urlencoded body from ordered fields.
+std::string form_encode(const std::vector<std::pair<std::string, std::string>>& fields);
+std::string base64_encode(std::string_view in);
+
+// Parses a 2xx body as a JSON object into `body`; on failure rejects `out`
+// (permanent, "unusable response body") and returns false.
+bool parse_object(const http::Response& res, nlohmann::json& body, phases::ServiceResult& out);
+// j[key] when it is a string, else "".
+std::string json_string(const nlohmann::json& j, const char* key);
+
+// A short human-readable error detail from a service's error body (the usual
+// "message" / "error" / "errors[0].message" / "err" fields), or "".
+std::string error_detail(std::string_view body);
+
+}  // namespace orch::adapters

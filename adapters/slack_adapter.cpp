@@ -1,0 +1,44 @@
+#include "adapters/slack_adapter.h"
+
+#include <utility>
+
+namespace orch::adapters {
+
+using nlohmann::json;
+
+SlackAdapter::SlackAdapter(http::HttpTransport& transport, ServiceEndpoint endpoint)
+    : ServiceAdapter(transport, "slack", std::move(endpoint)) {}
+
+void SlackAdapter::post_message(const phases::CallContext& ctx, const std::string& channel,
+                                const std::string& text, phases::ServiceCallback done) {
+  Exchange ex;
+  ex.method = "POST";
+  ex.target = "/api/chat.postMessage";
+  ex.body = json{{"channel", channel}, {"text", text}}.dump();
+  ex.content_type = "application/json; charset=utf-8";
+  add_bearer(ex.headers);
+  execute(ctx, std::move(ex),
+          [channel](const http::Response& res, phases::ServiceResult& out) {
+            json b;
+            if (!parse_object(res, b, out)) return;
+            auto ok = b.find("ok");
+            if (ok == b.end() || !ok->is_boolean())
+              return reject(out, "unusable response body: no ok field");
+            if (!ok->get<bool>()) {
+              std::string error = json_string(b, "error");
+              if (error.empty()) error = "unknown_error";
+              return reject(out, "slack error: " + error,
+                            error == "ratelimited" || error == "internal_error" ||
+                                    error == "service_unavailable" || error == "fatal_error"
+                                ? phases::ServiceOutcome::retryable
+                                : phases::ServiceOutcome::permanent);
+            }
+            std::string ts = json_string(b, "ts");
+            if (ts.empty()) return reject(out, "unusable response body: no ts");
+            std::string got = json_string(b, "channel");
+            out.value = {{"ts", ts}, {"channel", got.empty() ? channel : got}};
+          },
+          std::move(done));
+}
+
+}  // namespace orch::adapters

@@ -1,0 +1,33 @@
+// Server configuration: defaults, then a JSON config file, then environment
+// variables (CONTRACT.md: every key can be overridden by the environment).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "adapters/adapter_config.h"
+#include "phases/campaign_definition.h"
+
+namespace orch::api {
+
+struct AppConfig {
+  std::string listen_host = "127.0.0.1";
+  std::uint16_t listen_port = 8080;
+  std::string store_url = "sqlite:./data/orchestrator.db";
+  bool sandbox = false;                      // start the fake services in-process
+  std::uint16_t sandbox_port = 0;            // 0 = ephemeral
+  std::chrono::milliseconds sandbox_latency{0};
+  std::string log_level = "info";
+  phases::CampaignTuning tuning;
+  adapters::AdapterConfig adapters;          // ignored for services when sandbox
+};
+
+// Parses "HOST:PORT"; false on a malformed value.
+bool parse_listen(const std::string& text, std::string* host, std::uint16_t* port);
+
+// Loads `path` (may be empty) over the defaults, then applies the
+// environment. Returns "" or a description of what is wrong.
+std::string load_config(const std::string& path, AppConfig* config);
+
+}  // namespace orch::api

@@ -1,0 +1,176 @@
+#include "api/orchestrator_app.h"
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <thread>
+
+#include "adapters/campaign_adapters.h"
+#include "adapters/http_client.h"
+#include "adapters/http_server.h"
+#include "adapters/sandbox/sandbox.h"
+#include "api/routes.h"
+#include "engine/journal.h"
+#include "engine/workflow_engine.h"
+#include "observability/log.h"
+#include "observability/metrics.h"
+#include "phases/campaign_activities.h"
+#include "phases/campaign_definition.h"
+
+namespace orch::api {
+
+namespace net = boost::asio;
+using observability::LogLevel;
+
+struct OrchestratorApp::Impl {
+  explicit Impl(AppConfig c, engine::Clock* clock) : config(std::move(c)), clock(clock) {
+    if (!this->clock) {
+      system_clock = std::make_unique<engine::SystemClock>();
+      this->clock = system_clock.get();
+    }
+  }
+
+  AppConfig config;
+  engine::Clock* clock;
+  std::unique_ptr<engine::SystemClock> system_clock;
+
+  // Destroyed in reverse order: the io_contexts outlive everything on them.
+  net::io_context io{1};
+  net::io_context sandbox_io{1};
+  std::unique_ptr<sandbox::Sandbox> sandbox;
+  std::thread sandbox_thread;
+  observability::Metrics metrics;
+  std::unique_ptr<engine::JournalStore> store;
+  std::unique_ptr<engine::Journal> journal;
+  std::unique_ptr<http::HttpClient> client;
+  std::unique_ptr<adapters::CampaignAdapters> adapters;
+  engine::DefinitionRegistry definitions;
+  engine::ActivityRegistry activities;
+  std::unique_ptr<phases::CampaignActivities> campaign;
+  std::unique_ptr<engine::WorkflowEngine> engine;
+  std::unique_ptr<ApiRoutes> routes;
+  std::unique_ptr<http::HttpServer> server;
+  std::thread thread;
+  std::size_t recovered = 0;
+  std::function<void(const engine::WorkflowState&, const engine::JournalRecord&)> observer;
+  bool started = false;
+  bool stopped = false;
+};
+
+OrchestratorApp::OrchestratorApp(AppConfig config, engine::Clock* clock)
+    : impl_(std::make_unique<Impl>(std::move(config), clock)) {}
+
+OrchestratorApp::~OrchestratorApp() { stop(); }
+
+std::string OrchestratorApp::start() {
+  Impl& m = *impl_;
+  LogLevel level;
+  if (!observability::parse_log_level(m.config.log_level, &level))
+    return "unknown log level '" + m.config.log_level + "'";
+  observability::set_log_level(level);
+
+  std::string error;
+  m.store = engine::open_store(m.config.store_url, &error);
+  if (!m.store) return error;
+  m.journal = std::make_unique<engine::Journal>(*m.store, m.io);
+  m.journal->set_commit_observer([metrics = &m.metrics](std::size_t appends, std::size_t records,
+                                                        double seconds) {
+    metrics->journal_committed(appends, records, seconds);
+  });
+
+  adapters::AdapterConfig adapter_config = m.config.adapters;
+  if (m.config.sandbox) {
+    sandbox::SandboxOptions options;
+    options.latency = m.config.sandbox_latency;
+    m.sandbox = std::make_unique<sandbox::Sandbox>(m.sandbox_io, options);
+    if (std::string e = m.sandbox->listen("127.0.0.1", m.config.sandbox_port); !e.empty())
+      return "sandbox: " + e;
+    m.sandbox_thread = std::thread([&m] { m.sandbox_io.run(); });
+    adapter_config = adapters::AdapterConfig::pointing_at(m.sandbox->base_url());
+  }
+  m.client = std::make_unique<http::HttpClient>(m.io);
+  m.adapters = std::make_unique<adapters::CampaignAdapters>(*m.client, adapter_config);
+  m.definitions.add(phases::campaign_definition(m.config.tuning));
+  m.campaign = std::make_unique<phases::CampaignActivities>(m.adapters->services());
+  m.campaign->register_all(m.activities);
+  m.engine = std::make_unique<engine::WorkflowEngine>(m.io, *m.journal, *m.clock, m.definitions,
+                                                      m.activities, &m.metrics);
+  if (m.observer) m.engine->set_record_observer(m.observer);
+  // Recovery runs before the engine thread starts: no concurrent access.
+  if (Status s = m.engine->recover(); !s) return "recovery failed: " + s.message();
+  m.recovered = m.engine->active_count();
+  m.routes = std::make_unique<ApiRoutes>(*m.engine, *m.store, m.metrics, *m.clock);
+  m.server = std::make_unique<http::HttpServer>(
+      m.io, [routes = m.routes.get()](http::Request r, http::Responder respond) {
+        routes->handle(std::move(r), std::move(respond));
+      });
+  if (std::string e = m.server->listen(m.config.listen_host, m.config.listen_port); !e.empty())
+    return "listen " + m.config.listen_host + ":" + std::to_string(m.config.listen_port) + ": " + e;
+  m.thread = std::thread([&m] {
+    auto guard = net::make_work_guard(m.io);
+    m.io.run();
+  });
+  m.started = true;
+  observability::log(LogLevel::info, "orchestrator listening",
+                     {{"listen", m.config.listen_host + ":" + std::to_string(port())},
+                      {"store", m.config.store_url},
+                      {"sandbox", m.sandbox ? m.sandbox->base_url() : ""},
+                      {"recovered_workflows", m.recovered}});
+  return "";
+}
+
+void OrchestratorApp::stop() {
+  Impl& m = *impl_;
+  if (m.stopped) return;
+  m.stopped = true;
+  if (m.thread.joinable()) {
+    net::post(m.io, [&m] {
+      if (m.server) m.server->stop();
+      m.io.stop();
+    });
+    m.thread.join();
+  }
+  if (m.sandbox_thread.joinable()) {
+    net::post(m.sandbox_io, [&m] {
+      m.sandbox->stop();
+      m.sandbox_io.stop();
+    });
+    m.sandbox_thread.join();
+  }
+  // Order matters: nothing may call into the engine once it is gone; the
+  // journal drains its queue (its callbacks are dropped with the io_context).
+  m.server.reset();
+  m.routes.reset();
+  m.engine.reset();
+  m.journal.reset();
+  m.campaign.reset();
+  m.adapters.reset();
+  m.client.reset();
+  m.store.reset();
+}
+
+std::uint16_t OrchestratorApp::port() const { return impl_->server ? impl_->server->port() : 0; }
+
+std::string OrchestratorApp::base_url() const {
+  return "http://127.0.0.1:" + std::to_string(port());
+}
+
+sandbox::Sandbox* OrchestratorApp::sandbox() { return impl_->sandbox.get(); }
+observability::Metrics& OrchestratorApp::metrics() { return impl_->metrics; }
+std::size_t OrchestratorApp::recovered_workflows() const { return impl_->recovered; }
+
+void OrchestratorApp::set_record_observer(
+    std::function<void(const engine::WorkflowState&, const engine::JournalRecord&)> observer) {
+  impl_->observer = std::move(observer);
+}
+
+void OrchestratorApp::run_on_engine(std::function<void()> fn) {
+  std::promise<void> done;
+  net::post(impl_->io, [&] {
+    fn();
+    done.set_value();
+  });
+  done.get_future().wait();
+}
+
+}  // namespace orch::api

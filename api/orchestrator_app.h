@@ -1,0 +1,60 @@
+// The orchestrator process assembled: store, group-commit journal, engine,
+// campaign definition and activities, adapters (or the in-process sandbox)
+// and the REST server. Used by `serve`, `demo`, and the tests, which start it
+// on 127.0.0.1 with ephemeral ports.
+#pragma once
+
+#include <functional>
+#include <future>
+#include <memory>
+#include <string>
+
+#include "api/config.h"
+#include "engine/clock.h"
+#include "engine/journal_record.h"
+#include "engine/workflow_state.h"
+
+namespace orch::sandbox {
+class Sandbox;
+}
+namespace orch::observability {
+class Metrics;
+}
+
+namespace orch::api {
+
+class OrchestratorApp {
+ public:
+  // `clock` may be null (system clock); when given it must outlive the app.
+  explicit OrchestratorApp(AppConfig config, engine::Clock* clock = nullptr);
+  ~OrchestratorApp();  // stops
+  OrchestratorApp(const OrchestratorApp&) = delete;
+  OrchestratorApp& operator=(const OrchestratorApp&) = delete;
+
+  // Opens the store, recovers unfinished workflows, starts the sandbox when
+  // configured and listens. Runs the engine on its own thread. Returns "" on
+  // success or what went wrong.
+  std::string start();
+  // Stops serving and joins the threads. Idempotent.
+  void stop();
+
+  std::uint16_t port() const;
+  std::string base_url() const;
+  sandbox::Sandbox* sandbox();
+  observability::Metrics& metrics();
+  std::size_t recovered_workflows() const;
+
+  // Test hook, before start(): sees every journal record as it is folded
+  // into a workflow's live state (on the engine thread).
+  void set_record_observer(
+      std::function<void(const engine::WorkflowState&, const engine::JournalRecord&)> observer);
+
+  // Runs `fn` on the engine thread and waits for it (tests, the demo).
+  void run_on_engine(std::function<void()> fn);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace orch::api

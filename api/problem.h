@@ -1,0 +1,18 @@
+// RFC 7807 problem details (application/problem+json) for every error reply.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "adapters/http_message.h"
+#include "phases/campaign_input.h"
+
+namespace orch::api {
+
+// `type` is a short slug, e.g. "validation-error", rendered as
+// "https://campaign-orchestrator.dev/problems/<slug>".
+http::Response problem(int status, const std::string& type, const std::string& title,
+                       const std::string& detail, const std::string& instance = "",
+                       const std::vector<phases::FieldError>& errors = {});
+
+}  // namespace orch::api

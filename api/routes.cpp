@@ -1,0 +1,495 @@
+#include "api/routes.h"
+
+#include "engine/time_format.h"
+
+#include <chrono>
+#include <random>
+
+#include "api/problem.h"
+#include "api/request_body.h"
+#include "phases/campaign_definition.h"
+#include "phases/campaign_input.h"
+
+namespace orch::api {
+
+using http::Request;
+using http::Responder;
+using http::Response;
+using nlohmann::json;
+
+namespace {
+
+constexpr std::size_t kMaxPageSize = 100;
+constexpr std::size_t kDefaultPageSize = 20;
+constexpr std::size_t kMaxHistoryPageSize = 1000;
+constexpr std::size_t kCommentMax = 2000;
+constexpr std::size_t kContentMax = 20000;
+
+Response ok_json(int status, const json& body) { return Response::json(status, body.dump()); }
+
+std::vector<std::string> split_path(std::string_view path) {
+  std::vector<std::string> parts;
+  std::size_t i = 0;
+  while (i < path.size()) {
+    while (i < path.size() && path[i] == '/') ++i;
+    std::size_t j = path.find('/', i);
+    if (j == std::string_view::npos) j = path.size();
+    if (j > i) parts.push_back(http::percent_decode(path.substr(i, j - i)));
+    i = j;
+  }
+  return parts;
+}
+
+Response method_not_allowed(const Request& r, const std::string& allow) {
+  Response resp = problem(405, "method-not-allowed", "Method Not Allowed",
+                          r.method + " is not allowed on " + std::string(r.path()),
+                          std::string(r.path()));
+  resp.headers.emplace_back("Allow", allow);
+  return resp;
+}
+
+Response not_found(const Request& r, const std::string& detail) {
+  return problem(404, "not-found", "Not Found", detail, std::string(r.path()));
+}
+
+Response unknown_workflow(const Request& r, const std::string& id) {
+  return problem(404, "workflow-not-found", "Workflow Not Found", "no workflow " + id,
+                 std::string(r.path()));
+}
+
+Response invalid(const Request& r, const std::string& detail,
+                 const std::vector<phases::FieldError>& errors) {
+  return problem(422, "validation-error", "Invalid Request", detail, std::string(r.path()),
+                 errors);
+}
+
+// Parses a positive integer query parameter within [1, max].
+bool query_number(const Request& r, const char* name, std::size_t fallback, std::size_t max,
+                  std::size_t* out, std::vector<phases::FieldError>* errors) {
+  auto v = r.query_param(name);
+  if (!v) {
+    *out = fallback;
+    return true;
+  }
+  if (v->empty() || v->size() > 9 ||
+      !std::all_of(v->begin(), v->end(), [](unsigned char c) { return std::isdigit(c); })) {
+    errors->push_back({name, "must be a positive integer"});
+    return false;
+  }
+  std::size_t n = std::stoul(*v);
+  if (n < 1 || n > max) {
+    errors->push_back({name, "must be between 1 and " + std::to_string(max)});
+    return false;
+  }
+  *out = n;
+  return true;
+}
+
+// Rejects query parameters other than `allowed`.
+void check_query_names(const Request& r, const std::set<std::string>& allowed,
+                       std::vector<phases::FieldError>* errors) {
+  std::string_view t(r.target);
+  auto q = t.find('?');
+  if (q == std::string_view::npos) return;
+  std::string_view rest = t.substr(q + 1);
+  while (!rest.empty()) {
+    auto amp = rest.find('&');
+    std::string_view pair = rest.substr(0, amp);
+    std::string key = http::percent_decode(pair.substr(0, pair.find('=')));
+    if (!key.empty() && !allowed.count(key)) errors->push_back({key, "is not a known parameter"});
+    if (amp == std::string_view::npos) break;
+    rest = rest.substr(amp + 1);
+  }
+}
+
+Response signal_problem(const Request& r, const engine::SignalResult& result) {
+  const std::string instance(r.path());
+  switch (result.code) {
+    case engine::SignalCode::not_found:
+      return problem(404, "workflow-not-found", "Workflow Not Found", result.detail, instance);
+    case engine::SignalCode::unknown_signal:
+      return problem(404, "unknown-signal", "Unknown Signal", result.detail, instance);
+    case engine::SignalCode::conflict:
+      return problem(409, "wrong-state", "Conflict", result.detail, instance);
+    case engine::SignalCode::forbidden:
+      return problem(403, "reviewer-not-allowed", "Forbidden", result.detail, instance);
+    case engine::SignalCode::invalid:
+      return problem(422, "validation-error", "Invalid Request", result.detail, instance);
+    case engine::SignalCode::accepted:
+    case engine::SignalCode::duplicate:
+      break;
+  }
+  return problem(500, "internal", "Internal Error", "unexpected signal result", instance);
+}
+
+const std::set<std::string> kStatuses = {"running",   "awaiting_approval", "compensating",
+                                         "completed", "failed",            "cancelled"};
+const std::set<std::string> kPhases = {"research", "content",      "design",
+                                       "review",   "distribution", "analytics"};
+
+std::string random_suffix() {
+  static thread_local std::mt19937_64 rng(std::random_device{}());
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  std::uint64_t r = rng();
+  for (int i = 0; i < 12; ++i, r >>= 4) out.push_back(kHex[r & 0xF]);
+  return out;
+}
+
+}  // namespace
+
+ApiRoutes::ApiRoutes(engine::WorkflowEngine& engine, engine::JournalStore& store,
+                     observability::Metrics& metrics, engine::Clock& clock)
+    : engine_(engine), store_(store), metrics_(metrics), clock_(clock) {}
+
+void ApiRoutes::handle(Request request, Responder respond) {
+  auto started = std::chrono::steady_clock::now();
+  auto route_name = std::make_shared<std::string>("unmatched");
+  Responder timed = [this, respond = std::move(respond), started, route_name](Response r) {
+    metrics_.http_request(*route_name, r.status,
+                          std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
+                              .count());
+    respond(std::move(r));
+  };
+  try {
+    route(request, timed, route_name.get());
+  } catch (const std::exception& e) {
+    timed(problem(500, "internal", "Internal Error", "the request could not be handled",
+                  std::string(request.path())));
+  }
+}
+
+void ApiRoutes::route(const Request& r, const Responder& respond, std::string* name) {
+  const auto parts = split_path(r.path());
+  const std::string& m = r.method;
+  auto is = [&](std::initializer_list<const char*> expect) {
+    if (parts.size() != expect.size()) return false;
+    std::size_t i = 0;
+    for (const char* e : expect) {
+      if (std::string(e) != "*" && parts[i] != e) return false;
+      ++i;
+    }
+    return true;
+  };
+
+  if (is({"health"})) {
+    *name = "/health";
+    if (m != "GET") return respond(method_not_allowed(r, "GET"));
+    return respond(ok_json(200, {{"status", "ok"}}));
+  }
+  if (is({"ready"})) {
+    *name = "/ready";
+    if (m != "GET") return respond(method_not_allowed(r, "GET"));
+    std::string body;
+    bool found = false;
+    Status s = store_.get_draft("__readiness_probe__", &body, &found);
+    if (!s)
+      return respond(problem(503, "not-ready", "Not Ready", "store unreachable: " + s.message()));
+    return respond(ok_json(200, {{"status", "ready"},
+                                 {"active_workflows", engine_.active_count()},
+                                 {"known_workflows", engine_.known_count()}}));
+  }
+  if (is({"metrics"})) {
+    *name = "/metrics";
+    if (m != "GET") return respond(method_not_allowed(r, "GET"));
+    Response resp;
+    resp.status = 200;
+    resp.headers.emplace_back("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+    resp.body = metrics_.serialize();
+    return respond(std::move(resp));
+  }
+  if (parts.empty() || parts[0] != "v1")
+    return respond(not_found(r, "no route " + std::string(r.path())));
+
+  if (is({"v1", "campaigns"})) {
+    *name = "/v1/campaigns";
+    if (m != "POST") return respond(method_not_allowed(r, "POST"));
+    return start_campaign(r, respond);
+  }
+  if (is({"v1", "wizards"})) {
+    *name = "/v1/wizards";
+    if (m != "POST") return respond(method_not_allowed(r, "POST"));
+    return save_wizard(r, respond);
+  }
+  if (is({"v1", "wizards", "*", "approve"})) {
+    *name = "/v1/wizards/{id}/approve";
+    if (m != "POST") return respond(method_not_allowed(r, "POST"));
+    return approve_wizard(r, parts[2], respond);
+  }
+  if (is({"v1", "workflows"})) {
+    *name = "/v1/workflows";
+    if (m != "GET") return respond(method_not_allowed(r, "GET"));
+    return list_workflows(r, respond);
+  }
+  if (is({"v1", "workflows", "*"})) {
+    *name = "/v1/workflows/{id}";
+    if (m != "GET") return respond(method_not_allowed(r, "GET"));
+    auto state = engine_.describe(parts[2]);
+    if (!state) return respond(unknown_workflow(r, parts[2]));
+    return respond(ok_json(200, *state));
+  }
+  if (is({"v1", "workflows", "*", "progress"})) {
+    *name = "/v1/workflows/{id}/progress";
+    if (m != "GET") return respond(method_not_allowed(r, "GET"));
+    auto p = engine_.progress(parts[2]);
+    if (!p) return respond(unknown_workflow(r, parts[2]));
+    return respond(ok_json(200, *p));
+  }
+  if (is({"v1", "workflows", "*", "history"})) {
+    *name = "/v1/workflows/{id}/history";
+    if (m != "GET") return respond(method_not_allowed(r, "GET"));
+    return get_history(r, parts[2], respond);
+  }
+  if (is({"v1", "workflows", "*", "signals", "*"})) {
+    *name = "/v1/workflows/{id}/signals/" + std::string(parts[4] == "approve" || parts[4] == "reject" ||
+                                                                parts[4] == "update_content"
+                                                            ? parts[4]
+                                                            : "{other}");
+    if (m != "POST") return respond(method_not_allowed(r, "POST"));
+    return post_signal(r, parts[2], parts[4], respond);
+  }
+  if (is({"v1", "workflows", "*", "updates", "*"})) {
+    *name = "/v1/workflows/{id}/updates/" +
+            std::string(parts[4] == "approve" || parts[4] == "reject" ? parts[4] : "{other}");
+    if (m != "POST") return respond(method_not_allowed(r, "POST"));
+    return post_update(r, parts[2], parts[4], respond);
+  }
+  if (is({"v1", "workflows", "*", "cancel"})) {
+    *name = "/v1/workflows/{id}/cancel";
+    if (m != "POST") return respond(method_not_allowed(r, "POST"));
+    return post_cancel(r, parts[2], respond);
+  }
+  respond(not_found(r, "no route " + std::string(r.path())));
+}
+
+void ApiRoutes::start_campaign(const Request& r, const Responder& respond) {
+  Response error;
+  auto body = parse_object(r, false, &error);
+  if (!body) return respond(std::move(error));
+  std::string key;
+  if (auto k = r.header("Idempotency-Key")) {
+    if (!valid_idempotency_key(*k))
+      return respond(problem(400, "bad-header", "Bad Header",
+                             "Idempotency-Key must be 1-200 visible ASCII characters",
+                             std::string(r.path())));
+    key = std::string(*k);
+  }
+  auto errors = phases::validate_campaign_input(*body);
+  if (!errors.empty())
+    return respond(invalid(r, "the CampaignInput is invalid", errors));
+  start_with_input(std::move(*body), std::move(key),
+                   std::string(r.header("traceparent").value_or("")), std::string(r.path()),
+                   respond);
+}
+
+void ApiRoutes::start_with_input(json input, std::string idempotency_key, std::string traceparent,
+                                 std::string instance, const Responder& respond) {
+  engine::StartRequest req;
+  req.definition = phases::kCampaignWorkflow;
+  req.workflow_id = input.value("workflow_id", "");
+  if (req.workflow_id.empty())
+    req.workflow_id =
+        phases::campaign_workflow_id(input.value("campaign_name", ""), random_suffix());
+  req.idempotency_key = std::move(idempotency_key);
+  req.traceparent = std::move(traceparent);
+  req.input = std::move(input);
+  engine_.start(std::move(req), [respond, instance](engine::StartResult result) {
+    switch (result.code) {
+      case engine::StartCode::created:
+      case engine::StartCode::existing: {
+        Response resp = ok_json(result.code == engine::StartCode::created ? 201 : 200,
+                                {{"workflow_id", result.workflow_id},
+                                 {"run_id", result.run_id},
+                                 {"status", result.status}});
+        resp.headers.emplace_back("Location", "/v1/workflows/" + result.workflow_id);
+        return respond(std::move(resp));
+      }
+      case engine::StartCode::conflict:
+        return respond(problem(409, "workflow-exists", "Conflict", result.detail, instance));
+      case engine::StartCode::invalid:
+        return respond(problem(422, "validation-error", "Invalid Request", result.detail,
+                               instance));
+    }
+  });
+}
+
+void ApiRoutes::save_wizard(const Request& r, const Responder& respond) {
+  Response error;
+  auto body = parse_object(r, false, &error);
+  if (!body) return respond(std::move(error));
+  auto errors = phases::validate_campaign_input(*body);
+  if (!errors.empty()) return respond(invalid(r, "the CampaignInput draft is invalid", errors));
+  const std::string id = "wiz-" + random_suffix() + std::to_string(++draft_counter_);
+  if (Status s = store_.put_draft(id, body->dump(), clock_.now_ms()); !s)
+    return respond(problem(503, "store-unavailable", "Service Unavailable",
+                           "the draft could not be saved", std::string(r.path())));
+  respond(ok_json(201, {{"wizard_id", id}, {"status", "draft"}, {"input", *body}}));
+}
+
+void ApiRoutes::approve_wizard(const Request& r, const std::string& id, const Responder& respond) {
+  Response error;
+  auto body = parse_object(r, true, &error);
+  if (!body) return respond(std::move(error));
+  if (!body->empty())
+    return respond(invalid(r, "approving a wizard takes no body", {{"", "must be empty"}}));
+  std::string text;
+  bool found = false;
+  if (Status s = store_.get_draft(id, &text, &found); !s)
+    return respond(problem(503, "store-unavailable", "Service Unavailable", s.message(),
+                           std::string(r.path())));
+  if (!found) return respond(not_found(r, "no wizard draft " + id));
+  json input = json::parse(text, nullptr, false);
+  if (!input.is_object()) return respond(problem(500, "internal", "Internal Error", "bad draft"));
+  if (!input.contains("workflow_id")) input["workflow_id"] = phases::campaign_workflow_id(
+      input.value("campaign_name", ""), id.substr(4));
+  // Approving twice returns the same workflow (its id derives from the draft).
+  start_with_input(std::move(input), "", std::string(r.header("traceparent").value_or("")),
+                   std::string(r.path()), [respond](Response resp) {
+                     if (resp.status == 200) resp.status = 201;
+                     respond(std::move(resp));
+                   });
+}
+
+void ApiRoutes::list_workflows(const Request& r, const Responder& respond) {
+  std::vector<phases::FieldError> errors;
+  check_query_names(r, {"status", "phase", "page", "page_size"}, &errors);
+  engine::ListQuery q;
+  query_number(r, "page", 1, 1'000'000, &q.page, &errors);
+  query_number(r, "page_size", kDefaultPageSize, kMaxPageSize, &q.page_size, &errors);
+  if (auto s = r.query_param("status")) {
+    if (!kStatuses.count(*s)) errors.push_back({"status", "must be one of the workflow statuses"});
+    q.status = *s;
+  }
+  if (auto p = r.query_param("phase")) {
+    if (!kPhases.count(*p)) errors.push_back({"phase", "must be one of the campaign phases"});
+    q.phase = *p;
+  }
+  if (!errors.empty())
+    return respond(problem(400, "bad-query", "Bad Query Parameters", "invalid query parameters",
+                           std::string(r.path()), errors));
+  engine::ListPage page = engine_.list(q);
+  json data = json::array();
+  for (const auto& row : page.rows)
+    data.push_back({{"workflow_id", row.workflow_id},
+                    {"run_id", row.run_id},
+                    {"workflow", row.definition},
+                    {"status", row.status},
+                    {"current_phase", row.phase},
+                    {"created_at", engine::format_time(row.created_ms)},
+                    {"updated_at", engine::format_time(row.updated_ms)}});
+  const std::size_t pages = (page.total_count + q.page_size - 1) / q.page_size;
+  respond(ok_json(200, {{"data", std::move(data)},
+                        {"pagination",
+                         {{"page", q.page},
+                          {"page_size", q.page_size},
+                          {"total_count", page.total_count},
+                          {"total_pages", pages}}}}));
+}
+
+void ApiRoutes::get_history(const Request& r, const std::string& id, const Responder& respond) {
+  std::vector<phases::FieldError> errors;
+  check_query_names(r, {"page", "page_size"}, &errors);
+  std::size_t page = 1, page_size = 100;
+  query_number(r, "page", 1, 1'000'000, &page, &errors);
+  query_number(r, "page_size", 100, kMaxHistoryPageSize, &page_size, &errors);
+  if (!errors.empty())
+    return respond(problem(400, "bad-query", "Bad Query Parameters", "invalid query parameters",
+                           std::string(r.path()), errors));
+  std::size_t total = 0;
+  auto records = engine_.history(id, page, page_size, &total);
+  if (!records) return respond(unknown_workflow(r, id));
+  respond(ok_json(200, {{"workflow_id", id},
+                        {"data", std::move(*records)},
+                        {"pagination",
+                         {{"page", page},
+                          {"page_size", page_size},
+                          {"total_count", total},
+                          {"total_pages", (total + page_size - 1) / page_size}}}}));
+}
+
+void ApiRoutes::post_signal(const Request& r, const std::string& id, const std::string& name,
+                            const Responder& respond) {
+  std::vector<StringField> schema;
+  if (name == "approve") schema = {{"reviewer", true, 200}, {"comment", false, kCommentMax}};
+  else if (name == "reject") schema = {{"reviewer", true, 200}, {"reason", true, kCommentMax}};
+  else if (name == "update_content")
+    schema = {{"content_id", true, 100}, {"new_content", true, kContentMax}};
+  else return respond(problem(404, "unknown-signal", "Unknown Signal", "no signal " + name,
+                              std::string(r.path())));
+  Response error;
+  auto body = parse_object(r, false, &error);
+  if (!body) return respond(std::move(error));
+  std::string key;
+  if (auto k = r.header("Idempotency-Key")) {
+    if (!valid_idempotency_key(*k))
+      return respond(problem(400, "bad-header", "Bad Header",
+                             "Idempotency-Key must be 1-200 visible ASCII characters",
+                             std::string(r.path())));
+    key = "signal:" + std::string(*k);
+  }
+  auto errors = check_string_fields(*body, schema);
+  if (!errors.empty()) return respond(invalid(r, "invalid " + name + " signal", errors));
+  const std::string ack = name == "update_content" ? "content_updated" : "signal_sent";
+  engine_.signal(id, name, std::move(*body), key,
+                 [respond, r, ack](engine::SignalResult result) {
+                   if (result.code == engine::SignalCode::accepted ||
+                       result.code == engine::SignalCode::duplicate)
+                     return respond(ok_json(202, {{"status", ack}}));
+                   respond(signal_problem(r, result));
+                 });
+}
+
+void ApiRoutes::post_update(const Request& r, const std::string& id, const std::string& name,
+                            const Responder& respond) {
+  std::vector<StringField> schema;
+  if (name == "approve") schema = {{"reviewer", true, 200}, {"comment", false, kCommentMax}};
+  else if (name == "reject") schema = {{"reviewer", true, 200}, {"reason", true, kCommentMax}};
+  else return respond(problem(404, "unknown-update", "Unknown Update", "no update " + name,
+                              std::string(r.path())));
+  Response error;
+  auto body = parse_object(r, false, &error);
+  if (!body) {
+    if (error.status == 400) error.status = 422;  // an update's bad body is a 422
+    return respond(std::move(error));
+  }
+  auto errors = check_string_fields(*body, schema);
+  if (!errors.empty()) return respond(invalid(r, "invalid " + name + " update", errors));
+  // The validator: an update is only accepted while the workflow waits for
+  // review; otherwise nothing is journaled.
+  const engine::WorkflowSummary* summary = engine_.summary(id);
+  if (!summary) return respond(unknown_workflow(r, id));
+  auto state = engine_.describe(id);
+  if (!state || state->value("status", "") != "awaiting_approval")
+    return respond(problem(409, "not-awaiting-review", "Conflict",
+                           "workflow " + id + " is " +
+                               (state ? state->value("status", "unknown") : summary->status) +
+                               ", not awaiting approval",
+                           std::string(r.path())));
+  engine_.signal(id, name, std::move(*body), "", [this, respond, r, id](engine::SignalResult res) {
+    if (res.code != engine::SignalCode::accepted) return respond(signal_problem(r, res));
+    auto now = engine_.describe(id);
+    json out = {{"workflow_id", id}};
+    if (now) {
+      out["status"] = (*now)["status"];
+      out["current_phase"] = (*now)["current_phase"];
+      out["approvals"] = (*now)["approvals"];
+    }
+    respond(ok_json(200, out));
+  });
+}
+
+void ApiRoutes::post_cancel(const Request& r, const std::string& id, const Responder& respond) {
+  Response error;
+  auto body = parse_object(r, true, &error);
+  if (!body) return respond(std::move(error));
+  auto errors = check_string_fields(*body, {{"reason", false, kCommentMax}});
+  if (!errors.empty()) return respond(invalid(r, "invalid cancel request", errors));
+  engine_.cancel(id, body->value("reason", "cancelled by request"),
+                 [respond, r](engine::SignalResult result) {
+                   if (result.code == engine::SignalCode::accepted)
+                     return respond(ok_json(202, {{"status", "cancelling"}}));
+                   respond(signal_problem(r, result));
+                 });
+}
+
+}  // namespace orch::api

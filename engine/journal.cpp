@@ -1,0 +1,97 @@
+#include "engine/journal.h"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <chrono>
+#include <unordered_map>
+
+namespace orch::engine {
+
+Journal::Journal(JournalStore& store, boost::asio::io_context& io)
+    : store_(store), io_(io), writer_([this] { run(); }) {}
+
+Journal::~Journal() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_one();
+  writer_.join();
+}
+
+void Journal::append(std::vector<JournalRecord> records, std::vector<WorkflowSummary> summaries,
+                     Done done) {
+  {
+    std::lock_guard lock(mu_);
+    queue_.push_back(Pending{std::move(records), std::move(summaries), std::move(done)});
+  }
+  wake_.notify_one();
+}
+
+void Journal::set_commit_observer(CommitObserver observer) {
+  std::lock_guard lock(mu_);
+  observer_ = std::move(observer);
+}
+
+JournalStats Journal::stats() const {
+  std::lock_guard lock(mu_);
+  return stats_;
+}
+
+void Journal::run() {
+  std::vector<Pending> batch;
+  std::vector<JournalRecord> records;
+  std::vector<WorkflowSummary> summaries;
+  for (;;) {
+    {
+      std::unique_lock lock(mu_);
+      wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty() && stopping_) return;
+      batch.swap(queue_);
+    }
+    records.clear();
+    summaries.clear();
+    // Later summaries of the same workflow supersede earlier ones in a batch.
+    std::unordered_map<std::string, std::size_t> summary_index;
+    for (Pending& p : batch) {
+      for (JournalRecord& r : p.records) records.push_back(std::move(r));
+      for (WorkflowSummary& s : p.summaries) {
+        auto [it, inserted] = summary_index.emplace(s.workflow_id, summaries.size());
+        if (inserted) {
+          summaries.push_back(std::move(s));
+        } else {
+          // Keep the first row's immutable fields (created_ms, key, hash).
+          WorkflowSummary& kept = summaries[it->second];
+          kept.status = std::move(s.status);
+          kept.phase = std::move(s.phase);
+          kept.updated_ms = s.updated_ms;
+        }
+      }
+    }
+    Status status = Status::ok();
+    const auto started = std::chrono::steady_clock::now();
+    if (!records.empty() || !summaries.empty()) status = store_.append(records, summaries);
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    CommitObserver observer;
+    {
+      std::lock_guard lock(mu_);
+      stats_.appends += batch.size();
+      if (!records.empty() || !summaries.empty()) {
+        stats_.commits += 1;
+        stats_.records += records.size();
+      }
+      observer = observer_;
+    }
+    if (observer && (!records.empty() || !summaries.empty()))
+      observer(batch.size(), records.size(), seconds);
+    // One post per batch keeps the io thread's queue short under load.
+    boost::asio::post(io_, [batch = std::move(batch), status]() mutable {
+      for (Pending& p : batch)
+        if (p.done) p.done(status);
+    });
+    batch = {};
+  }
+}
+
+}  // namespace orch::engine

@@ -1,0 +1,42 @@
+#include "engine/journal_record.h"
+
+#include <boost/crc.hpp>
+
+namespace orch::engine {
+
+const char* to_string(RecordType type) {
+  switch (type) {
+    case RecordType::workflow_started: return "workflow_started";
+    case RecordType::step_scheduled: return "step_scheduled";
+    case RecordType::step_completed: return "step_completed";
+    case RecordType::step_failed: return "step_failed";
+    case RecordType::signal_received: return "signal_received";
+    case RecordType::cancel_requested: return "cancel_requested";
+    case RecordType::approval_timed_out: return "approval_timed_out";
+    case RecordType::compensation_scheduled: return "compensation_scheduled";
+    case RecordType::compensation_completed: return "compensation_completed";
+    case RecordType::compensation_failed: return "compensation_failed";
+    case RecordType::workflow_finished: return "workflow_finished";
+  }
+  return "unknown";
+}
+
+std::optional<RecordType> record_type_from_int(int value) {
+  if (value < static_cast<int>(RecordType::workflow_started) ||
+      value > static_cast<int>(RecordType::workflow_finished))
+    return std::nullopt;
+  return static_cast<RecordType>(value);
+}
+
+std::uint32_t JournalRecord::checksum() const {
+  boost::crc_32_type crc;
+  crc.process_bytes(workflow_id.data(), workflow_id.size());
+  crc.process_byte(0);
+  const std::uint64_t fixed[3] = {seq, static_cast<std::uint64_t>(type),
+                                  static_cast<std::uint64_t>(time_ms)};
+  crc.process_bytes(fixed, sizeof(fixed));
+  crc.process_bytes(payload.data(), payload.size());
+  return crc.checksum();
+}
+
+}  // namespace orch::engine

@@ -1,0 +1,42 @@
+// One durable transition of one workflow. A workflow's state is a pure
+// function of its records (see workflow_state.h).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "engine/clock.h"
+
+namespace orch::engine {
+
+enum class RecordType : int {
+  workflow_started = 1,        // {definition, version, input, run_id, idempotency_key, trace_id}
+  step_scheduled = 2,          // {step, attempt}
+  step_completed = 3,          // {step, attempt, output}
+  step_failed = 4,             // {step, attempt, error, retryable, retry_at?}
+  signal_received = 5,         // {name, payload, key}
+  cancel_requested = 6,        // {reason, by}
+  approval_timed_out = 7,      // {deadline}
+  compensation_scheduled = 8,  // {step, attempt}
+  compensation_completed = 9,  // {step, attempt, output}
+  compensation_failed = 10,    // {step, attempt, error, retry_at}
+  workflow_finished = 11,      // {status, reason}
+};
+
+const char* to_string(RecordType type);
+std::optional<RecordType> record_type_from_int(int value);
+
+struct JournalRecord {
+  std::string workflow_id;
+  std::uint64_t seq = 0;  // 1-based, dense per workflow
+  RecordType type = RecordType::workflow_started;
+  TimeMs time_ms = 0;
+  std::string payload;  // JSON object text
+
+  // CRC-32 over every field above; stored beside the record and verified on read.
+  std::uint32_t checksum() const;
+};
+
+}  // namespace orch::engine

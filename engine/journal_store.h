@@ -1,0 +1,58 @@
+// Where journal records live. The SQLite store is the embedded default; the
+// interface is what a PostgreSQL store implements for multi-node setups.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/journal_record.h"
+#include "engine/status.h"
+
+namespace orch::engine {
+
+// The listing row of one workflow, kept in step with its journal in the same
+// transaction so lists and idempotent starts survive restarts.
+struct WorkflowSummary {
+  std::string workflow_id;
+  std::string run_id;
+  std::string definition;
+  std::string status;
+  std::string phase;
+  TimeMs created_ms = 0;
+  TimeMs updated_ms = 0;
+  std::string idempotency_key;  // may be empty
+  std::string input_hash;
+};
+
+class JournalStore {
+ public:
+  virtual ~JournalStore() = default;
+
+  // Appends records and upserts summaries in ONE durable transaction: when
+  // this returns ok, all of it survives a crash; otherwise none of it does.
+  // REQUIRES: called from one thread at a time (the journal writer).
+  virtual Status append(const std::vector<JournalRecord>& records,
+                        const std::vector<WorkflowSummary>& summaries) = 0;
+
+  // Reads (safe to call from another single thread than append()).
+  virtual Status load_workflow(const std::string& workflow_id,
+                               std::vector<JournalRecord>* out) = 0;
+  // Calls `visit` once per unfinished workflow with all its records in order.
+  virtual Status load_unfinished(
+      const std::function<void(std::vector<JournalRecord>&&)>& visit) = 0;
+  virtual Status load_summaries(std::vector<WorkflowSummary>* out) = 0;
+
+  // Campaign drafts saved before they start (POST /v1/wizards). Durable when
+  // put_draft returns ok. Thread-safe.
+  virtual Status put_draft(const std::string& id, const std::string& body, TimeMs at) = 0;
+  virtual Status get_draft(const std::string& id, std::string* body, bool* found) = 0;
+};
+
+// Opens a store from a URL ("sqlite:PATH"). Returns nullptr and sets *error
+// on failure.
+std::unique_ptr<JournalStore> open_store(const std::string& url, std::string* error);
+
+}  // namespace orch::engine

@@ -1,0 +1,326 @@
+#include "engine/sqlite_journal_store.h"
+
+#include <sqlite3.h>
+
+#include <filesystem>
+
+namespace orch::engine {
+
+namespace {
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS journal (
+  offset      INTEGER PRIMARY KEY,
+  workflow_id TEXT    NOT NULL,
+  seq         INTEGER NOT NULL,
+  type        INTEGER NOT NULL,
+  time_ms     INTEGER NOT NULL,
+  payload     TEXT    NOT NULL,
+  checksum    INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS journal_by_workflow ON journal(workflow_id, seq);
+CREATE TABLE IF NOT EXISTS workflows (
+  workflow_id     TEXT PRIMARY KEY,
+  run_id          TEXT NOT NULL,
+  definition      TEXT NOT NULL,
+  status          TEXT NOT NULL,
+  phase           TEXT NOT NULL,
+  created_ms      INTEGER NOT NULL,
+  updated_ms      INTEGER NOT NULL,
+  idempotency_key TEXT,
+  input_hash      TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS workflows_by_status ON workflows(status);
+CREATE TABLE IF NOT EXISTS drafts (
+  draft_id   TEXT PRIMARY KEY,
+  body       TEXT NOT NULL,
+  created_ms INTEGER NOT NULL
+);
+)sql";
+
+Status sqlite_error(sqlite3* db, const std::string& what) {
+  return Status::error(what + ": " + (db ? sqlite3_errmsg(db) : "no database"));
+}
+
+Status exec(sqlite3* db, const char* sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : "unknown";
+    sqlite3_free(err);
+    return Status::error(std::string("sqlite: ") + msg);
+  }
+  return Status::ok();
+}
+
+void bind_text(sqlite3_stmt* s, int i, const std::string& v) {
+  sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+}
+
+std::string column_text(sqlite3_stmt* s, int i) {
+  const unsigned char* t = sqlite3_column_text(s, i);
+  return t ? std::string(reinterpret_cast<const char*>(t),
+                         static_cast<size_t>(sqlite3_column_bytes(s, i)))
+           : std::string();
+}
+
+// Resets a statement on every exit path.
+struct StatementReset {
+  sqlite3_stmt* stmt;
+  ~StatementReset() {
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<SqliteJournalStore> SqliteJournalStore::open(const std::string& path,
+                                                             std::string* error) {
+  std::unique_ptr<SqliteJournalStore> store(new SqliteJournalStore());
+  store->path_ = path;
+  std::error_code ec;
+  auto parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+  if (sqlite3_open_v2(path.c_str(), &store->writer_, flags, nullptr) != SQLITE_OK) {
+    *error = "cannot open journal " + path + ": " + sqlite3_errmsg(store->writer_);
+    return nullptr;
+  }
+  sqlite3_busy_timeout(store->writer_, 5000);
+  for (const char* pragma :
+       {"PRAGMA journal_mode=WAL;", "PRAGMA synchronous=FULL;",
+        "PRAGMA foreign_keys=OFF;", "PRAGMA wal_autocheckpoint=10000;"}) {
+    if (Status s = exec(store->writer_, pragma); !s) {
+      *error = "cannot configure journal " + path + ": " + s.message();
+      return nullptr;
+    }
+  }
+  if (Status s = exec(store->writer_, kSchema); !s) {
+    *error = "cannot create journal schema in " + path + ": " + s.message();
+    return nullptr;
+  }
+  if (sqlite3_open_v2(path.c_str(), &store->reader_, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+                      nullptr) != SQLITE_OK) {
+    *error = "cannot open journal reader " + path + ": " + sqlite3_errmsg(store->reader_);
+    return nullptr;
+  }
+  sqlite3_busy_timeout(store->reader_, 5000);
+  if (sqlite3_open_v2(path.c_str(), &store->drafts_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+                      nullptr) != SQLITE_OK) {
+    *error = "cannot open journal drafts " + path + ": " + sqlite3_errmsg(store->drafts_);
+    return nullptr;
+  }
+  sqlite3_busy_timeout(store->drafts_, 5000);
+  exec(store->drafts_, "PRAGMA synchronous=FULL;");
+  if (Status s = store->prepare(); !s) {
+    *error = s.message();
+    return nullptr;
+  }
+  return store;
+}
+
+Status SqliteJournalStore::prepare() {
+  auto prep = [](sqlite3* db, const char* sql, sqlite3_stmt** out) {
+    return sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, out, nullptr) == SQLITE_OK
+               ? Status::ok()
+               : sqlite_error(db, std::string("prepare ") + sql);
+  };
+  if (Status s = prep(writer_,
+                      "INSERT INTO journal(workflow_id, seq, type, time_ms, payload, checksum) "
+                      "VALUES(?,?,?,?,?,?)",
+                      &insert_record_);
+      !s)
+    return s;
+  if (Status s = prep(writer_,
+                      "INSERT INTO workflows(workflow_id, run_id, definition, status, phase, "
+                      "created_ms, updated_ms, idempotency_key, input_hash) "
+                      "VALUES(?,?,?,?,?,?,?,?,?) ON CONFLICT(workflow_id) DO UPDATE SET "
+                      "status=excluded.status, phase=excluded.phase, updated_ms=excluded.updated_ms",
+                      &upsert_summary_);
+      !s)
+    return s;
+  return prep(reader_,
+              "SELECT offset, workflow_id, seq, type, time_ms, payload, checksum FROM journal "
+              "WHERE workflow_id=? ORDER BY seq",
+              &select_workflow_);
+}
+
+SqliteJournalStore::~SqliteJournalStore() {
+  sqlite3_finalize(insert_record_);
+  sqlite3_finalize(upsert_summary_);
+  sqlite3_finalize(select_workflow_);
+  if (reader_) sqlite3_close(reader_);
+  if (drafts_) sqlite3_close(drafts_);
+  if (writer_) sqlite3_close(writer_);
+}
+
+Status SqliteJournalStore::append(const std::vector<JournalRecord>& records,
+                                  const std::vector<WorkflowSummary>& summaries) {
+  if (Status s = exec(writer_, "BEGIN IMMEDIATE"); !s) return s;
+  auto rollback = [&](Status s) {
+    exec(writer_, "ROLLBACK");
+    return s;
+  };
+  for (const JournalRecord& r : records) {
+    StatementReset reset{insert_record_};
+    bind_text(insert_record_, 1, r.workflow_id);
+    sqlite3_bind_int64(insert_record_, 2, static_cast<sqlite3_int64>(r.seq));
+    sqlite3_bind_int(insert_record_, 3, static_cast<int>(r.type));
+    sqlite3_bind_int64(insert_record_, 4, r.time_ms);
+    bind_text(insert_record_, 5, r.payload);
+    sqlite3_bind_int64(insert_record_, 6, static_cast<sqlite3_int64>(r.checksum()));
+    if (sqlite3_step(insert_record_) != SQLITE_DONE)
+      return rollback(sqlite_error(writer_, "append record of " + r.workflow_id + " seq " +
+                                                std::to_string(r.seq)));
+  }
+  for (const WorkflowSummary& w : summaries) {
+    StatementReset reset{upsert_summary_};
+    bind_text(upsert_summary_, 1, w.workflow_id);
+    bind_text(upsert_summary_, 2, w.run_id);
+    bind_text(upsert_summary_, 3, w.definition);
+    bind_text(upsert_summary_, 4, w.status);
+    bind_text(upsert_summary_, 5, w.phase);
+    sqlite3_bind_int64(upsert_summary_, 6, w.created_ms);
+    sqlite3_bind_int64(upsert_summary_, 7, w.updated_ms);
+    if (w.idempotency_key.empty())
+      sqlite3_bind_null(upsert_summary_, 8);
+    else
+      bind_text(upsert_summary_, 8, w.idempotency_key);
+    bind_text(upsert_summary_, 9, w.input_hash);
+    if (sqlite3_step(upsert_summary_) != SQLITE_DONE)
+      return rollback(sqlite_error(writer_, "upsert summary of " + w.workflow_id));
+  }
+  if (Status s = exec(writer_, "COMMIT"); !s) return rollback(s);
+  return Status::ok();
+}
+
+Status SqliteJournalStore::read_records(sqlite3_stmt* stmt,
+                                        const std::function<void(JournalRecord&&)>& emit) {
+  for (;;) {
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_DONE) return Status::ok();
+    if (rc != SQLITE_ROW) return sqlite_error(reader_, "read journal");
+    const sqlite3_int64 offset = sqlite3_column_int64(stmt, 0);
+    JournalRecord r;
+    r.workflow_id = column_text(stmt, 1);
+    r.seq = static_cast<std::uint64_t>(sqlite3_column_int64(stmt, 2));
+    auto type = record_type_from_int(sqlite3_column_int(stmt, 3));
+    r.time_ms = sqlite3_column_int64(stmt, 4);
+    r.payload = column_text(stmt, 5);
+    const auto stored = static_cast<std::uint32_t>(sqlite3_column_int64(stmt, 6));
+    if (!type)
+      return Status::error("journal corrupt: workflow " + r.workflow_id + " at offset " +
+                           std::to_string(offset) + ": unknown record type");
+    r.type = *type;
+    if (r.checksum() != stored)
+      return Status::error("journal corrupt: workflow " + r.workflow_id + " at offset " +
+                           std::to_string(offset) + ": checksum mismatch");
+    emit(std::move(r));
+  }
+}
+
+Status SqliteJournalStore::load_workflow(const std::string& workflow_id,
+                                         std::vector<JournalRecord>* out) {
+  std::lock_guard lock(read_mu_);
+  StatementReset reset{select_workflow_};
+  bind_text(select_workflow_, 1, workflow_id);
+  return read_records(select_workflow_, [&](JournalRecord&& r) { out->push_back(std::move(r)); });
+}
+
+Status SqliteJournalStore::load_unfinished(
+    const std::function<void(std::vector<JournalRecord>&&)>& visit) {
+  std::lock_guard lock(read_mu_);
+  sqlite3_stmt* stmt = nullptr;
+  const char* sql =
+      "SELECT j.offset, j.workflow_id, j.seq, j.type, j.time_ms, j.payload, j.checksum "
+      "FROM journal j JOIN workflows w ON w.workflow_id = j.workflow_id "
+      "WHERE w.status NOT IN ('completed','failed','cancelled') "
+      "ORDER BY j.workflow_id, j.seq";
+  if (sqlite3_prepare_v2(reader_, sql, -1, &stmt, nullptr) != SQLITE_OK)
+    return sqlite_error(reader_, "prepare load_unfinished");
+  std::vector<JournalRecord> current;
+  Status s = read_records(stmt, [&](JournalRecord&& r) {
+    if (!current.empty() && current.front().workflow_id != r.workflow_id) {
+      visit(std::move(current));
+      current.clear();
+    }
+    current.push_back(std::move(r));
+  });
+  sqlite3_finalize(stmt);
+  if (s && !current.empty()) visit(std::move(current));
+  return s;
+}
+
+Status SqliteJournalStore::load_summaries(std::vector<WorkflowSummary>* out) {
+  std::lock_guard lock(read_mu_);
+  sqlite3_stmt* stmt = nullptr;
+  const char* sql =
+      "SELECT workflow_id, run_id, definition, status, phase, created_ms, updated_ms, "
+      "idempotency_key, input_hash FROM workflows ORDER BY created_ms, rowid";
+  if (sqlite3_prepare_v2(reader_, sql, -1, &stmt, nullptr) != SQLITE_OK)
+    return sqlite_error(reader_, "prepare load_summaries");
+  int rc;
+  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    WorkflowSummary w;
+    w.workflow_id = column_text(stmt, 0);
+    w.run_id = column_text(stmt, 1);
+    w.definition = column_text(stmt, 2);
+    w.status = column_text(stmt, 3);
+    w.phase = column_text(stmt, 4);
+    w.created_ms = sqlite3_column_int64(stmt, 5);
+    w.updated_ms = sqlite3_column_int64(stmt, 6);
+    w.idempotency_key = column_text(stmt, 7);
+    w.input_hash = column_text(stmt, 8);
+    out->push_back(std::move(w));
+  }
+  sqlite3_finalize(stmt);
+  return rc == SQLITE_DONE ? Status::ok() : sqlite_error(reader_, "load_summaries");
+}
+
+Status SqliteJournalStore::put_draft(const std::string& id, const std::string& body, TimeMs at) {
+  std::lock_guard lock(draft_mu_);
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v2(drafts_, "INSERT INTO drafts(draft_id, body, created_ms) VALUES(?,?,?)",
+                         -1, &stmt, nullptr) != SQLITE_OK)
+    return sqlite_error(drafts_, "prepare put_draft");
+  bind_text(stmt, 1, id);
+  bind_text(stmt, 2, body);
+  sqlite3_bind_int64(stmt, 3, at);
+  const int rc = sqlite3_step(stmt);
+  sqlite3_finalize(stmt);
+  return rc == SQLITE_DONE ? Status::ok() : sqlite_error(drafts_, "put_draft " + id);
+}
+
+Status SqliteJournalStore::get_draft(const std::string& id, std::string* body, bool* found) {
+  std::lock_guard lock(draft_mu_);
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v2(drafts_, "SELECT body FROM drafts WHERE draft_id=?", -1, &stmt,
+                         nullptr) != SQLITE_OK)
+    return sqlite_error(drafts_, "prepare get_draft");
+  bind_text(stmt, 1, id);
+  const int rc = sqlite3_step(stmt);
+  *found = rc == SQLITE_ROW;
+  if (*found) *body = column_text(stmt, 0);
+  sqlite3_finalize(stmt);
+  return rc == SQLITE_ROW || rc == SQLITE_DONE ? Status::ok() : sqlite_error(drafts_, "get_draft");
+}
+
+std::unique_ptr<JournalStore> open_store(const std::string& url, std::string* error) {
+  constexpr std::string_view kSqlite = "sqlite:";
+  if (url.rfind(kSqlite, 0) == 0) {
+    std::string path = url.substr(kSqlite.size());
+    if (path.empty()) {
+      *error = "store URL '" + url + "' has no path";
+      return nullptr;
+    }
+    return SqliteJournalStore::open(path, error);
+  }
+  if (url.rfind("postgres://", 0) == 0 || url.rfind("postgresql://", 0) == 0) {
+    *error = "PostgreSQL store is not available in this build yet; use sqlite:PATH";
+    return nullptr;
+  }
+  *error = "unsupported store URL '" + url + "' (expected sqlite:PATH)";
+  return nullptr;
+}
+
+}  // namespace orch::engine

@@ -1,0 +1,51 @@
+// JournalStore on SQLite: WAL mode, synchronous=FULL (every commit is fsynced),
+// one writer connection and one reader connection.
+#pragma once
+
+#include <mutex>
+#include <string>
+
+#include "engine/journal_store.h"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace orch::engine {
+
+class SqliteJournalStore final : public JournalStore {
+ public:
+  // Opens or creates the database at `path` (parent directory is created).
+  static std::unique_ptr<SqliteJournalStore> open(const std::string& path,
+                                                  std::string* error);
+  ~SqliteJournalStore() override;
+
+  Status append(const std::vector<JournalRecord>& records,
+                const std::vector<WorkflowSummary>& summaries) override;
+  Status load_workflow(const std::string& workflow_id,
+                       std::vector<JournalRecord>* out) override;
+  Status load_unfinished(
+      const std::function<void(std::vector<JournalRecord>&&)>& visit) override;
+  Status load_summaries(std::vector<WorkflowSummary>* out) override;
+  Status put_draft(const std::string& id, const std::string& body, TimeMs at) override;
+  Status get_draft(const std::string& id, std::string* body, bool* found) override;
+
+ private:
+  SqliteJournalStore() = default;
+  Status prepare();
+  Status read_records(sqlite3_stmt* stmt,
+                      const std::function<void(JournalRecord&&)>& emit);
+
+  // Constant after construction.
+  std::string path_;
+  sqlite3* writer_ = nullptr;
+  sqlite3* reader_ = nullptr;
+
+  sqlite3_stmt* insert_record_ = nullptr;   // writer thread only
+  sqlite3_stmt* upsert_summary_ = nullptr;  // writer thread only
+  std::mutex read_mu_;                      // serialises reader_ use
+  sqlite3_stmt* select_workflow_ = nullptr;  // GUARDED_BY(read_mu_)
+  std::mutex draft_mu_;                       // serialises drafts_ use
+  sqlite3* drafts_ = nullptr;                 // GUARDED_BY(draft_mu_)
+};
+
+}  // namespace orch::engine

@@ -1,0 +1,94 @@
+// A workflow definition is data: ordered phases, each a set of steps run in
+// parallel or in sequence, an optional wait-for-signal gate, and per-step
+// retry policy, timeout and compensation. Steps can fan out over an array of
+// the workflow input (`for_each`) or be included only when an input array
+// holds a value (`when_contains`).
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace orch::engine {
+
+using std::chrono::milliseconds;
+
+struct RetryPolicy {
+  int max_attempts = 3;  // including the first; 0 = unlimited
+  milliseconds initial_interval{1'000};
+  double backoff_coefficient = 2.0;
+  milliseconds max_interval{60'000};
+
+  // Delay after failed attempt number `attempt` (1-based), without jitter.
+  milliseconds delay_after(int attempt) const;
+};
+
+enum class PhaseMode { parallel, sequential };
+
+struct StepDefinition {
+  std::string name;          // unique within the phase
+  std::string activity;      // name in the ActivityRegistry
+  std::string compensation;  // activity undoing it; empty = nothing to undo
+  RetryPolicy retry;
+  milliseconds timeout{60'000};  // per attempt, start to close
+  std::string for_each;          // JSON pointer to an input array; "" = once
+  std::string when_contains_pointer;  // JSON pointer to an input array...
+  std::string when_contains_value;    // ...that must contain this string
+};
+
+// Wait after the phase's steps until `approve_signal` (or reject) arrives.
+struct GateDefinition {
+  std::string approve_signal = "approve";
+  std::string reject_signal = "reject";
+  milliseconds default_timeout{72LL * 3600 * 1000};
+  std::string timeout_input_field;  // optional input override, in seconds
+  // JSON pointer to the input array of reviewers allowed to decide; "" = anyone.
+  std::string reviewers_pointer;
+};
+
+struct PhaseDefinition {
+  std::string name;
+  PhaseMode mode = PhaseMode::sequential;
+  std::vector<StepDefinition> steps;
+  std::optional<GateDefinition> gate;
+};
+
+// A signal that patches workflow data before a given phase starts, e.g.
+// update_content {content_id, new_content} before "distribution".
+struct PatchSignalDefinition {
+  std::string name;
+  std::string key_field;
+  std::string value_field;
+  std::string before_phase;
+  std::vector<std::string> allowed_keys;  // empty = any key
+};
+
+struct WorkflowDefinition {
+  std::string name;
+  int version = 1;
+  std::vector<PhaseDefinition> phases;
+  std::vector<PatchSignalDefinition> patch_signals;
+  RetryPolicy compensation_retry{0, milliseconds{500}, 2.0, milliseconds{30'000}};
+};
+
+// One concrete step of one workflow run, after fan-out.
+struct PlannedStep {
+  std::string id;  // "phase.name" or "phase.name[i]"
+  std::size_t phase = 0;
+  const StepDefinition* definition = nullptr;
+  nlohmann::json item;  // the for_each element, or null
+};
+
+struct WorkflowPlan {
+  std::vector<PlannedStep> steps;  // grouped by phase, in definition order
+  // [begin, end) into steps for each phase.
+  std::vector<std::pair<std::size_t, std::size_t>> phase_ranges;
+};
+
+// REQUIRES: `definition` outlives the plan.
+WorkflowPlan expand_plan(const WorkflowDefinition& definition, const nlohmann::json& input);
+
+}  // namespace orch::engine

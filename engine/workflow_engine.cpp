@@ -1,0 +1,705 @@
+#include "engine/workflow_engine.h"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+
+#include "engine/time_format.h"
+#include "observability/metrics.h"
+
+namespace orch::engine {
+
+using nlohmann::json;
+
+namespace {
+constexpr std::size_t kNpos = static_cast<std::size_t>(-1);
+constexpr int kMaxDecideRounds = 16;
+
+[[noreturn]] void fatal(const std::string& what) {
+  // The journal is the source of truth: if it cannot be written, acting on
+  // anything would break the durability contract. Stop, and let recovery
+  // resume from what is durable (the same choice PostgreSQL makes on fsync
+  // failure).
+  std::fprintf(stderr,
+               "{\"level\":\"fatal\",\"message\":\"journal failure, stopping\",\"error\":%s}\n",
+               json(what).dump().c_str());
+  std::fflush(stderr);
+  std::abort();
+}
+
+std::string trace_id_from(const std::string& traceparent) {
+  // version "-" trace-id(32 hex) "-" parent-id(16 hex) "-" flags
+  if (traceparent.size() != 55 || traceparent[2] != '-' || traceparent[35] != '-' ||
+      traceparent[52] != '-')
+    return "";
+  std::string id = traceparent.substr(3, 32);
+  for (char c : id)
+    if (!std::isxdigit(static_cast<unsigned char>(c))) return "";
+  if (id == std::string(32, '0')) return "";
+  return id;
+}
+}  // namespace
+
+std::string input_hash(const json& input) {
+  const std::string text = input.dump();
+  std::uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : text) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+void DefinitionRegistry::add(WorkflowDefinition definition) {
+  auto name = definition.name;
+  definitions_[name] = std::make_unique<WorkflowDefinition>(std::move(definition));
+}
+
+const WorkflowDefinition* DefinitionRegistry::find(const std::string& name) const {
+  auto it = definitions_.find(name);
+  return it == definitions_.end() ? nullptr : it->second.get();
+}
+
+struct WorkflowEngine::Workflow {
+  std::unique_ptr<WorkflowState> state;
+  std::vector<JournalRecord> outbox;  // created, folded in, not yet committed
+  std::set<std::size_t> in_flight;    // steps whose activity runs or is about to
+  bool compensation_in_flight = false;
+  std::string journaled_status;       // as last written to the summary row
+  std::string journaled_phase;
+  bool finish_handled = false;
+};
+
+WorkflowEngine::WorkflowEngine(boost::asio::io_context& io, Journal& journal, Clock& clock,
+                               const DefinitionRegistry& definitions,
+                               const ActivityRegistry& activities,
+                               observability::Metrics* metrics)
+    : io_(io),
+      journal_(journal),
+      clock_(clock),
+      definitions_(definitions),
+      activities_(activities),
+      metrics_(metrics),
+      timers_(io, clock, [this](const std::string& id) { on_timer(id); }),
+      random_(std::random_device{}()) {}
+
+WorkflowEngine::~WorkflowEngine() { *alive_ = false; }
+
+std::string WorkflowEngine::new_hex(std::size_t chars) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(chars);
+  while (out.size() < chars) {
+    std::uint64_t r = random_();
+    for (int i = 0; i < 16 && out.size() < chars; ++i, r >>= 4) out.push_back(kHex[r & 0xF]);
+  }
+  return out;
+}
+
+std::string WorkflowEngine::traceparent_for(const Workflow& wf) {
+  const std::string& trace = wf.state->trace_id();
+  if (trace.empty()) return "";
+  return "00-" + trace + "-" + new_hex(16) + "-01";
+}
+
+// ---------------------------------------------------------------- journal
+
+void WorkflowEngine::emit(Workflow& wf, RecordType type, json payload) {
+  JournalRecord r;
+  r.workflow_id = wf.state->workflow_id();
+  r.seq = wf.state->last_seq() + 1;
+  r.type = type;
+  r.time_ms = clock_.now_ms();
+  r.payload = payload.dump();
+  if (Status s = wf.state->apply(r); !s) fatal("engine produced an invalid record: " + s.message());
+  if (record_observer_) record_observer_(*wf.state, r);
+  wf.outbox.push_back(std::move(r));
+}
+
+void WorkflowEngine::remember_summary(WorkflowSummary summary) {
+  auto it = summary_index_.find(summary.workflow_id);
+  if (it == summary_index_.end()) {
+    summary_index_.emplace(summary.workflow_id, summaries_.size());
+    if (!summary.idempotency_key.empty())
+      by_idempotency_key_.emplace(summary.idempotency_key, summary.workflow_id);
+    summaries_.push_back(std::move(summary));
+  } else {
+    WorkflowSummary& kept = summaries_[it->second];
+    kept.status = std::move(summary.status);
+    kept.phase = std::move(summary.phase);
+    kept.updated_ms = summary.updated_ms;
+  }
+}
+
+void WorkflowEngine::commit(const WorkflowPtr& wfp, std::function<void()> after_durable) {
+  Workflow& wf = *wfp;
+  const WorkflowState& st = *wf.state;
+  std::vector<WorkflowSummary> summaries;
+  const std::string status = to_string(st.status());
+  const std::string phase = st.current_phase_name();
+  if (status != wf.journaled_status || phase != wf.journaled_phase) {
+    if (metrics_) {
+      metrics_->active_transition(wf.journaled_status,
+                                  is_terminal(st.status()) ? std::string() : status);
+    }
+    WorkflowSummary row{st.workflow_id(), st.run_id(),  st.definition().name,
+                        status,           phase,        st.created_ms(),
+                        st.updated_ms(),  st.idempotency_key(), input_hash(st.input())};
+    remember_summary(row);
+    summaries.push_back(std::move(row));
+    wf.journaled_status = status;
+    wf.journaled_phase = phase;
+  }
+  std::weak_ptr<bool> alive = alive_;
+  journal_.append(std::move(wf.outbox), std::move(summaries),
+                  [alive, after = std::move(after_durable)](const Status& s) {
+                    if (!s) fatal(s.message());
+                    if (alive.expired()) return;
+                    after();
+                  });
+  wf.outbox.clear();
+}
+
+// ---------------------------------------------------------------- decisions
+
+void WorkflowEngine::advance(const WorkflowPtr& wfp) {
+  Workflow& wf = *wfp;
+  if (is_terminal(wf.state->status())) return;
+  std::set<std::size_t> run_steps;
+  bool run_compensation = false;
+  TimeMs wake = 0;
+  const TimeMs now = clock_.now_ms();
+  for (int round = 0; round < kMaxDecideRounds; ++round) {
+    const std::size_t before = wf.outbox.size();
+    const bool comp_before = run_compensation;
+    const std::size_t steps_before = run_steps.size();
+    wake = 0;
+    decide(wf, now, run_steps, run_compensation, wake);
+    if (wf.outbox.size() == before && comp_before == run_compensation &&
+        steps_before == run_steps.size())
+      break;
+    if (is_terminal(wf.state->status())) break;
+  }
+  if (wake) timers_.arm(wf.state->workflow_id(), wake);
+  auto act = [this, wfp, run_steps = std::move(run_steps), run_compensation] {
+    for (std::size_t i : run_steps) execute_step(wfp, i);
+    if (run_compensation) execute_compensation(wfp);
+    if (is_terminal(wfp->state->status())) on_finished(wfp);
+  };
+  if (!wf.outbox.empty())
+    commit(wfp, std::move(act));
+  else
+    act();
+}
+
+void WorkflowEngine::decide(Workflow& wf, TimeMs now, std::set<std::size_t>& run_steps,
+                            bool& run_compensation, TimeMs& wake) {
+  WorkflowState& st = *wf.state;
+  const WorkflowDefinition& def = st.definition();
+  auto note_wake = [&](TimeMs t) {
+    if (!wake || t < wake) wake = t;
+  };
+
+  if (st.unwind_reason() != UnwindReason::none) {
+    // Let every step that may have acted finish first, so its side effect is
+    // known and, if it completed, compensated too. A step scheduled before a
+    // crash runs once more (same idempotency key) to learn its outcome.
+    bool busy = false;
+    for (std::size_t i = 0; i < st.step_count(); ++i) {
+      if (st.step(i).status != StepStatus::scheduled) continue;
+      busy = true;
+      if (!wf.in_flight.count(i)) {
+        wf.in_flight.insert(i);
+        run_steps.insert(i);
+      }
+    }
+    if (busy || wf.compensation_in_flight) return;
+    const compensation::Compensation* c = st.compensations().next();
+    if (!c) {
+      const WorkflowStatus final_status = st.unwind_reason() == UnwindReason::cancelled
+                                              ? WorkflowStatus::cancelled
+                                              : WorkflowStatus::failed;
+      emit(wf, RecordType::workflow_finished,
+           {{"status", to_string(final_status)}, {"reason", st.failure_reason()}});
+      return;
+    }
+    switch (c->status) {
+      case compensation::CompensationStatus::pending:
+        emit(wf, RecordType::compensation_scheduled, {{"step", c->step_id}, {"attempt", 1}});
+        wf.compensation_in_flight = run_compensation = true;
+        break;
+      case compensation::CompensationStatus::running:  // recovered mid-flight
+        wf.compensation_in_flight = run_compensation = true;
+        break;
+      case compensation::CompensationStatus::retry_wait:
+        if (now >= c->retry_at_ms) {
+          emit(wf, RecordType::compensation_scheduled,
+               {{"step", c->step_id}, {"attempt", c->attempts + 1}});
+          wf.compensation_in_flight = run_compensation = true;
+        } else {
+          note_wake(c->retry_at_ms);
+        }
+        break;
+      case compensation::CompensationStatus::completed:
+        break;
+    }
+    return;
+  }
+
+  const std::size_t p = st.current_phase();
+  if (p >= def.phases.size()) {
+    emit(wf, RecordType::workflow_finished, {{"status", "completed"}});
+    return;
+  }
+  const PhaseDefinition& phase = def.phases[p];
+  auto [begin, end] = st.plan().phase_ranges[p];
+  for (std::size_t i = begin; i < end; ++i) {
+    const StepState& s = st.step(i);
+    if (s.status == StepStatus::completed) continue;
+    const std::string& id = st.plan().steps[i].id;
+    switch (s.status) {
+      case StepStatus::pending:
+        emit(wf, RecordType::step_scheduled, {{"step", id}, {"attempt", 1}});
+        wf.in_flight.insert(i);
+        run_steps.insert(i);
+        break;
+      case StepStatus::scheduled:
+        if (!wf.in_flight.count(i)) {  // scheduled before a restart
+          wf.in_flight.insert(i);
+          run_steps.insert(i);
+        }
+        break;
+      case StepStatus::retry_wait:
+        if (now >= s.retry_at_ms) {
+          emit(wf, RecordType::step_scheduled, {{"step", id}, {"attempt", s.attempts + 1}});
+          wf.in_flight.insert(i);
+          run_steps.insert(i);
+        } else {
+          note_wake(s.retry_at_ms);
+        }
+        break;
+      case StepStatus::completed:
+      case StepStatus::failed:
+        break;
+    }
+    if (phase.mode == PhaseMode::sequential) break;
+  }
+  if (phase.gate && st.phase_steps_done(p) && !st.gate_approved()) {
+    const TimeMs deadline = st.approval_deadline_ms();
+    if (deadline && now >= deadline)
+      emit(wf, RecordType::approval_timed_out, {{"deadline", deadline}});
+    else if (deadline)
+      note_wake(deadline);
+  }
+}
+
+// ---------------------------------------------------------------- execution
+
+void WorkflowEngine::execute_step(const WorkflowPtr& wfp, std::size_t index) {
+  Workflow& wf = *wfp;
+  const WorkflowState& st = *wf.state;
+  const PlannedStep& planned = st.plan().steps[index];
+  const StepDefinition& def = *planned.definition;
+  const int attempt = st.step(index).attempts;
+  Activity* activity = activities_.find(def.activity);
+  const auto started = std::chrono::steady_clock::now();
+  std::weak_ptr<bool> alive = alive_;
+  auto done = [this, alive, wfp, index, attempt, started](ActivityOutcome outcome) {
+    if (alive.expired()) return;
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    on_step_done(wfp, index, attempt, std::move(outcome), seconds);
+  };
+  if (!activity) {
+    done(ActivityOutcome::failure(ActivityOutcomeKind::permanent,
+                                  "no activity registered as '" + def.activity + "'"));
+    return;
+  }
+  const std::string key = st.workflow_id() + ":" + planned.id;
+  const std::string traceparent = traceparent_for(wf);
+  static const json kNull;
+  ActivityRequest request{st.workflow_id(), planned.id,   attempt,         key,
+                          def.timeout,      st.input(),   planned.item,    st.outputs(),
+                          st.patches(),     kNull,        traceparent};
+  activity->run(request, std::move(done));
+}
+
+void WorkflowEngine::on_step_done(const WorkflowPtr& wfp, std::size_t index, int attempt,
+                                  ActivityOutcome outcome, double seconds) {
+  Workflow& wf = *wfp;
+  wf.in_flight.erase(index);
+  WorkflowState& st = *wf.state;
+  const PlannedStep& planned = st.plan().steps[index];
+  const StepDefinition& def = *planned.definition;
+  if (outcome.kind == ActivityOutcomeKind::ok) {
+    if (metrics_) metrics_->activity_finished(def.activity, "success", seconds);
+    emit(wf, RecordType::step_completed,
+         {{"step", planned.id}, {"attempt", attempt}, {"output", std::move(outcome.output)}});
+  } else {
+    const bool may_retry = outcome.kind == ActivityOutcomeKind::retryable &&
+                           st.unwind_reason() == UnwindReason::none &&
+                           (def.retry.max_attempts == 0 || attempt < def.retry.max_attempts);
+    if (metrics_)
+      metrics_->activity_finished(def.activity, may_retry ? "retry" : "failure", seconds);
+    json payload = {{"step", planned.id}, {"attempt", attempt}, {"error", outcome.error}};
+    if (may_retry) {
+      const auto delay = std::max(def.retry.delay_after(attempt), outcome.retry_after);
+      payload["retry_at"] = clock_.now_ms() + delay.count();
+      if (metrics_) metrics_->activity_retried(def.activity);
+    }
+    emit(wf, RecordType::step_failed, std::move(payload));
+  }
+  advance(wfp);
+}
+
+void WorkflowEngine::execute_compensation(const WorkflowPtr& wfp) {
+  Workflow& wf = *wfp;
+  WorkflowState& st = *wf.state;
+  const compensation::Compensation* c = st.compensations().next();
+  if (!c) {
+    wf.compensation_in_flight = false;
+    return;
+  }
+  const std::size_t index = st.step_index(c->step_id);
+  const PlannedStep& planned = st.plan().steps[index];
+  Activity* activity = activities_.find(c->activity);
+  std::weak_ptr<bool> alive = alive_;
+  auto done = [this, alive, wfp, step_id = c->step_id, attempt = c->attempts](
+                  ActivityOutcome outcome) {
+    if (alive.expired()) return;
+    on_compensation_done(wfp, step_id, attempt, std::move(outcome));
+  };
+  if (!activity) {
+    done(ActivityOutcome::failure(ActivityOutcomeKind::retryable,
+                                  "no activity registered as '" + c->activity + "'"));
+    return;
+  }
+  const std::string key = st.workflow_id() + ":" + c->step_id + ":compensate";
+  const std::string traceparent = traceparent_for(wf);
+  ActivityRequest request{st.workflow_id(), c->step_id,   c->attempts,        key,
+                          planned.definition->timeout,   st.input(),         planned.item,
+                          st.outputs(),     st.patches(), c->forward_output,  traceparent};
+  activity->run(request, std::move(done));
+}
+
+void WorkflowEngine::on_compensation_done(const WorkflowPtr& wfp, std::string step_id,
+                                          int attempt, ActivityOutcome outcome) {
+  Workflow& wf = *wfp;
+  wf.compensation_in_flight = false;
+  WorkflowState& st = *wf.state;
+  if (outcome.kind == ActivityOutcomeKind::ok) {
+    if (metrics_) metrics_->compensation_run(to_string(st.unwind_reason()));
+    emit(wf, RecordType::compensation_completed,
+         {{"step", step_id}, {"attempt", attempt}, {"output", std::move(outcome.output)}});
+  } else {
+    // Compensations are never abandoned: retry with capped backoff, forever.
+    const RetryPolicy& policy = st.definition().compensation_retry;
+    const auto delay = std::max(policy.delay_after(attempt), outcome.retry_after);
+    emit(wf, RecordType::compensation_failed,
+         {{"step", step_id},
+          {"attempt", attempt},
+          {"error", outcome.error},
+          {"retry_at", clock_.now_ms() + delay.count()}});
+  }
+  advance(wfp);
+}
+
+void WorkflowEngine::on_finished(const WorkflowPtr& wfp) {
+  Workflow& wf = *wfp;
+  if (wf.finish_handled) return;
+  wf.finish_handled = true;
+  const WorkflowState& st = *wf.state;
+  if (metrics_)
+    metrics_->workflow_finished(st.definition().name, to_string(st.status()),
+                                static_cast<double>(st.updated_ms() - st.created_ms()) / 1000.0);
+  timers_.cancel(st.workflow_id());
+  active_.erase(st.workflow_id());  // queries now read it back from the store
+}
+
+void WorkflowEngine::on_timer(const std::string& workflow_id) {
+  auto it = active_.find(workflow_id);
+  if (it != active_.end()) advance(it->second);
+}
+
+// ---------------------------------------------------------------- commands
+
+void WorkflowEngine::start(StartRequest request, std::function<void(StartResult)> done) {
+  const WorkflowDefinition* def = definitions_.find(request.definition);
+  if (!def) {
+    done({StartCode::invalid, "", "", "", "unknown workflow definition " + request.definition});
+    return;
+  }
+  const std::string hash = input_hash(request.input);
+  auto reply_existing = [&](const WorkflowSummary& s) {
+    if (s.input_hash != hash || s.definition != request.definition) {
+      done({StartCode::conflict, s.workflow_id, s.run_id, s.status,
+            "workflow " + s.workflow_id + " already exists with a different input"});
+      return;
+    }
+    // Answer only once the existing workflow's start is durable.
+    StartResult result{StartCode::existing, s.workflow_id, s.run_id, s.status, ""};
+    journal_.flush([done = std::move(done), result](const Status&) { done(result); });
+  };
+  if (!request.idempotency_key.empty()) {
+    auto k = by_idempotency_key_.find(request.idempotency_key);
+    if (k != by_idempotency_key_.end()) return reply_existing(summaries_[summary_index_[k->second]]);
+  }
+  if (!request.workflow_id.empty()) {
+    if (const WorkflowSummary* s = summary(request.workflow_id)) return reply_existing(*s);
+  }
+  const std::string id = request.workflow_id.empty() ? "wf-" + new_hex(20) : request.workflow_id;
+  std::string trace_id = trace_id_from(request.traceparent);
+  if (trace_id.empty()) trace_id = new_hex(32);
+  JournalRecord started;
+  started.workflow_id = id;
+  started.seq = 1;
+  started.type = RecordType::workflow_started;
+  started.time_ms = clock_.now_ms();
+  started.payload = json{{"definition", def->name},
+                         {"version", def->version},
+                         {"input", std::move(request.input)},
+                         {"run_id", new_hex(32)},
+                         {"idempotency_key", request.idempotency_key},
+                         {"trace_id", trace_id}}
+                        .dump();
+  std::string error;
+  auto state = WorkflowState::start(started, *def, &error);
+  if (!state) {
+    done({StartCode::invalid, "", "", "", error});
+    return;
+  }
+  auto wf = std::make_shared<Workflow>();
+  wf->state = std::move(state);
+  if (record_observer_) record_observer_(*wf->state, started);
+  wf->outbox.push_back(std::move(started));
+  active_.emplace(id, wf);
+  if (metrics_) metrics_->workflow_started(def->name);
+  advance(wf);  // commits workflow_started with the first scheduled steps
+  StartResult result{StartCode::created, id, wf->state->run_id(), "running", ""};
+  journal_.flush([done = std::move(done), result](const Status&) { done(result); });
+}
+
+void WorkflowEngine::signal(const std::string& workflow_id, const std::string& name, json payload,
+                            const std::string& idempotency_key,
+                            std::function<void(SignalResult)> done) {
+  auto it = active_.find(workflow_id);
+  if (it == active_.end()) {
+    if (const WorkflowSummary* s = summary(workflow_id)) {
+      done({SignalCode::conflict, "workflow " + workflow_id + " is " + s->status +
+                                      "; it accepts no more signals"});
+    } else {
+      done({SignalCode::not_found, "no workflow " + workflow_id});
+    }
+    return;
+  }
+  WorkflowPtr wf = it->second;
+  WorkflowState& st = *wf->state;
+  const WorkflowDefinition& def = st.definition();
+  if (!idempotency_key.empty() && st.seen_signal_key(idempotency_key)) {
+    journal_.flush([done = std::move(done)](const Status&) { done({SignalCode::duplicate, ""}); });
+    return;
+  }
+  bool known = false;
+  for (std::size_t p = 0; p < def.phases.size() && !known; ++p) {
+    const auto& gate = def.phases[p].gate;
+    if (!gate || (name != gate->approve_signal && name != gate->reject_signal)) continue;
+    known = true;
+    if (st.unwind_reason() != UnwindReason::none)
+      return done({SignalCode::conflict, "workflow " + workflow_id + " is " +
+                                             to_string(st.status()) + ": " + st.failure_reason()});
+    if (st.current_phase() > p)
+      return done({SignalCode::conflict, "the " + def.phases[p].name + " phase of workflow " +
+                                             workflow_id + " is already decided"});
+    if (!gate->reviewers_pointer.empty()) {
+      const std::string reviewer = payload.value("reviewer", "");
+      json::json_pointer ptr(gate->reviewers_pointer);
+      const json* allowed = st.input().contains(ptr) ? &st.input().at(ptr) : nullptr;
+      bool ok = false;
+      if (allowed && allowed->is_array())
+        for (const json& r : *allowed) ok |= r.is_string() && r.get<std::string>() == reviewer;
+      if (!ok)
+        return done({SignalCode::forbidden,
+                     "reviewer '" + reviewer + "' is not a reviewer of workflow " + workflow_id});
+    }
+  }
+  for (const PatchSignalDefinition& patch : def.patch_signals) {
+    if (known || name != patch.name) continue;
+    known = true;
+    if (st.unwind_reason() != UnwindReason::none)
+      return done({SignalCode::conflict, "workflow " + workflow_id + " is " +
+                                             to_string(st.status())});
+    std::size_t limit = def.phases.size();
+    for (std::size_t p = 0; p < def.phases.size(); ++p)
+      if (def.phases[p].name == patch.before_phase) limit = p;
+    bool started_limit = st.current_phase() > limit;
+    if (limit < def.phases.size() && st.current_phase() == limit) {
+      auto [b, e] = st.plan().phase_ranges[limit];
+      for (std::size_t i = b; i < e; ++i)
+        started_limit |= st.step(i).status != StepStatus::pending;
+    }
+    if (started_limit)
+      return done({SignalCode::conflict, "workflow " + workflow_id + " has already started " +
+                                             patch.before_phase + "; " + name + " is too late"});
+    const json& key = payload.contains(patch.key_field) ? payload[patch.key_field] : json();
+    if (!key.is_string() || !payload.contains(patch.value_field))
+      return done({SignalCode::invalid, name + " needs " + patch.key_field + " and " +
+                                            patch.value_field});
+    if (!patch.allowed_keys.empty() &&
+        std::find(patch.allowed_keys.begin(), patch.allowed_keys.end(), key.get<std::string>()) ==
+            patch.allowed_keys.end())
+      return done({SignalCode::invalid,
+                   patch.key_field + " '" + key.get<std::string>() + "' is not one of the workflow's"});
+  }
+  if (!known) return done({SignalCode::unknown_signal, "workflow " + def.name + " has no signal " + name});
+  emit(*wf, RecordType::signal_received,
+       {{"name", name}, {"payload", std::move(payload)}, {"key", idempotency_key}});
+  advance(wf);
+  journal_.flush([done = std::move(done)](const Status&) { done({SignalCode::accepted, ""}); });
+}
+
+void WorkflowEngine::cancel(const std::string& workflow_id, const std::string& reason,
+                            std::function<void(SignalResult)> done) {
+  auto it = active_.find(workflow_id);
+  if (it == active_.end()) {
+    if (const WorkflowSummary* s = summary(workflow_id))
+      return done({SignalCode::conflict, "workflow " + workflow_id + " is already " + s->status});
+    return done({SignalCode::not_found, "no workflow " + workflow_id});
+  }
+  WorkflowPtr wf = it->second;
+  if (wf->state->unwind_reason() != UnwindReason::none)
+    return done({SignalCode::conflict, "workflow " + workflow_id + " is already " +
+                                           to_string(wf->state->status()) + ": " +
+                                           wf->state->failure_reason()});
+  emit(*wf, RecordType::cancel_requested, {{"reason", reason}});
+  advance(wf);
+  journal_.flush([done = std::move(done)](const Status&) { done({SignalCode::accepted, ""}); });
+}
+
+// ---------------------------------------------------------------- recovery
+
+std::unique_ptr<WorkflowState> WorkflowEngine::rebuild(const std::vector<JournalRecord>& records,
+                                                       std::string* error) const {
+  if (records.empty()) {
+    *error = "no records";
+    return nullptr;
+  }
+  const std::string name = WorkflowState::definition_of(records.front());
+  const WorkflowDefinition* def = definitions_.find(name);
+  if (!def) {
+    *error = "workflow " + records.front().workflow_id + " uses unknown definition '" + name + "'";
+    return nullptr;
+  }
+  auto state = WorkflowState::start(records.front(), *def, error);
+  if (!state) return nullptr;
+  for (std::size_t i = 1; i < records.size(); ++i) {
+    if (Status s = state->apply(records[i]); !s) {
+      *error = s.message();
+      return nullptr;
+    }
+  }
+  return state;
+}
+
+Status WorkflowEngine::recover() {
+  std::vector<WorkflowSummary> rows;
+  if (Status s = journal_.store().load_summaries(&rows); !s) return s;
+  for (WorkflowSummary& row : rows) remember_summary(std::move(row));
+  std::vector<WorkflowPtr> resumed;
+  std::string error;
+  Status s = journal_.store().load_unfinished([&](std::vector<JournalRecord>&& records) {
+    if (!error.empty()) return;
+    auto state = rebuild(records, &error);
+    if (!state) return;
+    auto wf = std::make_shared<Workflow>();
+    wf->state = std::move(state);
+    wf->journaled_status = summaries_[summary_index_[wf->state->workflow_id()]].status;
+    wf->journaled_phase = summaries_[summary_index_[wf->state->workflow_id()]].phase;
+    if (metrics_) metrics_->active_transition("", wf->journaled_status);
+    active_.emplace(wf->state->workflow_id(), wf);
+    resumed.push_back(std::move(wf));
+  });
+  if (!s) return s;
+  if (!error.empty()) return Status::error(error);
+  for (const WorkflowPtr& wf : resumed) advance(wf);
+  return Status::ok();
+}
+
+std::unique_ptr<WorkflowState> WorkflowEngine::load_finished(const std::string& workflow_id) {
+  std::vector<JournalRecord> records;
+  if (!journal_.store().load_workflow(workflow_id, &records)) return nullptr;
+  std::string error;
+  return rebuild(records, &error);
+}
+
+// ---------------------------------------------------------------- queries
+
+const WorkflowSummary* WorkflowEngine::summary(const std::string& workflow_id) const {
+  auto it = summary_index_.find(workflow_id);
+  return it == summary_index_.end() ? nullptr : &summaries_[it->second];
+}
+
+std::optional<json> WorkflowEngine::describe(const std::string& workflow_id) {
+  auto it = active_.find(workflow_id);
+  if (it != active_.end()) return it->second->state->to_json();
+  if (!summary(workflow_id)) return std::nullopt;
+  auto state = load_finished(workflow_id);
+  if (!state) return std::nullopt;
+  return state->to_json();
+}
+
+std::optional<json> WorkflowEngine::progress(const std::string& workflow_id) {
+  std::unique_ptr<WorkflowState> loaded;
+  const WorkflowState* st = nullptr;
+  auto it = active_.find(workflow_id);
+  if (it != active_.end()) {
+    st = it->second->state.get();
+  } else if (summary(workflow_id)) {
+    loaded = load_finished(workflow_id);
+    st = loaded.get();
+  }
+  if (!st) return std::nullopt;
+  const TimeMs end = is_terminal(st->status()) ? st->updated_ms() : clock_.now_ms();
+  return json{{"workflow_id", workflow_id},
+              {"progress_percentage", st->progress_percentage()},
+              {"current_phase", st->current_phase_name()},
+              {"status", to_string(st->status())},
+              {"started_at", format_time(st->created_ms())},
+              {"elapsed_seconds", static_cast<double>(end - st->created_ms()) / 1000.0}};
+}
+
+std::optional<json> WorkflowEngine::history(const std::string& workflow_id, std::size_t page,
+                                            std::size_t page_size, std::size_t* total) {
+  if (!summary(workflow_id)) return std::nullopt;
+  std::vector<JournalRecord> records;
+  if (!journal_.store().load_workflow(workflow_id, &records)) return std::nullopt;
+  *total = records.size();
+  json out = json::array();
+  const std::size_t first = (page - 1) * page_size;
+  for (std::size_t i = first; i < records.size() && i < first + page_size; ++i) {
+    const JournalRecord& r = records[i];
+    json payload = json::parse(r.payload, nullptr, false);
+    out.push_back({{"seq", r.seq},
+                   {"type", to_string(r.type)},
+                   {"time", format_time(r.time_ms)},
+                   {"data", payload}});
+  }
+  return out;
+}
+
+ListPage WorkflowEngine::list(const ListQuery& query) const {
+  ListPage page;
+  const std::size_t first = (query.page - 1) * query.page_size;
+  for (auto it = summaries_.rbegin(); it != summaries_.rend(); ++it) {
+    if (!query.status.empty() && it->status != query.status) continue;
+    if (!query.phase.empty() && it->phase != query.phase) continue;
+    if (page.total_count >= first && page.rows.size() < query.page_size) page.rows.push_back(*it);
+    ++page.total_count;
+  }
+  return page;
+}
+
+}  // namespace orch::engine

@@ -1,0 +1,163 @@
+// The durable state machine. Every transition is journaled before it is acted
+// on or acknowledged: records are folded into the in-memory state when they
+// are created, but activities run, timers arm and callers hear back only from
+// the journal's durability callback. On start, recover() rebuilds every
+// unfinished workflow from the journal and resumes it; a step scheduled but
+// not recorded complete runs again with the same idempotency key.
+//
+// Threading: one io_context thread runs the engine (no thread per workflow);
+// the journal commits on its own writer thread.
+// REQUIRES: every public method is called on the io_context thread.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <random>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/activity.h"
+#include "engine/clock.h"
+#include "engine/journal.h"
+#include "engine/timer_service.h"
+#include "engine/workflow_definition.h"
+#include "engine/workflow_state.h"
+
+namespace boost::asio {
+class io_context;
+}
+namespace orch::observability {
+class Metrics;
+}
+
+namespace orch::engine {
+
+class DefinitionRegistry {
+ public:
+  void add(WorkflowDefinition definition);
+  const WorkflowDefinition* find(const std::string& name) const;
+
+ private:
+  std::unordered_map<std::string, std::unique_ptr<WorkflowDefinition>> definitions_;
+};
+
+struct StartRequest {
+  std::string definition;
+  nlohmann::json input;
+  std::string workflow_id;      // "" = generate
+  std::string idempotency_key;  // "" = none
+  std::string traceparent;      // W3C; "" = new trace
+};
+
+enum class StartCode { created, existing, conflict, invalid };
+struct StartResult {
+  StartCode code = StartCode::created;
+  std::string workflow_id;
+  std::string run_id;
+  std::string status;
+  std::string detail;
+};
+
+enum class SignalCode { accepted, duplicate, not_found, unknown_signal, conflict, forbidden, invalid };
+struct SignalResult {
+  SignalCode code = SignalCode::accepted;
+  std::string detail;
+};
+
+struct ListQuery {
+  std::string status;  // "" = any
+  std::string phase;   // "" = any
+  std::size_t page = 1;
+  std::size_t page_size = 20;
+};
+struct ListPage {
+  std::vector<WorkflowSummary> rows;
+  std::size_t total_count = 0;
+};
+
+class WorkflowEngine {
+ public:
+  WorkflowEngine(boost::asio::io_context& io, Journal& journal, Clock& clock,
+                 const DefinitionRegistry& definitions, const ActivityRegistry& activities,
+                 observability::Metrics* metrics);
+  ~WorkflowEngine();
+  WorkflowEngine(const WorkflowEngine&) = delete;
+  WorkflowEngine& operator=(const WorkflowEngine&) = delete;
+
+  // Loads every workflow summary and resumes every unfinished workflow.
+  Status recover();
+
+  void start(StartRequest request, std::function<void(StartResult)> done);
+  void signal(const std::string& workflow_id, const std::string& name, nlohmann::json payload,
+              const std::string& idempotency_key, std::function<void(SignalResult)> done);
+  void cancel(const std::string& workflow_id, const std::string& reason,
+              std::function<void(SignalResult)> done);
+
+  // Queries: read state, change nothing; finished workflows are read back
+  // from the store.
+  std::optional<nlohmann::json> describe(const std::string& workflow_id);
+  std::optional<nlohmann::json> progress(const std::string& workflow_id);
+  // Records oldest first; nullopt if unknown. `total` receives the count.
+  std::optional<nlohmann::json> history(const std::string& workflow_id, std::size_t page,
+                                        std::size_t page_size, std::size_t* total);
+  ListPage list(const ListQuery& query) const;
+  const WorkflowSummary* summary(const std::string& workflow_id) const;
+
+  std::size_t active_count() const { return active_.size(); }
+  std::size_t known_count() const { return summaries_.size(); }
+
+  // Test hook: sees every record right after it is folded into live state.
+  using RecordObserver = std::function<void(const WorkflowState&, const JournalRecord&)>;
+  void set_record_observer(RecordObserver observer) { record_observer_ = std::move(observer); }
+
+ private:
+  struct Workflow;
+  using WorkflowPtr = std::shared_ptr<Workflow>;
+
+  void emit(Workflow& wf, RecordType type, nlohmann::json payload);
+  void commit(const WorkflowPtr& wf, std::function<void()> after_durable);
+  void advance(const WorkflowPtr& wf);
+  void decide(Workflow& wf, TimeMs now, std::set<std::size_t>& run_steps, bool& run_compensation,
+              TimeMs& wake);
+  void execute_step(const WorkflowPtr& wf, std::size_t index);
+  void execute_compensation(const WorkflowPtr& wf);
+  void on_step_done(const WorkflowPtr& wf, std::size_t index, int attempt, ActivityOutcome outcome,
+                    double seconds);
+  void on_compensation_done(const WorkflowPtr& wf, std::string step_id, int attempt,
+                            ActivityOutcome outcome);
+  void on_finished(const WorkflowPtr& wf);
+  void on_timer(const std::string& workflow_id);
+  std::unique_ptr<WorkflowState> rebuild(const std::vector<JournalRecord>& records,
+                                         std::string* error) const;
+  std::unique_ptr<WorkflowState> load_finished(const std::string& workflow_id);
+  void remember_summary(WorkflowSummary summary);
+  std::string new_hex(std::size_t chars);
+  std::string traceparent_for(const Workflow& wf);
+
+  // Constant after construction.
+  boost::asio::io_context& io_;
+  Journal& journal_;
+  Clock& clock_;
+  const DefinitionRegistry& definitions_;
+  const ActivityRegistry& activities_;
+  observability::Metrics* metrics_;
+
+  TimerService timers_;
+  std::mt19937_64 random_;
+  std::unordered_map<std::string, WorkflowPtr> active_;
+  std::vector<WorkflowSummary> summaries_;  // creation order
+  std::unordered_map<std::string, std::size_t> summary_index_;
+  std::unordered_map<std::string, std::string> by_idempotency_key_;
+  RecordObserver record_observer_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+// FNV-1a 64 of the canonical JSON text, as 16 hex digits.
+std::string input_hash(const nlohmann::json& input);
+
+}  // namespace orch::engine

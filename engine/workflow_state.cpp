@@ -1,0 +1,392 @@
+#include "engine/workflow_state.h"
+
+#include <algorithm>
+
+#include "engine/time_format.h"
+
+namespace orch::engine {
+
+using nlohmann::json;
+
+const char* to_string(WorkflowStatus status) {
+  switch (status) {
+    case WorkflowStatus::running: return "running";
+    case WorkflowStatus::awaiting_approval: return "awaiting_approval";
+    case WorkflowStatus::compensating: return "compensating";
+    case WorkflowStatus::completed: return "completed";
+    case WorkflowStatus::failed: return "failed";
+    case WorkflowStatus::cancelled: return "cancelled";
+  }
+  return "unknown";
+}
+
+bool is_terminal(WorkflowStatus status) {
+  return status == WorkflowStatus::completed || status == WorkflowStatus::failed ||
+         status == WorkflowStatus::cancelled;
+}
+
+const char* to_string(StepStatus status) {
+  switch (status) {
+    case StepStatus::pending: return "pending";
+    case StepStatus::scheduled: return "running";
+    case StepStatus::retry_wait: return "retry_wait";
+    case StepStatus::completed: return "completed";
+    case StepStatus::failed: return "failed";
+  }
+  return "unknown";
+}
+
+const char* to_string(UnwindReason reason) {
+  switch (reason) {
+    case UnwindReason::none: return "none";
+    case UnwindReason::step_failed: return "step_failed";
+    case UnwindReason::rejected: return "rejected";
+    case UnwindReason::cancelled: return "cancelled";
+    case UnwindReason::approval_timeout: return "approval_timeout";
+  }
+  return "unknown";
+}
+
+namespace {
+std::optional<WorkflowStatus> parse_status(const std::string& s) {
+  for (auto st : {WorkflowStatus::running, WorkflowStatus::awaiting_approval,
+                  WorkflowStatus::compensating, WorkflowStatus::completed, WorkflowStatus::failed,
+                  WorkflowStatus::cancelled})
+    if (s == to_string(st)) return st;
+  return std::nullopt;
+}
+}  // namespace
+
+std::string WorkflowState::definition_of(const JournalRecord& started) {
+  try {
+    return json::parse(started.payload).value("definition", "");
+  } catch (const json::exception&) {
+    return "";
+  }
+}
+
+std::unique_ptr<WorkflowState> WorkflowState::start(const JournalRecord& started,
+                                                    const WorkflowDefinition& definition,
+                                                    std::string* error) {
+  if (started.type != RecordType::workflow_started || started.seq != 1) {
+    *error = "workflow " + started.workflow_id + " does not begin with workflow_started";
+    return nullptr;
+  }
+  std::unique_ptr<WorkflowState> s(new WorkflowState());
+  try {
+    json p = json::parse(started.payload);
+    s->definition_ = &definition;
+    s->workflow_id_ = started.workflow_id;
+    s->run_id_ = p.at("run_id").get<std::string>();
+    s->idempotency_key_ = p.value("idempotency_key", "");
+    s->trace_id_ = p.value("trace_id", "");
+    s->input_ = std::move(p.at("input"));
+  } catch (const json::exception& e) {
+    *error = "workflow " + started.workflow_id + ": bad workflow_started record: " + e.what();
+    return nullptr;
+  }
+  s->plan_ = expand_plan(definition, s->input_);
+  s->steps_.resize(s->plan_.steps.size());
+  s->last_seq_ = 1;
+  s->created_ms_ = s->updated_ms_ = started.time_ms;
+  s->recompute();
+  return s;
+}
+
+std::size_t WorkflowState::step_index(const std::string& step_id) const {
+  for (std::size_t i = 0; i < plan_.steps.size(); ++i)
+    if (plan_.steps[i].id == step_id) return i;
+  return static_cast<std::size_t>(-1);
+}
+
+bool WorkflowState::phase_steps_done(std::size_t phase) const {
+  auto [b, e] = plan_.phase_ranges[phase];
+  for (std::size_t i = b; i < e; ++i)
+    if (steps_[i].status != StepStatus::completed) return false;
+  return true;
+}
+
+std::string WorkflowState::current_phase_name() const {
+  const auto& phases = definition_->phases;
+  if (phases.empty()) return "";
+  return phases[std::min(current_phase_, phases.size() - 1)].name;
+}
+
+TimeMs WorkflowState::approval_deadline_ms() const {
+  if (current_phase_ >= definition_->phases.size()) return 0;
+  const auto& gate = definition_->phases[current_phase_].gate;
+  if (!gate || gate_opened_ms_ == 0) return 0;
+  TimeMs timeout = gate->default_timeout.count();
+  if (!gate->timeout_input_field.empty() && input_.contains(gate->timeout_input_field) &&
+      input_[gate->timeout_input_field].is_number() &&
+      input_[gate->timeout_input_field].get<double>() > 0)
+    timeout = static_cast<TimeMs>(input_[gate->timeout_input_field].get<double>() * 1000.0);
+  return gate_opened_ms_ + timeout;
+}
+
+void WorkflowState::begin_unwind(UnwindReason reason, std::string message) {
+  if (unwind_reason_ != UnwindReason::none) return;  // the first reason wins
+  unwind_reason_ = reason;
+  failure_reason_ = std::move(message);
+}
+
+void WorkflowState::recompute() {
+  const auto& phases = definition_->phases;
+  std::size_t p = 0;
+  while (p < phases.size() && phase_steps_done(p) && (!phases[p].gate || gate_approved())) ++p;
+  current_phase_ = p;
+  if (is_terminal(status_)) return;
+  if (unwind_reason_ != UnwindReason::none) {
+    status_ = WorkflowStatus::compensating;
+  } else if (p < phases.size() && phases[p].gate && phase_steps_done(p)) {
+    status_ = WorkflowStatus::awaiting_approval;
+  } else {
+    status_ = WorkflowStatus::running;
+  }
+}
+
+Status WorkflowState::apply(const JournalRecord& r) {
+  if (r.seq != last_seq_ + 1)
+    return Status::error("workflow " + workflow_id_ + ": record seq " + std::to_string(r.seq) +
+                         " after " + std::to_string(last_seq_));
+  if (is_terminal(status_))
+    return Status::error("workflow " + workflow_id_ + ": record after workflow_finished");
+  json p;
+  try {
+    p = json::parse(r.payload);
+    auto step_of = [&]() -> std::size_t {
+      std::size_t i = step_index(p.at("step").get<std::string>());
+      if (i == static_cast<std::size_t>(-1))
+        throw std::runtime_error("unknown step " + p.at("step").get<std::string>());
+      return i;
+    };
+    auto compensation_of = [&]() -> compensation::Compensation& {
+      auto* c = compensations_.find(p.at("step").get<std::string>());
+      if (!c) throw std::runtime_error("no compensation registered for " +
+                                       p.at("step").get<std::string>());
+      return *c;
+    };
+    switch (r.type) {
+      case RecordType::workflow_started:
+        throw std::runtime_error("second workflow_started");
+      case RecordType::step_scheduled: {
+        StepState& s = steps_[step_of()];
+        s.status = StepStatus::scheduled;
+        s.attempts = p.at("attempt").get<int>();
+        if (!s.first_scheduled_ms) s.first_scheduled_ms = r.time_ms;
+        s.last_scheduled_ms = r.time_ms;
+        s.retry_at_ms = 0;
+        break;
+      }
+      case RecordType::step_completed: {
+        const std::size_t i = step_of();
+        StepState& s = steps_[i];
+        s.status = StepStatus::completed;
+        s.output = p.at("output");
+        s.finished_ms = r.time_ms;
+        s.last_error.clear();
+        outputs_[plan_.steps[i].id] = s.output;
+        const StepDefinition& def = *plan_.steps[i].definition;
+        if (!def.compensation.empty())
+          compensations_.register_completed(plan_.steps[i].id, def.compensation, r.seq, s.output);
+        break;
+      }
+      case RecordType::step_failed: {
+        const std::size_t i = step_of();
+        StepState& s = steps_[i];
+        s.last_error = p.at("error").get<std::string>();
+        if (p.contains("retry_at")) {
+          s.status = StepStatus::retry_wait;
+          s.retry_at_ms = p.at("retry_at").get<TimeMs>();
+        } else {
+          s.status = StepStatus::failed;
+          s.finished_ms = r.time_ms;
+          begin_unwind(UnwindReason::step_failed,
+                       "step " + plan_.steps[i].id + " failed after " +
+                           std::to_string(s.attempts) + " attempt(s): " + s.last_error);
+        }
+        break;
+      }
+      case RecordType::signal_received: {
+        const std::string name = p.at("name").get<std::string>();
+        SignalEntry entry{name, p.at("payload"), r.time_ms};
+        if (p.contains("key") && !p["key"].get<std::string>().empty())
+          signal_keys_.insert(p["key"].get<std::string>());
+        bool handled = false;
+        for (const auto& phase : definition_->phases) {
+          if (!phase.gate) continue;
+          if (name == phase.gate->approve_signal) {
+            approvals_.push_back(entry);
+            handled = true;
+          } else if (name == phase.gate->reject_signal) {
+            rejections_.push_back(entry);
+            begin_unwind(UnwindReason::rejected,
+                         "rejected by " + entry.payload.value("reviewer", "unknown") + ": " +
+                             entry.payload.value("reason", ""));
+            handled = true;
+          }
+        }
+        for (const auto& patch : definition_->patch_signals) {
+          if (name != patch.name) continue;
+          patches_[name][entry.payload.at(patch.key_field).get<std::string>()] =
+              entry.payload.at(patch.value_field);
+          handled = true;
+        }
+        if (!handled) throw std::runtime_error("unknown signal " + name);
+        break;
+      }
+      case RecordType::cancel_requested:
+        begin_unwind(UnwindReason::cancelled, "cancelled: " + p.value("reason", "by request"));
+        break;
+      case RecordType::approval_timed_out:
+        begin_unwind(UnwindReason::approval_timeout,
+                     "no approval before the deadline " +
+                         format_time(p.value("deadline", TimeMs{0})));
+        break;
+      case RecordType::compensation_scheduled: {
+        auto& c = compensation_of();
+        c.status = compensation::CompensationStatus::running;
+        c.attempts = p.at("attempt").get<int>();
+        if (!c.started_ms) c.started_ms = r.time_ms;
+        break;
+      }
+      case RecordType::compensation_completed: {
+        auto& c = compensation_of();
+        c.status = compensation::CompensationStatus::completed;
+        c.completed_ms = r.time_ms;
+        break;
+      }
+      case RecordType::compensation_failed: {
+        auto& c = compensation_of();
+        c.status = compensation::CompensationStatus::retry_wait;
+        c.last_error = p.at("error").get<std::string>();
+        c.retry_at_ms = p.at("retry_at").get<TimeMs>();
+        break;
+      }
+      case RecordType::workflow_finished: {
+        auto st = parse_status(p.at("status").get<std::string>());
+        if (!st || !is_terminal(*st)) throw std::runtime_error("bad terminal status");
+        if (p.contains("reason") && failure_reason_.empty())
+          failure_reason_ = p["reason"].get<std::string>();
+        status_ = *st;
+        finished_ms_ = r.time_ms;
+        break;
+      }
+    }
+  } catch (const std::exception& e) {
+    return Status::error("workflow " + workflow_id_ + " record " + std::to_string(r.seq) + " (" +
+                         to_string(r.type) + "): " + e.what());
+  }
+  last_seq_ = r.seq;
+  updated_ms_ = r.time_ms;
+  recompute();
+  // The gate opens when its phase's steps are done; the record that got us
+  // there dates it, so the approval deadline is journaled implicitly.
+  if (status_ == WorkflowStatus::awaiting_approval && gate_opened_ms_ == 0)
+    gate_opened_ms_ = r.time_ms;
+  return Status::ok();
+}
+
+int WorkflowState::progress_percentage() const {
+  if (status_ == WorkflowStatus::completed) return 100;
+  const auto& phases = definition_->phases;
+  if (phases.empty()) return 0;
+  double passed = static_cast<double>(std::min(current_phase_, phases.size()));
+  if (current_phase_ < phases.size()) {
+    auto [b, e] = plan_.phase_ranges[current_phase_];
+    double units = static_cast<double>(e - b) + (phases[current_phase_].gate ? 1 : 0);
+    double done = 0;
+    for (std::size_t i = b; i < e; ++i)
+      if (steps_[i].status == StepStatus::completed) done += 1;
+    if (units > 0) passed += done / units;
+  }
+  return std::min(99, static_cast<int>(100.0 * passed / static_cast<double>(phases.size())));
+}
+
+json WorkflowState::to_json() const {
+  json out;
+  out["workflow_id"] = workflow_id_;
+  out["run_id"] = run_id_;
+  out["workflow"] = definition_->name;
+  out["status"] = to_string(status_);
+  out["current_phase"] = current_phase_name();
+  out["progress_percentage"] = progress_percentage();
+  out["created_at"] = format_time(created_ms_);
+  out["updated_at"] = format_time(updated_ms_);
+  if (finished_ms_) {
+    out["finished_at"] = format_time(finished_ms_);
+    out["duration_seconds"] = static_cast<double>(finished_ms_ - created_ms_) / 1000.0;
+  }
+  out["input"] = input_;
+  json phases = json::array();
+  for (std::size_t p = 0; p < definition_->phases.size(); ++p) {
+    const auto& pd = definition_->phases[p];
+    auto [b, e] = plan_.phase_ranges[p];
+    json phase = {{"name", pd.name},
+                  {"mode", pd.mode == PhaseMode::parallel ? "parallel" : "sequential"}};
+    TimeMs started = 0, finished = 0;
+    bool any_failed = false, all_done = true, any_started = false;
+    json steps = json::array();
+    for (std::size_t i = b; i < e; ++i) {
+      const StepState& s = steps_[i];
+      json step = {{"id", plan_.steps[i].id},
+                   {"activity", plan_.steps[i].definition->activity},
+                   {"status", to_string(s.status)},
+                   {"attempts", s.attempts}};
+      if (s.first_scheduled_ms) {
+        step["started_at"] = format_time(s.first_scheduled_ms);
+        any_started = true;
+        if (!started || s.first_scheduled_ms < started) started = s.first_scheduled_ms;
+      }
+      if (s.finished_ms) {
+        step["finished_at"] = format_time(s.finished_ms);
+        step["duration_ms"] = s.finished_ms - s.first_scheduled_ms;
+        finished = std::max(finished, s.finished_ms);
+      }
+      if (s.status == StepStatus::completed) step["output"] = s.output;
+      if (!s.last_error.empty()) step["last_error"] = s.last_error;
+      if (s.retry_at_ms) step["retry_at"] = format_time(s.retry_at_ms);
+      if (!plan_.steps[i].definition->compensation.empty())
+        step["compensation"] = plan_.steps[i].definition->compensation;
+      any_failed |= s.status == StepStatus::failed;
+      all_done &= s.status == StepStatus::completed;
+      steps.push_back(std::move(step));
+    }
+    std::string status;
+    if (any_failed) status = "failed";
+    else if (p < current_phase_) status = "completed";
+    else if (p == current_phase_ && status_ == WorkflowStatus::awaiting_approval) status = "awaiting_approval";
+    else if (any_started && !all_done) status = "running";
+    else if (all_done && any_started) status = pd.gate ? "awaiting_approval" : "completed";
+    else status = "pending";
+    if (p == current_phase_ && status_ == WorkflowStatus::running && any_started && !all_done)
+      status = "running";
+    phase["status"] = status;
+    if (started) phase["started_at"] = format_time(started);
+    if (p < current_phase_ && finished) phase["completed_at"] = format_time(finished);
+    phase["steps"] = std::move(steps);
+    phases.push_back(std::move(phase));
+  }
+  out["phases"] = std::move(phases);
+  json approvals = json::array();
+  for (const auto& a : approvals_)
+    approvals.push_back({{"decision", "approved"},
+                         {"reviewer", a.payload.value("reviewer", "")},
+                         {"comment", a.payload.value("comment", "")},
+                         {"at", format_time(a.at_ms)}});
+  for (const auto& a : rejections_)
+    approvals.push_back({{"decision", "rejected"},
+                         {"reviewer", a.payload.value("reviewer", "")},
+                         {"reason", a.payload.value("reason", "")},
+                         {"at", format_time(a.at_ms)}});
+  out["approvals"] = std::move(approvals);
+  if (TimeMs d = approval_deadline_ms(); d && status_ == WorkflowStatus::awaiting_approval)
+    out["approval_deadline"] = format_time(d);
+  if (!patches_.empty()) out["patches"] = patches_;
+  if (unwind_reason_ != UnwindReason::none) out["unwind_reason"] = to_string(unwind_reason_);
+  if (!failure_reason_.empty()) out["reason"] = failure_reason_;
+  out["compensations"] = compensations_.to_json();
+  return out;
+}
+
+}  // namespace orch::engine

@@ -1,0 +1,22 @@
+// Structured logs: one JSON object per line on stdout.
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace orch::observability {
+
+enum class LogLevel { debug = 0, info = 1, warn = 2, error = 3, off = 4 };
+
+// Parses "debug" | "info" | "warn" | "error" | "off"; false if unknown.
+bool parse_log_level(const std::string& text, LogLevel* out);
+void set_log_level(LogLevel level);
+LogLevel log_level();
+
+// Thread-safe. `fields` are merged into the line (timestamp, level, message
+// come first). Callers never pass secrets.
+void log(LogLevel level, const std::string& message,
+         const nlohmann::json& fields = nlohmann::json::object());
+
+}  // namespace orch::observability

@@ -1,0 +1,138 @@
+#include "observability/metrics.h"
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+#include <mutex>
+
+namespace orch::observability {
+
+namespace {
+using prometheus::BuildCounter;
+using prometheus::BuildGauge;
+using prometheus::BuildHistogram;
+using prometheus::Histogram;
+
+// Buckets chosen for the real ranges: journal commits are sub-millisecond to
+// tens of milliseconds; activities are milliseconds to minutes; a workflow
+// runs from a second (sandbox) to days (waiting for approval).
+const Histogram::BucketBoundaries kJournalBuckets = {0.0001, 0.00025, 0.0005, 0.001, 0.0025,
+                                                     0.005,  0.01,    0.025,  0.05,  0.1,
+                                                     0.25,   1.0};
+const Histogram::BucketBoundaries kActivityBuckets = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                                      0.25,  0.5,   1,    2.5,   5,    10,
+                                                      30,    60,    300,  900};
+const Histogram::BucketBoundaries kWorkflowBuckets = {0.1,  0.5,   1,     5,     15,    60,
+                                                      300,  900,   3600,  14400, 86400, 259200};
+const Histogram::BucketBoundaries kHttpBuckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                  0.05,   0.1,   0.25,   0.5,   1,    5};
+const Histogram::BucketBoundaries kBatchBuckets = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024};
+}  // namespace
+
+struct Metrics::Impl {
+  std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
+  std::mutex mu;  // prometheus-cpp's Add() on families is thread-safe; this guards our maps
+
+  prometheus::Family<prometheus::Counter>& workflow_executions =
+      BuildCounter().Name("workflow_executions_total")
+          .Help("Workflows that reached a terminal state, by definition and status")
+          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& workflow_starts =
+      BuildCounter().Name("workflow_starts_total").Help("Workflows started, by definition")
+          .Register(*registry);
+  prometheus::Family<Histogram>& workflow_duration =
+      BuildHistogram().Name("workflow_duration_seconds")
+          .Help("Start to terminal state, including waits for approval").Register(*registry);
+  prometheus::Family<prometheus::Counter>& activity_executions =
+      BuildCounter().Name("activity_executions_total")
+          .Help("Activity attempts by activity and outcome").Register(*registry);
+  prometheus::Family<prometheus::Counter>& activity_retries =
+      BuildCounter().Name("activity_retry_count")
+          .Help("Retries scheduled after a failed activity attempt").Register(*registry);
+  prometheus::Family<Histogram>& activity_duration =
+      BuildHistogram().Name("activity_duration_seconds")
+          .Help("Duration of one activity attempt").Register(*registry);
+  prometheus::Family<prometheus::Counter>& compensations =
+      BuildCounter().Name("saga_compensations_total")
+          .Help("Compensations completed, by the reason the saga unwound").Register(*registry);
+  prometheus::Family<Histogram>& journal_append =
+      BuildHistogram().Name("journal_append_seconds")
+          .Help("Time of one group commit (transaction and fsync)").Register(*registry);
+  prometheus::Family<Histogram>& journal_batch =
+      BuildHistogram().Name("journal_group_commit_batch_size")
+          .Help("Appends served by one group commit").Register(*registry);
+  prometheus::Family<prometheus::Counter>& journal_records =
+      BuildCounter().Name("journal_records_total").Help("Journal records made durable")
+          .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& active =
+      BuildGauge().Name("workflows_active").Help("Unfinished workflows by status")
+          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& http_requests =
+      BuildCounter().Name("http_server_requests_total")
+          .Help("REST API requests by route and status").Register(*registry);
+  prometheus::Family<Histogram>& http_duration =
+      BuildHistogram().Name("http_server_request_duration_seconds")
+          .Help("REST API request latency by route").Register(*registry);
+
+  Histogram& journal_append_h = journal_append.Add({}, kJournalBuckets);
+  Histogram& journal_batch_h = journal_batch.Add({}, kBatchBuckets);
+  prometheus::Counter& journal_records_c = journal_records.Add({});
+};
+
+Metrics::Metrics() : impl_(std::make_unique<Impl>()) {
+  for (const char* s : {"running", "awaiting_approval", "compensating"})
+    impl_->active.Add({{"status", s}}).Set(0);
+}
+Metrics::~Metrics() = default;
+
+void Metrics::workflow_started(const std::string& workflow) {
+  impl_->workflow_starts.Add({{"workflow", workflow}}).Increment();
+}
+
+void Metrics::workflow_finished(const std::string& workflow, const std::string& status,
+                                double seconds) {
+  impl_->workflow_executions.Add({{"workflow", workflow}, {"status", status}}).Increment();
+  impl_->workflow_duration.Add({{"workflow", workflow}}, kWorkflowBuckets).Observe(seconds);
+}
+
+void Metrics::activity_finished(const std::string& activity, const std::string& status,
+                                double seconds) {
+  impl_->activity_executions.Add({{"activity", activity}, {"status", status}}).Increment();
+  impl_->activity_duration.Add({{"activity", activity}}, kActivityBuckets).Observe(seconds);
+}
+
+void Metrics::activity_retried(const std::string& activity) {
+  impl_->activity_retries.Add({{"activity", activity}}).Increment();
+}
+
+void Metrics::compensation_run(const std::string& reason) {
+  impl_->compensations.Add({{"reason", reason}}).Increment();
+}
+
+void Metrics::journal_committed(std::size_t appends, std::size_t records, double seconds) {
+  impl_->journal_append_h.Observe(seconds);
+  impl_->journal_batch_h.Observe(static_cast<double>(appends));
+  impl_->journal_records_c.Increment(static_cast<double>(records));
+}
+
+void Metrics::active_transition(const std::string& from, const std::string& to) {
+  if (from == to) return;
+  if (!from.empty()) impl_->active.Add({{"status", from}}).Decrement();
+  if (!to.empty()) impl_->active.Add({{"status", to}}).Increment();
+}
+
+void Metrics::http_request(const std::string& route, int status, double seconds) {
+  impl_->http_requests.Add({{"route", route}, {"status", std::to_string(status)}}).Increment();
+  impl_->http_duration.Add({{"route", route}}, kHttpBuckets).Observe(seconds);
+}
+
+std::string Metrics::serialize() const {
+  return prometheus::TextSerializer().Serialize(impl_->registry->Collect());
+}
+
+prometheus::Registry& Metrics::registry() { return *impl_->registry; }
+
+}  // namespace orch::observability

@@ -1,0 +1,44 @@
+// The metrics users and dashboards rely on (names fixed by CONTRACT.md),
+// declared in one place. Labels never carry workflow ids: cardinality stays
+// bounded by the number of workflow definitions, activities and services.
+#pragma once
+
+#include <memory>
+#include <string>
+
+namespace prometheus {
+class Registry;
+}
+
+namespace orch::observability {
+
+class Metrics {
+ public:
+  Metrics();
+  ~Metrics();
+  Metrics(const Metrics&) = delete;
+  Metrics& operator=(const Metrics&) = delete;
+
+  void workflow_started(const std::string& workflow);
+  void workflow_finished(const std::string& workflow, const std::string& status,
+                         double seconds);
+  void activity_finished(const std::string& activity, const std::string& status,
+                         double seconds);
+  void activity_retried(const std::string& activity);
+  void compensation_run(const std::string& reason);
+  void journal_committed(std::size_t appends, std::size_t records, double seconds);
+  // Moves one workflow between `workflows_active{status}` buckets; empty
+  // `from`/`to` mean "not active".
+  void active_transition(const std::string& from, const std::string& to);
+  void http_request(const std::string& route, int status, double seconds);
+
+  // Prometheus text exposition format 0.0.4.
+  std::string serialize() const;
+  prometheus::Registry& registry();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace orch::observability

@@ -1,0 +1,185 @@
+#include "phases/campaign_input.h"
+
+#include <algorithm>
+#include <cctype>
+#include <set>
+
+namespace orch::phases {
+
+using nlohmann::json;
+
+namespace {
+constexpr std::size_t kMaxName = 200;
+constexpr std::size_t kMaxText = 2000;
+constexpr std::size_t kMaxList = 50;
+
+const std::set<std::string> kChannels = {"email", "social", "blog", "sms",
+                                         "whatsapp", "push", "in_app"};
+const std::set<std::string> kTones = {"professional", "casual", "technical"};
+const std::set<std::string> kSources = {"notion", "web", "memory"};
+const std::set<std::string> kFields = {
+    "campaign_name", "channels",       "research_sources", "competitor_urls",
+    "target_audience", "campaign_goals", "tone",           "brand_voice_id",
+    "templates",     "reviewers",      "schedule_time",    "metrics",
+    "workflow_id",   "approval_timeout_seconds"};
+
+bool blank(const std::string& s) {
+  return std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isspace(c); });
+}
+
+class Checker {
+ public:
+  explicit Checker(const json& in) : in_(in) {}
+  std::vector<FieldError> errors;
+
+  void add(std::string field, std::string message) {
+    errors.push_back({std::move(field), std::move(message)});
+  }
+
+  bool string_field(const std::string& name, bool required, std::size_t max = kMaxText) {
+    if (!in_.contains(name)) {
+      if (required) add(name, "is required");
+      return false;
+    }
+    const json& v = in_[name];
+    if (!v.is_string()) return add(name, "must be a string"), false;
+    const std::string& s = v.get_ref<const std::string&>();
+    if (s.empty() || blank(s)) return add(name, "must not be empty"), false;
+    if (s.size() > max) return add(name, "is longer than " + std::to_string(max)), false;
+    return true;
+  }
+
+  // Validates an array of non-empty unique strings; `allowed` empty = any.
+  void string_list(const std::string& name, bool required, std::size_t min_items,
+                   const std::set<std::string>& allowed = {}) {
+    if (!in_.contains(name)) {
+      if (required) add(name, "is required");
+      return;
+    }
+    const json& v = in_[name];
+    if (!v.is_array()) return add(name, "must be an array of strings");
+    if (v.size() < min_items)
+      return add(name, "needs at least " + std::to_string(min_items) + " item(s)");
+    if (v.size() > kMaxList) return add(name, "has more than " + std::to_string(kMaxList) + " items");
+    std::set<std::string> seen;
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      const std::string f = name + "[" + std::to_string(i) + "]";
+      if (!v[i].is_string()) {
+        add(f, "must be a string");
+        continue;
+      }
+      const std::string& s = v[i].get_ref<const std::string&>();
+      if (s.empty() || blank(s)) add(f, "must not be empty");
+      else if (s.size() > kMaxText) add(f, "is too long");
+      else if (!allowed.empty() && !allowed.count(s)) add(f, "'" + s + "' is not allowed");
+      else if (!seen.insert(s).second) add(f, "'" + s + "' is repeated");
+    }
+  }
+
+ private:
+  const json& in_;
+};
+
+bool valid_url(const std::string& s) {
+  auto scheme_end = s.find("://");
+  if (scheme_end == std::string::npos) return false;
+  const std::string scheme = s.substr(0, scheme_end);
+  if (scheme != "http" && scheme != "https") return false;
+  const std::string rest = s.substr(scheme_end + 3);
+  if (rest.empty() || rest[0] == '/') return false;
+  return std::none_of(s.begin(), s.end(),
+                      [](unsigned char c) { return std::isspace(c) || std::iscntrl(c); });
+}
+
+bool valid_rfc3339(const std::string& s) {
+  // YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM)
+  if (s.size() < 20) return false;
+  auto digits = [&](std::size_t at, std::size_t n) {
+    for (std::size_t i = at; i < at + n; ++i)
+      if (i >= s.size() || !std::isdigit(static_cast<unsigned char>(s[i]))) return false;
+    return true;
+  };
+  if (!digits(0, 4) || s[4] != '-' || !digits(5, 2) || s[7] != '-' || !digits(8, 2) ||
+      (s[10] != 'T' && s[10] != 't') || !digits(11, 2) || s[13] != ':' || !digits(14, 2) ||
+      s[16] != ':' || !digits(17, 2))
+    return false;
+  const int month = std::stoi(s.substr(5, 2)), day = std::stoi(s.substr(8, 2));
+  const int hour = std::stoi(s.substr(11, 2)), minute = std::stoi(s.substr(14, 2));
+  const int second = std::stoi(s.substr(17, 2));
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60)
+    return false;
+  std::size_t i = 19;
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    std::size_t start = i;
+    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i;
+    if (i == start) return false;
+  }
+  if (i < s.size() && (s[i] == 'Z' || s[i] == 'z')) return i + 1 == s.size();
+  if (i < s.size() && (s[i] == '+' || s[i] == '-'))
+    return i + 6 == s.size() && digits(i + 1, 2) && s[i + 3] == ':' && digits(i + 4, 2);
+  return false;
+}
+}  // namespace
+
+bool valid_workflow_id(const std::string& id) {
+  if (id.empty() || id.size() > 128) return false;
+  if (!std::isalnum(static_cast<unsigned char>(id[0]))) return false;
+  return std::all_of(id.begin(), id.end(), [](unsigned char c) {
+    return std::isalnum(c) || c == '.' || c == '_' || c == '-';
+  });
+}
+
+std::string campaign_workflow_id(const std::string& campaign_name, const std::string& suffix) {
+  std::string slug;
+  for (unsigned char c : campaign_name) {
+    if (std::isalnum(c)) slug.push_back(static_cast<char>(std::tolower(c)));
+    else if (!slug.empty() && slug.back() != '-') slug.push_back('-');
+    if (slug.size() >= 40) break;
+  }
+  while (!slug.empty() && slug.back() == '-') slug.pop_back();
+  return "campaign-" + (slug.empty() ? std::string("untitled") : slug) + "-" + suffix;
+}
+
+std::vector<FieldError> validate_campaign_input(const json& input) {
+  Checker c(input);
+  if (!input.is_object()) {
+    c.add("", "the body must be a JSON object (a CampaignInput)");
+    return c.errors;
+  }
+  for (const auto& [key, value] : input.items())
+    if (!kFields.count(key)) c.add(key, "is not a CampaignInput field");
+  c.string_field("campaign_name", true, kMaxName);
+  c.string_list("channels", true, 1, kChannels);
+  c.string_list("research_sources", true, 0, kSources);
+  c.string_list("competitor_urls", true, 0);
+  if (input.contains("competitor_urls") && input["competitor_urls"].is_array()) {
+    const json& urls = input["competitor_urls"];
+    for (std::size_t i = 0; i < urls.size(); ++i)
+      if (urls[i].is_string() && !urls[i].get<std::string>().empty() &&
+          !valid_url(urls[i].get<std::string>()))
+        c.add("competitor_urls[" + std::to_string(i) + "]", "must be an http(s) URL");
+  }
+  c.string_field("target_audience", true);
+  c.string_list("campaign_goals", true, 0);
+  if (c.string_field("tone", true) && !kTones.count(input["tone"].get<std::string>()))
+    c.add("tone", "must be one of professional, casual, technical");
+  c.string_field("brand_voice_id", false, kMaxName);
+  c.string_list("templates", false, 0);
+  c.string_list("reviewers", true, 1);
+  if (c.string_field("schedule_time", false, 64) &&
+      !valid_rfc3339(input["schedule_time"].get<std::string>()))
+    c.add("schedule_time", "must be an RFC 3339 date-time, e.g. 2026-12-01T09:00:00Z");
+  c.string_list("metrics", false, 0);
+  if (c.string_field("workflow_id", false, 128) &&
+      !valid_workflow_id(input["workflow_id"].get<std::string>()))
+    c.add("workflow_id", "must be 1-128 characters of A-Z a-z 0-9 . _ - starting alphanumeric");
+  if (input.contains("approval_timeout_seconds")) {
+    const json& t = input["approval_timeout_seconds"];
+    if (!t.is_number() || t.get<double>() <= 0 || t.get<double>() > 365.0 * 86400)
+      c.add("approval_timeout_seconds", "must be a number of seconds in (0, 31536000]");
+  }
+  return c.errors;
+}
+
+}  // namespace orch::phases

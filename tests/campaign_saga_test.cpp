@@ -1,0 +1,200 @@
+// A campaign end to end against the real server and the sandbox: completion
+// through approval, rejection, a permanent failure in distribution, engine
+// retries, cancel. Compensations are checked in the sandbox's ledger.
+#include <gtest/gtest.h>
+
+#include "adapters/sandbox/sandbox.h"
+#include "tests/support/orchestrator_fixture.h"
+
+namespace orch::testing {
+namespace {
+
+using nlohmann::json;
+
+class CampaignSagaTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    app_ = std::make_unique<api::OrchestratorApp>(test_config(dir_.path));
+    ASSERT_EQ(app_->start(), "");
+    client_ = std::make_unique<ApiClient>(app_->base_url());
+    sandbox_ = std::make_unique<ApiClient>(app_->sandbox()->base_url());
+  }
+
+  std::string start(const json& input) {
+    HttpReply r = client_->post("/v1/campaigns", input);
+    EXPECT_EQ(r.status, 201) << r.raw;
+    return r.body.value("workflow_id", "");
+  }
+
+  void approve(const std::string& id, const std::string& reviewer = "alice") {
+    HttpReply r = client_->post("/v1/workflows/" + id + "/signals/approve",
+                                {{"reviewer", reviewer}, {"comment", "ok"}});
+    EXPECT_EQ(r.status, 202) << r.raw;
+    EXPECT_EQ(r.body.value("status", ""), "signal_sent");
+  }
+
+  void inject(const json& fault) {
+    HttpReply r = sandbox_->post("/sandbox/faults", fault);
+    ASSERT_EQ(r.status, 201) << r.raw;
+  }
+
+  // Step names of the ledger's entries of one kind, in the order applied.
+  std::vector<std::string> ledger_steps(const std::string& id, const char* kind) {
+    json ledger = app_->sandbox()->ledger_for(id);
+    std::vector<std::string> steps;
+    for (const json& e : ledger[kind]) {
+      EXPECT_EQ(e.value("replays", -1), 0) << "applied more than once: " << e.dump();
+      steps.push_back(e["step"].get<std::string>());
+    }
+    return steps;
+  }
+
+  // Checks that compensations ran once each, newest first: exactly the
+  // compensable forward effects, in reverse order of application.
+  void expect_unwound_newest_first(const std::string& id, std::size_t expected_count) {
+    const std::set<std::string> compensable_prefixes = {"content.remember_drafts", "design.render",
+                                                        "distribution.", "analytics."};
+    std::vector<std::string> forward;
+    for (const std::string& s : ledger_steps(id, "side_effects"))
+      for (const std::string& p : compensable_prefixes)
+        if (s.rfind(p, 0) == 0) forward.push_back(s);
+    std::vector<std::string> undone;
+    for (const std::string& s : ledger_steps(id, "compensations")) {
+      ASSERT_GE(s.size(), 11u);
+      ASSERT_EQ(s.substr(s.size() - 11), ":compensate");
+      undone.push_back(s.substr(0, s.size() - 11));
+    }
+    std::vector<std::string> expected(forward.rbegin(), forward.rend());
+    EXPECT_EQ(undone, expected);
+    EXPECT_EQ(undone.size(), expected_count);
+  }
+
+  TempDir dir_;
+  std::unique_ptr<api::OrchestratorApp> app_;
+  std::unique_ptr<ApiClient> client_;
+  std::unique_ptr<ApiClient> sandbox_;
+};
+
+TEST_F(CampaignSagaTest, CompletesThroughApprovalWithOneSideEffectPerStep) {
+  const std::string id = start(sample_campaign());
+  json state = client_->wait_for_status(id, "awaiting_approval");
+  EXPECT_EQ(state["current_phase"], "review");
+  EXPECT_TRUE(state.contains("approval_deadline"));
+  approve(id);
+  state = client_->wait_for_status(id, "completed");
+  EXPECT_EQ(state["progress_percentage"], 100);
+  for (const json& phase : state["phases"]) EXPECT_EQ(phase["status"], "completed") << phase.dump();
+  ASSERT_EQ(state["approvals"].size(), 1u);
+  EXPECT_EQ(state["approvals"][0]["reviewer"], "alice");
+
+  const auto effects = ledger_steps(id, "side_effects");
+  EXPECT_EQ(effects.size(), 15u);
+  EXPECT_EQ(std::set<std::string>(effects.begin(), effects.end()).size(), 15u);
+  EXPECT_TRUE(ledger_steps(id, "compensations").empty());
+  EXPECT_EQ(state["compensations"].size(), 5u);  // registered, none ran
+  for (const json& c : state["compensations"]) EXPECT_EQ(c["status"], "pending");
+
+  // Content feeds distribution: the email carries the generated subject.
+  bool saw_content = false;
+  for (const json& phase : state["phases"])
+    for (const json& step : phase["steps"])
+      if (step["id"] == "content.generate")
+        saw_content = !step["output"]["content_pieces"].value("email_subject", "").empty();
+  EXPECT_TRUE(saw_content);
+
+  HttpReply progress = client_->get("/v1/workflows/" + id + "/progress");
+  EXPECT_EQ(progress.status, 200);
+  EXPECT_EQ(progress.body["progress_percentage"], 100);
+  EXPECT_EQ(progress.body["status"], "completed");
+}
+
+TEST_F(CampaignSagaTest, RejectionUnwindsCompletedStepsNewestFirst) {
+  const std::string id = start(sample_campaign());
+  client_->wait_for_status(id, "awaiting_approval");
+  HttpReply r = client_->post("/v1/workflows/" + id + "/signals/reject",
+                              {{"reviewer", "bob"}, {"reason", "off-brand headline"}});
+  ASSERT_EQ(r.status, 202) << r.raw;
+  json state = client_->wait_for_status(id, "failed");
+  EXPECT_NE(state.value("reason", "").find("off-brand headline"), std::string::npos);
+  EXPECT_EQ(state["unwind_reason"], "rejected");
+  // content.remember_drafts and three design renders were compensable.
+  expect_unwound_newest_first(id, 4);
+  for (const json& c : state["compensations"]) {
+    EXPECT_EQ(c["status"], "completed");
+    EXPECT_EQ(c["attempts"], 1);
+  }
+  // A signal to a finished workflow is a conflict and changes nothing.
+  HttpReply late = client_->post("/v1/workflows/" + id + "/signals/approve", {{"reviewer", "alice"}});
+  EXPECT_EQ(late.status, 409);
+}
+
+TEST_F(CampaignSagaTest, PermanentDistributionFailureCompensatesSiblingsToo) {
+  json input = sample_campaign();
+  input["workflow_id"] = "campaign-permanent-failure";
+  inject({{"path_prefix", "/v3/mail/send"},
+          {"status", 400},
+          {"workflow_ids", {"campaign-permanent-failure"}}});
+  const std::string id = start(input);
+  client_->wait_for_status(id, "awaiting_approval");
+  approve(id);
+  json state = client_->wait_for_status(id, "failed");
+  EXPECT_NE(state.value("reason", "").find("distribution.email"), std::string::npos)
+      << state.value("reason", "");
+  EXPECT_EQ(state["unwind_reason"], "step_failed");
+  // remember_drafts + 3 renders + the siblings social and blog that completed.
+  expect_unwound_newest_first(id, 6);
+  const auto effects = ledger_steps(id, "side_effects");
+  EXPECT_EQ(std::count(effects.begin(), effects.end(), "distribution.email"), 0);
+  EXPECT_EQ(std::count(effects.begin(), effects.end(), "analytics.dashboard"), 0);
+}
+
+TEST_F(CampaignSagaTest, TransientFailuresAreRetriedByTheEngineWithTheSameKey) {
+  json input = sample_campaign();
+  input["workflow_id"] = "campaign-transient";
+  // Three 503s exhaust the transport's own retries (1 + 2), so the engine's
+  // second attempt is the one that succeeds.
+  inject({{"path_prefix", "/v1/search"}, {"status", 503}, {"count", 3}});
+  const std::string id = start(input);
+  client_->wait_for_status(id, "awaiting_approval");
+  approve(id);
+  json state = client_->wait_for_status(id, "completed");
+  for (const json& step : state["phases"][0]["steps"])
+    if (step["id"] == "research.notion_search") EXPECT_EQ(step["attempts"], 2);
+  EXPECT_EQ(ledger_steps(id, "side_effects").size(), 15u);
+  HttpReply history = client_->get("/v1/workflows/" + id + "/history?page_size=1000");
+  ASSERT_EQ(history.status, 200);
+  int failures = 0;
+  for (const json& rec : history.body["data"]) failures += rec["type"] == "step_failed";
+  EXPECT_EQ(failures, 1);
+}
+
+TEST_F(CampaignSagaTest, CancelWhileAwaitingApprovalCompensates) {
+  const std::string id = start(sample_campaign());
+  client_->wait_for_status(id, "awaiting_approval");
+  HttpReply r = client_->post("/v1/workflows/" + id + "/cancel", {{"reason", "budget cut"}});
+  ASSERT_EQ(r.status, 202) << r.raw;
+  json state = client_->wait_for_status(id, "cancelled");
+  EXPECT_NE(state.value("reason", "").find("budget cut"), std::string::npos);
+  expect_unwound_newest_first(id, 4);
+  EXPECT_EQ(client_->post("/v1/workflows/" + id + "/cancel", json::object()).status, 409);
+}
+
+TEST_F(CampaignSagaTest, UpdateContentBeforeDistributionIsPublished) {
+  const std::string id = start(sample_campaign());
+  client_->wait_for_status(id, "awaiting_approval");
+  HttpReply r = client_->post("/v1/workflows/" + id + "/signals/update_content",
+                              {{"content_id", "email_subject"}, {"new_content", "Edited subject"}});
+  ASSERT_EQ(r.status, 202) << r.raw;
+  EXPECT_EQ(r.body["status"], "content_updated");
+  approve(id);
+  json state = client_->wait_for_status(id, "completed");
+  EXPECT_EQ(state["patches"]["update_content"]["email_subject"], "Edited subject");
+  EXPECT_EQ(client_
+                ->post("/v1/workflows/" + id + "/signals/update_content",
+                       {{"content_id", "email_subject"}, {"new_content", "too late"}})
+                .status,
+            409);
+}
+
+}  // namespace
+}  // namespace orch::testing

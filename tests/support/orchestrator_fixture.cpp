@@ -1,0 +1,81 @@
+#include "tests/support/orchestrator_fixture.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+#include <thread>
+
+namespace orch::testing {
+
+TempDir::TempDir() {
+  std::random_device rd;
+  path = std::filesystem::temp_directory_path() /
+         ("orch-test-" + std::to_string(rd()) + std::to_string(rd()));
+  std::filesystem::create_directories(path);
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path, ec);
+}
+
+nlohmann::json sample_campaign(const std::string& name) {
+  return {{"campaign_name", name},
+          {"channels", {"email", "social", "blog"}},
+          {"research_sources", {"notion", "web", "memory"}},
+          {"competitor_urls", {"https://competitor.example.com"}},
+          {"target_audience", "B2B marketers"},
+          {"campaign_goals", {"awareness"}},
+          {"tone", "professional"},
+          {"reviewers", {"alice", "bob"}}};
+}
+
+HttpReply ApiClient::call(const std::string& method, const std::string& target,
+                          const std::string& body, http::Headers headers) {
+  auto r = http_.call(base_, method, target, body, std::move(headers));
+  HttpReply reply;
+  if (!r.ok()) {
+    ADD_FAILURE() << method << " " << target << ": " << r.error_message;
+    return reply;
+  }
+  reply.status = r.response.status;
+  reply.raw = r.response.body;
+  reply.headers = r.response.headers;
+  reply.body = nlohmann::json::parse(r.response.body, nullptr, false);
+  return reply;
+}
+
+nlohmann::json ApiClient::wait_for_status(const std::string& id, const std::string& status,
+                                          std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  nlohmann::json last;
+  while (std::chrono::steady_clock::now() < deadline) {
+    HttpReply r = get("/v1/workflows/" + id);
+    if (r.status == 200) {
+      last = r.body;
+      const std::string s = last.value("status", "");
+      if (s == status) return last;
+      if ((s == "completed" || s == "failed" || s == "cancelled")) {
+        ADD_FAILURE() << "workflow " << id << " ended " << s << " while waiting for " << status
+                      << ": " << last.value("reason", "");
+        return last;
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ADD_FAILURE() << "workflow " << id << " did not reach " << status << "; last: " << last.dump();
+  return last;
+}
+
+api::AppConfig test_config(const std::filesystem::path& dir) {
+  api::AppConfig config;
+  config.listen_port = 0;
+  config.store_url = "sqlite:" + (dir / "journal.db").string();
+  config.sandbox = true;
+  config.log_level = "warn";
+  config.tuning.retry_initial_interval = std::chrono::milliseconds(10);
+  config.tuning.retry_max_interval = std::chrono::milliseconds(100);
+  return config;
+}
+
+}  // namespace orch::testing

@@ -1,0 +1,57 @@
+// Starts a real orchestrator (REST on 127.0.0.1, ephemeral port, SQLite in a
+// temporary directory) and talks to it over HTTP like any client.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "adapters/blocking_http.h"
+#include "api/orchestrator_app.h"
+
+namespace orch::testing {
+
+// A temporary directory removed on destruction.
+struct TempDir {
+  TempDir();
+  ~TempDir();
+  std::filesystem::path path;
+};
+
+// The standard input: one competitor URL, channels email, social, blog (15
+// forward side effects).
+nlohmann::json sample_campaign(const std::string& name = "Test Campaign");
+
+struct HttpReply {
+  int status = 0;
+  nlohmann::json body;
+  std::string raw;
+  http::Headers headers;
+};
+
+class ApiClient {
+ public:
+  explicit ApiClient(std::string base_url) : base_(std::move(base_url)) {}
+  HttpReply call(const std::string& method, const std::string& target,
+                 const std::string& body = "", http::Headers headers = {});
+  HttpReply post(const std::string& target, const nlohmann::json& body, http::Headers headers = {}) {
+    return call("POST", target, body.dump(), std::move(headers));
+  }
+  HttpReply get(const std::string& target) { return call("GET", target); }
+  // Polls GET /v1/workflows/{id} until its status is `status` (or a terminal
+  // one); returns the last state. Fails the test after `timeout`.
+  nlohmann::json wait_for_status(const std::string& id, const std::string& status,
+                                 std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  void set_base(std::string base) { base_ = std::move(base); }
+
+ private:
+  std::string base_;
+  http::BlockingHttp http_;
+};
+
+api::AppConfig test_config(const std::filesystem::path& dir);
+
+}  // namespace orch::testing
