@@ -449,8 +449,12 @@ void ApiRoutes::post_update(const Request& r, const std::string& id, const std::
   Response error;
   auto body = parse_object(r, false, &error);
   if (!body) {
-    if (error.status == 400) error.status = 422;  // an update's bad body is a 422
-    return respond(std::move(error));
+    // An update's unreadable body is a 422 (CONTRACT.md), with a matching
+    // problem document; other parse errors (415) pass through.
+    if (error.status != 400) return respond(std::move(error));
+    return respond(problem(422, "malformed-body", "Invalid Request",
+                           "the " + name + " update needs a JSON object body",
+                           std::string(r.path())));
   }
   auto errors = check_string_fields(*body, schema);
   if (!errors.empty()) return respond(invalid(r, "invalid " + name + " update", errors));

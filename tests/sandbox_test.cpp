@@ -79,6 +79,10 @@ TEST_F(SandboxTest, IdempotentReplayReturnsCachedResponseWithoutSecondEntry) {
   ASSERT_TRUE(third.ok());
   EXPECT_NE(body_json(third.response)["id"], body_json(first.response)["id"]);
 
+  // The key belongs to that request: reusing it on another endpoint is a 422.
+  auto misuse = remember("wf1:content.generate", "k");
+  EXPECT_EQ(misuse.response.status, 422);
+
   json summary = sb.sandbox().ledger_summary();
   EXPECT_EQ(summary["side_effects"], 2);
   EXPECT_EQ(summary["replays"], 1);

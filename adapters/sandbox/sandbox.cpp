@@ -410,10 +410,16 @@ void Sandbox::handle(Request req, Responder respond) {
     if (!answered && !key.empty()) {
       if (auto it = s.by_key.find(key); it != s.by_key.end()) {
         LedgerEntry& e = s.ledger[it->second];
-        ++e.replays;
-        ++s.replays;
-        resp = e.cached;
-        resp.headers.emplace_back("Idempotent-Replayed", "true");
+        if (e.method != req.method || e.path != path) {
+          // Like Stripe: a key belongs to one request; reuse elsewhere is a bug.
+          resp = problem(422, "Idempotency-Key '" + key + "' was already used for " + e.method +
+                                  " " + e.path);
+        } else {
+          ++e.replays;
+          ++s.replays;
+          resp = e.cached;
+          resp.headers.emplace_back("Idempotent-Replayed", "true");
+        }
         answered = true;
       }
     }

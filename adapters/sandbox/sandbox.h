@@ -1,27 +1,63 @@
-// The sandbox: in-process fakes of every external service a campaign talks to
-// (Notion, the tool service, the memory gateway, an OpenAI-compatible model,
-// Figma, GitHub, Slack, SendGrid, Buffer, Grafana, Twilio and FCM), answering
-// on the same paths, with the same auth headers and JSON shapes as the real
-// public APIs, so the orchestrator can point at either.
+// The sandbox: in-process fakes of every external service a campaign talks to,
+// answering on the same paths, with the same auth headers and JSON shapes as
+// the real public APIs, so the orchestrator can point at either:
+//   Notion        POST /v1/search                       (Bearer + Notion-Version)
+//   Tool service  POST /v1/tools/scrape
+//   Memory gw     POST /v1/recall, POST /v1/remember, DELETE /v1/memories/{key}
+//   OpenAI-compat POST /v1/chat/completions              (content: JSON string with
+//                 headline, tagline, email_subject, email_body, social_post,
+//                 blog_outline derived from the "Campaign: X" line / first line)
+//   Figma         GET /v1/images/{file}?ids=&format=, DELETE /v1/images/{file}/{asset}
+//                                                       (X-Figma-Token)
+//   GitHub        POST /repos/{o}/{r}/pulls, PUT|GET|DELETE /repos/{o}/{r}/contents/{path}
+//                                                       (Bearer or "token")
+//   Slack         POST /api/chat.postMessage             (errors in-band: 200 ok:false)
+//   SendGrid      POST /v3/mail/send (202 + X-Message-Id), POST /v3/user/scheduled_sends
+//   Buffer        POST /1/updates/create.json, POST /1/updates/{id}/destroy.json
+//                                                       (access_token field/query/Bearer)
+//   Grafana       POST /api/dashboards/db, GET|DELETE /api/dashboards/uid/{uid}
+//   Twilio        POST /2010-04-01/Accounts/{sid}/Messages.json,
+//                 POST|GET /2010-04-01/Accounts/{sid}/Messages/{msid}.json (Basic)
+//   FCM           POST /v1/projects/{p}/messages:send, DELETE /v1/projects/{p}/messages/{id}
+// Unknown path -> 404, wrong method -> 405 (+Allow), bad JSON body -> 400,
+// missing credentials -> the service's own 401/403 shape. Deleting an absent
+// object -> 404.
 //
-// Its core is an idempotency ledger: the first successful request carrying a
-// given `Idempotency-Key` ("{workflow_id}:{step}" or
-// "{workflow_id}:{step}:compensate") applies its side effect, is appended to
-// the ledger and has its response cached; a repeat returns the cached response
-// and only bumps that entry's replay counter. Faults (status, latency, count,
-// Retry-After, per workflow) can be injected over HTTP under /sandbox/.
+// The core is an idempotency ledger keyed by the `Idempotency-Key` header
+// ("{workflow_id}:{step}" or "{workflow_id}:{step}:compensate"): the first 2xx
+// answer for a key applies the side effect, appends a ledger entry (kind
+// effect/compensation, service, method, path) and caches the response; a
+// repeat returns the cached response (+ "Idempotent-Replayed: true") and bumps
+// the entry's replay counter; the same key on another method/path -> 422.
+// Requests without the header apply every time, under workflow "". Non-2xx
+// answers (and Slack's ok:false) are neither ledgered nor cached. Every
+// successful fake-service request, reads included, is one ledger entry.
+//
+// Faults (POST /sandbox/faults) and the global latency/failure_rate apply only
+// to fake-service paths, before the replay lookup; a failing fault answers
+// with its status (problem JSON, optional Retry-After) and applies nothing;
+// drop_connection closes the connection without an answer. Latency uses a
+// steady_timer on the io_context (the side effect is applied at once, the
+// answer is delayed), never a sleep.
 //
 // HTTP control endpoints (never ledgered, never faulted):
 //   GET    /health
 //   GET    /sandbox/ledger            {"side_effects","compensations","replays",
-//                                      "faults_injected","workflows"}
+//                                      "faults_injected","workflows"}  (workflows:
+//                                      distinct non-empty workflow ids)
 //   GET    /sandbox/ledger/{wf}       {"workflow_id","side_effects":[...],
-//                                      "compensations":[...]}  (404 if none)
-//   POST   /sandbox/faults            -> 201 {"id":...}
+//                                      "compensations":[...]}  (404 if none); entries
+//                                      {"seq","step","service","method","path",
+//                                       "idempotency_key","replays","status"}
+//   POST   /sandbox/faults            {"path_prefix","method"?,"status"(503; 0 =
+//                                      latency only),"rate"(1.0),"latency_ms",
+//                                      "workflow_ids"?,"retry_after_s"?,"count"?,
+//                                      "drop_connection"} -> 201 {"id",...}
 //   GET    /sandbox/faults            {"faults":[...]}
 //   DELETE /sandbox/faults[/{id}]
 //   GET|PUT /sandbox/config           {"latency_ms","failure_rate"}
-//   POST   /sandbox/reset
+//   POST   /sandbox/reset             clears ledger, stored objects, faults and
+//                                      counters (keeps config)
 #pragma once
 
 #include <chrono>
