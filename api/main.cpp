@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "adapters/sandbox/sandbox.h"
+#include "api/bench.h"
 #include "api/config.h"
 #include "api/demo.h"
 #include "api/orchestrator_app.h"
@@ -22,7 +23,8 @@ void usage() {
                "  orchestrator serve [--config FILE] [--listen HOST:PORT] [--store URL] "
                "[--sandbox]\n"
                "  orchestrator sandbox [--listen HOST:PORT] [--latency MS]\n"
-               "  orchestrator demo\n");
+               "  orchestrator demo\n"
+               "  orchestrator bench --workflows N --concurrency C [--latency MS]\n");
 }
 
 // Blocks until SIGINT or SIGTERM.
@@ -120,6 +122,7 @@ int main(int argc, char** argv) {
   if (command == "serve") return serve(args);
   if (command == "sandbox") return sandbox(args);
   if (command == "demo") return orch::api::run_demo();
+  if (command == "bench") return orch::api::run_bench(args);
   usage();
   return 2;
 }

@@ -50,19 +50,28 @@ class CampaignSagaTest : public ::testing::Test {
   }
 
   // Checks that compensations ran once each, newest first: exactly the
-  // compensable forward effects, in reverse order of application.
+  // compensable steps in reverse order of their journaled completion (the
+  // sandbox may have applied parallel siblings in another order).
   void expect_unwound_newest_first(const std::string& id, std::size_t expected_count) {
-    const std::set<std::string> compensable_prefixes = {"content.remember_drafts", "design.render",
-                                                        "distribution.", "analytics."};
-    std::vector<std::string> forward;
-    for (const std::string& s : ledger_steps(id, "side_effects"))
-      for (const std::string& p : compensable_prefixes)
-        if (s.rfind(p, 0) == 0) forward.push_back(s);
-    std::vector<std::string> undone;
-    for (const std::string& s : ledger_steps(id, "compensations")) undone.push_back(s);
-    std::vector<std::string> expected(forward.rbegin(), forward.rend());
-    EXPECT_EQ(undone, expected);
-    EXPECT_EQ(undone.size(), expected_count);
+    json state = client_->get("/v1/workflows/" + id).body;
+    std::set<std::string> compensable;
+    for (const json& phase : state["phases"])
+      for (const json& step : phase["steps"])
+        if (step.contains("compensation")) compensable.insert(step["id"].get<std::string>());
+    HttpReply history = client_->get("/v1/workflows/" + id + "/history?page_size=1000");
+    ASSERT_EQ(history.status, 200);
+    std::vector<std::string> completed;
+    for (const json& rec : history.body["data"])
+      if (rec["type"] == "step_completed" && compensable.count(rec["data"]["step"]))
+        completed.push_back(rec["data"]["step"]);
+    const std::vector<std::string> expected(completed.rbegin(), completed.rend());
+    EXPECT_EQ(ledger_steps(id, "compensations"), expected);
+    EXPECT_EQ(expected.size(), expected_count);
+    // The journal agrees: compensations completed in the same order.
+    std::vector<std::string> journaled;
+    for (const json& rec : history.body["data"])
+      if (rec["type"] == "compensation_completed") journaled.push_back(rec["data"]["step"]);
+    EXPECT_EQ(journaled, expected);
   }
 
   TempDir dir_;
@@ -193,6 +202,33 @@ TEST_F(CampaignSagaTest, UpdateContentBeforeDistributionIsPublished) {
                        {{"content_id", "email_subject"}, {"new_content", "too late"}})
                 .status,
             409);
+}
+
+TEST_F(CampaignSagaTest, RepeatedSignalWithTheSameIdempotencyKeyIsAppliedOnce) {
+  const std::string id = start(sample_campaign());
+  client_->wait_for_status(id, "awaiting_approval");
+  const http::Headers key = {{"Idempotency-Key", "approve-once"}};
+  const json body = {{"reviewer", "alice"}, {"comment", "first"}};
+  // The update_content signal keeps the workflow in review so both arrive
+  // while it still accepts signals.
+  for (int i = 0; i < 3; ++i) {
+    HttpReply r = client_->post("/v1/workflows/" + id + "/signals/update_content",
+                                {{"content_id", "headline"}, {"new_content", "New headline"}},
+                                {{"Idempotency-Key", "edit-once"}});
+    ASSERT_EQ(r.status, 202) << r.raw;
+  }
+  for (int i = 0; i < 3; ++i) {
+    HttpReply r = client_->post("/v1/workflows/" + id + "/signals/approve", body, key);
+    // The first is accepted; repeats are acknowledged again while the
+    // workflow runs, or refused with 409 once it has finished.
+    ASSERT_TRUE(r.status == 202 || (i > 0 && r.status == 409)) << r.raw;
+  }
+  json state = client_->wait_for_status(id, "completed");
+  EXPECT_EQ(state["approvals"].size(), 1u);
+  HttpReply history = client_->get("/v1/workflows/" + id + "/history?page_size=1000");
+  int signals = 0;
+  for (const json& rec : history.body["data"]) signals += rec["type"] == "signal_received";
+  EXPECT_EQ(signals, 2);  // one update_content, one approve
 }
 
 }  // namespace

@@ -259,6 +259,13 @@ void Sandbox::State::clear() {
   dashboard_ids = 0;
   twilio_messages.clear();
   fcm_messages.clear();
+  reserve();
+}
+
+void Sandbox::State::reserve() {
+  ledger.reserve(4096);
+  by_key.reserve(4096);
+  by_workflow.reserve(256);
 }
 
 // ---------------------------------------------------------------------------

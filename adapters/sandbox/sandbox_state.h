@@ -98,7 +98,9 @@ struct Sandbox::State {
       : io(io_ctx),
         latency(options.latency),
         failure_rate(options.failure_rate),
-        rng(options.seed) {}
+        rng(options.seed) {
+    reserve();
+  }
 
   boost::asio::io_context& io;
   mutable std::mutex mu;
@@ -135,7 +137,8 @@ struct Sandbox::State {
   std::unordered_map<std::string, std::string> twilio_messages;  // sid -> status
   std::unordered_map<std::string, std::string> fcm_messages;     // id -> project
 
-  void clear();  // REQUIRES: mu held
+  void clear();    // REQUIRES: mu held
+  void reserve();  // pre-sizes the ledger tables
   uint64_t next_id() { return ++id_counter; }
 };
 
