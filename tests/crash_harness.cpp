@@ -1,0 +1,439 @@
+// Crash harness: the sandbox and the orchestrator run as separate processes;
+// N campaigns (approved, rejected, failing in distribution, cancelled) run
+// while the orchestrator is SIGKILLed K times at random moments and restarted
+// on the same SQLite store. At the end, through the API and the sandbox's
+// ledger: every workflow reached the state its scenario implies, every
+// forward side effect was applied at most once (and all 15 for a completed
+// campaign), every compensation exactly once and newest first, and every
+// workflow's journal is dense and has no duplicate transition.
+//
+//   crash_harness --orchestrator PATH [--workflows N] [--kills K] [--seed S]
+//                 [--latency MS] [--keep DIR]
+//
+// Exit 0 when every check holds; the last line is a JSON summary.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <random>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "adapters/blocking_http.h"
+
+namespace {
+
+namespace http = orch::http;
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+namespace fs = std::filesystem;
+
+enum class Scenario { approve, reject, fail_distribution, cancel };
+const char* name_of(Scenario s) {
+  switch (s) {
+    case Scenario::approve: return "approve";
+    case Scenario::reject: return "reject";
+    case Scenario::fail_distribution: return "fail_distribution";
+    case Scenario::cancel: return "cancel";
+  }
+  return "?";
+}
+
+struct Options {
+  std::string orchestrator;
+  int workflows = 200;
+  int kills = 10;
+  unsigned seed = 7;
+  int latency_ms = 8;
+  std::string keep;
+};
+
+int free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+pid_t spawn(const std::vector<std::string>& argv, const fs::path& log) {
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    FILE* out = std::fopen(log.c_str(), "a");
+    if (out) {
+      ::dup2(fileno(out), 1);
+      ::dup2(fileno(out), 2);
+    }
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    ::execv(args[0], args.data());
+    std::_Exit(127);
+  }
+  return pid;
+}
+
+class Harness {
+ public:
+  explicit Harness(Options o) : o_(std::move(o)), rng_(o_.seed) {}
+
+  int run() {
+    dir_ = o_.keep.empty() ? fs::temp_directory_path() /
+                                 ("orch-crash-" + std::to_string(::getpid()))
+                           : fs::path(o_.keep);
+    fs::create_directories(dir_);
+    sandbox_url_ = "http://127.0.0.1:" + std::to_string(free_port());
+    api_url_ = "http://127.0.0.1:" + std::to_string(free_port());
+    write_config();
+    sandbox_pid_ = spawn({o_.orchestrator, "sandbox", "--listen", sandbox_url_.substr(7),
+                          "--latency", std::to_string(o_.latency_ms)},
+                         dir_ / "sandbox.log");
+    if (!wait_healthy(sandbox_url_)) return fail("sandbox did not start");
+    start_orchestrator();
+    if (!wait_healthy(api_url_)) return fail("orchestrator did not start");
+
+    plan_scenarios();
+    inject_faults();
+    std::thread killer([this] { kill_loop(); });
+    drive();
+    killer.join();
+    // One last restart so verification also reads a recovered server.
+    restart_orchestrator();
+    if (!wait_healthy(api_url_)) return fail("orchestrator did not restart");
+    const bool ok = verify();
+    ::kill(orchestrator_pid_, SIGTERM);
+    ::waitpid(orchestrator_pid_, nullptr, 0);
+    ::kill(sandbox_pid_, SIGTERM);
+    ::waitpid(sandbox_pid_, nullptr, 0);
+    if (ok && o_.keep.empty()) fs::remove_all(dir_);
+    return ok ? 0 : 1;
+  }
+
+ private:
+  int fail(const std::string& why) {
+    std::fprintf(stderr, "crash_harness: %s (logs in %s)\n", why.c_str(), dir_.c_str());
+    if (orchestrator_pid_ > 0) ::kill(orchestrator_pid_, SIGKILL);
+    if (sandbox_pid_ > 0) ::kill(sandbox_pid_, SIGKILL);
+    return 1;
+  }
+
+  void write_config() {
+    json services = json::object();
+    for (const char* s : {"notion", "tool_service", "memory_gateway", "slm", "figma", "github",
+                          "github_pages", "slack", "sendgrid", "buffer", "grafana", "messaging"})
+      services[s] = {{"url", sandbox_url_}, {"token", "crash-token"}};
+    json config = {{"services", services},
+                   {"log_level", "warn"},
+                   {"retry_initial_interval_ms", 20}};
+    std::ofstream(dir_ / "config.json") << config.dump(2);
+  }
+
+  void start_orchestrator() {
+    orchestrator_pid_ =
+        spawn({o_.orchestrator, "serve", "--listen", api_url_.substr(7), "--store",
+               "sqlite:" + (dir_ / "journal.db").string(), "--config",
+               (dir_ / "config.json").string()},
+              dir_ / "orchestrator.log");
+  }
+
+  void restart_orchestrator() {
+    ::kill(orchestrator_pid_, SIGKILL);
+    ::waitpid(orchestrator_pid_, nullptr, 0);
+    start_orchestrator();
+  }
+
+  bool wait_healthy(const std::string& url) {
+    const auto deadline = Clock::now() + std::chrono::seconds(30);
+    while (Clock::now() < deadline) {
+      auto r = http_.call(url, "GET", "/health", "", {}, std::chrono::milliseconds(500));
+      if (r.ok() && r.response.status == 200) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return false;
+  }
+
+  // Sends until the server answers (it may be down between a kill and its
+  // restart). Returns the final status and body.
+  std::pair<int, json> call(const std::string& method, const std::string& target,
+                            const json& body = nullptr, http::Headers headers = {}) {
+    for (int attempt = 0; attempt < 3000; ++attempt) {
+      auto r = http_.call(api_url_, method, target, body.is_null() ? "" : body.dump(), headers,
+                          std::chrono::seconds(10));
+      if (r.ok() && r.response.status < 500)
+        return {r.response.status, json::parse(r.response.body, nullptr, false)};
+      ++retries_;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return {0, nullptr};
+  }
+
+  void plan_scenarios() {
+    for (int i = 0; i < o_.workflows; ++i) {
+      const auto s = static_cast<Scenario>(i % 4);
+      const std::string id = "crash-" + std::to_string(i);
+      scenario_[id] = s;
+      ids_.push_back(id);
+    }
+  }
+
+  void inject_faults() {
+    json failing = json::array();
+    for (const auto& [id, s] : scenario_)
+      if (s == Scenario::fail_distribution) failing.push_back(id);
+    auto r = http_.call(sandbox_url_, "POST", "/sandbox/faults",
+                        json{{"path_prefix", "/v3/mail/send"},
+                             {"status", 400},
+                             {"workflow_ids", failing}}
+                            .dump());
+    if (!r.ok() || r.response.status != 201) std::fprintf(stderr, "fault injection failed\n");
+  }
+
+  json input_for(const std::string& id) {
+    return {{"campaign_name", "crash " + id},
+            {"channels", {"email", "social", "blog"}},
+            {"research_sources", {"notion", "web", "memory"}},
+            {"competitor_urls", {"https://competitor.example.com"}},
+            {"target_audience", "B2B marketers"},
+            {"campaign_goals", {"awareness"}},
+            {"tone", "professional"},
+            {"reviewers", {"alice"}},
+            {"workflow_id", id}};
+  }
+
+  void drive() {
+    // Start every campaign (idempotently: a retry after a crash gets 200).
+    for (const std::string& id : ids_) {
+      auto [status, body] = call("POST", "/v1/campaigns", input_for(id),
+                                 {{"Idempotency-Key", "start-" + id}});
+      if (status != 201 && status != 200)
+        std::fprintf(stderr, "start %s: %d %s\n", id.c_str(), status, body.dump().c_str());
+      if (scenario_[id] == Scenario::cancel && (std::hash<std::string>{}(id) % 2 == 0))
+        decide(id);  // half the cancels land right after the start
+    }
+    std::set<std::string> pending(ids_.begin(), ids_.end());
+    std::set<std::string> decided;
+    const auto deadline = Clock::now() + std::chrono::minutes(20);
+    while (!pending.empty() && Clock::now() < deadline) {
+      std::map<std::string, std::string> status = list_statuses();
+      for (auto it = pending.begin(); it != pending.end();) {
+        const std::string& id = *it;
+        const std::string s = status.count(id) ? status[id] : "";
+        if (s == "completed" || s == "failed" || s == "cancelled") {
+          it = pending.erase(it);
+          continue;
+        }
+        const bool waiting = s == "awaiting_approval";
+        if (!decided.count(id) && (waiting || (scenario_[id] == Scenario::cancel && !s.empty()))) {
+          decide(id);
+          decided.insert(id);
+        }
+        ++it;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    driving_done_ = true;
+  }
+
+  void decide(const std::string& id) {
+    switch (scenario_[id]) {
+      case Scenario::approve:
+      case Scenario::fail_distribution:
+        call("POST", "/v1/workflows/" + id + "/signals/approve", {{"reviewer", "alice"}},
+             {{"Idempotency-Key", "decide-" + id}});
+        break;
+      case Scenario::reject:
+        call("POST", "/v1/workflows/" + id + "/signals/reject",
+             {{"reviewer", "alice"}, {"reason", "crash test rejection"}},
+             {{"Idempotency-Key", "decide-" + id}});
+        break;
+      case Scenario::cancel:
+        call("POST", "/v1/workflows/" + id + "/cancel", {{"reason", "crash test cancel"}});
+        break;
+    }
+  }
+
+  std::map<std::string, std::string> list_statuses() {
+    std::map<std::string, std::string> out;
+    for (int page = 1;; ++page) {
+      auto [status, body] =
+          call("GET", "/v1/workflows?page_size=100&page=" + std::to_string(page));
+      if (status != 200) break;
+      for (const json& row : body["data"]) out[row["workflow_id"]] = row["status"];
+      if (page >= body["pagination"].value("total_pages", 0)) break;
+    }
+    return out;
+  }
+
+  void kill_loop() {
+    std::uniform_int_distribution<int> pause(10, 120);
+    for (int k = 0; k < o_.kills && !driving_done_; ++k) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(pause(rng_)));
+      // What was going on at the moment of the kill (best effort).
+      auto r = http_.call(api_url_, "GET", "/v1/workflows?status=compensating&page_size=1", "",
+                          {}, std::chrono::milliseconds(200));
+      if (r.ok() && r.response.status == 200) {
+        json b = json::parse(r.response.body, nullptr, false);
+        if (b.is_object() && b["pagination"].value("total_count", 0) > 0) ++kills_while_compensating_;
+      }
+      restart_orchestrator();
+      ++kills_done_;
+      wait_healthy(api_url_);
+    }
+  }
+
+  bool verify() {
+    int bad = 0;
+    std::map<std::string, int> outcomes;
+    long long forward_effects = 0, compensations = 0, replays = 0;
+    for (const std::string& id : ids_) {
+      auto [st, state] = call("GET", "/v1/workflows/" + id);
+      auto [hs, history] = call("GET", "/v1/workflows/" + id + "/history?page_size=1000");
+      auto lr = http_.call(sandbox_url_, "GET", "/sandbox/ledger/" + id);
+      json ledger = lr.ok() && lr.response.status == 200
+                        ? json::parse(lr.response.body, nullptr, false)
+                        : json{{"side_effects", json::array()}, {"compensations", json::array()}};
+      auto complain = [&](const std::string& what) {
+        if (bad < 20) std::fprintf(stderr, "%s (%s): %s\n", id.c_str(), name_of(scenario_[id]), what.c_str());
+        ++bad;
+      };
+      if (st != 200 || hs != 200) {
+        complain("workflow lost: GET answered " + std::to_string(st));
+        continue;
+      }
+      const std::string status = state["status"];
+      outcomes[status]++;
+      const Scenario sc = scenario_[id];
+      const std::string expected = sc == Scenario::approve  ? "completed"
+                                   : sc == Scenario::cancel ? "cancelled"
+                                                            : "failed";
+      if (status != expected) complain("ended " + status + ", expected " + expected);
+      if (sc == Scenario::reject && state.value("unwind_reason", "") != "rejected")
+        complain("unwind reason " + state.value("unwind_reason", ""));
+      if (sc == Scenario::fail_distribution && state.value("unwind_reason", "") != "step_failed")
+        complain("unwind reason " + state.value("unwind_reason", ""));
+
+      // The journal: dense, and no transition twice.
+      std::set<std::string> completed_steps, completed_comps;
+      std::vector<std::string> completion_order, compensation_order;
+      std::set<std::string> compensable;
+      for (const json& phase : state["phases"])
+        for (const json& step : phase["steps"])
+          if (step.contains("compensation")) compensable.insert(step["id"].get<std::string>());
+      std::uint64_t expect_seq = 1;
+      for (const json& rec : history["data"]) {
+        if (rec["seq"].get<std::uint64_t>() != expect_seq++) complain("journal not dense");
+        const std::string type = rec["type"];
+        if (type == "step_completed") {
+          const std::string step = rec["data"]["step"];
+          if (!completed_steps.insert(step).second) complain("step completed twice: " + step);
+          if (compensable.count(step)) completion_order.push_back(step);
+        } else if (type == "compensation_completed") {
+          const std::string step = rec["data"]["step"];
+          if (!completed_comps.insert(step).second) complain("compensated twice: " + step);
+          compensation_order.push_back(step);
+        }
+      }
+      if (history["pagination"]["total_count"] != history["data"].size())
+        complain("history longer than one page");
+
+      // The sandbox: effects at most once, and exactly the journaled ones.
+      std::set<std::string> applied;
+      for (const json& e : ledger["side_effects"]) {
+        if (!applied.insert(e["step"].get<std::string>()).second)
+          complain("effect applied twice: " + e["step"].get<std::string>());
+        replays += e.value("replays", 0);
+      }
+      forward_effects += static_cast<long long>(applied.size());
+      if (applied != completed_steps) complain("ledger effects differ from journaled completions");
+      if (status == "completed" && applied.size() != 15)
+        complain("completed with " + std::to_string(applied.size()) + " side effects");
+      std::vector<std::string> undone;
+      for (const json& c : ledger["compensations"]) undone.push_back(c["step"]);
+      compensations += static_cast<long long>(undone.size());
+      if (status == "completed") {
+        if (!undone.empty()) complain("completed workflow was compensated");
+      } else {
+        const std::vector<std::string> newest_first(completion_order.rbegin(),
+                                                    completion_order.rend());
+        if (undone != newest_first) complain("compensations not exactly once newest first");
+        if (compensation_order != newest_first) complain("journaled compensations out of order");
+      }
+    }
+    json summary = {{"workflows", o_.workflows},
+                    {"kills", kills_done_.load()},
+                    {"kills_while_compensating", kills_while_compensating_.load()},
+                    {"outcomes", outcomes},
+                    {"forward_side_effects", forward_effects},
+                    {"compensations", compensations},
+                    {"sandbox_replays", replays},
+                    {"client_retries", retries_.load()},
+                    {"violations", bad}};
+    std::printf("%s\n", summary.dump().c_str());
+    if (kills_done_ < o_.kills) {
+      std::fprintf(stderr, "only %d of %d kills happened before the workload ended\n",
+                   kills_done_.load(), o_.kills);
+      return false;
+    }
+    return bad == 0;
+  }
+
+  Options o_;
+  std::mt19937 rng_;
+  fs::path dir_;
+  std::string sandbox_url_, api_url_;
+  pid_t sandbox_pid_ = -1;
+  std::atomic<pid_t> orchestrator_pid_{-1};
+  std::vector<std::string> ids_;
+  std::map<std::string, Scenario> scenario_;
+  http::BlockingHttp http_;
+  std::atomic<bool> driving_done_{false};
+  std::atomic<int> kills_done_{0};
+  std::atomic<int> kills_while_compensating_{0};
+  std::atomic<long long> retries_{0};
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
+    if (a == "--orchestrator") o.orchestrator = next();
+    else if (a == "--workflows") o.workflows = std::stoi(next());
+    else if (a == "--kills") o.kills = std::stoi(next());
+    else if (a == "--seed") o.seed = static_cast<unsigned>(std::stoul(next()));
+    else if (a == "--latency") o.latency_ms = std::stoi(next());
+    else if (a == "--keep") o.keep = next();
+    else {
+      std::fprintf(stderr, "crash_harness: unknown argument %s\n", a.c_str());
+      return 2;
+    }
+  }
+  if (o.orchestrator.empty()) {
+    std::fprintf(stderr, "crash_harness: --orchestrator PATH is required\n");
+    return 2;
+  }
+  ::signal(SIGPIPE, SIG_IGN);
+  return Harness(o).run();
+}
