@@ -82,7 +82,8 @@ AdapterConfig AdapterConfig::from_env(AdapterConfig defaults) {
   AdapterConfig c = std::move(defaults);
   for (const char* name : kServices) {
     auto [it, fresh] = c.services.try_emplace(name);
-    if (fresh) it->second.base_url = public_url(name);
+    (void)fresh;
+    if (it->second.base_url.empty()) it->second.base_url = public_url(name);
     // Fill settings the defaults did not specify.
     for (auto& [k, v] : default_settings(name)) it->second.settings.try_emplace(k, v);
   }

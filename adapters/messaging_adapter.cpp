@@ -1,5 +1,6 @@
 #include "adapters/messaging_adapter.h"
 
+#include <cctype>
 #include <utility>
 
 namespace orch::adapters {
@@ -91,6 +92,13 @@ void MessagingAdapter::send(const phases::CallContext& ctx, const std::string& c
     std::string project = endpoint_.setting("fcm_project", "campaign-app");
     std::string topic = audience;
     if (has_prefix(topic, "/topics/")) topic = topic.substr(8);
+    // FCM topics match [a-zA-Z0-9-_.~%]+.
+    for (auto& ch : topic) {
+      unsigned char u = static_cast<unsigned char>(ch);
+      if (!(std::isalnum(u) || ch == '-' || ch == '_' || ch == '.' || ch == '~' || ch == '%'))
+        ch = '-';
+    }
+    if (topic.empty()) topic = "all";
     json message = {{"topic", topic},
                     {"notification",
                      {{"title", endpoint_.setting("push_title", "Campaign update")},

@@ -17,13 +17,14 @@ const char* to_string(RecordType type) {
     case RecordType::compensation_completed: return "compensation_completed";
     case RecordType::compensation_failed: return "compensation_failed";
     case RecordType::workflow_finished: return "workflow_finished";
+    case RecordType::approval_escalated: return "approval_escalated";
   }
   return "unknown";
 }
 
 std::optional<RecordType> record_type_from_int(int value) {
   if (value < static_cast<int>(RecordType::workflow_started) ||
-      value > static_cast<int>(RecordType::workflow_finished))
+      value > static_cast<int>(RecordType::approval_escalated))
     return std::nullopt;
   return static_cast<RecordType>(value);
 }

@@ -23,6 +23,7 @@ enum class RecordType : int {
   compensation_completed = 9,  // {step, attempt, output}
   compensation_failed = 10,    // {step, attempt, error, retry_at}
   workflow_finished = 11,      // {status, reason}
+  approval_escalated = 12,     // {deadline, reviewers}
 };
 
 const char* to_string(RecordType type);

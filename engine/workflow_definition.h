@@ -47,6 +47,10 @@ struct GateDefinition {
   std::string timeout_input_field;  // optional input override, in seconds
   // JSON pointer to the input array of reviewers allowed to decide; "" = anyone.
   std::string reviewers_pointer;
+  // JSON pointer to an input array of second-line reviewers: when the first
+  // deadline passes and it is non-empty, the gate escalates to them for one
+  // more timeout instead of rejecting.
+  std::string escalation_reviewers_pointer;
 };
 
 struct PhaseDefinition {
@@ -72,6 +76,9 @@ struct WorkflowDefinition {
   std::vector<PhaseDefinition> phases;
   std::vector<PatchSignalDefinition> patch_signals;
   RetryPolicy compensation_retry{0, milliseconds{500}, 2.0, milliseconds{30'000}};
+  // Input field holding an RFC 3339 time before which the first phase does
+  // not start ("" = start at once).
+  std::string start_at_input_field;
 };
 
 // One concrete step of one workflow run, after fan-out.

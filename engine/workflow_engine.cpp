@@ -250,6 +250,10 @@ void WorkflowEngine::decide(Workflow& wf, TimeMs now, std::set<std::size_t>& run
     return;
   }
 
+  if (now < st.not_before_ms()) {  // schedule_time: not yet
+    note_wake(st.not_before_ms());
+    return;
+  }
   const std::size_t p = st.current_phase();
   if (p >= def.phases.size()) {
     emit(wf, RecordType::workflow_finished, {{"status", "completed"}});
@@ -290,7 +294,15 @@ void WorkflowEngine::decide(Workflow& wf, TimeMs now, std::set<std::size_t>& run
   }
   if (phase.gate && st.phase_steps_done(p) && !st.gate_approved()) {
     const TimeMs deadline = st.approval_deadline_ms();
-    if (deadline && now >= deadline)
+    const json* second_line = nullptr;
+    if (!phase.gate->escalation_reviewers_pointer.empty()) {
+      json::json_pointer ptr(phase.gate->escalation_reviewers_pointer);
+      if (st.input().contains(ptr) && st.input().at(ptr).is_array() && !st.input().at(ptr).empty())
+        second_line = &st.input().at(ptr);
+    }
+    if (deadline && now >= deadline && second_line && !st.escalated_ms())
+      emit(wf, RecordType::approval_escalated, {{"deadline", deadline}, {"reviewers", *second_line}});
+    else if (deadline && now >= deadline)
       emit(wf, RecordType::approval_timed_out, {{"deadline", deadline}});
     else if (deadline)
       note_wake(deadline);
@@ -514,17 +526,10 @@ void WorkflowEngine::signal(const std::string& workflow_id, const std::string& n
     if (st.current_phase() > p)
       return done({SignalCode::conflict, "the " + def.phases[p].name + " phase of workflow " +
                                              workflow_id + " is already decided"});
-    if (!gate->reviewers_pointer.empty()) {
-      const std::string reviewer = payload.value("reviewer", "");
-      json::json_pointer ptr(gate->reviewers_pointer);
-      const json* allowed = st.input().contains(ptr) ? &st.input().at(ptr) : nullptr;
-      bool ok = false;
-      if (allowed && allowed->is_array())
-        for (const json& r : *allowed) ok |= r.is_string() && r.get<std::string>() == reviewer;
-      if (!ok)
-        return done({SignalCode::forbidden,
-                     "reviewer '" + reviewer + "' is not a reviewer of workflow " + workflow_id});
-    }
+    const std::string reviewer = payload.value("reviewer", "");
+    if (!st.may_decide(*gate, reviewer))
+      return done({SignalCode::forbidden,
+                   "reviewer '" + reviewer + "' is not a reviewer of workflow " + workflow_id});
   }
   for (const PatchSignalDefinition& patch : def.patch_signals) {
     if (known || name != patch.name) continue;

@@ -86,6 +86,12 @@ std::unique_ptr<WorkflowState> WorkflowState::start(const JournalRecord& started
     return nullptr;
   }
   s->plan_ = expand_plan(definition, s->input_);
+  if (!definition.start_at_input_field.empty() &&
+      s->input_.contains(definition.start_at_input_field) &&
+      s->input_[definition.start_at_input_field].is_string()) {
+    if (auto t = parse_time(s->input_[definition.start_at_input_field].get<std::string>()))
+      s->not_before_ms_ = *t;
+  }
   s->steps_.resize(s->plan_.steps.size());
   s->last_seq_ = 1;
   s->created_ms_ = s->updated_ms_ = started.time_ms;
@@ -116,12 +122,27 @@ TimeMs WorkflowState::approval_deadline_ms() const {
   if (current_phase_ >= definition_->phases.size()) return 0;
   const auto& gate = definition_->phases[current_phase_].gate;
   if (!gate || gate_opened_ms_ == 0) return 0;
+  const TimeMs opened = escalated_ms_ ? escalated_ms_ : gate_opened_ms_;
   TimeMs timeout = gate->default_timeout.count();
   if (!gate->timeout_input_field.empty() && input_.contains(gate->timeout_input_field) &&
       input_[gate->timeout_input_field].is_number() &&
       input_[gate->timeout_input_field].get<double>() > 0)
     timeout = static_cast<TimeMs>(input_[gate->timeout_input_field].get<double>() * 1000.0);
-  return gate_opened_ms_ + timeout;
+  return opened + timeout;
+}
+
+bool WorkflowState::may_decide(const GateDefinition& gate, const std::string& reviewer) const {
+  auto listed = [&](const std::string& pointer) {
+    if (pointer.empty()) return false;
+    json::json_pointer ptr(pointer);
+    if (!input_.contains(ptr) || !input_.at(ptr).is_array()) return false;
+    for (const json& r : input_.at(ptr))
+      if (r.is_string() && r.get<std::string>() == reviewer) return true;
+    return false;
+  };
+  if (gate.reviewers_pointer.empty()) return true;
+  return listed(gate.reviewers_pointer) ||
+         (escalated_ms_ != 0 && listed(gate.escalation_reviewers_pointer));
 }
 
 void WorkflowState::begin_unwind(UnwindReason reason, std::string message) {
@@ -237,6 +258,9 @@ Status WorkflowState::apply(const JournalRecord& r) {
       }
       case RecordType::cancel_requested:
         begin_unwind(UnwindReason::cancelled, "cancelled: " + p.value("reason", "by request"));
+        break;
+      case RecordType::approval_escalated:
+        escalated_ms_ = r.time_ms;
         break;
       case RecordType::approval_timed_out:
         begin_unwind(UnwindReason::approval_timeout,
@@ -382,6 +406,8 @@ json WorkflowState::to_json() const {
   out["approvals"] = std::move(approvals);
   if (TimeMs d = approval_deadline_ms(); d && status_ == WorkflowStatus::awaiting_approval)
     out["approval_deadline"] = format_time(d);
+  if (escalated_ms_) out["escalated_at"] = format_time(escalated_ms_);
+  if (not_before_ms_) out["scheduled_for"] = format_time(not_before_ms_);
   if (!patches_.empty()) out["patches"] = patches_;
   if (unwind_reason_ != UnwindReason::none) out["unwind_reason"] = to_string(unwind_reason_);
   if (!failure_reason_.empty()) out["reason"] = failure_reason_;

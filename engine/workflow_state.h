@@ -81,6 +81,12 @@ class WorkflowState {
   bool phase_steps_done(std::size_t phase) const;
   bool gate_approved() const { return !approvals_.empty(); }
   TimeMs gate_opened_ms() const { return gate_opened_ms_; }
+  TimeMs escalated_ms() const { return escalated_ms_; }
+  // When the first phase may start (0 = at once).
+  TimeMs not_before_ms() const { return not_before_ms_; }
+  // Whether `reviewer` may decide the current gate (its reviewers, plus the
+  // escalation reviewers once escalated).
+  bool may_decide(const GateDefinition& gate, const std::string& reviewer) const;
   TimeMs approval_deadline_ms() const;
   int progress_percentage() const;
 
@@ -120,6 +126,8 @@ class WorkflowState {
   WorkflowStatus status_ = WorkflowStatus::running;
   std::size_t current_phase_ = 0;
   TimeMs gate_opened_ms_ = 0;
+  TimeMs escalated_ms_ = 0;
+  TimeMs not_before_ms_ = 0;
   std::map<std::string, nlohmann::json> outputs_;
   nlohmann::json patches_ = nlohmann::json::object();
   std::vector<SignalEntry> approvals_;

@@ -74,6 +74,7 @@ engine::WorkflowDefinition campaign_definition(const CampaignTuning& tuning) {
   review.gate->default_timeout = tuning.approval_timeout;
   review.gate->timeout_input_field = "approval_timeout_seconds";
   review.gate->reviewers_pointer = "/reviewers";
+  review.gate->escalation_reviewers_pointer = "/escalation_reviewers";
 
   // 5. Distribution: one step per selected channel, parallel, 2 attempts.
   PhaseDefinition distribution{"distribution", PhaseMode::parallel, {}, std::nullopt};
@@ -94,6 +95,7 @@ engine::WorkflowDefinition campaign_definition(const CampaignTuning& tuning) {
                                  "grafana.delete_dashboard", retries(3), minutes(2)));
 
   def.phases = {research, content, design, review, distribution, analytics};
+  def.start_at_input_field = "schedule_time";
   def.patch_signals.push_back(
       {"update_content", "content_id", "new_content", "distribution", content_piece_names()});
   return def;

@@ -21,7 +21,7 @@ const std::set<std::string> kFields = {
     "campaign_name", "channels",       "research_sources", "competitor_urls",
     "target_audience", "campaign_goals", "tone",           "brand_voice_id",
     "templates",     "reviewers",      "schedule_time",    "metrics",
-    "workflow_id",   "approval_timeout_seconds"};
+    "workflow_id",   "approval_timeout_seconds", "escalation_reviewers"};
 
 bool blank(const std::string& s) {
   return std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isspace(c); });
@@ -167,6 +167,7 @@ std::vector<FieldError> validate_campaign_input(const json& input) {
   c.string_field("brand_voice_id", false, kMaxName);
   c.string_list("templates", false, 0);
   c.string_list("reviewers", true, 1);
+  c.string_list("escalation_reviewers", false, 0);
   if (c.string_field("schedule_time", false, 64) &&
       !valid_rfc3339(input["schedule_time"].get<std::string>()))
     c.add("schedule_time", "must be an RFC 3339 date-time, e.g. 2026-12-01T09:00:00Z");

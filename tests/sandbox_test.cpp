@@ -118,6 +118,17 @@ TEST_F(SandboxTest, ChatCompletionContentIsDeterministicJson) {
     EXPECT_FALSE(c[f].get<std::string>().empty());
   }
   EXPECT_NE(c["headline"].get<std::string>().find("Q4 Launch"), std::string::npos);
+
+  // A JSON user prompt: the campaign_name is the topic.
+  json structured = {{"model", "m"},
+                     {"messages", json::array({{{"role", "system"}, {"content", "Tone: casual."}},
+                                               {{"role", "user"},
+                                                {"content", json{{"campaign_goals", {"reach"}},
+                                                                 {"campaign_name", "Spring Sale"}}
+                                                                .dump()}}})}};
+  auto s = post("/v1/chat/completions", structured, "wc:content");
+  json sc = json::parse(body_json(s.response)["choices"][0]["message"]["content"].get<std::string>());
+  EXPECT_EQ(sc["headline"], "Say hello to Spring Sale");
 }
 
 TEST_F(SandboxTest, LedgerKeepsPerWorkflowOrderAndSeparatesCompensations) {

@@ -465,9 +465,20 @@ std::string message_text(const json& m) {
   return out;
 }
 
-// The campaign topic: a "Campaign: X" / "campaign_name: X" line if there is
-// one, else the first non-empty line of the prompt.
+// The campaign topic: the "campaign_name" (or campaign/name/topic/product)
+// of a JSON prompt, a "Campaign: X" / "campaign_name: X" line, else the first
+// non-empty line of the prompt.
 std::string topic_of(const std::string& prompt) {
+  std::size_t brace = prompt.find_first_not_of(" \t\r\n");
+  if (brace != std::string::npos && prompt[brace] == '{') {
+    json j = json::parse(prompt, nullptr, false);
+    if (j.is_object()) {
+      for (const char* k : {"campaign_name", "campaign", "name", "topic", "product"}) {
+        std::string t = trim(str_of(j, k));
+        if (!t.empty()) return t.substr(0, 80);
+      }
+    }
+  }
   std::string first;
   std::size_t pos = 0;
   while (pos <= prompt.size()) {
@@ -514,9 +525,13 @@ Response slm_chat(Sandbox::State& s, Call& c) {
   std::string topic = topic_of(user.empty() ? all : user);
   std::string lower_all;
   for (char ch : all) lower_all.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(ch))));
-  std::string tone = lower_all.find("casual") != std::string::npos      ? "casual"
-                     : lower_all.find("technical") != std::string::npos ? "technical"
-                                                                         : "professional";
+  // "Tone: X" decides; otherwise any mention of a known tone.
+  std::string_view tone_text(lower_all);
+  if (auto t = lower_all.find("tone:"); t != std::string::npos)
+    tone_text = tone_text.substr(t, 32);
+  std::string tone = tone_text.find("casual") != std::string_view::npos      ? "casual"
+                     : tone_text.find("technical") != std::string_view::npos ? "technical"
+                                                                              : "professional";
   std::string hook = tone == "casual"      ? "Say hello to"
                      : tone == "technical" ? "Under the hood of"
                                            : "Introducing";
