@@ -4,6 +4,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,9 @@
 #include "api/config.h"
 #include "api/demo.h"
 #include "api/orchestrator_app.h"
+#include "engine/journal_store.h"
+
+#include <nlohmann/json.hpp>
 
 namespace {
 
@@ -24,6 +28,7 @@ void usage() {
                "[--sandbox]\n"
                "  orchestrator sandbox [--listen HOST:PORT] [--latency MS]\n"
                "  orchestrator demo\n"
+               "  orchestrator journal verify --store URL\n"
                "  orchestrator bench --workflows N --concurrency C [--latency MS]\n");
 }
 
@@ -72,6 +77,44 @@ int serve(const std::vector<std::string>& args) {
   wait_for_signal();
   app.stop();
   return 0;
+}
+
+// orchestrator journal verify --store URL: offline check, exit 0 when sound.
+int journal(const std::vector<std::string>& args) {
+  std::string url;
+  if (args.size() == 3 && args[0] == "verify" && args[1] == "--store") url = args[2];
+  if (url.empty()) {
+    std::fprintf(stderr, "usage: orchestrator journal verify --store URL\n");
+    return 2;
+  }
+  if (url.rfind("sqlite:", 0) == 0 && !std::filesystem::exists(url.substr(7))) {
+    std::fprintf(stderr, "orchestrator journal verify: no journal at %s\n", url.substr(7).c_str());
+    return 1;
+  }
+  std::string error;
+  auto store = orch::engine::open_store(url, &error);
+  if (!store) {
+    std::fprintf(stderr, "orchestrator journal verify: %s\n", error.c_str());
+    return 1;
+  }
+  orch::engine::VerifyReport report;
+  if (orch::Status s = store->verify(/*repair=*/false, &report); !s) {
+    std::fprintf(stderr, "orchestrator journal verify: %s\n", s.message().c_str());
+    return 1;
+  }
+  nlohmann::json out = {{"store", url},
+                        {"records", report.records},
+                        {"workflows", report.workflows},
+                        {"commits", report.commits},
+                        {"torn_tail_records", report.torn_tail},
+                        {"sound", report.sound()}};
+  if (!report.corrupt.empty()) out["error"] = report.corrupt;
+  std::printf("%s\n", out.dump().c_str());
+  if (!report.corrupt.empty()) std::fprintf(stderr, "%s\n", report.corrupt.c_str());
+  if (report.torn_tail)
+    std::fprintf(stderr, "torn tail: the last commit has %llu bad record(s); a start drops it\n",
+                 static_cast<unsigned long long>(report.torn_tail));
+  return report.sound() ? 0 : 1;
 }
 
 int sandbox(const std::vector<std::string>& args) {
@@ -123,6 +166,7 @@ int main(int argc, char** argv) {
   if (command == "sandbox") return sandbox(args);
   if (command == "demo") return orch::api::run_demo();
   if (command == "bench") return orch::api::run_bench(args);
+  if (command == "journal") return journal(args);
   usage();
   return 2;
 }

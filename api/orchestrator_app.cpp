@@ -72,6 +72,11 @@ std::string OrchestratorApp::start() {
   std::string error;
   m.store = engine::open_store(m.config.store_url, &error);
   if (!m.store) return error;
+  // Integrity first: a torn tail (the last commit) is dropped with a
+  // warning; corruption anywhere before it stops the start.
+  engine::VerifyReport report;
+  if (Status s = m.store->verify(/*repair=*/true, &report); !s) return s.message();
+  if (!report.corrupt.empty()) return report.corrupt + " (run `orchestrator journal verify`)";
   m.journal = std::make_unique<engine::Journal>(*m.store, m.io);
   m.journal->set_commit_observer([metrics = &m.metrics](std::size_t appends, std::size_t records,
                                                         double seconds) {

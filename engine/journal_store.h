@@ -27,6 +27,19 @@ struct WorkflowSummary {
   std::string input_hash;
 };
 
+// What verify() found. `torn_tail` records are those of the last commit whose
+// checksum or shape is wrong: a write the storage tore. Anything wrong
+// before that is `corrupt` and stops a start.
+struct VerifyReport {
+  std::uint64_t records = 0;
+  std::uint64_t workflows = 0;
+  std::uint64_t commits = 0;
+  std::uint64_t torn_tail = 0;       // records of the last commit found bad
+  std::uint64_t dropped = 0;         // records removed by repair
+  std::string corrupt;               // first error before the tail ("" = none)
+  bool sound() const { return corrupt.empty() && torn_tail == 0; }
+};
+
 class JournalStore {
  public:
   virtual ~JournalStore() = default;
@@ -49,6 +62,12 @@ class JournalStore {
   // put_draft returns ok. Thread-safe.
   virtual Status put_draft(const std::string& id, const std::string& body, TimeMs at) = 0;
   virtual Status get_draft(const std::string& id, std::string* body, bool* found) = 0;
+
+  // Checks every record: checksum, type, and dense per-workflow sequence
+  // starting with workflow_started. With `repair`, a torn tail (bad records
+  // only in the last commit) is removed along with that whole commit.
+  // REQUIRES: no concurrent append().
+  virtual Status verify(bool repair, VerifyReport* report) = 0;
 };
 
 // Opens a store from a URL ("sqlite:PATH"). Returns nullptr and sets *error

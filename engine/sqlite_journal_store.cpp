@@ -3,6 +3,10 @@
 #include <sqlite3.h>
 
 #include <filesystem>
+#include <mutex>
+#include <unordered_map>
+
+#include "observability/log.h"
 
 namespace orch::engine {
 
@@ -16,7 +20,8 @@ CREATE TABLE IF NOT EXISTS journal (
   type        INTEGER NOT NULL,
   time_ms     INTEGER NOT NULL,
   payload     TEXT    NOT NULL,
-  checksum    INTEGER NOT NULL
+  checksum    INTEGER NOT NULL,
+  batch       INTEGER NOT NULL
 );
 CREATE UNIQUE INDEX IF NOT EXISTS journal_by_workflow ON journal(workflow_id, seq);
 CREATE TABLE IF NOT EXISTS workflows (
@@ -72,10 +77,28 @@ struct StatementReset {
   }
 };
 
+// SQLite's own error log: WAL recovery after a crash (including a torn WAL
+// tail, which SQLite drops by its frame checksums) and corruption notices
+// become warnings in our structured log.
+void sqlite_log(void*, int code, const char* message) {
+  const int primary = code & 0xFF;
+  if (primary != SQLITE_NOTICE && primary != SQLITE_WARNING && primary != SQLITE_CORRUPT &&
+      primary != SQLITE_IOERR && primary != SQLITE_CANTOPEN)
+    return;
+  observability::log(observability::LogLevel::warn, "sqlite journal notice",
+                     {{"sqlite_code", code}, {"detail", message ? message : ""}});
+}
+
+void install_sqlite_log() {
+  static std::once_flag once;
+  std::call_once(once, [] { sqlite3_config(SQLITE_CONFIG_LOG, sqlite_log, nullptr); });
+}
+
 }  // namespace
 
 std::unique_ptr<SqliteJournalStore> SqliteJournalStore::open(const std::string& path,
                                                              std::string* error) {
+  install_sqlite_log();
   std::unique_ptr<SqliteJournalStore> store(new SqliteJournalStore());
   store->path_ = path;
   std::error_code ec;
@@ -116,6 +139,12 @@ std::unique_ptr<SqliteJournalStore> SqliteJournalStore::open(const std::string& 
     *error = s.message();
     return nullptr;
   }
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v2(store->writer_, "SELECT COALESCE(MAX(batch), 0) FROM journal", -1, &stmt,
+                         nullptr) == SQLITE_OK &&
+      sqlite3_step(stmt) == SQLITE_ROW)
+    store->next_batch_ = sqlite3_column_int64(stmt, 0) + 1;
+  sqlite3_finalize(stmt);
   return store;
 }
 
@@ -126,8 +155,8 @@ Status SqliteJournalStore::prepare() {
                : sqlite_error(db, std::string("prepare ") + sql);
   };
   if (Status s = prep(writer_,
-                      "INSERT INTO journal(workflow_id, seq, type, time_ms, payload, checksum) "
-                      "VALUES(?,?,?,?,?,?)",
+                      "INSERT INTO journal(workflow_id, seq, type, time_ms, payload, checksum, "
+                      "batch) VALUES(?,?,?,?,?,?,?)",
                       &insert_record_);
       !s)
     return s;
@@ -169,6 +198,7 @@ Status SqliteJournalStore::append(const std::vector<JournalRecord>& records,
     sqlite3_bind_int64(insert_record_, 4, r.time_ms);
     bind_text(insert_record_, 5, r.payload);
     sqlite3_bind_int64(insert_record_, 6, static_cast<sqlite3_int64>(r.checksum()));
+    sqlite3_bind_int64(insert_record_, 7, next_batch_);
     if (sqlite3_step(insert_record_) != SQLITE_DONE)
       return rollback(sqlite_error(writer_, "append record of " + r.workflow_id + " seq " +
                                                 std::to_string(r.seq)));
@@ -191,6 +221,7 @@ Status SqliteJournalStore::append(const std::vector<JournalRecord>& records,
       return rollback(sqlite_error(writer_, "upsert summary of " + w.workflow_id));
   }
   if (Status s = exec(writer_, "COMMIT"); !s) return rollback(s);
+  ++next_batch_;
   return Status::ok();
 }
 
@@ -303,6 +334,88 @@ Status SqliteJournalStore::get_draft(const std::string& id, std::string* body, b
   if (*found) *body = column_text(stmt, 0);
   sqlite3_finalize(stmt);
   return rc == SQLITE_ROW || rc == SQLITE_DONE ? Status::ok() : sqlite_error(drafts_, "get_draft");
+}
+
+Status SqliteJournalStore::verify(bool repair, VerifyReport* report) {
+  *report = VerifyReport{};
+  struct Bad {
+    sqlite3_int64 offset;
+    std::int64_t batch;
+    std::string message;
+  };
+  std::vector<Bad> bad;
+  std::int64_t last_batch = 0;
+  {
+    std::lock_guard lock(read_mu_);
+    sqlite3_stmt* stmt = nullptr;
+    const char* sql =
+        "SELECT offset, workflow_id, seq, type, time_ms, payload, checksum, batch FROM journal "
+        "ORDER BY offset";
+    if (sqlite3_prepare_v2(reader_, sql, -1, &stmt, nullptr) != SQLITE_OK)
+      return sqlite_error(reader_, "prepare verify");
+    std::unordered_map<std::string, std::uint64_t> last_seq;
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+      const sqlite3_int64 offset = sqlite3_column_int64(stmt, 0);
+      JournalRecord r;
+      r.workflow_id = column_text(stmt, 1);
+      r.seq = static_cast<std::uint64_t>(sqlite3_column_int64(stmt, 2));
+      const int type = sqlite3_column_int(stmt, 3);
+      r.time_ms = sqlite3_column_int64(stmt, 4);
+      r.payload = column_text(stmt, 5);
+      const auto stored = static_cast<std::uint32_t>(sqlite3_column_int64(stmt, 6));
+      const std::int64_t batch = sqlite3_column_int64(stmt, 7);
+      last_batch = std::max(last_batch, batch);
+      ++report->records;
+      auto prefix = "workflow " + r.workflow_id + " at offset " + std::to_string(offset) + ": ";
+      auto t = record_type_from_int(type);
+      std::uint64_t& prev = last_seq[r.workflow_id];
+      if (!t) {
+        bad.push_back({offset, batch, prefix + "unknown record type " + std::to_string(type)});
+      } else {
+        r.type = *t;
+        if (r.checksum() != stored)
+          bad.push_back({offset, batch, prefix + "checksum mismatch"});
+        else if (r.seq != prev + 1)
+          bad.push_back({offset, batch, prefix + "seq " + std::to_string(r.seq) + " follows " +
+                                            std::to_string(prev)});
+        else if ((r.seq == 1) != (r.type == RecordType::workflow_started))
+          bad.push_back({offset, batch, prefix + "workflow_started must be record 1 and only it"});
+      }
+      prev = r.seq;
+    }
+    sqlite3_finalize(stmt);
+    if (rc != SQLITE_DONE) return sqlite_error(reader_, "verify");
+    report->workflows = last_seq.size();
+  }
+  report->commits = static_cast<std::uint64_t>(last_batch);
+  for (const Bad& b : bad) {
+    if (b.batch == last_batch) {
+      ++report->torn_tail;
+    } else if (report->corrupt.empty()) {
+      report->corrupt = "journal corrupt: " + b.message;
+    }
+  }
+  if (!report->corrupt.empty() || report->torn_tail == 0 || !repair) return Status::ok();
+
+  // Drop the torn commit whole (a commit is atomic: none of it can be kept)
+  // and mark the workflows it touched unfinished so recovery re-derives them.
+  if (Status s = exec(writer_, "BEGIN IMMEDIATE"); !s) return s;
+  const std::string batch = std::to_string(last_batch);
+  const std::string sql =
+      "UPDATE workflows SET status='running' WHERE workflow_id IN "
+      "(SELECT workflow_id FROM journal WHERE batch=" + batch + ");"
+      "DELETE FROM journal WHERE batch=" + batch + ";"
+      "DELETE FROM workflows WHERE workflow_id NOT IN (SELECT workflow_id FROM journal);";
+  if (Status s = exec(writer_, sql.c_str()); !s) {
+    exec(writer_, "ROLLBACK");
+    return s;
+  }
+  if (Status s = exec(writer_, "COMMIT"); !s) return s;
+  report->dropped = report->torn_tail;
+  observability::log(observability::LogLevel::warn, "journal: dropped a torn tail",
+                     {{"commit", last_batch}, {"bad_records", report->torn_tail}});
+  return Status::ok();
 }
 
 std::unique_ptr<JournalStore> open_store(const std::string& url, std::string* error) {

@@ -28,6 +28,7 @@ class SqliteJournalStore final : public JournalStore {
   Status load_summaries(std::vector<WorkflowSummary>* out) override;
   Status put_draft(const std::string& id, const std::string& body, TimeMs at) override;
   Status get_draft(const std::string& id, std::string* body, bool* found) override;
+  Status verify(bool repair, VerifyReport* report) override;
 
  private:
   SqliteJournalStore() = default;
@@ -38,6 +39,7 @@ class SqliteJournalStore final : public JournalStore {
   // Constant after construction.
   std::string path_;
   sqlite3* writer_ = nullptr;
+  std::int64_t next_batch_ = 1;  // writer thread only
   sqlite3* reader_ = nullptr;
 
   sqlite3_stmt* insert_record_ = nullptr;   // writer thread only

@@ -1,0 +1,186 @@
+// Journal integrity on start: a WAL cut anywhere in its last frames (a torn
+// write) loses at most the unacknowledged tail and never corrupts what
+// remains; a bad record in the last commit is dropped with a warning; a bad
+// record before it stops the start with an error naming workflow and offset.
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <fstream>
+
+#include "adapters/sandbox/sandbox.h"
+#include "engine/sqlite_journal_store.h"
+#include "tests/support/orchestrator_fixture.h"
+
+namespace orch::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+constexpr int kCampaigns = 4;
+constexpr std::uintmax_t kWalHeader = 32;
+constexpr std::uintmax_t kFrameHeader = 24;
+
+// All records of all workflows, as "workflow/seq/type/payload" strings.
+std::map<std::string, std::vector<std::string>> dump(engine::JournalStore& store) {
+  std::vector<engine::WorkflowSummary> rows;
+  EXPECT_TRUE(store.load_summaries(&rows).is_ok());
+  std::map<std::string, std::vector<std::string>> out;
+  for (const auto& row : rows) {
+    std::vector<engine::JournalRecord> records;
+    EXPECT_TRUE(store.load_workflow(row.workflow_id, &records).is_ok());
+    for (const auto& r : records)
+      out[row.workflow_id].push_back(std::to_string(r.seq) + "/" + std::to_string(int(r.type)) +
+                                     "/" + r.payload);
+  }
+  return out;
+}
+
+int page_size_of(const fs::path& db) {
+  std::ifstream in(db, std::ios::binary);
+  unsigned char header[18];
+  in.read(reinterpret_cast<char*>(header), sizeof header);
+  const int size = header[16] << 8 | header[17];
+  return size == 1 ? 65536 : size;
+}
+
+class JournalIntegrityTest : public ::testing::Test {
+ protected:
+  // Runs campaigns to review and snapshots the live database and its WAL,
+  // as a crash would leave them.
+  void SetUp() override {
+    api::AppConfig config = test_config(live_.path);
+    api::OrchestratorApp app(config);
+    ASSERT_EQ(app.start(), "");
+    ApiClient client(app.base_url());
+    for (int i = 0; i < kCampaigns; ++i) {
+      HttpReply r = client.post("/v1/campaigns", sample_campaign("integrity " + std::to_string(i)));
+      ASSERT_EQ(r.status, 201);
+      client.wait_for_status(r.body["workflow_id"], "awaiting_approval");
+    }
+    app.run_on_engine([] {});
+    fs::copy_file(live_.path / "journal.db", snapshot_.path / "journal.db");
+    fs::copy_file(live_.path / "journal.db-wal", snapshot_.path / "journal.db-wal");
+  }
+
+  fs::path trial(const std::string& name) {
+    const fs::path dir = work_.path / name;
+    fs::create_directories(dir);
+    fs::copy_file(snapshot_.path / "journal.db", dir / "journal.db");
+    fs::copy_file(snapshot_.path / "journal.db-wal", dir / "journal.db-wal");
+    return dir;
+  }
+
+  TempDir live_, snapshot_, work_;
+};
+
+TEST_F(JournalIntegrityTest, WalCutAnywhereInItsLastFramesLeavesASoundPrefix) {
+  std::string error;
+  const fs::path full_dir = trial("full");
+  auto full_store = engine::SqliteJournalStore::open((full_dir / "journal.db").string(), &error);
+  ASSERT_TRUE(full_store) << error;
+  const auto full = dump(*full_store);
+  ASSERT_EQ(full.size(), static_cast<std::size_t>(kCampaigns));
+
+  const std::uintmax_t wal_size = fs::file_size(snapshot_.path / "journal.db-wal");
+  const std::uintmax_t frame = kFrameHeader + page_size_of(snapshot_.path / "journal.db");
+  ASSERT_GT(wal_size, kWalHeader + 4 * frame);
+  std::vector<std::uintmax_t> cuts;
+  for (std::uintmax_t at = wal_size - 3 * frame; at < wal_size; at += 61) cuts.push_back(at);
+  for (std::uintmax_t f = 1; f <= 3; ++f)
+    for (std::uintmax_t d : {std::uintmax_t{0}, std::uintmax_t{1}, kFrameHeader})
+      cuts.push_back(wal_size - f * frame + d);
+
+  int app_starts = 0;
+  int cuts_that_lost_records = 0;
+  for (std::size_t i = 0; i < cuts.size(); ++i) {
+    const fs::path dir = trial("cut" + std::to_string(i));
+    fs::resize_file(dir / "journal.db-wal", cuts[i]);
+    auto store = engine::SqliteJournalStore::open((dir / "journal.db").string(), &error);
+    ASSERT_TRUE(store) << "cut at " << cuts[i] << ": " << error;
+    engine::VerifyReport report;
+    ASSERT_TRUE(store->verify(true, &report).is_ok());
+    EXPECT_EQ(report.corrupt, "") << "cut at " << cuts[i];
+    const auto cut = dump(*store);
+    std::size_t lost = 0;
+    for (const auto& [id, records] : full) {
+      auto it = cut.find(id);
+      const std::vector<std::string> kept = it == cut.end() ? std::vector<std::string>{} : it->second;
+      ASSERT_LE(kept.size(), records.size());
+      for (std::size_t k = 0; k < kept.size(); ++k)
+        ASSERT_EQ(kept[k], records[k]) << id << " record " << k << " after cut " << cuts[i];
+      lost += records.size() - kept.size();
+    }
+    // Three frames hold at most the last couple of group commits.
+    EXPECT_LT(lost, 40u) << "cut at " << cuts[i];
+    cuts_that_lost_records += lost > 0;
+    store.reset();
+    if (i % 16 == 0) {  // and the orchestrator itself starts and resumes
+      api::OrchestratorApp app(test_config(dir));
+      ASSERT_EQ(app.start(), "") << "cut at " << cuts[i];
+      ++app_starts;
+    }
+  }
+  EXPECT_GT(app_starts, 3);
+  // The cuts really tore committed frames (not only unused WAL space).
+  EXPECT_GT(cuts_that_lost_records, 0);
+}
+
+void corrupt_payload(const fs::path& db, const std::string& where) {
+  sqlite3* handle = nullptr;
+  ASSERT_EQ(sqlite3_open(db.c_str(), &handle), SQLITE_OK);
+  const std::string sql = "UPDATE journal SET payload = payload || ' ' WHERE " + where;
+  ASSERT_EQ(sqlite3_exec(handle, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+  ASSERT_GT(sqlite3_changes(handle), 0);
+  sqlite3_close(handle);
+}
+
+TEST_F(JournalIntegrityTest, CorruptionBeforeTheTailStopsTheStartNamingWorkflowAndOffset) {
+  const fs::path dir = trial("middle");
+  corrupt_payload(dir / "journal.db", "offset = 3");
+  api::OrchestratorApp app(test_config(dir));
+  const std::string error = app.start();
+  EXPECT_NE(error.find("journal corrupt"), std::string::npos) << error;
+  EXPECT_NE(error.find("at offset 3"), std::string::npos) << error;
+  EXPECT_NE(error.find("workflow campaign-integrity-"), std::string::npos) << error;
+  std::string open_error;
+  auto store = engine::SqliteJournalStore::open((dir / "journal.db").string(), &open_error);
+  engine::VerifyReport report;
+  ASSERT_TRUE(store->verify(false, &report).is_ok());
+  EXPECT_FALSE(report.sound());
+}
+
+TEST_F(JournalIntegrityTest, ABadRecordInTheLastCommitIsDroppedAndTheRestResumes) {
+  const fs::path dir = trial("tail");
+  corrupt_payload(dir / "journal.db", "batch = (SELECT MAX(batch) FROM journal)");
+  {
+    std::string error;
+    auto store = engine::SqliteJournalStore::open((dir / "journal.db").string(), &error);
+    engine::VerifyReport report;
+    ASSERT_TRUE(store->verify(false, &report).is_ok());
+    EXPECT_EQ(report.corrupt, "");
+    EXPECT_GT(report.torn_tail, 0u);
+    EXPECT_FALSE(report.sound());
+  }
+  api::OrchestratorApp app(test_config(dir));
+  ASSERT_EQ(app.start(), "");
+  ApiClient client(app.base_url());
+  HttpReply list = client.get("/v1/workflows?page_size=100");
+  ASSERT_EQ(list.status, 200);
+  // Every workflow still known resumes and can be approved to completion.
+  for (const json& row : list.body["data"]) {
+    const std::string id = row["workflow_id"];
+    client.wait_for_status(id, "awaiting_approval");
+    ASSERT_EQ(client.post("/v1/workflows/" + id + "/signals/approve", {{"reviewer", "alice"}}).status, 202);
+    client.wait_for_status(id, "completed");
+  }
+  app.stop();
+  std::string error;
+  auto store = engine::SqliteJournalStore::open((dir / "journal.db").string(), &error);
+  engine::VerifyReport report;
+  ASSERT_TRUE(store->verify(false, &report).is_ok());
+  EXPECT_TRUE(report.sound()) << report.corrupt;
+}
+
+}  // namespace
+}  // namespace orch::testing
