@@ -55,6 +55,15 @@ std::string load_config(const std::string& path, AppConfig* c) {
               static_cast<std::int64_t>(value.get<double>() * 1000));
         } else if (key == "retry_initial_interval_ms") {
           c->tuning.retry_initial_interval = std::chrono::milliseconds(value.get<std::int64_t>());
+        } else if (key == "retention_days") {
+          c->retention = std::chrono::hours(24 * value.get<std::int64_t>());
+        } else if (key == "retention_interval_seconds") {
+          c->retention_interval = std::chrono::seconds(value.get<std::int64_t>());
+        } else if (key == "archive_dir") {
+          c->archive_dir = value.get<std::string>();
+        } else if (key == "max_journal_records") {
+          c->max_journal_records = value.get<std::uint64_t>();
+          if (c->max_journal_records < 100) return "config: max_journal_records must be >= 100";
         } else if (key == "services") {
           for (const auto& [name, svc] : value.items()) {
             adapters::ServiceEndpoint& ep = c->adapters.services[name];

@@ -20,6 +20,13 @@ struct AppConfig {
   std::chrono::milliseconds sandbox_latency{0};
   std::string log_level = "info";
   phases::CampaignTuning tuning;
+  // Bounded history: finished workflows older than the retention are deleted
+  // (archived first to `archive_dir`/workflows-archive.jsonl when set) by a
+  // background job; one workflow's journal is capped (see EngineLimits).
+  std::chrono::hours retention{24 * 30};
+  std::chrono::seconds retention_interval{3600};
+  std::string archive_dir;
+  std::uint64_t max_journal_records = 10'000;
   adapters::AdapterConfig adapters;          // ignored for services when sandbox
 };
 

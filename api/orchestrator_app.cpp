@@ -3,6 +3,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <thread>
 
 #include "adapters/campaign_adapters.h"
@@ -50,6 +51,7 @@ struct OrchestratorApp::Impl {
   std::unique_ptr<engine::WorkflowEngine> engine;
   std::unique_ptr<ApiRoutes> routes;
   std::unique_ptr<http::HttpServer> server;
+  std::unique_ptr<net::steady_timer> retention_timer;
   std::thread thread;
   std::size_t recovered = 0;
   std::function<void(const engine::WorkflowState&, const engine::JournalRecord&)> observer;
@@ -98,8 +100,10 @@ std::string OrchestratorApp::start() {
   m.definitions.add(phases::campaign_definition(m.config.tuning));
   m.campaign = std::make_unique<phases::CampaignActivities>(m.adapters->services());
   m.campaign->register_all(m.activities);
+  engine::EngineLimits limits;
+  limits.max_records_per_workflow = m.config.max_journal_records;
   m.engine = std::make_unique<engine::WorkflowEngine>(m.io, *m.journal, *m.clock, m.definitions,
-                                                      m.activities, &m.metrics);
+                                                      m.activities, &m.metrics, limits);
   if (m.observer) m.engine->set_record_observer(m.observer);
   // Recovery runs before the engine thread starts: no concurrent access.
   if (Status s = m.engine->recover(); !s) return "recovery failed: " + s.message();
@@ -111,6 +115,8 @@ std::string OrchestratorApp::start() {
       });
   if (std::string e = m.server->listen(m.config.listen_host, m.config.listen_port); !e.empty())
     return "listen " + m.config.listen_host + ":" + std::to_string(m.config.listen_port) + ": " + e;
+  m.retention_timer = std::make_unique<net::steady_timer>(m.io);
+  schedule_retention();
   m.thread = std::thread([&m] {
     auto guard = net::make_work_guard(m.io);
     m.io.run();
@@ -124,12 +130,56 @@ std::string OrchestratorApp::start() {
   return "";
 }
 
+namespace {
+std::string archive_path(const AppConfig& c) {
+  return c.archive_dir.empty() ? "" : c.archive_dir + "/workflows-archive.jsonl";
+}
+}  // namespace
+
+void OrchestratorApp::schedule_retention() {
+  Impl& m = *impl_;
+  m.retention_timer->expires_after(m.config.retention_interval);
+  m.retention_timer->async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;
+    Impl& m = *impl_;
+    const engine::TimeMs cutoff =
+        m.clock->now_ms() -
+        std::chrono::duration_cast<std::chrono::milliseconds>(m.config.retention).count();
+    m.engine->purge_finished(cutoff, kRetentionBatch, archive_path(m.config),
+                             [this](const Status& s, std::size_t removed) {
+                               if (!s)
+                                 observability::log(LogLevel::error, "retention job failed",
+                                                    {{"error", s.message()}});
+                               else if (removed)
+                                 observability::log(LogLevel::info, "retention removed workflows",
+                                                    {{"removed", removed}});
+                               schedule_retention();
+                             });
+  });
+}
+
+std::size_t OrchestratorApp::run_retention(std::string* error) {
+  Impl& m = *impl_;
+  std::promise<std::pair<Status, std::size_t>> result;
+  net::post(m.io, [&] {
+    const engine::TimeMs cutoff =
+        m.clock->now_ms() -
+        std::chrono::duration_cast<std::chrono::milliseconds>(m.config.retention).count();
+    m.engine->purge_finished(cutoff, SIZE_MAX, archive_path(m.config),
+                             [&](const Status& s, std::size_t n) { result.set_value({s, n}); });
+  });
+  auto [status, removed] = result.get_future().get();
+  if (error) *error = status.message();
+  return removed;
+}
+
 void OrchestratorApp::stop() {
   Impl& m = *impl_;
   if (m.stopped) return;
   m.stopped = true;
   if (m.thread.joinable()) {
     net::post(m.io, [&m] {
+      if (m.retention_timer) m.retention_timer->cancel();
       if (m.server) m.server->stop();
       m.io.stop();
     });

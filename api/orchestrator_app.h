@@ -49,10 +49,17 @@ class OrchestratorApp {
   void set_record_observer(
       std::function<void(const engine::WorkflowState&, const engine::JournalRecord&)> observer);
 
+  // Runs the retention job once now and waits; returns how many finished
+  // workflows were removed (or an error).
+  std::size_t run_retention(std::string* error = nullptr);
+
   // Runs `fn` on the engine thread and waits for it (tests, the demo).
   void run_on_engine(std::function<void()> fn);
 
  private:
+  void schedule_retention();
+  static constexpr std::size_t kRetentionBatch = 1000;
+
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -2,6 +2,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <algorithm>
 #include <chrono>
 #include <unordered_map>
 
@@ -23,7 +24,18 @@ void Journal::append(std::vector<JournalRecord> records, std::vector<WorkflowSum
                      Done done) {
   {
     std::lock_guard lock(mu_);
-    queue_.push_back(Pending{std::move(records), std::move(summaries), std::move(done)});
+    queue_.push_back(Pending{std::move(records), std::move(summaries), std::move(done), {}, {}});
+  }
+  wake_.notify_one();
+}
+
+void Journal::run_on_writer(std::function<Status(JournalStore&)> task, Done done) {
+  {
+    std::lock_guard lock(mu_);
+    Pending p;
+    p.done = std::move(done);
+    p.task = std::move(task);
+    queue_.push_back(std::move(p));
   }
   wake_.notify_one();
 }
@@ -47,7 +59,23 @@ void Journal::run() {
       std::unique_lock lock(mu_);
       wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
       if (queue_.empty() && stopping_) return;
-      batch.swap(queue_);
+      // A task runs alone: take everything before it, then the task next time.
+      auto task = std::find_if(queue_.begin(), queue_.end(), [](const Pending& p) { return p.task; });
+      if (task == queue_.begin()) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.erase(queue_.begin());
+      } else {
+        batch.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(task));
+        queue_.erase(queue_.begin(), task);
+      }
+    }
+    if (batch.size() == 1 && batch.front().task) {
+      batch.front().task_status = batch.front().task(store_);
+      boost::asio::post(io_, [p = std::move(batch.front())]() mutable {
+        if (p.done) p.done(p.task_status);
+      });
+      batch = {};
+      continue;
     }
     records.clear();
     summaries.clear();

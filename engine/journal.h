@@ -43,6 +43,10 @@ class Journal {
   // Calls `done` once everything appended before this call is durable.
   void flush(Done done) { append({}, {}, std::move(done)); }
 
+  // Runs `task` on the writer thread, after everything appended before it is
+  // durable and before anything appended after; `done` gets its status.
+  void run_on_writer(std::function<Status(JournalStore&)> task, Done done);
+
   void set_commit_observer(CommitObserver observer);
   JournalStats stats() const;
   JournalStore& store() { return store_; }
@@ -52,6 +56,8 @@ class Journal {
     std::vector<JournalRecord> records;
     std::vector<WorkflowSummary> summaries;
     Done done;
+    std::function<Status(JournalStore&)> task;  // exclusive work, if any
+    Status task_status;
   };
   void run();
 

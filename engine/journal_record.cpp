@@ -18,13 +18,14 @@ const char* to_string(RecordType type) {
     case RecordType::compensation_failed: return "compensation_failed";
     case RecordType::workflow_finished: return "workflow_finished";
     case RecordType::approval_escalated: return "approval_escalated";
+    case RecordType::history_limit_reached: return "history_limit_reached";
   }
   return "unknown";
 }
 
 std::optional<RecordType> record_type_from_int(int value) {
   if (value < static_cast<int>(RecordType::workflow_started) ||
-      value > static_cast<int>(RecordType::approval_escalated))
+      value > static_cast<int>(RecordType::history_limit_reached))
     return std::nullopt;
   return static_cast<RecordType>(value);
 }

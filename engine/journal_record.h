@@ -24,6 +24,7 @@ enum class RecordType : int {
   compensation_failed = 10,    // {step, attempt, error, retry_at}
   workflow_finished = 11,      // {status, reason}
   approval_escalated = 12,     // {deadline, reviewers}
+  history_limit_reached = 13,  // {limit}
 };
 
 const char* to_string(RecordType type);

@@ -63,6 +63,10 @@ class JournalStore {
   virtual Status put_draft(const std::string& id, const std::string& body, TimeMs at) = 0;
   virtual Status get_draft(const std::string& id, std::string* body, bool* found) = 0;
 
+  // Removes workflows (journal records and summary rows) in one transaction.
+  // REQUIRES: called on the writer's thread (see Journal::run_on_writer).
+  virtual Status delete_workflows(const std::vector<std::string>& workflow_ids) = 0;
+
   // Checks every record: checksum, type, and dense per-workflow sequence
   // starting with workflow_started. With `repair`, a torn tail (bad records
   // only in the last commit) is removed along with that whole commit.

@@ -336,6 +336,31 @@ Status SqliteJournalStore::get_draft(const std::string& id, std::string* body, b
   return rc == SQLITE_ROW || rc == SQLITE_DONE ? Status::ok() : sqlite_error(drafts_, "get_draft");
 }
 
+Status SqliteJournalStore::delete_workflows(const std::vector<std::string>& workflow_ids) {
+  if (workflow_ids.empty()) return Status::ok();
+  if (Status s = exec(writer_, "BEGIN IMMEDIATE"); !s) return s;
+  for (const char* sql : {"DELETE FROM journal WHERE workflow_id=?",
+                          "DELETE FROM workflows WHERE workflow_id=?"}) {
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v2(writer_, sql, -1, &stmt, nullptr) != SQLITE_OK) {
+      exec(writer_, "ROLLBACK");
+      return sqlite_error(writer_, "prepare delete");
+    }
+    for (const std::string& id : workflow_ids) {
+      bind_text(stmt, 1, id);
+      const int rc = sqlite3_step(stmt);
+      sqlite3_reset(stmt);
+      if (rc != SQLITE_DONE) {
+        sqlite3_finalize(stmt);
+        exec(writer_, "ROLLBACK");
+        return sqlite_error(writer_, "delete " + id);
+      }
+    }
+    sqlite3_finalize(stmt);
+  }
+  return exec(writer_, "COMMIT");
+}
+
 Status SqliteJournalStore::verify(bool repair, VerifyReport* report) {
   *report = VerifyReport{};
   struct Bad {

@@ -29,6 +29,7 @@ class SqliteJournalStore final : public JournalStore {
   Status put_draft(const std::string& id, const std::string& body, TimeMs at) override;
   Status get_draft(const std::string& id, std::string* body, bool* found) override;
   Status verify(bool repair, VerifyReport* report) override;
+  Status delete_workflows(const std::vector<std::string>& workflow_ids) override;
 
  private:
   SqliteJournalStore() = default;

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <unistd.h>
 
 #include "engine/time_format.h"
 #include "observability/metrics.h"
@@ -72,18 +73,20 @@ struct WorkflowEngine::Workflow {
   std::string journaled_status;       // as last written to the summary row
   std::string journaled_phase;
   bool finish_handled = false;
+  bool stalled = false;               // hit the record cap; reported, not driven
 };
 
 WorkflowEngine::WorkflowEngine(boost::asio::io_context& io, Journal& journal, Clock& clock,
                                const DefinitionRegistry& definitions,
                                const ActivityRegistry& activities,
-                               observability::Metrics* metrics)
+                               observability::Metrics* metrics, EngineLimits limits)
     : io_(io),
       journal_(journal),
       clock_(clock),
       definitions_(definitions),
       activities_(activities),
       metrics_(metrics),
+      limits_(limits),
       timers_(io, clock, [this](const std::string& id) { on_timer(id); }),
       random_(std::random_device{}()) {}
 
@@ -168,12 +171,27 @@ void WorkflowEngine::commit(const WorkflowPtr& wfp, std::function<void()> after_
 
 void WorkflowEngine::advance(const WorkflowPtr& wfp) {
   Workflow& wf = *wfp;
-  if (is_terminal(wf.state->status())) return;
+  if (is_terminal(wf.state->status()) || wf.stalled) return;
+  if (wf.state->last_seq() + wf.outbox.size() >= limits_.max_records_per_workflow) {
+    wf.stalled = true;
+    std::fprintf(stderr,
+                 "{\"level\":\"error\",\"message\":\"workflow stalled at its journal cap\","
+                 "\"workflow_id\":%s,\"limit\":%llu}\n",
+                 json(wf.state->workflow_id()).dump().c_str(),
+                 static_cast<unsigned long long>(limits_.max_records_per_workflow));
+    if (!wf.outbox.empty()) commit(wfp, [] {});
+    return;
+  }
+  if (wf.state->last_seq() >= limits_.unwind_threshold() &&
+      wf.state->unwind_reason() == UnwindReason::none)
+    emit(wf, RecordType::history_limit_reached, {{"limit", limits_.max_records_per_workflow}});
   std::set<std::size_t> run_steps;
   bool run_compensation = false;
   TimeMs wake = 0;
   const TimeMs now = clock_.now_ms();
-  for (int round = 0; round < kMaxDecideRounds; ++round) {
+  for (int round = 0; round < kMaxDecideRounds &&
+                     wf.state->last_seq() < limits_.max_records_per_workflow;
+       ++round) {
     const std::size_t before = wf.outbox.size();
     const bool comp_before = run_compensation;
     const std::size_t steps_before = run_steps.size();
@@ -511,6 +529,10 @@ void WorkflowEngine::signal(const std::string& workflow_id, const std::string& n
   WorkflowPtr wf = it->second;
   WorkflowState& st = *wf->state;
   const WorkflowDefinition& def = st.definition();
+  if (st.last_seq() >= limits_.unwind_threshold())
+    return done({SignalCode::conflict, "workflow " + workflow_id + " has reached its journal cap of " +
+                                           std::to_string(limits_.max_records_per_workflow) +
+                                           " records"});
   if (!idempotency_key.empty() && st.seen_signal_key(idempotency_key)) {
     journal_.flush([done = std::move(done)](const Status&) { done({SignalCode::duplicate, ""}); });
     return;
@@ -640,6 +662,71 @@ std::unique_ptr<WorkflowState> WorkflowEngine::load_finished(const std::string& 
   return rebuild(records, &error);
 }
 
+// ---------------------------------------------------------------- retention
+
+void WorkflowEngine::forget_summaries(const std::vector<std::string>& workflow_ids) {
+  std::set<std::string> gone(workflow_ids.begin(), workflow_ids.end());
+  std::vector<WorkflowSummary> kept;
+  kept.reserve(summaries_.size());
+  for (WorkflowSummary& s : summaries_) {
+    if (gone.count(s.workflow_id)) {
+      if (!s.idempotency_key.empty()) by_idempotency_key_.erase(s.idempotency_key);
+      continue;
+    }
+    kept.push_back(std::move(s));
+  }
+  summaries_ = std::move(kept);
+  summary_index_.clear();
+  for (std::size_t i = 0; i < summaries_.size(); ++i)
+    summary_index_.emplace(summaries_[i].workflow_id, i);
+}
+
+void WorkflowEngine::purge_finished(TimeMs cutoff_ms, std::size_t max,
+                                    const std::string& archive_path,
+                                    std::function<void(Status, std::size_t)> done) {
+  std::vector<std::string> ids;
+  for (const WorkflowSummary& s : summaries_) {
+    if (ids.size() >= max) break;
+    if (s.updated_ms < cutoff_ms && !active_.count(s.workflow_id) &&
+        (s.status == "completed" || s.status == "failed" || s.status == "cancelled"))
+      ids.push_back(s.workflow_id);
+  }
+  if (ids.empty()) return done(Status::ok(), 0);
+  if (!archive_path.empty()) {
+    // Archive first, durably: one JSON line per workflow with its journal.
+    FILE* out = std::fopen(archive_path.c_str(), "a");
+    if (!out) return done(Status::error("cannot open archive " + archive_path), 0);
+    for (const std::string& id : ids) {
+      std::vector<JournalRecord> records;
+      if (Status s = journal_.store().load_workflow(id, &records); !s) {
+        std::fclose(out);
+        return done(s, 0);
+      }
+      json line = {{"workflow_id", id}, {"summary_status", summary(id)->status}};
+      json recs = json::array();
+      for (const JournalRecord& r : records)
+        recs.push_back({{"seq", r.seq},
+                        {"type", to_string(r.type)},
+                        {"time_ms", r.time_ms},
+                        {"payload", json::parse(r.payload, nullptr, false)}});
+      line["records"] = std::move(recs);
+      const std::string text = line.dump() + "\n";
+      std::fwrite(text.data(), 1, text.size(), out);
+    }
+    const bool written = std::fflush(out) == 0 && ::fsync(fileno(out)) == 0;
+    std::fclose(out);
+    if (!written) return done(Status::error("cannot write archive " + archive_path), 0);
+  }
+  std::weak_ptr<bool> alive = alive_;
+  journal_.run_on_writer(
+      [ids](JournalStore& store) { return store.delete_workflows(ids); },
+      [this, alive, ids, done = std::move(done)](const Status& s) {
+        if (alive.expired()) return;
+        if (s) forget_summaries(ids);
+        done(s, s ? ids.size() : 0);
+      });
+}
+
 // ---------------------------------------------------------------- queries
 
 const WorkflowSummary* WorkflowEngine::summary(const std::string& workflow_id) const {
@@ -649,7 +736,13 @@ const WorkflowSummary* WorkflowEngine::summary(const std::string& workflow_id) c
 
 std::optional<json> WorkflowEngine::describe(const std::string& workflow_id) {
   auto it = active_.find(workflow_id);
-  if (it != active_.end()) return it->second->state->to_json();
+  if (it != active_.end()) {
+    json out = it->second->state->to_json();
+    if (it->second->stalled)
+      out["stalled"] = "journal cap of " + std::to_string(limits_.max_records_per_workflow) +
+                       " records reached; an operator must intervene";
+    return out;
+  }
   if (!summary(workflow_id)) return std::nullopt;
   auto state = load_finished(workflow_id);
   if (!state) return std::nullopt;

@@ -80,11 +80,23 @@ struct ListPage {
   std::size_t total_count = 0;
 };
 
+// Bounds on what one workflow may write. Temporal caps a workflow history at
+// 51,200 events; ours is 10,000 records by default (a campaign needs about 40).
+// At 90 % of the cap a running workflow stops taking new work and unwinds
+// (reason history_limit), keeping the last 10 % for its compensations; at the
+// cap it is stalled: nothing more is journaled for it and it is reported.
+struct EngineLimits {
+  std::uint64_t max_records_per_workflow = 10'000;
+  std::uint64_t unwind_threshold() const {
+    return max_records_per_workflow - max_records_per_workflow / 10;
+  }
+};
+
 class WorkflowEngine {
  public:
   WorkflowEngine(boost::asio::io_context& io, Journal& journal, Clock& clock,
                  const DefinitionRegistry& definitions, const ActivityRegistry& activities,
-                 observability::Metrics* metrics);
+                 observability::Metrics* metrics, EngineLimits limits = {});
   ~WorkflowEngine();
   WorkflowEngine(const WorkflowEngine&) = delete;
   WorkflowEngine& operator=(const WorkflowEngine&) = delete;
@@ -107,6 +119,12 @@ class WorkflowEngine {
                                         std::size_t page_size, std::size_t* total);
   ListPage list(const ListQuery& query) const;
   const WorkflowSummary* summary(const std::string& workflow_id) const;
+
+  // Deletes (after appending each journal as one JSON line to `archive_path`,
+  // when not empty) finished workflows last updated before `cutoff_ms`, at
+  // most `max` per call. `done` receives how many were removed.
+  void purge_finished(TimeMs cutoff_ms, std::size_t max, const std::string& archive_path,
+                      std::function<void(Status, std::size_t)> done);
 
   std::size_t active_count() const { return active_.size(); }
   std::size_t known_count() const { return summaries_.size(); }
@@ -136,6 +154,7 @@ class WorkflowEngine {
                                          std::string* error) const;
   std::unique_ptr<WorkflowState> load_finished(const std::string& workflow_id);
   void remember_summary(WorkflowSummary summary);
+  void forget_summaries(const std::vector<std::string>& workflow_ids);
   std::string new_hex(std::size_t chars);
   std::string traceparent_for(const Workflow& wf);
 
@@ -146,6 +165,7 @@ class WorkflowEngine {
   const DefinitionRegistry& definitions_;
   const ActivityRegistry& activities_;
   observability::Metrics* metrics_;
+  EngineLimits limits_;
 
   TimerService timers_;
   std::mt19937_64 random_;

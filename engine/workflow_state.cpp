@@ -43,6 +43,7 @@ const char* to_string(UnwindReason reason) {
     case UnwindReason::rejected: return "rejected";
     case UnwindReason::cancelled: return "cancelled";
     case UnwindReason::approval_timeout: return "approval_timeout";
+    case UnwindReason::history_limit: return "history_limit";
   }
   return "unknown";
 }
@@ -258,6 +259,11 @@ Status WorkflowState::apply(const JournalRecord& r) {
       }
       case RecordType::cancel_requested:
         begin_unwind(UnwindReason::cancelled, "cancelled: " + p.value("reason", "by request"));
+        break;
+      case RecordType::history_limit_reached:
+        begin_unwind(UnwindReason::history_limit,
+                     "the workflow's journal reached its cap of " +
+                         std::to_string(p.value("limit", 0)) + " records");
         break;
       case RecordType::approval_escalated:
         escalated_ms_ = r.time_ms;

@@ -25,7 +25,7 @@ bool is_terminal(WorkflowStatus status);
 enum class StepStatus { pending, scheduled, retry_wait, completed, failed };
 const char* to_string(StepStatus status);
 
-enum class UnwindReason { none, step_failed, rejected, cancelled, approval_timeout };
+enum class UnwindReason { none, step_failed, rejected, cancelled, approval_timeout, history_limit };
 const char* to_string(UnwindReason reason);
 
 struct StepState {

@@ -8,7 +8,7 @@
 // workflow's journal is dense and has no duplicate transition.
 //
 //   crash_harness --orchestrator PATH [--workflows N] [--kills K] [--seed S]
-//                 [--latency MS] [--keep DIR]
+//                 [--latency MS] [--start-interval MS] [--keep DIR]
 //
 // Exit 0 when every check holds; the last line is a JSON summary.
 #include <arpa/inet.h>
@@ -60,6 +60,7 @@ struct Options {
   int kills = 10;
   unsigned seed = 7;
   int latency_ms = 8;
+  int start_interval_ms = 5;
   std::string keep;
 };
 
@@ -120,9 +121,20 @@ class Harness {
     // One last restart so verification also reads a recovered server.
     restart_orchestrator();
     if (!wait_healthy(api_url_)) return fail("orchestrator did not restart");
-    const bool ok = verify();
+    bool ok = verify();
     ::kill(orchestrator_pid_, SIGTERM);
     ::waitpid(orchestrator_pid_, nullptr, 0);
+    // And the journal checks out offline.
+    pid_t verifier = spawn({o_.orchestrator, "journal", "verify", "--store",
+                            "sqlite:" + (dir_ / "journal.db").string()},
+                           dir_ / "verify.log");
+    int status = 0;
+    ::waitpid(verifier, &status, 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+      std::fprintf(stderr, "orchestrator journal verify failed (see %s)\n",
+                   (dir_ / "verify.log").c_str());
+      ok = false;
+    }
     ::kill(sandbox_pid_, SIGTERM);
     ::waitpid(sandbox_pid_, nullptr, 0);
     if (ok && o_.keep.empty()) fs::remove_all(dir_);
@@ -220,36 +232,49 @@ class Harness {
             {"workflow_id", id}};
   }
 
+  // Starts one campaign every `start_interval_ms` (idempotently: a retry
+  // after a crash gets 200) while deciding the ones that wait for review.
   void drive() {
-    // Start every campaign (idempotently: a retry after a crash gets 200).
-    for (const std::string& id : ids_) {
-      auto [status, body] = call("POST", "/v1/campaigns", input_for(id),
-                                 {{"Idempotency-Key", "start-" + id}});
-      if (status != 201 && status != 200)
-        std::fprintf(stderr, "start %s: %d %s\n", id.c_str(), status, body.dump().c_str());
-      if (scenario_[id] == Scenario::cancel && (std::hash<std::string>{}(id) % 2 == 0))
-        decide(id);  // half the cancels land right after the start
-    }
     std::set<std::string> pending(ids_.begin(), ids_.end());
     std::set<std::string> decided;
-    const auto deadline = Clock::now() + std::chrono::minutes(20);
+    std::size_t next = 0;
+    auto next_start = Clock::now();
+    auto next_poll = Clock::now();
+    const auto deadline = Clock::now() + std::chrono::minutes(30);
     while (!pending.empty() && Clock::now() < deadline) {
-      std::map<std::string, std::string> status = list_statuses();
-      for (auto it = pending.begin(); it != pending.end();) {
-        const std::string& id = *it;
-        const std::string s = status.count(id) ? status[id] : "";
-        if (s == "completed" || s == "failed" || s == "cancelled") {
-          it = pending.erase(it);
-          continue;
-        }
-        const bool waiting = s == "awaiting_approval";
-        if (!decided.count(id) && (waiting || (scenario_[id] == Scenario::cancel && !s.empty()))) {
-          decide(id);
+      while (next < ids_.size() && Clock::now() >= next_start) {
+        const std::string& id = ids_[next];
+        auto [status, body] = call("POST", "/v1/campaigns", input_for(id),
+                                   {{"Idempotency-Key", "start-" + id}});
+        if (status != 201 && status != 200)
+          std::fprintf(stderr, "start %s: %d %s\n", id.c_str(), status, body.dump().c_str());
+        if (scenario_[id] == Scenario::cancel && next % 8 == 3) {
+          decide(id);  // some cancels land right after the start
           decided.insert(id);
         }
-        ++it;
+        started_ = static_cast<int>(++next);
+        next_start += std::chrono::milliseconds(o_.start_interval_ms);
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      if (Clock::now() >= next_poll) {
+        next_poll = Clock::now() + std::chrono::milliseconds(20);
+        std::map<std::string, std::string> status = list_statuses();
+        for (auto it = pending.begin(); it != pending.end();) {
+          const std::string& id = *it;
+          const std::string s = status.count(id) ? status[id] : "";
+          if (s == "completed" || s == "failed" || s == "cancelled") {
+            it = pending.erase(it);
+            continue;
+          }
+          const bool waiting = s == "awaiting_approval";
+          if (!decided.count(id) &&
+              (waiting || (scenario_[id] == Scenario::cancel && !s.empty()))) {
+            decide(id);
+            decided.insert(id);
+          }
+          ++it;
+        }
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
     driving_done_ = true;
   }
@@ -284,10 +309,15 @@ class Harness {
     return out;
   }
 
+  // Kill k happens once k/(K+1) of the campaigns have started, plus a random
+  // delay: every kill lands while work is in flight, however fast it runs.
   void kill_loop() {
-    std::uniform_int_distribution<int> pause(10, 120);
+    std::uniform_int_distribution<int> jitter(0, 40);
     for (int k = 0; k < o_.kills && !driving_done_; ++k) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(pause(rng_)));
+      const int threshold = (k + 1) * o_.workflows / (o_.kills + 1);
+      while (started_.load() < threshold && !driving_done_)
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      std::this_thread::sleep_for(std::chrono::milliseconds(jitter(rng_)));
       // What was going on at the moment of the kill (best effort).
       auto r = http_.call(api_url_, "GET", "/v1/workflows?status=compensating&page_size=1", "",
                           {}, std::chrono::milliseconds(200));
@@ -407,6 +437,7 @@ class Harness {
   std::map<std::string, Scenario> scenario_;
   http::BlockingHttp http_;
   std::atomic<bool> driving_done_{false};
+  std::atomic<int> started_{0};
   std::atomic<int> kills_done_{0};
   std::atomic<int> kills_while_compensating_{0};
   std::atomic<long long> retries_{0};
@@ -425,6 +456,7 @@ int main(int argc, char** argv) {
     else if (a == "--seed") o.seed = static_cast<unsigned>(std::stoul(next()));
     else if (a == "--latency") o.latency_ms = std::stoi(next());
     else if (a == "--keep") o.keep = next();
+    else if (a == "--start-interval") o.start_interval_ms = std::stoi(next());
     else {
       std::fprintf(stderr, "crash_harness: unknown argument %s\n", a.c_str());
       return 2;
