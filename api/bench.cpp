@@ -17,6 +17,7 @@
 #include "adapters/http_client.h"
 #include "adapters/sandbox/sandbox.h"
 #include "api/orchestrator_app.h"
+#include "phases/campaign_input.h"
 
 namespace orch::api {
 
@@ -35,14 +36,7 @@ struct BenchOptions {
 };
 
 json bench_campaign(int i) {
-  return {{"campaign_name", "bench " + std::to_string(i)},
-          {"channels", {"email", "social", "blog"}},
-          {"research_sources", {"notion", "web", "memory"}},
-          {"competitor_urls", {"https://competitor.example.com"}},
-          {"target_audience", "B2B marketers"},
-          {"campaign_goals", {"awareness"}},
-          {"tone", "professional"},
-          {"reviewers", {"bench-reviewer"}}};
+  return phases::sample_campaign_input("bench " + std::to_string(i), {"bench-reviewer"});
 }
 
 // One client lane: start, poll until review, approve, poll until the end.

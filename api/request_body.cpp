@@ -100,10 +100,22 @@ std::vector<phases::FieldError> check_string_fields(const nlohmann::json& body,
   return errors;
 }
 
-bool valid_idempotency_key(std::string_view key) {
-  if (key.empty() || key.size() > 200) return false;
-  return std::all_of(key.begin(), key.end(),
-                     [](unsigned char c) { return c > 0x20 && c < 0x7f; });
+bool read_idempotency_key(const http::Request& request, std::string* key,
+                          http::Response* error) {
+  key->clear();
+  auto k = request.header("Idempotency-Key");
+  if (!k) return true;
+  const bool valid = !k->empty() && k->size() <= 200 &&
+                     std::all_of(k->begin(), k->end(),
+                                 [](unsigned char c) { return c > 0x20 && c < 0x7f; });
+  if (!valid) {
+    *error = problem(400, "bad-header", "Bad Header",
+                     "Idempotency-Key must be 1-200 visible ASCII characters",
+                     std::string(request.path()));
+    return false;
+  }
+  *key = std::string(*k);
+  return true;
 }
 
 }  // namespace orch::api

@@ -30,7 +30,10 @@ struct StringField {
 std::vector<phases::FieldError> check_string_fields(const nlohmann::json& body,
                                                     const std::vector<StringField>& fields);
 
-// Valid Idempotency-Key header value: 1-200 visible ASCII characters.
-bool valid_idempotency_key(std::string_view key);
+// Reads the optional Idempotency-Key header into *key ("" when absent).
+// Returns false and fills *error (400) when present but not 1-200 visible
+// ASCII characters.
+bool read_idempotency_key(const http::Request& request, std::string* key,
+                          http::Response* error);
 
 }  // namespace orch::api

@@ -267,13 +267,7 @@ void ApiRoutes::start_campaign(const Request& r, const Responder& respond) {
   auto body = parse_object(r, false, &error);
   if (!body) return respond(std::move(error));
   std::string key;
-  if (auto k = r.header("Idempotency-Key")) {
-    if (!valid_idempotency_key(*k))
-      return respond(problem(400, "bad-header", "Bad Header",
-                             "Idempotency-Key must be 1-200 visible ASCII characters",
-                             std::string(r.path())));
-    key = std::string(*k);
-  }
+  if (!read_idempotency_key(r, &key, &error)) return respond(std::move(error));
   auto errors = phases::validate_campaign_input(*body);
   if (!errors.empty())
     return respond(invalid(r, "the CampaignInput is invalid", errors));
@@ -420,13 +414,8 @@ void ApiRoutes::post_signal(const Request& r, const std::string& id, const std::
   auto body = parse_object(r, false, &error);
   if (!body) return respond(std::move(error));
   std::string key;
-  if (auto k = r.header("Idempotency-Key")) {
-    if (!valid_idempotency_key(*k))
-      return respond(problem(400, "bad-header", "Bad Header",
-                             "Idempotency-Key must be 1-200 visible ASCII characters",
-                             std::string(r.path())));
-    key = "signal:" + std::string(*k);
-  }
+  if (!read_idempotency_key(r, &key, &error)) return respond(std::move(error));
+  if (!key.empty()) key = "signal:" + key;
   auto errors = check_string_fields(*body, schema);
   if (!errors.empty()) return respond(invalid(r, "invalid " + name + " signal", errors));
   const std::string ack = name == "update_content" ? "content_updated" : "signal_sent";

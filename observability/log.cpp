@@ -24,9 +24,13 @@ const char* name_of(LogLevel level) {
 }
 
 std::string now_rfc3339() {
-  const auto now = std::chrono::system_clock::now();
-  const auto ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  return format_timestamp_ms(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 std::chrono::system_clock::now().time_since_epoch())
+                                 .count());
+}
+}  // namespace
+
+std::string format_timestamp_ms(std::int64_t ms) {
   std::time_t secs = static_cast<std::time_t>(ms / 1000);
   std::tm tm{};
   gmtime_r(&secs, &tm);
@@ -36,7 +40,6 @@ std::string now_rfc3339() {
                 static_cast<int>(ms % 1000));
   return buf;
 }
-}  // namespace
 
 bool parse_log_level(const std::string& text, LogLevel* out) {
   for (LogLevel l : {LogLevel::debug, LogLevel::info, LogLevel::warn, LogLevel::error, LogLevel::off})

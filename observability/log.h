@@ -1,6 +1,7 @@
 // Structured logs: one JSON object per line on stdout.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -12,6 +13,9 @@ enum class LogLevel { debug = 0, info = 1, warn = 2, error = 3, off = 4 };
 // Parses "debug" | "info" | "warn" | "error" | "off"; false if unknown.
 bool parse_log_level(const std::string& text, LogLevel* out);
 void set_log_level(LogLevel level);
+
+// RFC 3339 UTC with milliseconds for a Unix time in milliseconds.
+std::string format_timestamp_ms(std::int64_t unix_ms);
 LogLevel log_level();
 
 // Thread-safe. `fields` are merged into the line (timestamp, level, message

@@ -122,6 +122,18 @@ bool valid_rfc3339(const std::string& s) {
 }
 }  // namespace
 
+nlohmann::json sample_campaign_input(const std::string& campaign_name,
+                                     const std::vector<std::string>& reviewers) {
+  return {{"campaign_name", campaign_name},
+          {"channels", {"email", "social", "blog"}},
+          {"research_sources", {"notion", "web", "memory"}},
+          {"competitor_urls", {"https://competitor.example.com"}},
+          {"target_audience", "B2B marketers"},
+          {"campaign_goals", {"awareness"}},
+          {"tone", "professional"},
+          {"reviewers", reviewers}};
+}
+
 bool valid_workflow_id(const std::string& id) {
   if (id.empty() || id.size() > 128) return false;
   if (!std::isalnum(static_cast<unsigned char>(id[0]))) return false;

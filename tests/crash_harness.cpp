@@ -34,6 +34,7 @@
 #include <nlohmann/json.hpp>
 
 #include "adapters/blocking_http.h"
+#include "phases/campaign_input.h"
 
 namespace {
 
@@ -221,15 +222,9 @@ class Harness {
   }
 
   json input_for(const std::string& id) {
-    return {{"campaign_name", "crash " + id},
-            {"channels", {"email", "social", "blog"}},
-            {"research_sources", {"notion", "web", "memory"}},
-            {"competitor_urls", {"https://competitor.example.com"}},
-            {"target_audience", "B2B marketers"},
-            {"campaign_goals", {"awareness"}},
-            {"tone", "professional"},
-            {"reviewers", {"alice"}},
-            {"workflow_id", id}};
+    json input = orch::phases::sample_campaign_input("crash " + id, {"alice"});
+    input["workflow_id"] = id;
+    return input;
   }
 
   // Starts one campaign every `start_interval_ms` (idempotently: a retry

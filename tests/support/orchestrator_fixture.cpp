@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "phases/campaign_input.h"
+
 #include <random>
 #include <thread>
 
@@ -20,14 +22,7 @@ TempDir::~TempDir() {
 }
 
 nlohmann::json sample_campaign(const std::string& name) {
-  return {{"campaign_name", name},
-          {"channels", {"email", "social", "blog"}},
-          {"research_sources", {"notion", "web", "memory"}},
-          {"competitor_urls", {"https://competitor.example.com"}},
-          {"target_audience", "B2B marketers"},
-          {"campaign_goals", {"awareness"}},
-          {"tone", "professional"},
-          {"reviewers", {"alice", "bob"}}};
+  return phases::sample_campaign_input(name, {"alice", "bob"});
 }
 
 HttpReply ApiClient::call(const std::string& method, const std::string& target,
