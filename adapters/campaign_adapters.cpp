@@ -28,6 +28,16 @@ CampaignAdapters::CampaignAdapters(http::HttpTransport& transport, const Adapter
       grafana_(transport, endpoint_of(config, "grafana")),
       messaging_(transport, endpoint_of(config, "messaging")) {}
 
+void CampaignAdapters::protect(ServiceGuards& guards, Scheduler scheduler,
+                               observability::Metrics* metrics) {
+  ServiceAdapter* all[] = {&notion_, &tool_service_, &memory_,       &slm_,
+                           &figma_,  &github_,       &github_pages_, &slack_,
+                           &sendgrid_, &buffer_,     &grafana_};
+  for (ServiceAdapter* a : all)
+    if (ServiceGuard* g = guards.find(a->service_name())) a->protect(g, scheduler, metrics);
+  if (ServiceGuard* g = guards.find("messaging")) messaging_.protect(g, scheduler, metrics);
+}
+
 phases::CampaignServices CampaignAdapters::services() {
   phases::CampaignServices s;
   s.knowledge = &notion_;

@@ -3,6 +3,8 @@
 // in flight.
 #pragma once
 
+#include "adapters/service_guard.h"
+
 #include <memory>
 
 #include "adapters/adapter_config.h"
@@ -26,6 +28,9 @@ class CampaignAdapters {
   CampaignAdapters(http::HttpTransport& transport, const AdapterConfig& config);
   CampaignAdapters(const CampaignAdapters&) = delete;
   CampaignAdapters& operator=(const CampaignAdapters&) = delete;
+
+  // Puts every adapter behind its service's guard (see ServiceAdapter::protect).
+  void protect(ServiceGuards& guards, Scheduler scheduler, observability::Metrics* metrics);
 
   // Non-owning pointers, all non-null, valid while this object lives.
   phases::CampaignServices services();

@@ -159,4 +159,10 @@ void MessagingAdapter::cancel(const phases::CallContext& ctx, const std::string&
   twilio_->fail_now("unsupported messaging channel '" + channel + "'", done);
 }
 
+void MessagingAdapter::protect(ServiceGuard* guard, Scheduler scheduler,
+                               observability::Metrics* metrics) {
+  twilio_->protect(guard, scheduler, metrics);
+  fcm_->protect(guard, std::move(scheduler), metrics);
+}
+
 }  // namespace orch::adapters

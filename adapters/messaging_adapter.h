@@ -31,6 +31,9 @@ class MessagingAdapter final : public phases::MessageGateway {
   void cancel(const phases::CallContext& ctx, const std::string& channel,
               const std::string& message_id, phases::ServiceCallback done) override;
 
+  // Both gateways (Twilio and FCM) share the "messaging" service's guard.
+  void protect(ServiceGuard* guard, Scheduler scheduler, observability::Metrics* metrics);
+
   class Sender;
 
  private:

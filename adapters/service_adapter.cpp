@@ -1,5 +1,11 @@
 #include "adapters/service_adapter.h"
 
+#include <random>
+
+#include "adapters/resilience/retry_schedule.h"
+#include "adapters/service_guard.h"
+#include "observability/metrics.h"
+
 #include <cctype>
 #include <exception>
 #include <utility>
@@ -93,6 +99,17 @@ std::string ServiceAdapter::redact(std::string text) const {
   return text;
 }
 
+struct ServiceAdapter::GuardedCall {
+  http::Request request;
+  http::CallOptions options;
+  Exchange exchange;
+  std::string path;
+  Normalizer normalize;
+  phases::ServiceCallback done;
+  int attempts;
+  int max_retries;
+};
+
 void ServiceAdapter::execute(const phases::CallContext& ctx, Exchange ex, Normalizer normalize,
                              phases::ServiceCallback done) {
   http::Request req;
@@ -115,6 +132,16 @@ void ServiceAdapter::execute(const phases::CallContext& ctx, Exchange ex, Normal
   if (ctx.timeout.count() > 0) options.timeout = ctx.timeout;
 
   std::string path(path_of(ex.target));
+  if (guard_) {
+    options.max_retries = 0;  // retries happen in send_guarded, under the budget
+    auto call = std::make_shared<GuardedCall>(GuardedCall{std::move(req), options, std::move(ex),
+                                                          std::move(path), std::move(normalize),
+                                                          std::move(done), 0,
+                                                          base_options_.max_retries});
+    guard_->on_first_attempt();
+    send_guarded(std::move(call));
+    return;
+  }
   transport_.send(endpoint_.base_url, std::move(req), options,
                   [this, ex = std::move(ex), path = std::move(path),
                    normalize = std::move(normalize),
@@ -122,6 +149,84 @@ void ServiceAdapter::execute(const phases::CallContext& ctx, Exchange ex, Normal
                     ServiceResult out = translate(ex, path, result, normalize);
                     if (done) done(std::move(out));
                   });
+}
+
+void ServiceAdapter::protect(ServiceGuard* guard, Scheduler scheduler,
+                             observability::Metrics* metrics) {
+  guard_ = guard;
+  scheduler_ = std::move(scheduler);
+  metrics_ = metrics;
+}
+
+void ServiceAdapter::send_guarded(std::shared_ptr<GuardedCall> call) {
+  ServiceGuard::Admission admission = guard_->admit();
+  if (!admission.admitted) {
+    if (metrics_) metrics_->adapter_call(service_, "rejected", 0.0);
+    ServiceResult out;
+    out.outcome = ServiceOutcome::unavailable;
+    out.retry_after = admission.retry_after;
+    out.error = admission.reason;
+    if (call->done) call->done(std::move(out));
+    return;
+  }
+  ++call->attempts;
+  const auto started = std::chrono::steady_clock::now();
+  http::Request request = call->request;  // kept for a retry
+  transport_.send(
+      endpoint_.base_url, std::move(request), call->options,
+      [this, call, started](http::CallResult result) {
+        const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
+            std::chrono::steady_clock::now() - started);
+        resilience::CallOutcome outcome = resilience::CallOutcome::success;
+        bool retryable = false;
+        std::chrono::milliseconds retry_after{0};
+        std::string label = "success";
+        if (!result.ok()) {
+          const bool bad_url = result.error == http::TransportError::bad_url;
+          outcome = bad_url ? resilience::CallOutcome::ignored : resilience::CallOutcome::failure;
+          retryable = !bad_url;
+          label = http::to_string(result.error);
+        } else if (result.response.status >= 500 || result.response.status == 429) {
+          const bool is_429 = result.response.status == 429;
+          outcome = is_429 && !guard_->count_429_as_failure() ? resilience::CallOutcome::ignored
+                                                              : resilience::CallOutcome::failure;
+          retryable = true;
+          label = std::to_string(result.response.status);
+          if (auto h = result.response.header("Retry-After"))
+            if (auto parsed = resilience::parse_retry_after(*h, 0)) retry_after = *parsed;
+        } else if (result.response.status >= 400) {
+          label = "client_error";
+        }
+        guard_->finish(outcome, elapsed,
+                       outcome == resilience::CallOutcome::failure
+                           ? redact(service_ + " " + call->exchange.method + " " + call->path +
+                                    ": " + label)
+                           : std::string());
+        if (metrics_)
+          metrics_->adapter_call(service_, label, std::chrono::duration<double>(elapsed).count());
+        constexpr std::chrono::milliseconds kLongestInlineWait{1000};
+        if (retryable && call->attempts <= call->max_retries && retry_after <= kLongestInlineWait &&
+            scheduler_ && guard_->allow_retry()) {
+          static thread_local std::mt19937_64 rng{std::random_device{}()};
+          const auto backoff = http::full_jitter_backoff(
+              call->options, call->attempts,
+              std::uniform_real_distribution<double>(0.0, 1.0)(rng));
+          scheduler_(std::max(backoff, retry_after), [this, call] { send_guarded(call); });
+          return;
+        }
+        result.attempts = call->attempts;
+        ServiceResult out = translate(call->exchange, call->path, result, call->normalize);
+        // A failure that leaves the breaker open is the outage's, not the
+        // step's: the step waits for the service instead of spending an attempt.
+        const resilience::BreakerState state = guard_->breaker().snapshot().state;
+        if (outcome == resilience::CallOutcome::failure &&
+            (state == resilience::BreakerState::open ||
+             state == resilience::BreakerState::forced_open)) {
+          out.outcome = ServiceOutcome::unavailable;
+          out.retry_after = guard_->breaker().retry_after();
+        }
+        if (call->done) call->done(std::move(out));
+      });
 }
 
 ServiceResult ServiceAdapter::translate(const Exchange& ex, const std::string& path,

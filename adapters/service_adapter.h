@@ -29,6 +29,10 @@
 #include "adapters/http_client.h"
 #include "phases/ports.h"
 
+namespace orch::observability {
+class Metrics;
+}
+
 namespace orch::adapters {
 
 // One outbound request.
@@ -46,10 +50,23 @@ struct Exchange {
 // ServiceAdapter::reject (permanent) or set outcome/error directly.
 using Normalizer = std::function<void(const http::Response&, phases::ServiceResult& out)>;
 
+class ServiceGuard;
+
+// Runs `fn` after `delay` on the transport's thread (an asio timer).
+using Scheduler = std::function<void(std::chrono::milliseconds delay, std::function<void()> fn)>;
+
 class ServiceAdapter {
  public:
   virtual ~ServiceAdapter() = default;
   const std::string& service_name() const { return service_; }
+
+  // Puts every call behind the service's resilience pipeline: each attempt
+  // needs the breaker's, rate limit's and bulkhead's admission (a refusal
+  // answers `unavailable` with the time to wait, nothing is sent), outcomes
+  // feed the breaker, and transport retries happen here, within the retry
+  // budget, with full jitter (a Retry-After over 1 s goes back to the engine
+  // as a durable retry instead). Without it, calls go straight out.
+  void protect(ServiceGuard* guard, Scheduler scheduler, observability::Metrics* metrics);
 
  protected:
   ServiceAdapter(http::HttpTransport& transport, std::string service, ServiceEndpoint endpoint);
@@ -78,6 +95,8 @@ class ServiceAdapter {
   void add_secret(std::string secret);
 
  private:
+  struct GuardedCall;
+  void send_guarded(std::shared_ptr<GuardedCall> call);
   phases::ServiceResult translate(const Exchange& ex, const std::string& path,
                                   http::CallResult& result, const Normalizer& normalize) const;
   std::string redact(std::string text) const;
@@ -87,6 +106,9 @@ class ServiceAdapter {
   ServiceEndpoint endpoint_;
   http::CallOptions base_options_;
   std::vector<std::string> secrets_;
+  ServiceGuard* guard_ = nullptr;
+  Scheduler scheduler_;
+  observability::Metrics* metrics_ = nullptr;
 };
 
 // --- encoding helpers ---------------------------------------------------------

@@ -55,6 +55,11 @@ std::string load_config(const std::string& path, AppConfig* c) {
               static_cast<std::int64_t>(value.get<double>() * 1000));
         } else if (key == "retry_initial_interval_ms") {
           c->tuning.retry_initial_interval = std::chrono::milliseconds(value.get<std::int64_t>());
+        } else if (key == "schedule_to_close_seconds") {
+          c->tuning.schedule_to_close = std::chrono::milliseconds(
+              static_cast<std::int64_t>(value.get<double>() * 1000));
+        } else if (key == "pause_on_exhausted") {
+          c->tuning.pause_on_exhausted = value.get<std::vector<std::string>>();
         } else if (key == "retention_days") {
           c->retention = std::chrono::hours(24 * value.get<std::int64_t>());
         } else if (key == "retention_interval_seconds") {

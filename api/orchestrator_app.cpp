@@ -44,6 +44,7 @@ struct OrchestratorApp::Impl {
   std::unique_ptr<engine::JournalStore> store;
   std::unique_ptr<engine::Journal> journal;
   std::unique_ptr<http::HttpClient> client;
+  std::unique_ptr<adapters::ServiceGuards> guards;
   std::unique_ptr<adapters::CampaignAdapters> adapters;
   engine::DefinitionRegistry definitions;
   engine::ActivityRegistry activities;
@@ -94,9 +95,24 @@ std::string OrchestratorApp::start() {
       return "sandbox: " + e;
     m.sandbox_thread = std::thread([&m] { m.sandbox_io.run(); });
     adapter_config = adapters::AdapterConfig::pointing_at(m.sandbox->base_url());
+    // URLs and tokens go to the sandbox; configured settings (breakers,
+    // bulkheads, retries...) still apply.
+    for (auto& [name, endpoint] : adapter_config.services)
+      if (auto it = m.config.adapters.services.find(name); it != m.config.adapters.services.end())
+        for (const auto& [k, v] : it->second.settings) endpoint.settings[k] = v;
   }
   m.client = std::make_unique<http::HttpClient>(m.io);
   m.adapters = std::make_unique<adapters::CampaignAdapters>(*m.client, adapter_config);
+  m.guards = std::make_unique<adapters::ServiceGuards>(adapter_config, *m.clock, &m.metrics);
+  m.adapters->protect(
+      *m.guards,
+      [&io = m.io](std::chrono::milliseconds delay, std::function<void()> fn) {
+        auto timer = std::make_shared<net::steady_timer>(io, delay);
+        timer->async_wait([timer, fn = std::move(fn)](const boost::system::error_code& ec) {
+          if (!ec) fn();
+        });
+      },
+      &m.metrics);
   m.definitions.add(phases::campaign_definition(m.config.tuning));
   m.campaign = std::make_unique<phases::CampaignActivities>(m.adapters->services());
   m.campaign->register_all(m.activities);
@@ -108,7 +124,7 @@ std::string OrchestratorApp::start() {
   // Recovery runs before the engine thread starts: no concurrent access.
   if (Status s = m.engine->recover(); !s) return "recovery failed: " + s.message();
   m.recovered = m.engine->active_count();
-  m.routes = std::make_unique<ApiRoutes>(*m.engine, *m.store, m.metrics, *m.clock);
+  m.routes = std::make_unique<ApiRoutes>(*m.engine, *m.store, m.metrics, *m.clock, m.guards.get());
   m.server = std::make_unique<http::HttpServer>(
       m.io, [routes = m.routes.get()](http::Request r, http::Responder respond) {
         routes->handle(std::move(r), std::move(respond));
@@ -200,6 +216,7 @@ void OrchestratorApp::stop() {
   m.journal.reset();
   m.campaign.reset();
   m.adapters.reset();
+  m.guards.reset();
   m.client.reset();
   m.store.reset();
 }

@@ -122,7 +122,7 @@ Response signal_problem(const Request& r, const engine::SignalResult& result) {
   return problem(500, "internal", "Internal Error", "unexpected signal result", instance);
 }
 
-const std::set<std::string> kStatuses = {"running",   "awaiting_approval", "compensating",
+const std::set<std::string> kStatuses = {"running",   "awaiting_approval", "paused", "compensating",
                                          "completed", "failed",            "cancelled"};
 const std::set<std::string> kPhases = {"research", "content",      "design",
                                        "review",   "distribution", "analytics"};
@@ -139,8 +139,9 @@ std::string random_suffix() {
 }  // namespace
 
 ApiRoutes::ApiRoutes(engine::WorkflowEngine& engine, engine::JournalStore& store,
-                     observability::Metrics& metrics, engine::Clock& clock)
-    : engine_(engine), store_(store), metrics_(metrics), clock_(clock) {}
+                     observability::Metrics& metrics, engine::Clock& clock,
+                     adapters::ServiceGuards* guards)
+    : engine_(engine), store_(store), metrics_(metrics), clock_(clock), guards_(guards) {}
 
 void ApiRoutes::handle(Request request, Responder respond) {
   auto started = std::chrono::steady_clock::now();
@@ -201,6 +202,31 @@ void ApiRoutes::route(const Request& r, const Responder& respond, std::string* n
   if (parts.empty() || parts[0] != "v1")
     return respond(not_found(r, "no route " + std::string(r.path())));
 
+  if (is({"v1", "adapters"})) {
+    *name = "/v1/adapters";
+    if (m != "GET") return respond(method_not_allowed(r, "GET"));
+    return respond(ok_json(200, {{"data", guards_ ? guards_->describe() : json::array()}}));
+  }
+  if (is({"v1", "adapters", "*", "breaker"})) {
+    *name = "/v1/adapters/{service}/breaker";
+    if (m != "POST") return respond(method_not_allowed(r, "POST"));
+    adapters::ServiceGuard* guard = guards_ ? guards_->find(parts[2]) : nullptr;
+    if (!guard) return respond(not_found(r, "no adapter service " + parts[2]));
+    Response error;
+    auto body = parse_object(r, false, &error);
+    if (!body) return respond(std::move(error));
+    auto errors = check_string_fields(*body, {{"state", true, 32}});
+    const std::string state = body->value("state", "");
+    static const std::map<std::string, resilience::BreakerState> kStates = {
+        {"forced_open", resilience::BreakerState::forced_open},
+        {"disabled", resilience::BreakerState::disabled},
+        {"closed", resilience::BreakerState::closed}};
+    if (errors.empty() && !kStates.count(state))
+      errors.push_back({"state", "must be forced_open, disabled or closed"});
+    if (!errors.empty()) return respond(invalid(r, "invalid breaker command", errors));
+    guard->breaker().force(kStates.at(state));
+    return respond(ok_json(200, guard->describe()));
+  }
   if (is({"v1", "campaigns"})) {
     *name = "/v1/campaigns";
     if (m != "POST") return respond(method_not_allowed(r, "POST"));
@@ -253,6 +279,21 @@ void ApiRoutes::route(const Request& r, const Responder& respond, std::string* n
             std::string(parts[4] == "approve" || parts[4] == "reject" ? parts[4] : "{other}");
     if (m != "POST") return respond(method_not_allowed(r, "POST"));
     return post_update(r, parts[2], parts[4], respond);
+  }
+  if (is({"v1", "workflows", "*", "retry"})) {
+    *name = "/v1/workflows/{id}/retry";
+    if (m != "POST") return respond(method_not_allowed(r, "POST"));
+    Response error;
+    auto body = parse_object(r, true, &error);
+    if (!body) return respond(std::move(error));
+    auto errors = check_string_fields(*body, {{"reason", false, kCommentMax}});
+    if (!errors.empty()) return respond(invalid(r, "invalid retry request", errors));
+    return engine_.redrive(parts[2], body->value("reason", "redriven by an operator"),
+                           [respond, r](engine::SignalResult result) {
+                             if (result.code == engine::SignalCode::accepted)
+                               return respond(ok_json(202, {{"status", "retrying"}}));
+                             respond(signal_problem(r, result));
+                           });
   }
   if (is({"v1", "workflows", "*", "cancel"})) {
     *name = "/v1/workflows/{id}/cancel";

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "adapters/http_server.h"
+#include "adapters/service_guard.h"
 #include "engine/journal_store.h"
 #include "engine/workflow_engine.h"
 #include "observability/metrics.h"
@@ -17,7 +18,8 @@ class ApiRoutes {
  public:
   // REQUIRES: all arguments outlive this; handle() runs on the engine's thread.
   ApiRoutes(engine::WorkflowEngine& engine, engine::JournalStore& store,
-            observability::Metrics& metrics, engine::Clock& clock);
+            observability::Metrics& metrics, engine::Clock& clock,
+            adapters::ServiceGuards* guards = nullptr);
 
   void handle(http::Request request, http::Responder respond);
 
@@ -44,6 +46,7 @@ class ApiRoutes {
   engine::JournalStore& store_;
   observability::Metrics& metrics_;
   engine::Clock& clock_;
+  adapters::ServiceGuards* guards_;
   std::uint64_t draft_counter_ = 0;
 };
 

@@ -12,7 +12,10 @@
 
 namespace orch::engine {
 
-enum class ActivityOutcomeKind { ok, retryable, permanent };
+// `unavailable`: the call was not sent because the service's circuit breaker,
+// bulkhead or rate limit refused it. The step waits for the service without
+// consuming an attempt (see WorkflowEngine).
+enum class ActivityOutcomeKind { ok, retryable, permanent, unavailable };
 
 struct ActivityOutcome {
   ActivityOutcomeKind kind = ActivityOutcomeKind::ok;

@@ -19,13 +19,14 @@ const char* to_string(RecordType type) {
     case RecordType::workflow_finished: return "workflow_finished";
     case RecordType::approval_escalated: return "approval_escalated";
     case RecordType::history_limit_reached: return "history_limit_reached";
+    case RecordType::step_reset: return "step_reset";
   }
   return "unknown";
 }
 
 std::optional<RecordType> record_type_from_int(int value) {
   if (value < static_cast<int>(RecordType::workflow_started) ||
-      value > static_cast<int>(RecordType::history_limit_reached))
+      value > static_cast<int>(RecordType::step_reset))
     return std::nullopt;
   return static_cast<RecordType>(value);
 }

@@ -25,6 +25,7 @@ enum class RecordType : int {
   workflow_finished = 11,      // {status, reason}
   approval_escalated = 12,     // {deadline, reviewers}
   history_limit_reached = 13,  // {limit}
+  step_reset = 14,             // {step, reason}: an operator's redrive of a paused step
 };
 
 const char* to_string(RecordType type);

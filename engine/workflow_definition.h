@@ -21,6 +21,9 @@ struct RetryPolicy {
   milliseconds initial_interval{1'000};
   double backoff_coefficient = 2.0;
   milliseconds max_interval{60'000};
+  // Full jitter: the delay is drawn uniformly in [0, delay_after(attempt)]
+  // (the draw is journaled with the retry deadline, so replay is exact).
+  bool full_jitter = false;
 
   // Delay after failed attempt number `attempt` (1-based), without jitter.
   milliseconds delay_after(int attempt) const;
@@ -28,12 +31,21 @@ struct RetryPolicy {
 
 enum class PhaseMode { parallel, sequential };
 
+// What a step does when its attempts are exhausted (or it fails permanently):
+// unwind the saga (the default), or pause the workflow in place until an
+// operator redrives it (POST /v1/workflows/{id}/retry).
+enum class OnExhausted { compensate, pause };
+
 struct StepDefinition {
   std::string name;          // unique within the phase
   std::string activity;      // name in the ActivityRegistry
   std::string compensation;  // activity undoing it; empty = nothing to undo
   RetryPolicy retry;
   milliseconds timeout{60'000};  // per attempt, start to close
+  // From the first schedule to the last moment the step may still start an
+  // attempt; bounds how long it waits for an unavailable service.
+  milliseconds schedule_to_close{24LL * 3600 * 1000};
+  OnExhausted on_exhausted = OnExhausted::compensate;
   std::string for_each;          // JSON pointer to an input array; "" = once
   std::string when_contains_pointer;  // JSON pointer to an input array...
   std::string when_contains_value;    // ...that must contain this string

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <unistd.h>
 
 #include "engine/time_format.h"
@@ -17,6 +18,13 @@ using nlohmann::json;
 namespace {
 constexpr std::size_t kNpos = static_cast<std::size_t>(-1);
 constexpr int kMaxDecideRounds = 16;
+// Shortest wait before a parked call tries the service again, plus up to as
+// much jitter so a thousand parked steps do not knock at once.
+constexpr TimeMs kMinParkMs = 200;
+// Longest wait before a parked call asks again (admission is an in-process
+// check, so asking is cheap), so a breaker an operator closes, or one that
+// half-opens early, is noticed promptly.
+constexpr TimeMs kMaxParkMs = 2000;
 
 [[noreturn]] void fatal(const std::string& what) {
   // The journal is the source of truth: if it cannot be written, acting on
@@ -74,6 +82,12 @@ struct WorkflowEngine::Workflow {
   std::string journaled_phase;
   bool finish_handled = false;
   bool stalled = false;               // hit the record cap; reported, not driven
+  // Steps and the compensation waiting for an unavailable service: when they
+  // may try again. Deliberately not journaled (a parked step stays
+  // "scheduled" in the journal; after a restart it simply tries again), so a
+  // long outage costs no journal growth.
+  std::map<std::size_t, TimeMs> parked;
+  TimeMs compensation_parked_until = 0;
 };
 
 WorkflowEngine::WorkflowEngine(boost::asio::io_context& io, Journal& journal, Clock& clock,
@@ -172,7 +186,8 @@ void WorkflowEngine::commit(const WorkflowPtr& wfp, std::function<void()> after_
 void WorkflowEngine::advance(const WorkflowPtr& wfp) {
   Workflow& wf = *wfp;
   if (is_terminal(wf.state->status()) || wf.stalled) return;
-  if (wf.state->last_seq() + wf.outbox.size() >= limits_.max_records_per_workflow) {
+  // Outbox records are already folded into the state: last_seq() counts them.
+  if (wf.state->last_seq() >= limits_.max_records_per_workflow) {
     wf.stalled = true;
     std::fprintf(stderr,
                  "{\"level\":\"error\",\"message\":\"workflow stalled at its journal cap\","
@@ -250,8 +265,13 @@ void WorkflowEngine::decide(Workflow& wf, TimeMs now, std::set<std::size_t>& run
         emit(wf, RecordType::compensation_scheduled, {{"step", c->step_id}, {"attempt", 1}});
         wf.compensation_in_flight = run_compensation = true;
         break;
-      case compensation::CompensationStatus::running:  // recovered mid-flight
-        wf.compensation_in_flight = run_compensation = true;
+      case compensation::CompensationStatus::running:  // recovered, or parked
+        if (now < wf.compensation_parked_until) {
+          note_wake(wf.compensation_parked_until);
+        } else {
+          wf.compensation_parked_until = 0;
+          wf.compensation_in_flight = run_compensation = true;
+        }
         break;
       case compensation::CompensationStatus::retry_wait:
         if (now >= c->retry_at_ms) {
@@ -272,6 +292,7 @@ void WorkflowEngine::decide(Workflow& wf, TimeMs now, std::set<std::size_t>& run
     note_wake(st.not_before_ms());
     return;
   }
+  if (st.status() == WorkflowStatus::paused) return;  // until an operator redrives it
   const std::size_t p = st.current_phase();
   if (p >= def.phases.size()) {
     emit(wf, RecordType::workflow_finished, {{"status", "completed"}});
@@ -290,10 +311,16 @@ void WorkflowEngine::decide(Workflow& wf, TimeMs now, std::set<std::size_t>& run
         run_steps.insert(i);
         break;
       case StepStatus::scheduled:
-        if (!wf.in_flight.count(i)) {  // scheduled before a restart
-          wf.in_flight.insert(i);
-          run_steps.insert(i);
+        if (wf.in_flight.count(i)) break;
+        if (auto parked = wf.parked.find(i); parked != wf.parked.end()) {
+          if (now < parked->second) {  // waiting for its service
+            note_wake(parked->second);
+            break;
+          }
+          wf.parked.erase(parked);
         }
+        wf.in_flight.insert(i);  // parked, or scheduled before a restart
+        run_steps.insert(i);
         break;
       case StepStatus::retry_wait:
         if (now >= s.retry_at_ms) {
@@ -369,17 +396,33 @@ void WorkflowEngine::on_step_done(const WorkflowPtr& wfp, std::size_t index, int
     if (metrics_) metrics_->activity_finished(def.activity, "success", seconds);
     emit(wf, RecordType::step_completed,
          {{"step", planned.id}, {"attempt", attempt}, {"output", std::move(outcome.output)}});
+  } else if (outcome.kind == ActivityOutcomeKind::unavailable &&
+             st.unwind_reason() == UnwindReason::none &&
+             clock_.now_ms() - st.step(index).first_scheduled_ms < def.schedule_to_close.count()) {
+    // The call was not sent: wait for the service without using an attempt.
+    if (metrics_) metrics_->activity_finished(def.activity, "waiting_for_service", seconds);
+    const TimeMs wait = std::clamp<TimeMs>(outcome.retry_after.count(), kMinParkMs, kMaxParkMs);
+    std::uniform_int_distribution<TimeMs> jitter(0, kMinParkMs);
+    wf.parked[index] = clock_.now_ms() + wait + jitter(random_);
   } else {
+    const bool unavailable_too_long = outcome.kind == ActivityOutcomeKind::unavailable;
     const bool may_retry = outcome.kind == ActivityOutcomeKind::retryable &&
                            st.unwind_reason() == UnwindReason::none &&
                            (def.retry.max_attempts == 0 || attempt < def.retry.max_attempts);
     if (metrics_)
       metrics_->activity_finished(def.activity, may_retry ? "retry" : "failure", seconds);
-    json payload = {{"step", planned.id}, {"attempt", attempt}, {"error", outcome.error}};
+    json payload = {{"step", planned.id},
+                    {"attempt", attempt},
+                    {"error", unavailable_too_long
+                                  ? outcome.error + " (unavailable past its schedule-to-close)"
+                                  : outcome.error}};
     if (may_retry) {
-      const auto delay = std::max(def.retry.delay_after(attempt), outcome.retry_after);
-      payload["retry_at"] = clock_.now_ms() + delay.count();
+      TimeMs delay = def.retry.delay_after(attempt).count();
+      if (def.retry.full_jitter) delay = std::uniform_int_distribution<TimeMs>(0, delay)(random_);
+      payload["retry_at"] = clock_.now_ms() + std::max<TimeMs>(delay, outcome.retry_after.count());
       if (metrics_) metrics_->activity_retried(def.activity);
+    } else if (def.on_exhausted == OnExhausted::pause && st.unwind_reason() == UnwindReason::none) {
+      payload["pause"] = true;
     }
     emit(wf, RecordType::step_failed, std::move(payload));
   }
@@ -421,6 +464,14 @@ void WorkflowEngine::on_compensation_done(const WorkflowPtr& wfp, std::string st
   Workflow& wf = *wfp;
   wf.compensation_in_flight = false;
   WorkflowState& st = *wf.state;
+  if (outcome.kind == ActivityOutcomeKind::unavailable) {
+    // Never abandoned: wait for the service, without journaling the wait.
+    const TimeMs wait = std::clamp<TimeMs>(outcome.retry_after.count(), kMinParkMs, kMaxParkMs);
+    std::uniform_int_distribution<TimeMs> jitter(0, kMinParkMs);
+    wf.compensation_parked_until = clock_.now_ms() + wait + jitter(random_);
+    advance(wfp);
+    return;
+  }
   if (outcome.kind == ActivityOutcomeKind::ok) {
     if (metrics_) metrics_->compensation_run(to_string(st.unwind_reason()));
     emit(wf, RecordType::compensation_completed,
@@ -606,6 +657,25 @@ void WorkflowEngine::cancel(const std::string& workflow_id, const std::string& r
   journal_.flush([done = std::move(done)](const Status&) { done({SignalCode::accepted, ""}); });
 }
 
+void WorkflowEngine::redrive(const std::string& workflow_id, const std::string& reason,
+                             std::function<void(SignalResult)> done) {
+  auto it = active_.find(workflow_id);
+  if (it == active_.end()) {
+    if (const WorkflowSummary* s = summary(workflow_id))
+      return done({SignalCode::conflict, "workflow " + workflow_id + " is " + s->status});
+    return done({SignalCode::not_found, "no workflow " + workflow_id});
+  }
+  WorkflowPtr wf = it->second;
+  const WorkflowState& st = *wf->state;
+  if (st.status() != WorkflowStatus::paused)
+    return done({SignalCode::conflict, "workflow " + workflow_id + " is " +
+                                           to_string(st.status()) + ", not paused"});
+  emit(*wf, RecordType::step_reset,
+       {{"step", st.plan().steps[st.paused_step()].id}, {"reason", reason}});
+  advance(wf);
+  journal_.flush([done = std::move(done)](const Status&) { done({SignalCode::accepted, ""}); });
+}
+
 // ---------------------------------------------------------------- recovery
 
 std::unique_ptr<WorkflowState> WorkflowEngine::rebuild(const std::vector<JournalRecord>& records,
@@ -738,6 +808,16 @@ std::optional<json> WorkflowEngine::describe(const std::string& workflow_id) {
   auto it = active_.find(workflow_id);
   if (it != active_.end()) {
     json out = it->second->state->to_json();
+    // Steps waiting for an unavailable service (not journaled: see Workflow).
+    for (const auto& [index, until] : it->second->parked) {
+      const std::string& step_id = it->second->state->plan().steps[index].id;
+      for (json& phase : out["phases"])
+        for (json& step : phase["steps"])
+          if (step["id"] == step_id) {
+            step["status"] = "waiting_for_service";
+            step["waiting_until"] = format_time(until);
+          }
+    }
     if (it->second->stalled)
       out["stalled"] = "journal cap of " + std::to_string(limits_.max_records_per_workflow) +
                        " records reached; an operator must intervene";

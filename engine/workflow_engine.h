@@ -109,6 +109,10 @@ class WorkflowEngine {
               const std::string& idempotency_key, std::function<void(SignalResult)> done);
   void cancel(const std::string& workflow_id, const std::string& reason,
               std::function<void(SignalResult)> done);
+  // Resumes a paused workflow from the step that paused it, with fresh
+  // attempts (POST /v1/workflows/{id}/retry).
+  void redrive(const std::string& workflow_id, const std::string& reason,
+               std::function<void(SignalResult)> done);
 
   // Queries: read state, change nothing; finished workflows are read back
   // from the store.

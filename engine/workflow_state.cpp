@@ -12,6 +12,7 @@ const char* to_string(WorkflowStatus status) {
   switch (status) {
     case WorkflowStatus::running: return "running";
     case WorkflowStatus::awaiting_approval: return "awaiting_approval";
+    case WorkflowStatus::paused: return "paused";
     case WorkflowStatus::compensating: return "compensating";
     case WorkflowStatus::completed: return "completed";
     case WorkflowStatus::failed: return "failed";
@@ -50,7 +51,7 @@ const char* to_string(UnwindReason reason) {
 
 namespace {
 std::optional<WorkflowStatus> parse_status(const std::string& s) {
-  for (auto st : {WorkflowStatus::running, WorkflowStatus::awaiting_approval,
+  for (auto st : {WorkflowStatus::running, WorkflowStatus::awaiting_approval, WorkflowStatus::paused,
                   WorkflowStatus::compensating, WorkflowStatus::completed, WorkflowStatus::failed,
                   WorkflowStatus::cancelled})
     if (s == to_string(st)) return st;
@@ -160,6 +161,8 @@ void WorkflowState::recompute() {
   if (is_terminal(status_)) return;
   if (unwind_reason_ != UnwindReason::none) {
     status_ = WorkflowStatus::compensating;
+  } else if (paused_step_ != static_cast<std::size_t>(-1)) {
+    status_ = WorkflowStatus::paused;
   } else if (p < phases.size() && phases[p].gate && phase_steps_done(p)) {
     status_ = WorkflowStatus::awaiting_approval;
   } else {
@@ -223,9 +226,14 @@ Status WorkflowState::apply(const JournalRecord& r) {
         } else {
           s.status = StepStatus::failed;
           s.finished_ms = r.time_ms;
-          begin_unwind(UnwindReason::step_failed,
-                       "step " + plan_.steps[i].id + " failed after " +
-                           std::to_string(s.attempts) + " attempt(s): " + s.last_error);
+          const std::string why = "step " + plan_.steps[i].id + " failed after " +
+                                  std::to_string(s.attempts) + " attempt(s): " + s.last_error;
+          if (p.value("pause", false) && unwind_reason_ == UnwindReason::none) {
+            paused_step_ = i;
+            pause_reason_ = why;
+          } else {
+            begin_unwind(UnwindReason::step_failed, why);
+          }
         }
         break;
       }
@@ -260,6 +268,17 @@ Status WorkflowState::apply(const JournalRecord& r) {
       case RecordType::cancel_requested:
         begin_unwind(UnwindReason::cancelled, "cancelled: " + p.value("reason", "by request"));
         break;
+      case RecordType::step_reset: {
+        const std::size_t i = step_of();
+        if (i != paused_step_) throw std::runtime_error("step_reset of a step that did not pause");
+        StepState& s = steps_[i];
+        s.status = StepStatus::pending;
+        s.attempts = 0;
+        s.finished_ms = 0;
+        paused_step_ = static_cast<std::size_t>(-1);
+        pause_reason_.clear();
+        break;
+      }
       case RecordType::history_limit_reached:
         begin_unwind(UnwindReason::history_limit,
                      "the workflow's journal reached its cap of " +
@@ -415,6 +434,10 @@ json WorkflowState::to_json() const {
   if (escalated_ms_) out["escalated_at"] = format_time(escalated_ms_);
   if (not_before_ms_) out["scheduled_for"] = format_time(not_before_ms_);
   if (!patches_.empty()) out["patches"] = patches_;
+  if (paused_step_ != static_cast<std::size_t>(-1)) {
+    out["paused_step"] = plan_.steps[paused_step_].id;
+    out["pause_reason"] = pause_reason_;
+  }
   if (unwind_reason_ != UnwindReason::none) out["unwind_reason"] = to_string(unwind_reason_);
   if (!failure_reason_.empty()) out["reason"] = failure_reason_;
   out["compensations"] = compensations_.to_json();

@@ -18,7 +18,15 @@
 
 namespace orch::engine {
 
-enum class WorkflowStatus { running, awaiting_approval, compensating, completed, failed, cancelled };
+enum class WorkflowStatus {
+  running,
+  awaiting_approval,
+  paused,  // a step exhausted its attempts under on_exhausted: pause
+  compensating,
+  completed,
+  failed,
+  cancelled
+};
 const char* to_string(WorkflowStatus status);
 bool is_terminal(WorkflowStatus status);
 
@@ -96,6 +104,9 @@ class WorkflowState {
   const std::vector<SignalEntry>& approvals() const { return approvals_; }
   bool seen_signal_key(const std::string& key) const { return signal_keys_.count(key) > 0; }
 
+  // The step that paused the workflow (npos when not paused).
+  std::size_t paused_step() const { return paused_step_; }
+
   // Unwinding.
   UnwindReason unwind_reason() const { return unwind_reason_; }
   const std::string& failure_reason() const { return failure_reason_; }
@@ -134,6 +145,8 @@ class WorkflowState {
   std::vector<SignalEntry> rejections_;
   std::set<std::string> signal_keys_;
 
+  std::size_t paused_step_ = static_cast<std::size_t>(-1);
+  std::string pause_reason_;
   UnwindReason unwind_reason_ = UnwindReason::none;
   std::string failure_reason_;
   compensation::CompensationStack compensations_;

@@ -77,6 +77,20 @@ struct Metrics::Impl {
       BuildHistogram().Name("http_server_request_duration_seconds")
           .Help("REST API request latency by route").Register(*registry);
 
+  prometheus::Family<prometheus::Counter>& adapter_calls =
+      BuildCounter().Name("adapter_calls_total")
+          .Help("Outbound service calls by service and outcome").Register(*registry);
+  prometheus::Family<Histogram>& adapter_duration =
+      BuildHistogram().Name("adapter_call_duration_seconds")
+          .Help("Outbound call latency by service and outcome").Register(*registry);
+  prometheus::Family<prometheus::Gauge>& breaker_state =
+      BuildGauge().Name("circuit_breaker_state")
+          .Help("Circuit breaker state per service: 0 closed, 1 open, 2 half-open")
+          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& breaker_failures =
+      BuildCounter().Name("circuit_breaker_failures_total")
+          .Help("Calls the circuit breaker counted as failures, per service").Register(*registry);
+
   Histogram& journal_append_h = journal_append.Add({}, kJournalBuckets);
   Histogram& journal_batch_h = journal_batch.Add({}, kBatchBuckets);
   prometheus::Counter& journal_records_c = journal_records.Add({});
@@ -127,6 +141,21 @@ void Metrics::active_transition(const std::string& from, const std::string& to) 
 void Metrics::http_request(const std::string& route, int status, double seconds) {
   impl_->http_requests.Add({{"route", route}, {"status", std::to_string(status)}}).Increment();
   impl_->http_duration.Add({{"route", route}}, kHttpBuckets).Observe(seconds);
+}
+
+void Metrics::adapter_call(const std::string& service, const std::string& outcome,
+                           double seconds) {
+  impl_->adapter_calls.Add({{"service", service}, {"outcome", outcome}}).Increment();
+  impl_->adapter_duration.Add({{"service", service}, {"outcome", outcome}}, kActivityBuckets)
+      .Observe(seconds);
+}
+
+void Metrics::breaker_state(const std::string& service, int value) {
+  impl_->breaker_state.Add({{"service", service}}).Set(value);
+}
+
+void Metrics::breaker_failure(const std::string& service) {
+  impl_->breaker_failures.Add({{"service", service}}).Increment();
 }
 
 std::string Metrics::serialize() const {

@@ -31,6 +31,11 @@ class Metrics {
   // `from`/`to` mean "not active".
   void active_transition(const std::string& from, const std::string& to);
   void http_request(const std::string& route, int status, double seconds);
+  // One outbound call attempt by service and outcome (success, failure,
+  // rejected: refused by breaker/bulkhead/rate limit before sending).
+  void adapter_call(const std::string& service, const std::string& outcome, double seconds);
+  void breaker_state(const std::string& service, int value);
+  void breaker_failure(const std::string& service);
 
   // Prometheus text exposition format 0.0.4.
   std::string serialize() const;

@@ -46,6 +46,10 @@ ServiceCallback finish(ActivityDone done, std::function<json(const json&)> shape
       case ServiceOutcome::permanent:
         done(ActivityOutcome::failure(ActivityOutcomeKind::permanent, result.error));
         return;
+      case ServiceOutcome::unavailable:
+        done(ActivityOutcome::failure(ActivityOutcomeKind::unavailable, result.error,
+                                      result.retry_after));
+        return;
     }
   };
 }

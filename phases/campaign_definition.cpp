@@ -37,7 +37,8 @@ StepDefinition for_channel(StepDefinition s, const std::string& channel) {
 
 engine::WorkflowDefinition campaign_definition(const CampaignTuning& tuning) {
   auto retries = [&](int attempts) {
-    return RetryPolicy{attempts, tuning.retry_initial_interval, 2.0, tuning.retry_max_interval};
+    return RetryPolicy{attempts, tuning.retry_initial_interval, 2.0, tuning.retry_max_interval,
+                       tuning.retry_full_jitter};
   };
   engine::WorkflowDefinition def;
   def.name = kCampaignWorkflow;
@@ -95,6 +96,13 @@ engine::WorkflowDefinition campaign_definition(const CampaignTuning& tuning) {
                                  "grafana.delete_dashboard", retries(3), minutes(2)));
 
   def.phases = {research, content, design, review, distribution, analytics};
+  for (PhaseDefinition& phase : def.phases)
+    for (StepDefinition& s : phase.steps) {
+      s.schedule_to_close = tuning.schedule_to_close;
+      for (const std::string& prefix : tuning.pause_on_exhausted)
+        if ((phase.name + "." + s.name).rfind(prefix, 0) == 0)
+          s.on_exhausted = engine::OnExhausted::pause;
+    }
   def.start_at_input_field = "schedule_time";
   def.patch_signals.push_back(
       {"update_content", "content_id", "new_content", "distribution", content_piece_names()});

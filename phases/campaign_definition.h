@@ -18,6 +18,15 @@ struct CampaignTuning {
   std::chrono::milliseconds retry_initial_interval{1'000};
   std::chrono::milliseconds retry_max_interval{60'000};
   std::chrono::milliseconds approval_timeout{72LL * 3600 * 1000};
+  // Retry delays are drawn with full jitter (tests that assert exact
+  // deadlines turn it off).
+  bool retry_full_jitter = true;
+  // How long a step may wait for an unavailable service before it fails.
+  std::chrono::milliseconds schedule_to_close{30LL * 60 * 1000};
+  // Steps that pause the workflow instead of unwinding when exhausted, by
+  // step id prefix (e.g. "distribution." to keep what was approved and let an
+  // operator redrive after fixing the channel).
+  std::vector<std::string> pause_on_exhausted;
 };
 
 // The content pieces the language model writes and update_content may replace.

@@ -24,6 +24,9 @@ enum class ServiceOutcome {
   ok,
   retryable,  // 5xx, 429, timeout, connection error: the engine may retry
   permanent,  // other 4xx or an unusable response: retrying cannot help
+  // Not sent: the service's breaker is open, its bulkhead full or its rate
+  // limit reached. `retry_after` says when calls may be admitted again.
+  unavailable,
 };
 
 struct ServiceResult {

@@ -70,6 +70,7 @@ api::AppConfig test_config(const std::filesystem::path& dir) {
   config.log_level = "warn";
   config.tuning.retry_initial_interval = std::chrono::milliseconds(10);
   config.tuning.retry_max_interval = std::chrono::milliseconds(100);
+  config.tuning.retry_full_jitter = false;  // tests assert exact deadlines
   return config;
 }
 

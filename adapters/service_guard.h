@@ -1,0 +1,91 @@
+// The resilience pipeline of one service, shared by every call to it:
+// circuit breaker, bulkhead, optional token-bucket rate limit and a retry
+// budget, with the figures operators see at GET /v1/adapters.
+//
+// Per-service settings (AdapterConfig services.<name>.settings, all optional):
+//   breaker_window (100)  breaker_failure_rate (0.5)  breaker_slow_rate (1.0)
+//   breaker_slow_ms (5000)  breaker_min_calls (10)  breaker_wait_ms (30000)
+//   breaker_wait_multiplier (1.0)  breaker_max_wait_ms (300000)
+//   breaker_half_open_calls (5)  max_concurrent (64)  rate_per_second (0 = off)
+//   rate_burst (= rate)  retry_budget_ratio (0.2)  retry_budget_min (3)
+//   breaker_count_429 (false): whether 429 counts as a failure
+// Failures the breaker counts: 5xx, timeouts, connection errors (not 4xx).
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "adapters/adapter_config.h"
+#include "adapters/resilience/bulkhead.h"
+#include "adapters/resilience/circuit_breaker.h"
+#include "adapters/resilience/rate_limiter.h"
+#include "adapters/resilience/retry_budget.h"
+#include "engine/clock.h"
+
+namespace orch::observability {
+class Metrics;
+}
+
+namespace orch::adapters {
+
+class ServiceGuard {
+ public:
+  ServiceGuard(std::string service, const ServiceEndpoint& endpoint, const engine::Clock& clock,
+               observability::Metrics* metrics);
+
+  // Whether a call may be sent now. When admitted, the caller holds a
+  // breaker permission and a bulkhead slot until finish().
+  struct Admission {
+    bool admitted = false;
+    std::chrono::milliseconds retry_after{0};
+    std::string reason;  // why not admitted
+  };
+  Admission admit();
+
+  // Classified result of an admitted call. `failure`: 5xx, timeout,
+  // connection error (and 429 when configured); `ignored` never counts.
+  void finish(resilience::CallOutcome outcome, std::chrono::milliseconds duration,
+              const std::string& error);
+  // A retry is allowed only within the retry budget.
+  void on_first_attempt() { budget_.on_call(); }
+  bool allow_retry() { return budget_.try_retry(); }
+  bool count_429_as_failure() const { return count_429_; }
+
+  const std::string& service() const { return service_; }
+  resilience::CircuitBreaker& breaker() { return breaker_; }
+  nlohmann::json describe() const;
+
+ private:
+  const std::string service_;
+  const engine::Clock& clock_;
+  observability::Metrics* metrics_;
+  resilience::CircuitBreaker breaker_;
+  resilience::Bulkhead bulkhead_;
+  resilience::TokenBucket rate_;
+  resilience::RetryBudget budget_;
+  bool count_429_ = false;
+
+  mutable std::mutex mu_;
+  std::string last_error_;       // GUARDED_BY(mu_)
+  std::int64_t last_error_ms_ = 0;  // GUARDED_BY(mu_)
+  std::uint64_t rejected_ = 0;   // GUARDED_BY(mu_)
+};
+
+// Every service's guard, by service name.
+class ServiceGuards {
+ public:
+  ServiceGuards(const AdapterConfig& config, const engine::Clock& clock,
+                observability::Metrics* metrics);
+  ServiceGuard* find(const std::string& service);
+  nlohmann::json describe() const;  // [{service, breaker, ...}] by name
+
+ private:
+  std::map<std::string, std::unique_ptr<ServiceGuard>> guards_;
+};
+
+}  // namespace orch::adapters
