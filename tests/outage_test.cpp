@@ -158,8 +158,11 @@ TEST(OutageTest, ThousandCampaignsRideOutASendGridOutage) {
   EXPECT_NE(during["breaker"]["state"], "closed");
   const json ledger_during = app.sandbox()->ledger_summary();
   ASSERT_EQ(sandbox.call("DELETE", "/sandbox/faults").status, 200);
+  const auto recovered = std::chrono::steady_clock::now();
 
   for (const std::string& id : ids) client.wait_for_status(id, "completed", std::chrono::seconds(120));
+  const double drain_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - recovered).count();
   EXPECT_EQ(client.get("/v1/workflows?status=failed").body["pagination"]["total_count"], 0);
   for (const std::string& id : ids) {
     int emails = 0;
@@ -171,9 +174,9 @@ TEST(OutageTest, ThousandCampaignsRideOutASendGridOutage) {
   // (at most a bulkhead's worth in flight) and the half-open probes.
   const int trips = during["breaker"]["trips"].get<int>();
   std::printf("outage: %d campaigns completed, breaker trips %d, SendGrid calls failed during the "
-              "outage %d, calls refused without sending %d\n",
+              "outage %d, calls refused without sending %d, drained %.2f s after recovery\n",
               kCampaigns, trips, ledger_during["faults_injected"].get<int>(),
-              during["rejected_calls"].get<int>());
+              during["rejected_calls"].get<int>(), drain_seconds);
   EXPECT_GE(trips, 1);
   EXPECT_LE(ledger_during["faults_injected"].get<int>(), 64 + 10 + 5 * trips)
       << "trips " << trips;
