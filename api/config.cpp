@@ -58,6 +58,10 @@ std::string load_config(const std::string& path, AppConfig* c) {
         } else if (key == "schedule_to_close_seconds") {
           c->tuning.schedule_to_close = std::chrono::milliseconds(
               static_cast<std::int64_t>(value.get<double>() * 1000));
+        } else if (key == "non_retryable_statuses") {
+          c->tuning.non_retryable_statuses = value.get<std::vector<int>>();
+        } else if (key == "non_retryable_errors") {
+          c->tuning.non_retryable_errors = value.get<std::vector<std::string>>();
         } else if (key == "pause_on_exhausted") {
           c->tuning.pause_on_exhausted = value.get<std::vector<std::string>>();
         } else if (key == "retention_days") {

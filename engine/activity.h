@@ -22,13 +22,14 @@ struct ActivityOutcome {
   nlohmann::json output;  // on ok: what later steps and compensations see
   std::string error;      // otherwise; must not contain secrets
   std::chrono::milliseconds retry_after{0};  // a server's Retry-After, if any
+  int http_status = 0;  // the service's answer, when there was one
 
   static ActivityOutcome success(nlohmann::json output) {
-    return {ActivityOutcomeKind::ok, std::move(output), {}, {}};
+    return {ActivityOutcomeKind::ok, std::move(output), {}, {}, 0};
   }
   static ActivityOutcome failure(ActivityOutcomeKind kind, std::string error,
-                                 std::chrono::milliseconds retry_after = {}) {
-    return {kind, nullptr, std::move(error), retry_after};
+                                 std::chrono::milliseconds retry_after = {}, int http_status = 0) {
+    return {kind, nullptr, std::move(error), retry_after, http_status};
   }
 };
 

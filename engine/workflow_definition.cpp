@@ -5,6 +5,15 @@
 
 namespace orch::engine {
 
+bool RetryPolicy::retryable(int http_status, const std::string& error) const {
+  if (http_status != 0 && std::find(non_retryable_statuses.begin(), non_retryable_statuses.end(),
+                                    http_status) != non_retryable_statuses.end())
+    return false;
+  for (const std::string& fragment : non_retryable_errors)
+    if (!fragment.empty() && error.find(fragment) != std::string::npos) return false;
+  return true;
+}
+
 milliseconds RetryPolicy::delay_after(int attempt) const {
   const double factor = std::pow(backoff_coefficient, std::max(0, attempt - 1));
   const double ms = static_cast<double>(initial_interval.count()) * factor;

@@ -24,6 +24,12 @@ struct RetryPolicy {
   // Full jitter: the delay is drawn uniformly in [0, delay_after(attempt)]
   // (the draw is journaled with the retry deadline, so replay is exact).
   bool full_jitter = false;
+  // Failures never retried (Temporal's non-retryable error types): by the
+  // service's HTTP status, or by a substring of the error.
+  std::vector<int> non_retryable_statuses{};
+  std::vector<std::string> non_retryable_errors{};
+
+  bool retryable(int http_status, const std::string& error) const;
 
   // Delay after failed attempt number `attempt` (1-based), without jitter.
   milliseconds delay_after(int attempt) const;

@@ -407,6 +407,7 @@ void WorkflowEngine::on_step_done(const WorkflowPtr& wfp, std::size_t index, int
   } else {
     const bool unavailable_too_long = outcome.kind == ActivityOutcomeKind::unavailable;
     const bool may_retry = outcome.kind == ActivityOutcomeKind::retryable &&
+                           def.retry.retryable(outcome.http_status, outcome.error) &&
                            st.unwind_reason() == UnwindReason::none &&
                            (def.retry.max_attempts == 0 || attempt < def.retry.max_attempts);
     if (metrics_)

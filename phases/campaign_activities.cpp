@@ -41,10 +41,11 @@ ServiceCallback finish(ActivityDone done, std::function<json(const json&)> shape
         return;
       case ServiceOutcome::retryable:
         done(ActivityOutcome::failure(ActivityOutcomeKind::retryable, result.error,
-                                      result.retry_after));
+                                      result.retry_after, result.http_status));
         return;
       case ServiceOutcome::permanent:
-        done(ActivityOutcome::failure(ActivityOutcomeKind::permanent, result.error));
+        done(ActivityOutcome::failure(ActivityOutcomeKind::permanent, result.error, {},
+                                      result.http_status));
         return;
       case ServiceOutcome::unavailable:
         done(ActivityOutcome::failure(ActivityOutcomeKind::unavailable, result.error,

@@ -37,8 +37,13 @@ StepDefinition for_channel(StepDefinition s, const std::string& channel) {
 
 engine::WorkflowDefinition campaign_definition(const CampaignTuning& tuning) {
   auto retries = [&](int attempts) {
-    return RetryPolicy{attempts, tuning.retry_initial_interval, 2.0, tuning.retry_max_interval,
-                       tuning.retry_full_jitter};
+    return RetryPolicy{attempts,
+                       tuning.retry_initial_interval,
+                       2.0,
+                       tuning.retry_max_interval,
+                       tuning.retry_full_jitter,
+                       tuning.non_retryable_statuses,
+                       tuning.non_retryable_errors};
   };
   engine::WorkflowDefinition def;
   def.name = kCampaignWorkflow;

@@ -27,6 +27,9 @@ struct CampaignTuning {
   // step id prefix (e.g. "distribution." to keep what was approved and let an
   // operator redrive after fixing the channel).
   std::vector<std::string> pause_on_exhausted;
+  // Applied to every step's retry policy.
+  std::vector<int> non_retryable_statuses;
+  std::vector<std::string> non_retryable_errors;
 };
 
 // The content pieces the language model writes and update_content may replace.

@@ -176,6 +176,22 @@ TEST_F(CampaignSagaTest, TransientFailuresAreRetriedByTheEngineWithTheSameKey) {
   EXPECT_EQ(failures, 1);
 }
 
+TEST_F(CampaignSagaTest, NonRetryableStatusesAreNotRetriedByTheEngine) {
+  app_->stop();
+  api::AppConfig config = test_config(dir_.path);
+  config.tuning.non_retryable_statuses = {503};
+  app_ = std::make_unique<api::OrchestratorApp>(config);
+  ASSERT_EQ(app_->start(), "");
+  client_ = std::make_unique<ApiClient>(app_->base_url());
+  sandbox_ = std::make_unique<ApiClient>(app_->sandbox()->base_url());
+  // Three 503s exhaust the transport's retries; the engine must not retry.
+  inject({{"path_prefix", "/v1/search"}, {"status", 503}, {"count", 3}});
+  const std::string id = start(sample_campaign());
+  json state = client_->wait_for_status(id, "failed");
+  EXPECT_EQ(state["phases"][0]["steps"][0]["attempts"], 1);
+  EXPECT_NE(state.value("reason", "").find("research.notion_search"), std::string::npos);
+}
+
 TEST_F(CampaignSagaTest, CancelWhileAwaitingApprovalCompensates) {
   const std::string id = start(sample_campaign());
   client_->wait_for_status(id, "awaiting_approval");
