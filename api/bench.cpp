@@ -148,15 +148,9 @@ int run_bench(const std::vector<std::string>& args) {
       return 2;
     }
   }
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("orchestrator-bench-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  AppConfig config;
-  config.listen_port = 0;
-  config.store_url = "sqlite:" + (dir / "bench.db").string();
-  config.sandbox = true;
+  std::filesystem::path dir;
+  AppConfig config = throwaway_sandbox_config("bench", &dir);
   config.sandbox_latency = std::chrono::milliseconds(o.latency_ms);
-  config.log_level = "warn";
   config.tuning.retry_initial_interval = std::chrono::milliseconds(50);
   OrchestratorApp app(config);
   if (std::string e = app.start(); !e.empty()) {

@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
@@ -28,6 +29,18 @@ const char* env(const char* name) {
   return v && *v ? v : nullptr;
 }
 }  // namespace
+
+AppConfig throwaway_sandbox_config(const std::string& purpose, std::filesystem::path* dir) {
+  *dir = std::filesystem::temp_directory_path() /
+         ("orchestrator-" + purpose + "-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(*dir);
+  AppConfig config;
+  config.listen_port = 0;
+  config.store_url = "sqlite:" + (*dir / "orchestrator.db").string();
+  config.sandbox = true;
+  config.log_level = "warn";
+  return config;
+}
 
 std::string load_config(const std::string& path, AppConfig* c) {
   if (!path.empty()) {

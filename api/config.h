@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <string>
 
 #include "adapters/adapter_config.h"
@@ -32,6 +33,10 @@ struct AppConfig {
 
 // Parses "HOST:PORT"; false on a malformed value.
 bool parse_listen(const std::string& text, std::string* host, std::uint16_t* port);
+
+// A server with the in-process sandbox on ephemeral ports and a fresh SQLite
+// store in a new temporary directory `*dir` (the demo's and the benchmark's).
+AppConfig throwaway_sandbox_config(const std::string& purpose, std::filesystem::path* dir);
 
 // Loads `path` (may be empty) over the defaults, then applies the
 // environment. Returns "" or a description of what is wrong.

@@ -41,15 +41,9 @@ std::string bar(int pct) {
 }  // namespace
 
 int run_demo() {
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("orchestrator-demo-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  AppConfig config;
-  config.listen_port = 0;
-  config.store_url = "sqlite:" + (dir / "orchestrator.db").string();
-  config.sandbox = true;
+  std::filesystem::path dir;
+  AppConfig config = throwaway_sandbox_config("demo", &dir);
   config.sandbox_latency = kSandboxLatency;
-  config.log_level = "warn";
   config.tuning.retry_initial_interval = std::chrono::milliseconds(200);
   OrchestratorApp app(config);
   if (std::string e = app.start(); !e.empty()) {
