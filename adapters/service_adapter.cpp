@@ -183,19 +183,24 @@ void ServiceAdapter::send_guarded(std::shared_ptr<GuardedCall> call) {
         std::string label = "success";
         if (!result.ok()) {
           const bool bad_url = result.error == http::TransportError::bad_url;
-          outcome = bad_url ? resilience::CallOutcome::ignored : resilience::CallOutcome::failure;
+          const bool counted = result.error == http::TransportError::timeout
+                                   ? guard_->counts_timeouts()
+                                   : guard_->counts_connection_errors();
+          outcome = !bad_url && counted ? resilience::CallOutcome::failure
+                                        : resilience::CallOutcome::ignored;
           retryable = !bad_url;
           label = http::to_string(result.error);
-        } else if (result.response.status >= 500 || result.response.status == 429) {
-          const bool is_429 = result.response.status == 429;
-          outcome = is_429 && !guard_->count_429_as_failure() ? resilience::CallOutcome::ignored
-                                                              : resilience::CallOutcome::failure;
-          retryable = true;
-          label = std::to_string(result.response.status);
-          if (auto h = result.response.header("Retry-After"))
-            if (auto parsed = resilience::parse_retry_after(*h, 0)) retry_after = *parsed;
-        } else if (result.response.status >= 400) {
-          label = "client_error";
+        } else {
+          const int status = result.response.status;
+          retryable = status >= 500 || status == 429;
+          if (guard_->counts_status(status))
+            outcome = resilience::CallOutcome::failure;
+          else if (retryable)
+            outcome = resilience::CallOutcome::ignored;  // neither healthy nor counted
+          if (status >= 400) label = retryable ? std::to_string(status) : "client_error";
+          if (retryable)
+            if (auto h = result.response.header("Retry-After"))
+              if (auto parsed = resilience::parse_retry_after(*h, 0)) retry_after = *parsed;
         }
         guard_->finish(outcome, elapsed,
                        outcome == resilience::CallOutcome::failure

@@ -34,7 +34,33 @@ resilience::BreakerConfig breaker_config(const ServiceEndpoint& e) {
       static_cast<int>(number(e, "breaker_half_open_calls", c.permitted_calls_in_half_open));
   return c;
 }
+// "500-599,429" -> {{500,599},{429,429}}; malformed items are skipped.
+std::vector<std::pair<int, int>> parse_status_ranges(const std::string& text) {
+  std::vector<std::pair<int, int>> out;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    std::size_t comma = text.find(',', start);
+    if (comma == std::string::npos) comma = text.size();
+    const std::string item = text.substr(start, comma - start);
+    try {
+      const std::size_t dash = item.find('-');
+      const int lo = std::stoi(item.substr(0, dash));
+      const int hi = dash == std::string::npos ? lo : std::stoi(item.substr(dash + 1));
+      if (lo >= 100 && hi <= 599 && lo <= hi) out.emplace_back(lo, hi);
+    } catch (const std::exception&) {
+      // skip a malformed item
+    }
+    start = comma + 1;
+  }
+  return out;
+}
 }  // namespace
+
+bool ServiceGuard::counts_status(int status) const {
+  for (const auto& [lo, hi] : failure_statuses_)
+    if (status >= lo && status <= hi) return true;
+  return false;
+}
 
 ServiceGuard::ServiceGuard(std::string service, const ServiceEndpoint& endpoint,
                            const engine::Clock& clock, observability::Metrics* metrics)
@@ -47,7 +73,10 @@ ServiceGuard::ServiceGuard(std::string service, const ServiceEndpoint& endpoint,
             number(endpoint, "rate_burst", number(endpoint, "rate_per_second", 0)), clock),
       budget_(number(endpoint, "retry_budget_ratio", 0.2), milliseconds(10'000),
               static_cast<int>(number(endpoint, "retry_budget_min", 3)), clock),
-      count_429_(endpoint.setting("breaker_count_429") == "true") {
+      failure_statuses_(parse_status_ranges(endpoint.setting("breaker_failure_statuses", "500-599"))),
+      count_timeouts_(endpoint.setting("breaker_count_timeouts", "true") == "true"),
+      count_connection_errors_(endpoint.setting("breaker_count_connection_errors", "true") ==
+                               "true") {
   if (metrics_) {
     metrics_->breaker_state(service_, resilience::metric_value(resilience::BreakerState::closed));
     breaker_.set_listener([metrics = metrics_, service = service_](resilience::BreakerState,

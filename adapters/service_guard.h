@@ -8,8 +8,10 @@
 //   breaker_wait_multiplier (1.0)  breaker_max_wait_ms (300000)
 //   breaker_half_open_calls (5)  max_concurrent (64)  rate_per_second (0 = off)
 //   rate_burst (= rate)  retry_budget_ratio (0.2)  retry_budget_min (3)
-//   breaker_count_429 (false): whether 429 counts as a failure
-// Failures the breaker counts: 5xx, timeouts, connection errors (not 4xx).
+//   breaker_failure_statuses ("500-599"): statuses and ranges the breaker
+//     counts as failures, e.g. "500-599,429,408"
+//   breaker_count_timeouts (true)  breaker_count_connection_errors (true)
+// By default the breaker counts 5xx, timeouts and connection errors, not 4xx.
 #pragma once
 
 #include <chrono>
@@ -17,6 +19,8 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -54,7 +58,10 @@ class ServiceGuard {
   // A retry is allowed only within the retry budget.
   void on_first_attempt() { budget_.on_call(); }
   bool allow_retry() { return budget_.try_retry(); }
-  bool count_429_as_failure() const { return count_429_; }
+  // Whether the breaker counts this answer (or transport error) as a failure.
+  bool counts_status(int status) const;
+  bool counts_timeouts() const { return count_timeouts_; }
+  bool counts_connection_errors() const { return count_connection_errors_; }
 
   const std::string& service() const { return service_; }
   resilience::CircuitBreaker& breaker() { return breaker_; }
@@ -68,7 +75,9 @@ class ServiceGuard {
   resilience::Bulkhead bulkhead_;
   resilience::TokenBucket rate_;
   resilience::RetryBudget budget_;
-  bool count_429_ = false;
+  std::vector<std::pair<int, int>> failure_statuses_;  // inclusive ranges
+  bool count_timeouts_ = true;
+  bool count_connection_errors_ = true;
 
   mutable std::mutex mu_;
   std::string last_error_;       // GUARDED_BY(mu_)

@@ -124,6 +124,15 @@ TEST_F(ServiceGuardTest, ClientErrorsNeverTripIt) {
   EXPECT_EQ(mock_.count(kPath), 20);
 }
 
+TEST_F(ServiceGuardTest, WhatCountsAsFailureIsConfigurable) {
+  build({{"breaker_min_calls", "4"}, {"breaker_window", "10"}, {"max_retries", "0"},
+         {"breaker_failure_statuses", "500-599,409"}});
+  mock_.script("POST", kPath, {reply(409, R"({"ok":false,"error":"conflict"})")});
+  for (int i = 0; i < 4; ++i) call();
+  EXPECT_EQ(state(), resilience::BreakerState::open);
+  EXPECT_EQ(mock_.count(kPath), 4);
+}
+
 TEST_F(ServiceGuardTest, SlowCallsTripIt) {
   build({{"breaker_min_calls", "3"}, {"breaker_window", "10"}, {"breaker_slow_ms", "50"},
          {"breaker_slow_rate", "1.0"}, {"max_retries", "0"}});
