@@ -88,6 +88,9 @@ struct WorkflowEngine::Workflow {
   // long outage costs no journal growth.
   std::map<std::size_t, TimeMs> parked;
   TimeMs compensation_parked_until = 0;
+  // Steps scheduled before a restart whose attempt may have reached the
+  // service: until one answers, an unwinding saga must wait for them.
+  std::set<std::size_t> outcome_unknown;
 };
 
 WorkflowEngine::WorkflowEngine(boost::asio::io_context& io, Journal& journal, Clock& clock,
@@ -241,14 +244,22 @@ void WorkflowEngine::decide(Workflow& wf, TimeMs now, std::set<std::size_t>& run
     // Let every step that may have acted finish first, so its side effect is
     // known and, if it completed, compensated too. A step scheduled before a
     // crash runs once more (same idempotency key) to learn its outcome.
+    // A step refused by an open breaker waits for its service here too: its
+    // real outcome (perhaps a side effect from before a crash) must be known.
     bool busy = false;
     for (std::size_t i = 0; i < st.step_count(); ++i) {
       if (st.step(i).status != StepStatus::scheduled) continue;
       busy = true;
-      if (!wf.in_flight.count(i)) {
-        wf.in_flight.insert(i);
-        run_steps.insert(i);
+      if (wf.in_flight.count(i)) continue;
+      if (auto parked = wf.parked.find(i); parked != wf.parked.end()) {
+        if (now < parked->second) {
+          note_wake(parked->second);
+          continue;
+        }
+        wf.parked.erase(parked);
       }
+      wf.in_flight.insert(i);
+      run_steps.insert(i);
     }
     if (busy || wf.compensation_in_flight) return;
     const compensation::Compensation* c = st.compensations().next();
@@ -389,6 +400,7 @@ void WorkflowEngine::on_step_done(const WorkflowPtr& wfp, std::size_t index, int
                                   ActivityOutcome outcome, double seconds) {
   Workflow& wf = *wfp;
   wf.in_flight.erase(index);
+  if (outcome.kind != ActivityOutcomeKind::unavailable) wf.outcome_unknown.erase(index);
   WorkflowState& st = *wf.state;
   const PlannedStep& planned = st.plan().steps[index];
   const StepDefinition& def = *planned.definition;
@@ -397,7 +409,13 @@ void WorkflowEngine::on_step_done(const WorkflowPtr& wfp, std::size_t index, int
     emit(wf, RecordType::step_completed,
          {{"step", planned.id}, {"attempt", attempt}, {"output", std::move(outcome.output)}});
   } else if (outcome.kind == ActivityOutcomeKind::unavailable &&
-             st.unwind_reason() == UnwindReason::none &&
+             st.unwind_reason() != UnwindReason::none && !wf.outcome_unknown.count(index)) {
+    // Never sent, and the saga is unwinding: nothing to wait for or undo.
+    emit(wf, RecordType::step_failed,
+         {{"step", planned.id},
+          {"attempt", attempt},
+          {"error", "abandoned while waiting for its service (never sent): " + outcome.error}});
+  } else if (outcome.kind == ActivityOutcomeKind::unavailable &&
              clock_.now_ms() - st.step(index).first_scheduled_ms < def.schedule_to_close.count()) {
     // The call was not sent: wait for the service without using an attempt.
     if (metrics_) metrics_->activity_finished(def.activity, "waiting_for_service", seconds);
@@ -717,6 +735,8 @@ Status WorkflowEngine::recover() {
     wf->journaled_status = summaries_[summary_index_[wf->state->workflow_id()]].status;
     wf->journaled_phase = summaries_[summary_index_[wf->state->workflow_id()]].phase;
     if (metrics_) metrics_->active_transition("", wf->journaled_status);
+    for (std::size_t i = 0; i < wf->state->step_count(); ++i)
+      if (wf->state->step(i).status == StepStatus::scheduled) wf->outcome_unknown.insert(i);
     active_.emplace(wf->state->workflow_id(), wf);
     resumed.push_back(std::move(wf));
   });

@@ -73,6 +73,31 @@ TEST(OutageTest, OperatorsSeeAndSteerBreakersAndOpenMeansWait) {
   EXPECT_EQ(app.sandbox()->ledger_for(id)["side_effects"].size(), 15u);
 }
 
+TEST(OutageTest, CancelWhileAStepWaitsForItsServiceAbandonsItUnsent) {
+  TempDir dir;
+  api::OrchestratorApp app(test_config(dir.path));
+  ASSERT_EQ(app.start(), "");
+  ApiClient client(app.base_url());
+  ASSERT_EQ(client.post("/v1/adapters/sendgrid/breaker", {{"state", "forced_open"}}).status, 200);
+  const std::string id = client.post("/v1/campaigns", sample_campaign("cancel parked")).body["workflow_id"];
+  client.post("/v1/workflows/" + id + "/signals/approve", {{"reviewer", "alice"}});
+  json state;
+  for (int i = 0; i < 500; ++i) {
+    state = client.get("/v1/workflows/" + id).body;
+    if (step_status(state, "distribution.email") == "waiting_for_service" &&
+        step_status(state, "distribution.blog") == "completed" &&
+        step_status(state, "distribution.social") == "completed")
+      break;
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  ASSERT_EQ(client.post("/v1/workflows/" + id + "/cancel", {{"reason", "stop"}}).status, 202);
+  state = client.wait_for_status(id, "cancelled", std::chrono::seconds(10));
+  EXPECT_EQ(step_status(state, "distribution.email"), "failed");
+  const json ledger = app.sandbox()->ledger_for(id);
+  for (const json& e : ledger["side_effects"]) EXPECT_NE(e["step"], "distribution.email");
+  EXPECT_EQ(ledger["compensations"].size(), 6u);  // drafts, 3 renders, social, blog
+}
+
 TEST(OutageTest, AStepPastItsScheduleToCloseFailsAndUnwinds) {
   engine::ManualClock clock;
   TempDir dir;
