@@ -78,6 +78,7 @@ ServiceGuard::ServiceGuard(std::string service, const ServiceEndpoint& endpoint,
       count_connection_errors_(endpoint.setting("breaker_count_connection_errors", "true") ==
                                "true") {
   if (metrics_) {
+    metrics_->declare_service(service_);
     metrics_->breaker_state(service_, resilience::metric_value(resilience::BreakerState::closed));
     breaker_.set_listener([metrics = metrics_, service = service_](resilience::BreakerState,
                                                                    resilience::BreakerState to) {

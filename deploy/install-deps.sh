@@ -2,8 +2,9 @@
 # Installs the Debian 12 packages that building and testing need; does
 # nothing when they are all present. Uses sudo when not run as root.
 set -euo pipefail
+# prometheus provides the server and promtool the deploy/ tests run.
 packages=(build-essential cmake libboost1.81-all-dev nlohmann-json3-dev prometheus-cpp-dev
-          libgtest-dev libsqlite3-dev)
+          libgtest-dev libsqlite3-dev prometheus)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "engine/time_format.h"
+#include "observability/log.h"
 #include "observability/metrics.h"
 
 namespace orch::engine {
@@ -105,7 +106,17 @@ WorkflowEngine::WorkflowEngine(boost::asio::io_context& io, Journal& journal, Cl
       metrics_(metrics),
       limits_(limits),
       timers_(io, clock, [this](const std::string& id) { on_timer(id); }),
-      random_(std::random_device{}()) {}
+      random_(std::random_device{}()) {
+  if (metrics_)
+    definitions_.for_each([this](const WorkflowDefinition& def) {
+      metrics_->declare_workflow(def.name);
+      for (const PhaseDefinition& phase : def.phases)
+        for (const StepDefinition& step : phase.steps) {
+          metrics_->declare_activity(step.activity);
+          if (!step.compensation.empty()) metrics_->declare_activity(step.compensation);
+        }
+    });
+}
 
 WorkflowEngine::~WorkflowEngine() { *alive_ = false; }
 
@@ -137,7 +148,57 @@ void WorkflowEngine::emit(Workflow& wf, RecordType type, json payload) {
   r.payload = payload.dump();
   if (Status s = wf.state->apply(r); !s) fatal("engine produced an invalid record: " + s.message());
   if (record_observer_) record_observer_(*wf.state, r);
+  log_transition(*wf.state, r, payload);
   wf.outbox.push_back(std::move(r));
+}
+
+// One structured line per transition. Payloads hold step outputs and user
+// input, so only chosen fields are logged; errors come from adapters, which
+// never put tokens in them.
+void WorkflowEngine::log_transition(const WorkflowState& st, const JournalRecord& r,
+                                    const json& payload) {
+  using observability::LogLevel;
+  LogLevel level = LogLevel::debug;
+  switch (r.type) {
+    case RecordType::workflow_started:
+    case RecordType::workflow_finished:
+    case RecordType::signal_received:
+    case RecordType::cancel_requested:
+    case RecordType::compensation_completed:
+    case RecordType::approval_escalated:
+    case RecordType::step_reset:
+      level = LogLevel::info;
+      break;
+    case RecordType::step_failed:
+    case RecordType::compensation_failed:
+    case RecordType::approval_timed_out:
+    case RecordType::history_limit_reached:
+      level = LogLevel::warn;
+      break;
+    default:
+      break;
+  }
+  if (!observability::log_enabled(level)) return;
+  json fields = {{"workflow_id", st.workflow_id()},
+                 {"workflow", st.definition().name},
+                 {"phase", st.current_phase_name()},
+                 {"status", to_string(st.status())},
+                 {"seq", r.seq},
+                 {"trace_id", st.trace_id()}};
+  if (payload.contains("step")) {
+    const std::size_t i = st.step_index(payload["step"].get<std::string>());
+    fields["step"] = payload["step"];
+    if (i != kNpos) fields["activity_name"] = st.plan().steps[i].definition->activity;
+  }
+  if (payload.contains("attempt")) fields["attempt"] = payload["attempt"];
+  if (payload.contains("error")) fields["error"] = payload["error"];
+  if (payload.contains("retry_at")) fields["retry_at"] = format_time(payload["retry_at"].get<TimeMs>());
+  if (r.type == RecordType::signal_received) fields["signal"] = payload.value("name", "");
+  if (r.type == RecordType::workflow_finished) {
+    fields["reason"] = st.failure_reason();
+    fields["duration_seconds"] = static_cast<double>(r.time_ms - st.created_ms()) / 1000.0;
+  }
+  observability::log(level, to_string(r.type), fields);
 }
 
 void WorkflowEngine::remember_summary(WorkflowSummary summary) {
@@ -575,6 +636,7 @@ void WorkflowEngine::start(StartRequest request, std::function<void(StartResult)
   auto wf = std::make_shared<Workflow>();
   wf->state = std::move(state);
   if (record_observer_) record_observer_(*wf->state, started);
+  log_transition(*wf->state, started, json::object());
   wf->outbox.push_back(std::move(started));
   active_.emplace(id, wf);
   if (metrics_) metrics_->workflow_started(def->name);

@@ -41,6 +41,10 @@ class DefinitionRegistry {
  public:
   void add(WorkflowDefinition definition);
   const WorkflowDefinition* find(const std::string& name) const;
+  template <typename Fn>
+  void for_each(Fn fn) const {
+    for (const auto& [name, def] : definitions_) fn(*def);
+  }
 
  private:
   std::unordered_map<std::string, std::unique_ptr<WorkflowDefinition>> definitions_;
@@ -142,6 +146,8 @@ class WorkflowEngine {
   using WorkflowPtr = std::shared_ptr<Workflow>;
 
   void emit(Workflow& wf, RecordType type, nlohmann::json payload);
+  void log_transition(const WorkflowState& st, const JournalRecord& r,
+                      const nlohmann::json& payload);
   void commit(const WorkflowPtr& wf, std::function<void()> after_durable);
   void advance(const WorkflowPtr& wf);
   void decide(Workflow& wf, TimeMs now, std::set<std::size_t>& run_steps, bool& run_compensation,

@@ -11,6 +11,7 @@ namespace orch::observability {
 namespace {
 std::atomic<int> g_level{static_cast<int>(LogLevel::info)};
 std::mutex g_mu;
+std::function<void(const std::string&)> g_sink;  // GUARDED_BY(g_mu)
 
 const char* name_of(LogLevel level) {
   switch (level) {
@@ -51,10 +52,19 @@ bool parse_log_level(const std::string& text, LogLevel* out) {
 }
 
 void set_log_level(LogLevel level) { g_level = static_cast<int>(level); }
+
+bool log_enabled(LogLevel level) {
+  return level != LogLevel::off && static_cast<int>(level) >= g_level.load();
+}
+
+void set_log_sink(std::function<void(const std::string& line)> sink) {
+  std::lock_guard lock(g_mu);
+  g_sink = std::move(sink);
+}
 LogLevel log_level() { return static_cast<LogLevel>(g_level.load()); }
 
 void log(LogLevel level, const std::string& message, const nlohmann::json& fields) {
-  if (static_cast<int>(level) < g_level.load() || level == LogLevel::off) return;
+  if (!log_enabled(level)) return;
   nlohmann::ordered_json line;
   line["timestamp"] = now_rfc3339();
   line["level"] = name_of(level);
@@ -64,6 +74,7 @@ void log(LogLevel level, const std::string& message, const nlohmann::json& field
   const std::string text =
       line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   std::lock_guard lock(g_mu);
+  if (g_sink) return g_sink(text.substr(0, text.size() - 1));
   std::fwrite(text.data(), 1, text.size(), stdout);
   std::fflush(stdout);
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -17,6 +18,12 @@ void set_log_level(LogLevel level);
 // RFC 3339 UTC with milliseconds for a Unix time in milliseconds.
 std::string format_timestamp_ms(std::int64_t unix_ms);
 LogLevel log_level();
+
+// Whether a line at `level` would be written (check before building fields).
+bool log_enabled(LogLevel level);
+
+// Test hook: lines go to `sink` instead of stdout (nullptr restores stdout).
+void set_log_sink(std::function<void(const std::string& line)> sink);
 
 // Thread-safe. `fields` are merged into the line (timestamp, level, message
 // come first). Callers never pass secrets.

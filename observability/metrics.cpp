@@ -97,10 +97,29 @@ struct Metrics::Impl {
 };
 
 Metrics::Metrics() : impl_(std::make_unique<Impl>()) {
-  for (const char* s : {"running", "awaiting_approval", "compensating"})
+  for (const char* s : {"running", "awaiting_approval", "paused", "compensating"})
     impl_->active.Add({{"status", s}}).Set(0);
+  for (const char* reason :
+       {"step_failed", "rejected", "cancelled", "approval_timeout", "history_limit"})
+    impl_->compensations.Add({{"reason", reason}});
 }
 Metrics::~Metrics() = default;
+
+void Metrics::declare_workflow(const std::string& workflow) {
+  impl_->workflow_starts.Add({{"workflow", workflow}});
+  for (const char* status : {"completed", "failed", "cancelled"})
+    impl_->workflow_executions.Add({{"workflow", workflow}, {"status", status}});
+  impl_->workflow_duration.Add({{"workflow", workflow}}, kWorkflowBuckets);
+}
+
+void Metrics::declare_activity(const std::string& activity) {
+  impl_->activity_retries.Add({{"activity", activity}});
+  impl_->activity_duration.Add({{"activity", activity}}, kActivityBuckets);
+}
+
+void Metrics::declare_service(const std::string& service) {
+  impl_->breaker_failures.Add({{"service", service}});
+}
 
 void Metrics::workflow_started(const std::string& workflow) {
   impl_->workflow_starts.Add({{"workflow", workflow}}).Increment();

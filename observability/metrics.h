@@ -19,6 +19,12 @@ class Metrics {
   Metrics(const Metrics&) = delete;
   Metrics& operator=(const Metrics&) = delete;
 
+  // Declares the series a workflow definition and its activities will use,
+  // at zero, so every contract metric is exported from the first scrape.
+  void declare_workflow(const std::string& workflow);
+  void declare_activity(const std::string& activity);
+  void declare_service(const std::string& service);
+
   void workflow_started(const std::string& workflow);
   void workflow_finished(const std::string& workflow, const std::string& status,
                          double seconds);
