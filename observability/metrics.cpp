@@ -113,6 +113,8 @@ void Metrics::declare_workflow(const std::string& workflow) {
 }
 
 void Metrics::declare_activity(const std::string& activity) {
+  for (const char* status : {"success", "failure"})
+    impl_->activity_executions.Add({{"activity", activity}, {"status", status}});
   impl_->activity_retries.Add({{"activity", activity}});
   impl_->activity_duration.Add({{"activity", activity}}, kActivityBuckets);
 }
