@@ -356,6 +356,7 @@ json WorkflowState::to_json() const {
   json out;
   out["workflow_id"] = workflow_id_;
   out["run_id"] = run_id_;
+  out["trace_id"] = trace_id_;
   out["workflow"] = definition_->name;
   out["status"] = to_string(status_);
   out["current_phase"] = current_phase_name();
