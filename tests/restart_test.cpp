@@ -3,13 +3,11 @@
 // running) saw every forward side effect exactly once.
 #include <gtest/gtest.h>
 
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/post.hpp>
 #include <thread>
 
 #include "adapters/sandbox/sandbox.h"
 #include "tests/support/orchestrator_fixture.h"
+#include "tests/support/sandbox_fixture.h"
 
 namespace orch::testing {
 namespace {
@@ -18,11 +16,8 @@ using nlohmann::json;
 constexpr int kCampaigns = 50;
 
 TEST(RestartTest, CampaignsWaitingForApprovalSurviveARestart) {
-  boost::asio::io_context sandbox_io{1};
-  auto guard = boost::asio::make_work_guard(sandbox_io);
-  sandbox::Sandbox sb(sandbox_io);
-  ASSERT_EQ(sb.listen("127.0.0.1", 0), "");
-  std::thread sandbox_thread([&] { sandbox_io.run(); });
+  TestSandbox test_sandbox;  // outlives both servers, keeping its ledger
+  sandbox::Sandbox& sb = test_sandbox.sandbox();
 
   TempDir dir;
   api::AppConfig config = test_config(dir.path);
@@ -60,13 +55,6 @@ TEST(RestartTest, CampaignsWaitingForApprovalSurviveARestart) {
     EXPECT_TRUE(ledger["compensations"].empty());
   }
   EXPECT_EQ(sb.ledger_summary()["side_effects"], 15 * kCampaigns);
-
-  boost::asio::post(sandbox_io, [&] {
-    sb.stop();
-    guard.reset();
-    sandbox_io.stop();
-  });
-  sandbox_thread.join();
 }
 
 }  // namespace

@@ -3,15 +3,13 @@
 // when that adapter's calls fail and are logged.
 #include <gtest/gtest.h>
 
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/post.hpp>
 #include <mutex>
 #include <thread>
 
 #include "adapters/sandbox/sandbox.h"
 #include "observability/log.h"
 #include "tests/support/orchestrator_fixture.h"
+#include "tests/support/sandbox_fixture.h"
 
 namespace orch::testing {
 namespace {
@@ -27,11 +25,7 @@ TEST(StructuredLogsTest, EveryLineIsJsonWithContextAndNoSecret) {
     lines.push_back(line);
   });
 
-  boost::asio::io_context sandbox_io{1};
-  auto guard = boost::asio::make_work_guard(sandbox_io);
-  sandbox::Sandbox sb(sandbox_io);
-  ASSERT_EQ(sb.listen("127.0.0.1", 0), "");
-  std::thread sandbox_thread([&] { sandbox_io.run(); });
+  TestSandbox sb;
   {
     TempDir dir;
     api::AppConfig config = test_config(dir.path);
@@ -52,12 +46,6 @@ TEST(StructuredLogsTest, EveryLineIsJsonWithContextAndNoSecret) {
   }
   observability::set_log_sink(nullptr);
   observability::set_log_level(observability::LogLevel::info);
-  boost::asio::post(sandbox_io, [&] {
-    sb.stop();
-    guard.reset();
-    sandbox_io.stop();
-  });
-  sandbox_thread.join();
 
   ASSERT_GT(lines.size(), 30u);
   int with_activity = 0, failures = 0;
