@@ -123,7 +123,7 @@ void ServiceGuard::finish(resilience::CallOutcome outcome, milliseconds duration
 }
 
 nlohmann::json ServiceGuard::describe() const {
-  const resilience::BreakerSnapshot b = const_cast<resilience::CircuitBreaker&>(breaker_).snapshot();
+  const resilience::BreakerSnapshot b = breaker_.snapshot();
   nlohmann::json breaker = {{"state", resilience::to_string(b.state)},
                             {"window_calls", b.calls},
                             {"window_failures", b.failures},
@@ -137,8 +137,8 @@ nlohmann::json ServiceGuard::describe() const {
   std::lock_guard lock(mu_);
   nlohmann::json out = {{"service", service_},
                         {"breaker", std::move(breaker)},
-                        {"in_flight", const_cast<resilience::Bulkhead&>(bulkhead_).in_flight()},
-                        {"max_concurrent", const_cast<resilience::Bulkhead&>(bulkhead_).max()},
+                        {"in_flight", bulkhead_.in_flight()},
+                        {"max_concurrent", bulkhead_.max()},
                         {"rejected_calls", rejected_}};
   if (!last_error_.empty()) {
     out["last_error"] = last_error_;

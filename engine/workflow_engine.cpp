@@ -480,9 +480,7 @@ void WorkflowEngine::on_step_done(const WorkflowPtr& wfp, std::size_t index, int
              clock_.now_ms() - st.step(index).first_scheduled_ms < def.schedule_to_close.count()) {
     // The call was not sent: wait for the service without using an attempt.
     if (metrics_) metrics_->activity_finished(def.activity, "waiting_for_service", seconds);
-    const TimeMs wait = std::clamp<TimeMs>(outcome.retry_after.count(), kMinParkMs, kMaxParkMs);
-    std::uniform_int_distribution<TimeMs> jitter(0, kMinParkMs);
-    wf.parked[index] = clock_.now_ms() + wait + jitter(random_);
+    wf.parked[index] = park_until(outcome.retry_after);
   } else {
     const bool unavailable_too_long = outcome.kind == ActivityOutcomeKind::unavailable;
     const bool may_retry = outcome.kind == ActivityOutcomeKind::retryable &&
@@ -507,6 +505,11 @@ void WorkflowEngine::on_step_done(const WorkflowPtr& wfp, std::size_t index, int
     emit(wf, RecordType::step_failed, std::move(payload));
   }
   advance(wfp);
+}
+
+TimeMs WorkflowEngine::park_until(std::chrono::milliseconds retry_after) {
+  const TimeMs wait = std::clamp<TimeMs>(retry_after.count(), kMinParkMs, kMaxParkMs);
+  return clock_.now_ms() + wait + std::uniform_int_distribution<TimeMs>(0, kMinParkMs)(random_);
 }
 
 void WorkflowEngine::execute_compensation(const WorkflowPtr& wfp) {
@@ -546,9 +549,7 @@ void WorkflowEngine::on_compensation_done(const WorkflowPtr& wfp, std::string st
   WorkflowState& st = *wf.state;
   if (outcome.kind == ActivityOutcomeKind::unavailable) {
     // Never abandoned: wait for the service, without journaling the wait.
-    const TimeMs wait = std::clamp<TimeMs>(outcome.retry_after.count(), kMinParkMs, kMaxParkMs);
-    std::uniform_int_distribution<TimeMs> jitter(0, kMinParkMs);
-    wf.compensation_parked_until = clock_.now_ms() + wait + jitter(random_);
+    wf.compensation_parked_until = park_until(outcome.retry_after);
     advance(wfp);
     return;
   }
@@ -648,17 +649,8 @@ void WorkflowEngine::start(StartRequest request, std::function<void(StartResult)
 void WorkflowEngine::signal(const std::string& workflow_id, const std::string& name, json payload,
                             const std::string& idempotency_key,
                             std::function<void(SignalResult)> done) {
-  auto it = active_.find(workflow_id);
-  if (it == active_.end()) {
-    if (const WorkflowSummary* s = summary(workflow_id)) {
-      done({SignalCode::conflict, "workflow " + workflow_id + " is " + s->status +
-                                      "; it accepts no more signals"});
-    } else {
-      done({SignalCode::not_found, "no workflow " + workflow_id});
-    }
-    return;
-  }
-  WorkflowPtr wf = it->second;
+  WorkflowPtr wf = active_or_reply(workflow_id, done);
+  if (!wf) return;
   WorkflowState& st = *wf->state;
   const WorkflowDefinition& def = st.definition();
   if (st.last_seq() >= limits_.unwind_threshold())
@@ -720,15 +712,21 @@ void WorkflowEngine::signal(const std::string& workflow_id, const std::string& n
   journal_.flush([done = std::move(done)](const Status&) { done({SignalCode::accepted, ""}); });
 }
 
+WorkflowEngine::WorkflowPtr WorkflowEngine::active_or_reply(
+    const std::string& workflow_id, const std::function<void(SignalResult)>& done) {
+  if (auto it = active_.find(workflow_id); it != active_.end()) return it->second;
+  if (const WorkflowSummary* s = summary(workflow_id))
+    done({SignalCode::conflict, "workflow " + workflow_id + " is already " + s->status +
+                                    "; it accepts no more commands"});
+  else
+    done({SignalCode::not_found, "no workflow " + workflow_id});
+  return nullptr;
+}
+
 void WorkflowEngine::cancel(const std::string& workflow_id, const std::string& reason,
                             std::function<void(SignalResult)> done) {
-  auto it = active_.find(workflow_id);
-  if (it == active_.end()) {
-    if (const WorkflowSummary* s = summary(workflow_id))
-      return done({SignalCode::conflict, "workflow " + workflow_id + " is already " + s->status});
-    return done({SignalCode::not_found, "no workflow " + workflow_id});
-  }
-  WorkflowPtr wf = it->second;
+  WorkflowPtr wf = active_or_reply(workflow_id, done);
+  if (!wf) return;
   if (wf->state->unwind_reason() != UnwindReason::none)
     return done({SignalCode::conflict, "workflow " + workflow_id + " is already " +
                                            to_string(wf->state->status()) + ": " +
@@ -740,13 +738,8 @@ void WorkflowEngine::cancel(const std::string& workflow_id, const std::string& r
 
 void WorkflowEngine::redrive(const std::string& workflow_id, const std::string& reason,
                              std::function<void(SignalResult)> done) {
-  auto it = active_.find(workflow_id);
-  if (it == active_.end()) {
-    if (const WorkflowSummary* s = summary(workflow_id))
-      return done({SignalCode::conflict, "workflow " + workflow_id + " is " + s->status});
-    return done({SignalCode::not_found, "no workflow " + workflow_id});
-  }
-  WorkflowPtr wf = it->second;
+  WorkflowPtr wf = active_or_reply(workflow_id, done);
+  if (!wf) return;
   const WorkflowState& st = *wf->state;
   if (st.status() != WorkflowStatus::paused)
     return done({SignalCode::conflict, "workflow " + workflow_id + " is " +

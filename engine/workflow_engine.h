@@ -145,6 +145,11 @@ class WorkflowEngine {
   struct Workflow;
   using WorkflowPtr = std::shared_ptr<Workflow>;
 
+  // The running workflow, or nullptr after answering not_found / conflict.
+  WorkflowPtr active_or_reply(const std::string& workflow_id,
+                              const std::function<void(SignalResult)>& done);
+  // When a call refused by its service (unavailable) may knock again.
+  TimeMs park_until(std::chrono::milliseconds retry_after);
   void emit(Workflow& wf, RecordType type, nlohmann::json payload);
   void log_transition(const WorkflowState& st, const JournalRecord& r,
                       const nlohmann::json& payload);
