@@ -52,7 +52,9 @@ int run_demo() {
   }
   const std::string api = app.base_url();
   std::printf("Campaign Orchestrator demo\n");
-  std::printf("  REST API      %s   (authentication: not enabled in this build)\n", api.c_str());
+  std::printf("  REST API      %s   (authentication OFF for this local demo; `serve` needs\n"
+              "                bearer tokens, see README \"Authentication\")\n",
+              api.c_str());
   std::printf("  sandbox       %s   (fake Notion, Figma, GitHub, Slack, SendGrid, Buffer, "
               "Grafana, ...; %lld ms latency per call)\n",
               app.sandbox()->base_url().c_str(), static_cast<long long>(kSandboxLatency.count()));

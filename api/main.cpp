@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <iostream>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,7 @@
 #include "api/config.h"
 #include "api/demo.h"
 #include "api/orchestrator_app.h"
+#include "api/sha256.h"
 #include "engine/journal_store.h"
 
 #include <nlohmann/json.hpp>
@@ -25,11 +27,13 @@ void usage() {
   std::fprintf(stderr,
                "usage:\n"
                "  orchestrator serve [--config FILE] [--listen HOST:PORT] [--store URL] "
-               "[--sandbox]\n"
+               "[--sandbox] [--no-auth]\n"
+               "  orchestrator auth hash-token      (reads a token on stdin, prints its SHA-256)\n"
                "  orchestrator sandbox [--listen HOST:PORT] [--latency MS]\n"
                "  orchestrator demo\n"
                "  orchestrator journal verify --store URL\n"
-               "  orchestrator bench --workflows N --concurrency C [--latency MS]\n");
+               "  orchestrator bench --workflows N --concurrency C [--parked M] [--fail-rate R] "
+               "[--latency MS]\n");
 }
 
 // Blocks until SIGINT or SIGTERM.
@@ -38,6 +42,24 @@ void wait_for_signal() {
   net::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code&, int) { io.stop(); });
   io.run();
+}
+
+// auth hash-token: the token comes on stdin so it stays out of shell history
+// and process listings; the hash goes into the config's auth.tokens.
+int auth(const std::vector<std::string>& args) {
+  if (args.size() != 1 || args[0] != "hash-token") {
+    std::fprintf(stderr, "usage: orchestrator auth hash-token < token-file\n");
+    return 2;
+  }
+  std::string token;
+  std::getline(std::cin, token);
+  while (!token.empty() && (token.back() == '\r' || token.back() == ' ')) token.pop_back();
+  if (token.empty()) {
+    std::fprintf(stderr, "orchestrator auth hash-token: no token on stdin\n");
+    return 2;
+  }
+  std::printf("%s\n", orch::api::sha256_hex(token).c_str());
+  return 0;
 }
 
 int serve(const std::vector<std::string>& args) {
@@ -63,12 +85,19 @@ int serve(const std::vector<std::string>& args) {
       config.store_url = args[++i];
     } else if (a == "--sandbox") {
       config.sandbox = true;
+    } else if (a == "--no-auth") {
+      config.auth.enabled = false;
     } else {
       std::fprintf(stderr, "orchestrator serve: unknown argument '%s'\n", a.c_str());
       usage();
       return 2;
     }
   }
+  if (!config.auth.enabled)
+    std::fprintf(stderr,
+                 "orchestrator: authentication is OFF: anyone who reaches %s:%u may start, "
+                 "approve and cancel campaigns\n",
+                 config.listen_host.c_str(), static_cast<unsigned>(config.listen_port));
   orch::api::OrchestratorApp app(config);
   if (std::string e = app.start(); !e.empty()) {
     std::fprintf(stderr, "orchestrator: %s\n", e.c_str());
@@ -167,6 +196,7 @@ int main(int argc, char** argv) {
   if (command == "demo") return orch::api::run_demo();
   if (command == "bench") return orch::api::run_bench(args);
   if (command == "journal") return journal(args);
+  if (command == "auth") return auth(args);
   usage();
   return 2;
 }

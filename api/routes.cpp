@@ -24,6 +24,8 @@ constexpr std::size_t kDefaultPageSize = 20;
 constexpr std::size_t kMaxHistoryPageSize = 1000;
 constexpr std::size_t kCommentMax = 2000;
 constexpr std::size_t kContentMax = 20000;
+constexpr std::size_t kDefaultWaitMs = 30'000;  // progress long poll
+constexpr std::size_t kMaxWaitMs = 60'000;
 
 Response ok_json(int status, const json& body) { return Response::json(status, body.dump()); }
 
@@ -136,12 +138,88 @@ std::string random_suffix() {
   return out;
 }
 
+// What a request needs: reads are open to every role; approve and reject to
+// reviewers; breaker commands to admins; every other command to operators.
+Permission permission_for(const std::string& method, const std::vector<std::string>& parts) {
+  if (method == "GET" || method == "HEAD") return Permission::read;
+  if (parts.size() == 4 && parts[1] == "adapters" && parts[3] == "breaker") return Permission::admin;
+  if (parts.size() == 5 && parts[1] == "workflows" &&
+      (parts[3] == "signals" || parts[3] == "updates") &&
+      (parts[4] == "approve" || parts[4] == "reject"))
+    return Permission::review;
+  return Permission::operate;
+}
+
+const char* permission_name(Permission p) {
+  switch (p) {
+    case Permission::open: return "nothing";
+    case Permission::read: return "a viewer token";
+    case Permission::review: return "a reviewer or admin token";
+    case Permission::operate: return "an operator or admin token";
+    case Permission::admin: return "an admin token";
+  }
+  return "an admin token";
+}
+
+// With authentication on, `field` of a body names the acting identity: it
+// must be absent or the token's subject, and becomes the token's subject.
+bool bind_identity(json& body, const char* field, const Principal* who, const Request& r,
+                   const Responder& respond) {
+  if (!who) return true;
+  if (body.contains(field) &&
+      (!body[field].is_string() || body[field].get<std::string>() != who->subject)) {
+    respond(problem(403, "identity-mismatch", "Forbidden",
+                    std::string(field) + " must be the token's own identity '" + who->subject +
+                        "' (or left out)",
+                    std::string(r.path())));
+    return false;
+  }
+  body[field] = who->subject;
+  return true;
+}
+
+json actor_of(const Principal* who) { return who ? who->actor() : json(); }
+
 }  // namespace
 
 ApiRoutes::ApiRoutes(engine::WorkflowEngine& engine, engine::JournalStore& store,
                      observability::Metrics& metrics, engine::Clock& clock,
-                     adapters::ServiceGuards* guards)
-    : engine_(engine), store_(store), metrics_(metrics), clock_(clock), guards_(guards) {}
+                     adapters::ServiceGuards* guards, const Authenticator* auth)
+    : engine_(engine), store_(store), metrics_(metrics), clock_(clock), guards_(guards),
+      auth_(auth) {}
+
+bool ApiRoutes::admit(const Request& r, const std::vector<std::string>& parts,
+                      std::optional<Principal>* who, const Responder& respond) {
+  if (!auth_ || !auth_->enabled() || auth_->open(r.path())) return true;
+  Authenticator::Failure why = Authenticator::Failure::none;
+  *who = auth_->authenticate(r.header("authorization"), &why);
+  if (!*who) {
+    const char* reason = why == Authenticator::Failure::missing     ? "missing_token"
+                         : why == Authenticator::Failure::malformed ? "malformed_token"
+                                                                    : "unknown_token";
+    metrics_.auth_failure(reason);
+    Response resp = problem(
+        401, "unauthenticated", "Unauthorized",
+        why == Authenticator::Failure::missing
+            ? "this endpoint needs an Authorization: Bearer <token> header"
+        : why == Authenticator::Failure::malformed
+            ? "the Authorization header must be 'Bearer <token>'"
+            : "the bearer token is not one this server knows",
+        std::string(r.path()));
+    resp.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"campaign-orchestrator\"");
+    respond(std::move(resp));
+    return false;
+  }
+  const Permission need = permission_for(r.method, parts);
+  if (role_allows((*who)->role, need)) return true;
+  metrics_.auth_failure("forbidden_role");
+  respond(problem(403, "forbidden-role", "Forbidden",
+                  "role " + std::string(to_string((*who)->role)) + " of '" + (*who)->subject +
+                      "' may not " + r.method + " " + std::string(r.path()) + " (needs " +
+                      permission_name(need) + ")",
+                  std::string(r.path())));
+  return false;
+}
 
 void ApiRoutes::handle(Request request, Responder respond) {
   auto started = std::chrono::steady_clock::now();
@@ -172,6 +250,11 @@ void ApiRoutes::route(const Request& r, const Responder& respond, std::string* n
     }
     return true;
   };
+
+  // Authentication first: an unknown path answers 401 to a stranger, not 404.
+  std::optional<Principal> principal;
+  if (!admit(r, parts, &principal, respond)) return;
+  const Principal* who = principal ? &*principal : nullptr;
 
   if (is({"health"})) {
     *name = "/health";
@@ -230,17 +313,17 @@ void ApiRoutes::route(const Request& r, const Responder& respond, std::string* n
   if (is({"v1", "campaigns"})) {
     *name = "/v1/campaigns";
     if (m != "POST") return respond(method_not_allowed(r, "POST"));
-    return start_campaign(r, respond);
+    return start_campaign(r, who, respond);
   }
   if (is({"v1", "wizards"})) {
     *name = "/v1/wizards";
     if (m != "POST") return respond(method_not_allowed(r, "POST"));
-    return save_wizard(r, respond);
+    return save_wizard(r, who, respond);
   }
   if (is({"v1", "wizards", "*", "approve"})) {
     *name = "/v1/wizards/{id}/approve";
     if (m != "POST") return respond(method_not_allowed(r, "POST"));
-    return approve_wizard(r, parts[2], respond);
+    return approve_wizard(r, parts[2], who, respond);
   }
   if (is({"v1", "workflows"})) {
     *name = "/v1/workflows";
@@ -257,6 +340,32 @@ void ApiRoutes::route(const Request& r, const Responder& respond, std::string* n
   if (is({"v1", "workflows", "*", "progress"})) {
     *name = "/v1/workflows/{id}/progress";
     if (m != "GET") return respond(method_not_allowed(r, "GET"));
+    // Long poll: ?wait_for=STATUS[,STATUS...]&wait_ms=N answers as soon as the
+    // status is one of those, or after N ms (at most kMaxWaitMs) as it is.
+    if (auto wait_for = r.query_param("wait_for")) {
+      std::vector<phases::FieldError> errors;
+      std::vector<std::string> statuses;
+      std::string_view list(*wait_for);
+      while (!list.empty()) {
+        const std::string status(list.substr(0, list.find(',')));
+        if (!kStatuses.count(status)) errors.push_back({"wait_for", "unknown status " + status});
+        statuses.push_back(status);
+        list.remove_prefix(std::min(list.size(), status.size() + 1));
+      }
+      std::size_t wait_ms = 0;
+      query_number(r, "wait_ms", kDefaultWaitMs, kMaxWaitMs, &wait_ms, &errors);
+      if (!errors.empty()) return respond(invalid(r, "invalid long poll", errors));
+      const std::string id = parts[2];
+      return engine_.await_status(id, std::move(statuses), std::chrono::milliseconds(wait_ms),
+                                  [respond, id, path = std::string(r.path())](
+                                      std::optional<json> p) {
+                                    if (!p)
+                                      return respond(problem(404, "workflow-not-found",
+                                                             "Workflow Not Found",
+                                                             "no workflow " + id, path));
+                                    respond(ok_json(200, *p));
+                                  });
+    }
     auto p = engine_.progress(parts[2]);
     if (!p) return respond(unknown_workflow(r, parts[2]));
     return respond(ok_json(200, *p));
@@ -272,13 +381,16 @@ void ApiRoutes::route(const Request& r, const Responder& respond, std::string* n
                                                             ? parts[4]
                                                             : "{other}");
     if (m != "POST") return respond(method_not_allowed(r, "POST"));
-    return post_signal(r, parts[2], parts[4], respond);
+    return post_signal(r, parts[2], parts[4], who, respond);
   }
   if (is({"v1", "workflows", "*", "updates", "*"})) {
     *name = "/v1/workflows/{id}/updates/" +
-            std::string(parts[4] == "approve" || parts[4] == "reject" ? parts[4] : "{other}");
+            std::string(parts[4] == "approve" || parts[4] == "reject" ||
+                                parts[4] == "update_content"
+                            ? parts[4]
+                            : "{other}");
     if (m != "POST") return respond(method_not_allowed(r, "POST"));
-    return post_update(r, parts[2], parts[4], respond);
+    return post_update(r, parts[2], parts[4], who, respond);
   }
   if (is({"v1", "workflows", "*", "retry"})) {
     *name = "/v1/workflows/{id}/retry";
@@ -298,12 +410,25 @@ void ApiRoutes::route(const Request& r, const Responder& respond, std::string* n
   if (is({"v1", "workflows", "*", "cancel"})) {
     *name = "/v1/workflows/{id}/cancel";
     if (m != "POST") return respond(method_not_allowed(r, "POST"));
-    return post_cancel(r, parts[2], respond);
+    return post_cancel(r, parts[2], who, respond);
+  }
+  if (is({"v1", "workflows", "*", "pause"}) || is({"v1", "workflows", "*", "resume"})) {
+    const bool pause = parts[3] == "pause";
+    *name = pause ? "/v1/workflows/{id}/pause" : "/v1/workflows/{id}/resume";
+    if (m != "POST") return respond(method_not_allowed(r, "POST"));
+    return post_hold(r, parts[2], pause, who, respond);
+  }
+  if (is({"v1", "workflows", "*", "approvals"})) {
+    *name = "/v1/workflows/{id}/approvals";
+    if (m != "GET") return respond(method_not_allowed(r, "GET"));
+    auto approvals = engine_.approvals(parts[2]);
+    if (!approvals) return respond(unknown_workflow(r, parts[2]));
+    return respond(ok_json(200, *approvals));
   }
   respond(not_found(r, "no route " + std::string(r.path())));
 }
 
-void ApiRoutes::start_campaign(const Request& r, const Responder& respond) {
+void ApiRoutes::start_campaign(const Request& r, const Principal* who, const Responder& respond) {
   Response error;
   auto body = parse_object(r, false, &error);
   if (!body) return respond(std::move(error));
@@ -312,13 +437,14 @@ void ApiRoutes::start_campaign(const Request& r, const Responder& respond) {
   auto errors = phases::validate_campaign_input(*body);
   if (!errors.empty())
     return respond(invalid(r, "the CampaignInput is invalid", errors));
+  if (!bind_identity(*body, "submitted_by", who, r, respond)) return;
   start_with_input(std::move(*body), std::move(key),
                    std::string(r.header("traceparent").value_or("")), std::string(r.path()),
-                   respond);
+                   actor_of(who), respond);
 }
 
 void ApiRoutes::start_with_input(json input, std::string idempotency_key, std::string traceparent,
-                                 std::string instance, const Responder& respond) {
+                                 std::string instance, json actor, const Responder& respond) {
   engine::StartRequest req;
   req.definition = phases::kCampaignWorkflow;
   req.workflow_id = input.value("workflow_id", "");
@@ -328,6 +454,7 @@ void ApiRoutes::start_with_input(json input, std::string idempotency_key, std::s
   req.idempotency_key = std::move(idempotency_key);
   req.traceparent = std::move(traceparent);
   req.input = std::move(input);
+  req.actor = std::move(actor);
   engine_.start(std::move(req), [respond, instance](engine::StartResult result) {
     switch (result.code) {
       case engine::StartCode::created:
@@ -348,12 +475,13 @@ void ApiRoutes::start_with_input(json input, std::string idempotency_key, std::s
   });
 }
 
-void ApiRoutes::save_wizard(const Request& r, const Responder& respond) {
+void ApiRoutes::save_wizard(const Request& r, const Principal* who, const Responder& respond) {
   Response error;
   auto body = parse_object(r, false, &error);
   if (!body) return respond(std::move(error));
   auto errors = phases::validate_campaign_input(*body);
   if (!errors.empty()) return respond(invalid(r, "the CampaignInput draft is invalid", errors));
+  if (!bind_identity(*body, "submitted_by", who, r, respond)) return;
   const std::string id = "wiz-" + random_suffix() + std::to_string(++draft_counter_);
   if (Status s = store_.put_draft(id, body->dump(), clock_.now_ms()); !s)
     return respond(problem(503, "store-unavailable", "Service Unavailable",
@@ -361,7 +489,8 @@ void ApiRoutes::save_wizard(const Request& r, const Responder& respond) {
   respond(ok_json(201, {{"wizard_id", id}, {"status", "draft"}, {"input", *body}}));
 }
 
-void ApiRoutes::approve_wizard(const Request& r, const std::string& id, const Responder& respond) {
+void ApiRoutes::approve_wizard(const Request& r, const std::string& id, const Principal* who,
+                               const Responder& respond) {
   Response error;
   auto body = parse_object(r, true, &error);
   if (!body) return respond(std::move(error));
@@ -379,7 +508,7 @@ void ApiRoutes::approve_wizard(const Request& r, const std::string& id, const Re
       input.value("campaign_name", ""), id.substr(4));
   // Approving twice returns the same workflow (its id derives from the draft).
   start_with_input(std::move(input), "", std::string(r.header("traceparent").value_or("")),
-                   std::string(r.path()), [respond](Response resp) {
+                   std::string(r.path()), actor_of(who), [respond](Response resp) {
                      if (resp.status == 200) resp.status = 201;
                      respond(std::move(resp));
                    });
@@ -442,15 +571,23 @@ void ApiRoutes::get_history(const Request& r, const std::string& id, const Respo
                           {"total_pages", (total + page_size - 1) / page_size}}}}));
 }
 
+// The body schema of a human action; with authentication on the reviewer
+// comes from the token, so the body may leave it out.
+static std::vector<StringField> action_schema(const std::string& name, bool authenticated) {
+  const bool need_reviewer = !authenticated;
+  if (name == "approve") return {{"reviewer", need_reviewer, 200}, {"comment", false, kCommentMax}};
+  if (name == "reject") return {{"reviewer", need_reviewer, 200}, {"reason", true, kCommentMax}};
+  if (name == "update_content")
+    return {{"content_id", true, 100}, {"new_content", true, kContentMax}};
+  return {};
+}
+
 void ApiRoutes::post_signal(const Request& r, const std::string& id, const std::string& name,
-                            const Responder& respond) {
-  std::vector<StringField> schema;
-  if (name == "approve") schema = {{"reviewer", true, 200}, {"comment", false, kCommentMax}};
-  else if (name == "reject") schema = {{"reviewer", true, 200}, {"reason", true, kCommentMax}};
-  else if (name == "update_content")
-    schema = {{"content_id", true, 100}, {"new_content", true, kContentMax}};
-  else return respond(problem(404, "unknown-signal", "Unknown Signal", "no signal " + name,
-                              std::string(r.path())));
+                            const Principal* who, const Responder& respond) {
+  std::vector<StringField> schema = action_schema(name, who != nullptr);
+  if (schema.empty())
+    return respond(problem(404, "unknown-signal", "Unknown Signal", "no signal " + name,
+                           std::string(r.path())));
   Response error;
   auto body = parse_object(r, false, &error);
   if (!body) return respond(std::move(error));
@@ -459,6 +596,8 @@ void ApiRoutes::post_signal(const Request& r, const std::string& id, const std::
   if (!key.empty()) key = "signal:" + key;
   auto errors = check_string_fields(*body, schema);
   if (!errors.empty()) return respond(invalid(r, "invalid " + name + " signal", errors));
+  if (name != "update_content" && !bind_identity(*body, "reviewer", who, r, respond)) return;
+  if (who) (*body)["actor"] = who->actor();
   const std::string ack = name == "update_content" ? "content_updated" : "signal_sent";
   engine_.signal(id, name, std::move(*body), key,
                  [respond, r, ack](engine::SignalResult result) {
@@ -469,13 +608,15 @@ void ApiRoutes::post_signal(const Request& r, const std::string& id, const std::
                  });
 }
 
+// Updates: the validator runs first (here and in the engine) and a refusal
+// journals nothing; an accepted update answers with the new state once it is
+// durable.
 void ApiRoutes::post_update(const Request& r, const std::string& id, const std::string& name,
-                            const Responder& respond) {
-  std::vector<StringField> schema;
-  if (name == "approve") schema = {{"reviewer", true, 200}, {"comment", false, kCommentMax}};
-  else if (name == "reject") schema = {{"reviewer", true, 200}, {"reason", true, kCommentMax}};
-  else return respond(problem(404, "unknown-update", "Unknown Update", "no update " + name,
-                              std::string(r.path())));
+                            const Principal* who, const Responder& respond) {
+  std::vector<StringField> schema = action_schema(name, who != nullptr);
+  if (schema.empty())
+    return respond(problem(404, "unknown-update", "Unknown Update", "no update " + name,
+                           std::string(r.path())));
   Response error;
   auto body = parse_object(r, false, &error);
   if (!body) {
@@ -488,42 +629,57 @@ void ApiRoutes::post_update(const Request& r, const std::string& id, const std::
   }
   auto errors = check_string_fields(*body, schema);
   if (!errors.empty()) return respond(invalid(r, "invalid " + name + " update", errors));
-  // The validator: an update is only accepted while the workflow waits for
-  // review; otherwise nothing is journaled.
   const engine::WorkflowSummary* summary = engine_.summary(id);
   if (!summary) return respond(unknown_workflow(r, id));
-  auto state = engine_.describe(id);
-  if (!state || state->value("status", "") != "awaiting_approval")
+  if (name != "update_content" && summary->status != "awaiting_approval")
     return respond(problem(409, "not-awaiting-review", "Conflict",
-                           "workflow " + id + " is " +
-                               (state ? state->value("status", "unknown") : summary->status) +
-                               ", not awaiting approval",
+                           "workflow " + id + " is " + summary->status + ", not awaiting approval",
                            std::string(r.path())));
+  if (name != "update_content" && !bind_identity(*body, "reviewer", who, r, respond)) return;
+  if (who) (*body)["actor"] = who->actor();
   engine_.signal(id, name, std::move(*body), "", [this, respond, r, id](engine::SignalResult res) {
     if (res.code != engine::SignalCode::accepted) return respond(signal_problem(r, res));
-    auto now = engine_.describe(id);
-    json out = {{"workflow_id", id}};
-    if (now) {
-      out["status"] = (*now)["status"];
-      out["current_phase"] = (*now)["current_phase"];
-      out["approvals"] = (*now)["approvals"];
+    json out = engine_.approvals(id).value_or(json::object());
+    if (auto view = engine_.describe(id)) {
+      out["current_phase"] = (*view)["current_phase"];
+      if (view->contains("patches")) out["patches"] = (*view)["patches"];
     }
     respond(ok_json(200, out));
   });
 }
 
-void ApiRoutes::post_cancel(const Request& r, const std::string& id, const Responder& respond) {
+void ApiRoutes::post_cancel(const Request& r, const std::string& id, const Principal* who,
+                            const Responder& respond) {
   Response error;
   auto body = parse_object(r, true, &error);
   if (!body) return respond(std::move(error));
   auto errors = check_string_fields(*body, {{"reason", false, kCommentMax}});
   if (!errors.empty()) return respond(invalid(r, "invalid cancel request", errors));
-  engine_.cancel(id, body->value("reason", "cancelled by request"),
+  engine_.cancel(id, body->value("reason", "cancelled by request"), actor_of(who),
                  [respond, r](engine::SignalResult result) {
                    if (result.code == engine::SignalCode::accepted)
                      return respond(ok_json(202, {{"status", "cancelling"}}));
                    respond(signal_problem(r, result));
                  });
+}
+
+void ApiRoutes::post_hold(const Request& r, const std::string& id, bool pause,
+                          const Principal* who, const Responder& respond) {
+  Response error;
+  auto body = parse_object(r, true, &error);
+  if (!body) return respond(std::move(error));
+  auto errors = check_string_fields(*body, {{"reason", false, kCommentMax}});
+  if (!errors.empty())
+    return respond(invalid(r, std::string("invalid ") + (pause ? "pause" : "resume") + " request",
+                           errors));
+  const std::string reason =
+      body->value("reason", pause ? "paused by an operator" : "resumed by an operator");
+  engine_.hold(id, pause, reason, actor_of(who),
+               [respond, r, pause](engine::SignalResult result) {
+                 if (result.code == engine::SignalCode::accepted)
+                   return respond(ok_json(202, {{"status", pause ? "paused" : "resuming"}}));
+                 respond(signal_problem(r, result));
+               });
 }
 
 }  // namespace orch::api

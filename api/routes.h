@@ -4,10 +4,13 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "adapters/http_server.h"
 #include "adapters/service_guard.h"
+#include "api/auth.h"
 #include "engine/journal_store.h"
 #include "engine/workflow_engine.h"
 #include "observability/metrics.h"
@@ -19,34 +22,43 @@ class ApiRoutes {
   // REQUIRES: all arguments outlive this; handle() runs on the engine's thread.
   ApiRoutes(engine::WorkflowEngine& engine, engine::JournalStore& store,
             observability::Metrics& metrics, engine::Clock& clock,
-            adapters::ServiceGuards* guards = nullptr);
+            adapters::ServiceGuards* guards = nullptr, const Authenticator* auth = nullptr);
 
   void handle(http::Request request, http::Responder respond);
 
  private:
   void route(const http::Request& request, const http::Responder& respond, std::string* route_name);
-  void start_campaign(const http::Request& request, const http::Responder& respond);
-  void save_wizard(const http::Request& request, const http::Responder& respond);
-  void approve_wizard(const http::Request& request, const std::string& id,
+  // `who` is the caller when authentication is on, else nullptr.
+  void start_campaign(const http::Request& request, const Principal* who,
+                      const http::Responder& respond);
+  void save_wizard(const http::Request& request, const Principal* who,
+                   const http::Responder& respond);
+  void approve_wizard(const http::Request& request, const std::string& id, const Principal* who,
                       const http::Responder& respond);
   void list_workflows(const http::Request& request, const http::Responder& respond);
   void get_history(const http::Request& request, const std::string& id,
                    const http::Responder& respond);
   void post_signal(const http::Request& request, const std::string& id, const std::string& name,
-                   const http::Responder& respond);
+                   const Principal* who, const http::Responder& respond);
   void post_update(const http::Request& request, const std::string& id, const std::string& name,
+                   const Principal* who, const http::Responder& respond);
+  void post_cancel(const http::Request& request, const std::string& id, const Principal* who,
                    const http::Responder& respond);
-  void post_cancel(const http::Request& request, const std::string& id,
-                   const http::Responder& respond);
+  void post_hold(const http::Request& request, const std::string& id, bool pause,
+                 const Principal* who, const http::Responder& respond);
   void start_with_input(nlohmann::json input, std::string idempotency_key,
-                        std::string traceparent, std::string instance,
+                        std::string traceparent, std::string instance, nlohmann::json actor,
                         const http::Responder& respond);
+  // Authenticates and authorises; false after answering 401 or 403.
+  bool admit(const http::Request& request, const std::vector<std::string>& parts,
+             std::optional<Principal>* who, const http::Responder& respond);
 
   engine::WorkflowEngine& engine_;
   engine::JournalStore& store_;
   observability::Metrics& metrics_;
   engine::Clock& clock_;
   adapters::ServiceGuards* guards_;
+  const Authenticator* auth_;
   std::uint64_t draft_counter_ = 0;
 };
 

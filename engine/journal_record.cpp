@@ -20,13 +20,15 @@ const char* to_string(RecordType type) {
     case RecordType::approval_escalated: return "approval_escalated";
     case RecordType::history_limit_reached: return "history_limit_reached";
     case RecordType::step_reset: return "step_reset";
+    case RecordType::workflow_paused: return "workflow_paused";
+    case RecordType::workflow_resumed: return "workflow_resumed";
   }
   return "unknown";
 }
 
 std::optional<RecordType> record_type_from_int(int value) {
   if (value < static_cast<int>(RecordType::workflow_started) ||
-      value > static_cast<int>(RecordType::step_reset))
+      value > static_cast<int>(RecordType::workflow_resumed))
     return std::nullopt;
   return static_cast<RecordType>(value);
 }

@@ -26,6 +26,8 @@ enum class RecordType : int {
   approval_escalated = 12,     // {deadline, reviewers}
   history_limit_reached = 13,  // {limit}
   step_reset = 14,             // {step, reason}: an operator's redrive of a paused step
+  workflow_paused = 15,        // {reason, actor?}: held before a phase (pause/resume)
+  workflow_resumed = 16,       // {reason, actor?}
 };
 
 const char* to_string(RecordType type);

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -57,7 +58,24 @@ struct StepDefinition {
   std::string when_contains_value;    // ...that must contain this string
 };
 
+// One level of an approval chain: `quorum` distinct reviewers from
+// `reviewers` must approve before the next level may decide.
+struct ApprovalLevel {
+  std::string name;
+  std::vector<std::string> reviewers;
+  int quorum = 1;
+};
+
+// Who must approve, in order. Levels are decided one after the other; a
+// reject at the current level unwinds the saga.
+struct ApprovalPolicy {
+  std::vector<ApprovalLevel> levels;
+  std::string submitter;             // who started the workflow ("" = unknown)
+  bool allow_self_approval = true;   // false: the submitter may not approve
+};
+
 // Wait after the phase's steps until `approve_signal` (or reject) arrives.
+// A definition has at most one gate.
 struct GateDefinition {
   std::string approve_signal = "approve";
   std::string reject_signal = "reject";
@@ -69,6 +87,10 @@ struct GateDefinition {
   // deadline passes and it is non-empty, the gate escalates to them for one
   // more timeout instead of rejecting.
   std::string escalation_reviewers_pointer;
+  // The approval chain as a pure function of the workflow input, evaluated
+  // once when the state is built (so replay yields the same chain). Unset:
+  // one level, quorum 1, of the reviewers at `reviewers_pointer`.
+  std::function<ApprovalPolicy(const nlohmann::json& input)> policy;
 };
 
 struct PhaseDefinition {
@@ -86,6 +108,10 @@ struct PatchSignalDefinition {
   std::string value_field;
   std::string before_phase;
   std::vector<std::string> allowed_keys;  // empty = any key
+  // A patch applied while the gate is open (the phase before `before_phase`
+  // waits for approval) withdraws the approvals given so far: reviewers
+  // approved what they saw, not the edit.
+  bool resets_approvals = false;
 };
 
 struct WorkflowDefinition {
@@ -97,6 +123,9 @@ struct WorkflowDefinition {
   // Input field holding an RFC 3339 time before which the first phase does
   // not start ("" = start at once).
   std::string start_at_input_field;
+  // A running workflow may be paused (held: nothing new is scheduled) until
+  // this phase has started; "" = it cannot be paused.
+  std::string pausable_before_phase;
 };
 
 // One concrete step of one workflow run, after fan-out.

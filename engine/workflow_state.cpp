@@ -75,8 +75,10 @@ std::unique_ptr<WorkflowState> WorkflowState::start(const JournalRecord& started
     return nullptr;
   }
   std::unique_ptr<WorkflowState> s(new WorkflowState());
+  json p_started;
   try {
     json p = json::parse(started.payload);
+    if (p.contains("actor")) p_started["actor"] = p["actor"];
     s->definition_ = &definition;
     s->workflow_id_ = started.workflow_id;
     s->run_id_ = p.at("run_id").get<std::string>();
@@ -95,6 +97,26 @@ std::unique_ptr<WorkflowState> WorkflowState::start(const JournalRecord& started
       s->not_before_ms_ = *t;
   }
   s->steps_.resize(s->plan_.steps.size());
+  for (std::size_t i = 0; i < definition.phases.size(); ++i) {
+    if (!definition.phases[i].gate) continue;
+    const GateDefinition& gate = *definition.phases[i].gate;
+    s->gate_phase_ = i;
+    if (gate.policy) {
+      s->policy_ = gate.policy(s->input_);
+    } else {
+      ApprovalLevel level{"approval", {}, 1};
+      if (!gate.reviewers_pointer.empty()) {
+        json::json_pointer ptr(gate.reviewers_pointer);
+        if (s->input_.contains(ptr) && s->input_.at(ptr).is_array())
+          for (const json& r : s->input_.at(ptr))
+            if (r.is_string()) level.reviewers.push_back(r.get<std::string>());
+      }
+      s->policy_.levels.push_back(std::move(level));
+    }
+    break;
+  }
+  s->level_approvers_.resize(s->policy_.levels.size());
+  s->record_action(started, "submitted", p_started, "");
   s->last_seq_ = 1;
   s->created_ms_ = s->updated_ms_ = started.time_ms;
   s->recompute();
@@ -133,18 +155,53 @@ TimeMs WorkflowState::approval_deadline_ms() const {
   return opened + timeout;
 }
 
-bool WorkflowState::may_decide(const GateDefinition& gate, const std::string& reviewer) const {
-  auto listed = [&](const std::string& pointer) {
-    if (pointer.empty()) return false;
-    json::json_pointer ptr(pointer);
-    if (!input_.contains(ptr) || !input_.at(ptr).is_array()) return false;
-    for (const json& r : input_.at(ptr))
-      if (r.is_string() && r.get<std::string>() == reviewer) return true;
-    return false;
-  };
-  if (gate.reviewers_pointer.empty()) return true;
-  return listed(gate.reviewers_pointer) ||
-         (escalated_ms_ != 0 && listed(gate.escalation_reviewers_pointer));
+bool WorkflowState::has_approved(std::size_t level, const std::string& reviewer) const {
+  if (level >= level_approvers_.size()) return false;
+  const auto& who = level_approvers_[level];
+  return std::find(who.begin(), who.end(), reviewer) != who.end();
+}
+
+bool WorkflowState::reviewer_of(std::size_t level, const std::string& reviewer) const {
+  if (level >= policy_.levels.size()) return false;
+  const auto& listed = policy_.levels[level].reviewers;
+  if (listed.empty() || std::find(listed.begin(), listed.end(), reviewer) != listed.end())
+    return true;
+  if (escalated_ms_ == 0 || gate_phase_ >= definition_->phases.size()) return false;
+  const std::string& pointer = definition_->phases[gate_phase_].gate->escalation_reviewers_pointer;
+  if (pointer.empty()) return false;
+  json::json_pointer ptr(pointer);
+  if (!input_.contains(ptr) || !input_.at(ptr).is_array()) return false;
+  for (const json& r : input_.at(ptr))
+    if (r.is_string() && r.get<std::string>() == reviewer) return true;
+  return false;
+}
+
+void WorkflowState::record_action(const JournalRecord& r, std::string action,
+                                  const json& payload, const std::string& actor_field) {
+  AuditEntry e;
+  e.action = std::move(action);
+  e.at_ms = r.time_ms;
+  e.seq = r.seq;
+  if (payload.contains("actor") && payload["actor"].is_object()) {
+    const json& a = payload["actor"];
+    e.actor = a.value("subject", "");
+    e.role = a.value("role", "");
+    e.token = a.value("token", "");
+  }
+  if (!actor_field.empty() && payload.contains(actor_field) && payload[actor_field].is_string())
+    e.actor = payload[actor_field].get<std::string>();
+  if (e.action == "submitted" && e.actor.empty()) e.actor = policy_.submitter;
+  audit_.push_back(std::move(e));
+}
+
+void WorkflowState::reset_approvals() {
+  bool any = false;
+  for (auto& who : level_approvers_) {
+    any |= !who.empty();
+    who.clear();
+  }
+  if (any) ++round_;
+  current_level_ = 0;
 }
 
 void WorkflowState::begin_unwind(UnwindReason reason, std::string message) {
@@ -161,7 +218,7 @@ void WorkflowState::recompute() {
   if (is_terminal(status_)) return;
   if (unwind_reason_ != UnwindReason::none) {
     status_ = WorkflowStatus::compensating;
-  } else if (paused_step_ != static_cast<std::size_t>(-1)) {
+  } else if (paused_step_ != static_cast<std::size_t>(-1) || held_) {
     status_ = WorkflowStatus::paused;
   } else if (p < phases.size() && phases[p].gate && phase_steps_done(p)) {
     status_ = WorkflowStatus::awaiting_approval;
@@ -239,33 +296,74 @@ Status WorkflowState::apply(const JournalRecord& r) {
       }
       case RecordType::signal_received: {
         const std::string name = p.at("name").get<std::string>();
-        SignalEntry entry{name, p.at("payload"), r.time_ms};
+        const json& payload = p.at("payload");
         if (p.contains("key") && !p["key"].get<std::string>().empty())
           signal_keys_.insert(p["key"].get<std::string>());
         bool handled = false;
-        for (const auto& phase : definition_->phases) {
-          if (!phase.gate) continue;
-          if (name == phase.gate->approve_signal) {
-            approvals_.push_back(entry);
-            handled = true;
-          } else if (name == phase.gate->reject_signal) {
-            rejections_.push_back(entry);
-            begin_unwind(UnwindReason::rejected,
-                         "rejected by " + entry.payload.value("reviewer", "unknown") + ": " +
-                             entry.payload.value("reason", ""));
-            handled = true;
+        const GateDefinition* gate =
+            gate_phase_ < definition_->phases.size() ? &*definition_->phases[gate_phase_].gate
+                                                      : nullptr;
+        // The level decided: journaled by the engine's validator; records
+        // from before approval chains decide the current level.
+        auto level_of = [&]() {
+          const std::string name_of_level = payload.value("level", "");
+          for (std::size_t l = 0; l < policy_.levels.size(); ++l)
+            if (policy_.levels[l].name == name_of_level) return l;
+          return current_level_;
+        };
+        if (gate && name == gate->approve_signal) {
+          const std::size_t level = level_of();
+          const std::string reviewer = payload.value("reviewer", "");
+          record_action(r, "approved", payload, "reviewer");
+          audit_.back().comment = payload.value("comment", "");
+          audit_.back().round = round_;
+          if (level < level_approvers_.size()) {
+            audit_.back().level = policy_.levels[level].name;
+            if (!has_approved(level, reviewer)) level_approvers_[level].push_back(reviewer);
           }
+          while (current_level_ < policy_.levels.size() &&
+                 static_cast<int>(level_approvers_[current_level_].size()) >=
+                     policy_.levels[current_level_].quorum)
+            ++current_level_;
+          handled = true;
+        } else if (gate && name == gate->reject_signal) {
+          const std::size_t level = level_of();
+          record_action(r, "rejected", payload, "reviewer");
+          audit_.back().comment = payload.value("reason", "");
+          audit_.back().round = round_;
+          if (level < policy_.levels.size()) audit_.back().level = policy_.levels[level].name;
+          begin_unwind(UnwindReason::rejected,
+                       "rejected by " + payload.value("reviewer", "unknown") + ": " +
+                           payload.value("reason", ""));
+          handled = true;
         }
         for (const auto& patch : definition_->patch_signals) {
           if (name != patch.name) continue;
-          patches_[name][entry.payload.at(patch.key_field).get<std::string>()] =
-              entry.payload.at(patch.value_field);
+          patches_[name][payload.at(patch.key_field).get<std::string>()] =
+              payload.at(patch.value_field);
+          record_action(r, "content_updated", payload, "");
+          audit_.back().detail = payload.at(patch.key_field).get<std::string>();
+          if (patch.resets_approvals && current_phase_ == gate_phase_) reset_approvals();
           handled = true;
         }
         if (!handled) throw std::runtime_error("unknown signal " + name);
         break;
       }
+      case RecordType::workflow_paused:
+        held_ = true;
+        hold_reason_ = p.value("reason", "");
+        record_action(r, "paused", p, "");
+        audit_.back().comment = hold_reason_;
+        break;
+      case RecordType::workflow_resumed:
+        held_ = false;
+        hold_reason_.clear();
+        record_action(r, "resumed", p, "");
+        audit_.back().comment = p.value("reason", "");
+        break;
       case RecordType::cancel_requested:
+        record_action(r, "cancelled", p, "");
+        audit_.back().comment = p.value("reason", "");
         begin_unwind(UnwindReason::cancelled, "cancelled: " + p.value("reason", "by request"));
         break;
       case RecordType::step_reset: {
@@ -419,16 +517,16 @@ json WorkflowState::to_json() const {
   }
   out["phases"] = std::move(phases);
   json approvals = json::array();
-  for (const auto& a : approvals_)
-    approvals.push_back({{"decision", "approved"},
-                         {"reviewer", a.payload.value("reviewer", "")},
-                         {"comment", a.payload.value("comment", "")},
-                         {"at", format_time(a.at_ms)}});
-  for (const auto& a : rejections_)
-    approvals.push_back({{"decision", "rejected"},
-                         {"reviewer", a.payload.value("reviewer", "")},
-                         {"reason", a.payload.value("reason", "")},
-                         {"at", format_time(a.at_ms)}});
+  for (const AuditEntry& a : audit_) {
+    if (a.action != "approved" && a.action != "rejected") continue;
+    json entry = {{"decision", a.action},
+                  {"reviewer", a.actor},
+                  {"level", a.level},
+                  {"round", a.round},
+                  {"at", format_time(a.at_ms)}};
+    entry[a.action == "approved" ? "comment" : "reason"] = a.comment;
+    approvals.push_back(std::move(entry));
+  }
   out["approvals"] = std::move(approvals);
   if (TimeMs d = approval_deadline_ms(); d && status_ == WorkflowStatus::awaiting_approval)
     out["approval_deadline"] = format_time(d);
@@ -438,10 +536,50 @@ json WorkflowState::to_json() const {
   if (paused_step_ != static_cast<std::size_t>(-1)) {
     out["paused_step"] = plan_.steps[paused_step_].id;
     out["pause_reason"] = pause_reason_;
+  } else if (held_) {
+    out["pause_reason"] = hold_reason_;
   }
+  if (gate_phase_ < definition_->phases.size()) out["approval_chain"] = approvals_json()["levels"];
   if (unwind_reason_ != UnwindReason::none) out["unwind_reason"] = to_string(unwind_reason_);
   if (!failure_reason_.empty()) out["reason"] = failure_reason_;
   out["compensations"] = compensations_.to_json();
+  return out;
+}
+
+json WorkflowState::approvals_json() const {
+  json levels = json::array();
+  for (std::size_t l = 0; l < policy_.levels.size(); ++l) {
+    const ApprovalLevel& level = policy_.levels[l];
+    const std::size_t got = level_approvers_[l].size();
+    levels.push_back({{"name", level.name},
+                      {"reviewers", level.reviewers},
+                      {"quorum", level.quorum},
+                      {"approved_by", level_approvers_[l]},
+                      {"status", got >= static_cast<std::size_t>(level.quorum) ? "approved"
+                                 : l == current_level_                          ? "pending"
+                                                                                : "waiting"}});
+  }
+  json trail = json::array();
+  for (const AuditEntry& a : audit_) {
+    json e = {{"action", a.action}, {"actor", a.actor}, {"at", format_time(a.at_ms)}, {"seq", a.seq}};
+    if (!a.role.empty()) e["role"] = a.role;
+    if (!a.token.empty()) e["token_id"] = a.token;
+    if (!a.level.empty()) e["level"] = a.level;
+    if (a.round) e["round"] = a.round;
+    if (!a.comment.empty()) e[a.action == "approved" ? "comment" : "reason"] = a.comment;
+    if (!a.detail.empty()) e["content_id"] = a.detail;
+    trail.push_back(std::move(e));
+  }
+  json out = {{"workflow_id", workflow_id_},
+              {"status", to_string(status_)},
+              {"round", round_},
+              {"submitted_by", policy_.submitter},
+              {"allow_self_approval", policy_.allow_self_approval},
+              {"levels", std::move(levels)},
+              {"approved", gate_approved()},
+              {"audit", std::move(trail)}};
+  if (current_level_ < policy_.levels.size())
+    out["current_level"] = policy_.levels[current_level_].name;
   return out;
 }
 

@@ -47,10 +47,19 @@ struct StepState {
   TimeMs retry_at_ms = 0;
 };
 
-struct SignalEntry {
-  std::string name;
-  nlohmann::json payload;
+// One human action on a workflow, as journaled: who, when, what, with which
+// comment and through which API token (its id, never the secret).
+struct AuditEntry {
+  std::string action;  // submitted, approved, rejected, content_updated, cancelled, paused, resumed
+  std::string actor;   // the reviewer or the token's subject ("" = unknown)
+  std::string role;    // the token's role ("" = authentication off)
+  std::string token;   // the token's id
+  std::string level;   // approvals and rejections: the level decided
+  int round = 0;       // approvals: the approval round (a content edit starts a new one)
+  std::string comment; // comment, or the reason of a rejection, cancel or pause
+  std::string detail;  // content_updated: the content id
   TimeMs at_ms = 0;
+  std::uint64_t seq = 0;
 };
 
 class WorkflowState {
@@ -87,21 +96,32 @@ class WorkflowState {
   std::size_t step_count() const { return steps_.size(); }
   std::size_t step_index(const std::string& step_id) const;  // npos if unknown
   bool phase_steps_done(std::size_t phase) const;
-  bool gate_approved() const { return !approvals_.empty(); }
+  // Approval chain (the definition's single gate).
+  bool gate_approved() const { return current_level_ >= policy_.levels.size(); }
+  std::size_t gate_phase() const { return gate_phase_; }
+  const ApprovalPolicy& approval_policy() const { return policy_; }
+  // Index of the first level short of its quorum (== level count when all are met).
+  std::size_t current_level() const { return current_level_; }
+  int approval_round() const { return round_; }
+  bool has_approved(std::size_t level, const std::string& reviewer) const;
+  // Whether `reviewer` is listed at `level` (an empty list admits anyone;
+  // escalation reviewers decide any level once the gate has escalated).
+  bool reviewer_of(std::size_t level, const std::string& reviewer) const;
+  // Held by an operator's pause (nothing new is scheduled until resumed).
+  bool held() const { return held_; }
+  const std::vector<AuditEntry>& audit() const { return audit_; }
+  // The chain's state and the audit trail (GET /v1/workflows/{id}/approvals).
+  nlohmann::json approvals_json() const;
   TimeMs gate_opened_ms() const { return gate_opened_ms_; }
   TimeMs escalated_ms() const { return escalated_ms_; }
   // When the first phase may start (0 = at once).
   TimeMs not_before_ms() const { return not_before_ms_; }
-  // Whether `reviewer` may decide the current gate (its reviewers, plus the
-  // escalation reviewers once escalated).
-  bool may_decide(const GateDefinition& gate, const std::string& reviewer) const;
   TimeMs approval_deadline_ms() const;
   int progress_percentage() const;
 
   // Outputs of completed steps, by step id.
   const std::map<std::string, nlohmann::json>& outputs() const { return outputs_; }
   const nlohmann::json& patches() const { return patches_; }
-  const std::vector<SignalEntry>& approvals() const { return approvals_; }
   bool seen_signal_key(const std::string& key) const { return signal_keys_.count(key) > 0; }
 
   // The step that paused the workflow (npos when not paused).
@@ -120,6 +140,9 @@ class WorkflowState {
   WorkflowState() = default;
   void begin_unwind(UnwindReason reason, std::string message);
   void recompute();
+  void record_action(const JournalRecord& r, std::string action, const nlohmann::json& payload,
+                     const std::string& actor_field);
+  void reset_approvals();
 
   const WorkflowDefinition* definition_ = nullptr;
   std::string workflow_id_;
@@ -141,8 +164,14 @@ class WorkflowState {
   TimeMs not_before_ms_ = 0;
   std::map<std::string, nlohmann::json> outputs_;
   nlohmann::json patches_ = nlohmann::json::object();
-  std::vector<SignalEntry> approvals_;
-  std::vector<SignalEntry> rejections_;
+  ApprovalPolicy policy_;
+  std::size_t gate_phase_ = static_cast<std::size_t>(-1);
+  int round_ = 1;
+  std::vector<std::vector<std::string>> level_approvers_;  // this round's, per level
+  std::size_t current_level_ = 0;
+  bool held_ = false;
+  std::string hold_reason_;
+  std::vector<AuditEntry> audit_;
   std::set<std::string> signal_keys_;
 
   std::size_t paused_step_ = static_cast<std::size_t>(-1);

@@ -1,5 +1,7 @@
 #include "phases/campaign_definition.h"
 
+#include "phases/approval_policy.h"
+
 namespace orch::phases {
 
 using engine::GateDefinition;
@@ -81,6 +83,7 @@ engine::WorkflowDefinition campaign_definition(const CampaignTuning& tuning) {
   review.gate->timeout_input_field = "approval_timeout_seconds";
   review.gate->reviewers_pointer = "/reviewers";
   review.gate->escalation_reviewers_pointer = "/escalation_reviewers";
+  review.gate->policy = campaign_approval_policy;
 
   // 5. Distribution: one step per selected channel, parallel, 2 attempts.
   PhaseDefinition distribution{"distribution", PhaseMode::parallel, {}, std::nullopt};
@@ -109,8 +112,10 @@ engine::WorkflowDefinition campaign_definition(const CampaignTuning& tuning) {
           s.on_exhausted = engine::OnExhausted::pause;
     }
   def.start_at_input_field = "schedule_time";
-  def.patch_signals.push_back(
-      {"update_content", "content_id", "new_content", "distribution", content_piece_names()});
+  // An edit during review withdraws the approvals given so far.
+  def.patch_signals.push_back({"update_content", "content_id", "new_content", "distribution",
+                               content_piece_names(), /*resets_approvals=*/true});
+  def.pausable_before_phase = "distribution";
   return def;
 }
 

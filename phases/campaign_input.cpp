@@ -1,5 +1,7 @@
 #include "phases/campaign_input.h"
 
+#include "phases/approval_policy.h"
+
 #include <algorithm>
 #include <cctype>
 #include <set>
@@ -21,7 +23,8 @@ const std::set<std::string> kFields = {
     "campaign_name", "channels",       "research_sources", "competitor_urls",
     "target_audience", "campaign_goals", "tone",           "brand_voice_id",
     "templates",     "reviewers",      "schedule_time",    "metrics",
-    "workflow_id",   "approval_timeout_seconds", "escalation_reviewers"};
+    "workflow_id",   "approval_timeout_seconds", "escalation_reviewers",
+    "approval_policy", "audience_size", "submitted_by"};
 
 bool blank(const std::string& s) {
   return std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isspace(c); });
@@ -192,6 +195,7 @@ std::vector<FieldError> validate_campaign_input(const json& input) {
     if (!t.is_number() || t.get<double>() <= 0 || t.get<double>() > 365.0 * 86400)
       c.add("approval_timeout_seconds", "must be a number of seconds in (0, 31536000]");
   }
+  validate_approval_fields(input, &c.errors);
   return c.errors;
 }
 

@@ -29,6 +29,17 @@ class BoundedHistoryTest : public ::testing::Test {
     EXPECT_EQ(r.status, 201) << r.raw;
     return r.body.value("workflow_id", "");
   }
+  // The status shows a transition as soon as it is decided; its record is
+  // durable a moment later. Waits for the workflow_finished record.
+  void wait_finished_durable(const std::string& id) {
+    for (int i = 0; i < 1000; ++i) {
+      const json page = client_->get("/v1/workflows/" + id + "/history?page_size=1000").body;
+      if (!page["data"].empty() && page["data"].back()["type"] == "workflow_finished") return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    ADD_FAILURE() << id << ": workflow_finished never became durable";
+  }
+
   std::size_t history_size(const std::string& id) {
     return client_->get("/v1/workflows/" + id + "/history?page_size=1").body["pagination"]
         .value("total_count", 0u);
@@ -53,6 +64,8 @@ TEST_F(BoundedHistoryTest, RetentionArchivesThenDeletesFinishedWorkflowsOnly) {
   client_->post("/v1/workflows/" + rejected + "/signals/reject", {{"reviewer", "bob"}, {"reason", "no"}});
   client_->wait_for_status(done, "completed");
   client_->wait_for_status(rejected, "failed");
+  wait_finished_durable(done);
+  wait_finished_durable(rejected);
   const std::size_t done_records = history_size(done);
 
   clock_.advance(hours(24 * 29));
@@ -127,8 +140,14 @@ TEST_F(BoundedHistoryTest, ACompensationThatNeverSucceedsStallsAtTheCapVisibly) 
   }
   ASSERT_TRUE(state.contains("stalled")) << state.dump();
   EXPECT_EQ(state["status"], "compensating");
-  const std::size_t records = history_size(id);
-  EXPECT_LE(records, 100u);
+  // The records that stalled it become durable a moment after the state
+  // shows it: wait for the journal to hold exactly the cap.
+  std::size_t records = history_size(id);
+  for (int i = 0; i < 500 && records < 100u; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    records = history_size(id);
+  }
+  EXPECT_EQ(records, 100u);
   clock_.advance(hours(1));
   app_->run_on_engine([] {});
   std::this_thread::sleep_for(std::chrono::milliseconds(50));

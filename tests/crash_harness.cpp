@@ -163,7 +163,7 @@ class Harness {
 
   void start_orchestrator() {
     orchestrator_pid_ =
-        spawn({o_.orchestrator, "serve", "--listen", api_url_.substr(7), "--store",
+        spawn({o_.orchestrator, "serve", "--no-auth", "--listen", api_url_.substr(7), "--store",
                "sqlite:" + (dir_ / "journal.db").string(), "--config",
                (dir_ / "config.json").string()},
               dir_ / "orchestrator.log");
