@@ -1,10 +1,23 @@
-// `orchestrator bench`: drives the REST API like a real client (keep-alive
-// connections, at most C campaigns in flight), approves each campaign as soon
-// as it reaches review, follows it to its end, and reports throughput,
-// latency and the sandbox's side-effect count.
+// `orchestrator bench`: the standard benchmark (README "Performance").
 //
-// This first version runs the orchestrator and the sandbox in-process (each
-// on its own thread) on a fresh SQLite store with fsync on.
+// It starts the sandbox (`orchestrator sandbox`) and the orchestrator
+// (`orchestrator serve`, on a fresh SQLite store with fsync on) as separate
+// processes from this same binary, and drives the REST API like a real client
+// over keep-alive connections: N campaigns with at most C in flight, each
+// approved through POST /v1/workflows/{id}/signals/approve as soon as it
+// reaches review (a long poll on GET /v1/workflows/{id}/progress), each
+// followed to its end. It prints a table and one JSON line (CONTRACT.md) and
+// exits non-zero when the side effects are not 15 per completed campaign
+// (13 per campaign failed in distribution) or any was repeated.
+//
+//   orchestrator bench --workflows N --concurrency C [--parked M [--park-only]]
+//                      [--fail-rate R] [--latency MS] [--keep]
+//
+// --parked M: M more campaigns are left waiting for approval; the report
+// gives the RSS per parked campaign, then the orchestrator is restarted
+// (SIGTERM, a new process on the same store) and the time to ready is
+// reported; unless --park-only, every parked campaign is then approved and
+// followed to its end.
 #pragma once
 
 #include <string>

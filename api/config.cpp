@@ -1,5 +1,6 @@
 #include "api/config.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -28,7 +29,69 @@ const char* env(const char* name) {
   const char* v = std::getenv(name);
   return v && *v ? v : nullptr;
 }
+
+// auth: {enabled?, open_paths?, tokens: [{id, subject, role, sha256}]}
+std::string parse_auth(const json& value, AuthConfig* auth) {
+  if (!value.is_object()) return "config: auth must be an object";
+  for (const auto& [key, v] : value.items()) {
+    if (key == "enabled") {
+      auth->enabled = v.get<bool>();
+    } else if (key == "open_paths") {
+      auth->open_paths = v.get<std::vector<std::string>>();
+    } else if (key == "tokens") {
+      auth->tokens.clear();
+      for (const json& t : v) {
+        ApiToken token;
+        token.id = t.at("id").get<std::string>();
+        token.subject = t.at("subject").get<std::string>();
+        auto role = parse_role(t.at("role").get<std::string>());
+        if (!role)
+          return "config: auth token '" + token.id +
+                 "': role must be admin, operator, reviewer or viewer";
+        token.role = *role;
+        token.sha256 = t.at("sha256").get<std::string>();
+        auth->tokens.push_back(std::move(token));
+      }
+    } else {
+      return "config: unknown auth key '" + key + "'";
+    }
+  }
+  return "";
+}
+
+// A non-negative whole number from the environment into `out`; false when
+// malformed.
+bool env_count(const char* name, std::int64_t* out) {
+  const char* v = env(name);
+  if (!v) return true;
+  const std::string text = v;
+  if (text.empty() || text.size() > 12 || text.find_first_not_of("0123456789") != std::string::npos)
+    return false;
+  *out = std::stoll(text);
+  return true;
+}
+
 }  // namespace
+
+std::string apply_otel_env(observability::OtlpExporterOptions* o) {
+  if (const char* v = env("OTEL_EXPORTER_OTLP_ENDPOINT")) o->endpoint = v;
+  if (const char* v = env("OTEL_SERVICE_NAME")) o->service_name = v;
+  std::int64_t delay = o->schedule_delay.count(), timeout = o->export_timeout.count();
+  auto queue = static_cast<std::int64_t>(o->max_queue_size);
+  auto batch = static_cast<std::int64_t>(o->max_export_batch_size);
+  if (!env_count("OTEL_BSP_SCHEDULE_DELAY", &delay) ||
+      !env_count("OTEL_BSP_EXPORT_TIMEOUT", &timeout) ||
+      !env_count("OTEL_BSP_MAX_QUEUE_SIZE", &queue) ||
+      !env_count("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", &batch))
+    return "OTEL_BSP_* settings must be whole numbers";
+  if (queue < 1 || batch < 1)
+    return "OTEL_BSP_MAX_QUEUE_SIZE and OTEL_BSP_MAX_EXPORT_BATCH_SIZE must be at least 1";
+  o->schedule_delay = std::chrono::milliseconds(delay);
+  o->export_timeout = std::chrono::milliseconds(timeout);
+  o->max_queue_size = static_cast<std::size_t>(queue);
+  o->max_export_batch_size = static_cast<std::size_t>(batch);
+  return "";
+}
 
 AppConfig throwaway_sandbox_config(const std::string& purpose, std::filesystem::path* dir) {
   *dir = std::filesystem::temp_directory_path() /
@@ -39,6 +102,9 @@ AppConfig throwaway_sandbox_config(const std::string& purpose, std::filesystem::
   config.store_url = "sqlite:" + (*dir / "orchestrator.db").string();
   config.sandbox = true;
   config.log_level = "warn";
+  // The demo and the benchmark export traces too when a collector is named.
+  apply_otel_env(&config.otlp);
+  config.auth.enabled = false;  // a local throwaway server; the demo says so
   return config;
 }
 
@@ -86,6 +152,18 @@ std::string load_config(const std::string& path, AppConfig* c) {
         } else if (key == "max_journal_records") {
           c->max_journal_records = value.get<std::uint64_t>();
           if (c->max_journal_records < 100) return "config: max_journal_records must be >= 100";
+        } else if (key == "auth") {
+          if (std::string e = parse_auth(value, &c->auth); !e.empty()) return e;
+        } else if (key == "otlp_endpoint") {
+          c->otlp.endpoint = value.get<std::string>();
+        } else if (key == "otlp_schedule_delay_ms") {
+          c->otlp.schedule_delay = std::chrono::milliseconds(value.get<std::uint32_t>());
+        } else if (key == "otlp_export_timeout_ms") {
+          c->otlp.export_timeout = std::chrono::milliseconds(value.get<std::uint32_t>());
+        } else if (key == "otlp_max_queue_size") {
+          c->otlp.max_queue_size = std::max<std::size_t>(1, value.get<std::uint32_t>());
+        } else if (key == "otlp_max_export_batch_size") {
+          c->otlp.max_export_batch_size = std::max<std::size_t>(1, value.get<std::uint32_t>());
         } else if (key == "services") {
           for (const auto& [name, svc] : value.items()) {
             adapters::ServiceEndpoint& ep = c->adapters.services[name];
@@ -108,7 +186,7 @@ std::string load_config(const std::string& path, AppConfig* c) {
   if (const char* v = env("ORCH_STORE")) c->store_url = v;
   if (const char* v = env("ORCH_LOG_LEVEL")) c->log_level = v;
   c->adapters = adapters::AdapterConfig::from_env(c->adapters);
-  return "";
+  return apply_otel_env(&c->otlp);
 }
 
 }  // namespace orch::api

@@ -8,6 +8,8 @@
 #include <string>
 
 #include "adapters/adapter_config.h"
+#include "observability/otlp_exporter.h"
+#include "api/auth.h"
 #include "phases/campaign_definition.h"
 
 namespace orch::api {
@@ -29,6 +31,12 @@ struct AppConfig {
   std::string archive_dir;
   std::uint64_t max_journal_records = 10'000;
   adapters::AdapterConfig adapters;          // ignored for services when sandbox
+  // Traces over OTLP/HTTP: off (no tracer at all) unless `otlp.endpoint` is
+  // set (config `otlp_endpoint`, env OTEL_EXPORTER_OTLP_ENDPOINT). The batch
+  // processor's knobs follow the OTEL_BSP_* variables.
+  observability::OtlpExporterOptions otlp;
+  // Bearer tokens and roles of the REST API (on unless disabled).
+  AuthConfig auth;
 };
 
 // Parses "HOST:PORT"; false on a malformed value.
@@ -37,6 +45,10 @@ bool parse_listen(const std::string& text, std::string* host, std::uint16_t* por
 // A server with the in-process sandbox on ephemeral ports and a fresh SQLite
 // store in a new temporary directory `*dir` (the demo's and the benchmark's).
 AppConfig throwaway_sandbox_config(const std::string& purpose, std::filesystem::path* dir);
+
+// Applies OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME and the
+// OTEL_BSP_* batch settings to `options`. Returns "" or what is wrong.
+std::string apply_otel_env(observability::OtlpExporterOptions* options);
 
 // Loads `path` (may be empty) over the defaults, then applies the
 // environment. Returns "" or a description of what is wrong.

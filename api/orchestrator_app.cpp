@@ -9,12 +9,15 @@
 #include "adapters/campaign_adapters.h"
 #include "adapters/http_client.h"
 #include "adapters/http_server.h"
+#include "adapters/blocking_http.h"
+#include "adapters/tracing_transport.h"
 #include "adapters/sandbox/sandbox.h"
 #include "api/routes.h"
 #include "engine/journal.h"
 #include "engine/workflow_engine.h"
 #include "observability/log.h"
 #include "observability/metrics.h"
+#include "observability/otlp_exporter.h"
 #include "phases/campaign_activities.h"
 #include "phases/campaign_definition.h"
 
@@ -44,12 +47,18 @@ struct OrchestratorApp::Impl {
   std::unique_ptr<engine::JournalStore> store;
   std::unique_ptr<engine::Journal> journal;
   std::unique_ptr<http::HttpClient> client;
+  // Tracing, only with an OTLP endpoint: the exporter with its own HTTP
+  // client, and the transport that makes every adapter call a span.
+  std::unique_ptr<http::BlockingHttp> otlp_http;
+  std::unique_ptr<observability::OtlpExporter> spans;
+  std::unique_ptr<http::TracingTransport> traced_client;
   std::unique_ptr<adapters::ServiceGuards> guards;
   std::unique_ptr<adapters::CampaignAdapters> adapters;
   engine::DefinitionRegistry definitions;
   engine::ActivityRegistry activities;
   std::unique_ptr<phases::CampaignActivities> campaign;
   std::unique_ptr<engine::WorkflowEngine> engine;
+  std::unique_ptr<Authenticator> auth;
   std::unique_ptr<ApiRoutes> routes;
   std::unique_ptr<http::HttpServer> server;
   std::unique_ptr<net::steady_timer> retention_timer;
@@ -72,13 +81,18 @@ std::string OrchestratorApp::start() {
     return "unknown log level '" + m.config.log_level + "'";
   observability::set_log_level(level);
 
+  if (std::string e = Authenticator::validate(m.config.auth); !e.empty()) return e;
+  m.auth = std::make_unique<Authenticator>(m.config.auth);
+
   std::string error;
   m.store = engine::open_store(m.config.store_url, &error);
   if (!m.store) return error;
-  // Integrity first: a torn tail (the last commit) is dropped with a
-  // warning; corruption anywhere before it stops the start.
+  // Integrity first, of what was written since the last clean shutdown: a
+  // torn tail (the last commit) is dropped with a warning; corruption before
+  // it stops the start. Older records are checked as they are read.
   engine::VerifyReport report;
-  if (Status s = m.store->verify(/*repair=*/true, &report); !s) return s.message();
+  if (Status s = m.store->verify_since_clean_shutdown(/*repair=*/true, &report); !s)
+    return s.message();
   if (!report.corrupt.empty()) return report.corrupt + " (run `orchestrator journal verify`)";
   m.journal = std::make_unique<engine::Journal>(*m.store, m.io);
   m.journal->set_commit_observer([metrics = &m.metrics](std::size_t appends, std::size_t records,
@@ -102,7 +116,10 @@ std::string OrchestratorApp::start() {
         for (const auto& [k, v] : it->second.settings) endpoint.settings[k] = v;
   }
   m.client = std::make_unique<http::HttpClient>(m.io);
-  m.adapters = std::make_unique<adapters::CampaignAdapters>(*m.client, adapter_config);
+  if (!m.config.otlp.endpoint.empty()) start_tracing();
+  m.adapters = std::make_unique<adapters::CampaignAdapters>(
+      m.traced_client ? static_cast<http::HttpTransport&>(*m.traced_client) : *m.client,
+      adapter_config);
   m.guards = std::make_unique<adapters::ServiceGuards>(adapter_config, *m.clock, &m.metrics);
   m.adapters->protect(
       *m.guards,
@@ -121,10 +138,12 @@ std::string OrchestratorApp::start() {
   m.engine = std::make_unique<engine::WorkflowEngine>(m.io, *m.journal, *m.clock, m.definitions,
                                                       m.activities, &m.metrics, limits);
   if (m.observer) m.engine->set_record_observer(m.observer);
+  if (m.spans) m.engine->set_span_sink(m.spans.get());
   // Recovery runs before the engine thread starts: no concurrent access.
   if (Status s = m.engine->recover(); !s) return "recovery failed: " + s.message();
   m.recovered = m.engine->active_count();
-  m.routes = std::make_unique<ApiRoutes>(*m.engine, *m.store, m.metrics, *m.clock, m.guards.get());
+  m.routes = std::make_unique<ApiRoutes>(*m.engine, *m.store, m.metrics, *m.clock, m.guards.get(),
+                                         m.auth.get());
   m.server = std::make_unique<http::HttpServer>(
       m.io, [routes = m.routes.get()](http::Request r, http::Responder respond) {
         routes->handle(std::move(r), std::move(respond));
@@ -145,6 +164,26 @@ std::string OrchestratorApp::start() {
                       {"recovered_workflows", m.recovered}});
   return "";
 }
+
+void OrchestratorApp::start_tracing() {
+  Impl& m = *impl_;
+  std::string endpoint = m.config.otlp.endpoint;
+  while (!endpoint.empty() && endpoint.back() == '/') endpoint.pop_back();
+  m.otlp_http = std::make_unique<http::BlockingHttp>();
+  auto post = [client = m.otlp_http.get(), endpoint](const std::string& body,
+                                                      std::chrono::milliseconds timeout) {
+    http::CallResult r = client->call(endpoint, "POST", "/v1/traces", body,
+                                      {{"Content-Type", "application/json"}}, timeout);
+    if (!r.ok()) return std::string(http::to_string(r.error)) + ": " + r.error_message;
+    if (r.response.status / 100 != 2) return "HTTP " + std::to_string(r.response.status);
+    return std::string();
+  };
+  m.spans = std::make_unique<observability::OtlpExporter>(m.config.otlp, std::move(post),
+                                                          &m.metrics);
+  m.traced_client = std::make_unique<http::TracingTransport>(*m.client, *m.spans);
+}
+
+observability::OtlpExporter* OrchestratorApp::span_exporter() { return impl_->spans.get(); }
 
 namespace {
 std::string archive_path(const AppConfig& c) {
@@ -217,6 +256,9 @@ void OrchestratorApp::stop() {
   m.campaign.reset();
   m.adapters.reset();
   m.guards.reset();
+  m.traced_client.reset();
+  m.spans.reset();  // sends what is still queued
+  m.otlp_http.reset();
   m.client.reset();
   m.store.reset();
 }

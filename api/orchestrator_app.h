@@ -19,6 +19,7 @@ class Sandbox;
 }
 namespace orch::observability {
 class Metrics;
+class OtlpExporter;
 }
 
 namespace orch::api {
@@ -56,8 +57,12 @@ class OrchestratorApp {
   // Runs `fn` on the engine thread and waits for it (tests, the demo).
   void run_on_engine(std::function<void()> fn);
 
+  // The span exporter, or null when tracing is off (no OTLP endpoint).
+  observability::OtlpExporter* span_exporter();
+
  private:
   void schedule_retention();
+  void start_tracing();
   static constexpr std::size_t kRetentionBatch = 1000;
 
   struct Impl;

@@ -2,9 +2,10 @@
 # Installs the Debian 12 packages that building and testing need; does
 # nothing when they are all present. Uses sudo when not run as root.
 set -euo pipefail
-# prometheus provides the server and promtool the deploy/ tests run.
+# prometheus provides the server and promtool the deploy/ tests run;
+# libbenchmark-dev (Google Benchmark) the microbenchmarks in tests/bench/.
 packages=(build-essential cmake libboost1.81-all-dev nlohmann-json3-dev prometheus-cpp-dev
-          libgtest-dev libsqlite3-dev prometheus)
+          libgtest-dev libsqlite3-dev prometheus libbenchmark-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -18,6 +18,9 @@ Journal::~Journal() {
   }
   wake_.notify_one();
   writer_.join();
+  // Reached only when every append was durable (a failed one aborts the
+  // process from its callback before it could stop cleanly).
+  if (!failed_) store_.mark_clean_shutdown();
 }
 
 void Journal::append(std::vector<JournalRecord> records, std::vector<WorkflowSummary> summaries,
@@ -99,6 +102,7 @@ void Journal::run() {
     Status status = Status::ok();
     const auto started = std::chrono::steady_clock::now();
     if (!records.empty() || !summaries.empty()) status = store_.append(records, summaries);
+    if (!status) failed_ = true;
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     CommitObserver observer;

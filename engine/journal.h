@@ -71,6 +71,7 @@ class Journal {
   bool stopping_ = false;       // GUARDED_BY(mu_)
   JournalStats stats_;          // GUARDED_BY(mu_)
   CommitObserver observer_;     // GUARDED_BY(mu_)
+  bool failed_ = false;          // writer thread only (read after it is joined)
   std::thread writer_;
 };
 

@@ -36,6 +36,10 @@ CREATE TABLE IF NOT EXISTS workflows (
   input_hash      TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS workflows_by_status ON workflows(status);
+CREATE TABLE IF NOT EXISTS journal_meta (
+  key   TEXT PRIMARY KEY,
+  value INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS drafts (
   draft_id   TEXT PRIMARY KEY,
   body       TEXT NOT NULL,
@@ -67,6 +71,18 @@ std::string column_text(sqlite3_stmt* s, int i) {
                          static_cast<size_t>(sqlite3_column_bytes(s, i)))
            : std::string();
 }
+
+// The first column of the first row of `sql`, or 0.
+std::int64_t query_int(sqlite3* db, const char* sql) {
+  sqlite3_stmt* stmt = nullptr;
+  std::int64_t value = 0;
+  if (sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr) == SQLITE_OK && sqlite3_step(stmt) == SQLITE_ROW)
+    value = sqlite3_column_int64(stmt, 0);
+  sqlite3_finalize(stmt);
+  return value;
+}
+
+constexpr const char* kCleanThrough = "clean_through";
 
 // Resets a statement on every exit path.
 struct StatementReset {
@@ -139,12 +155,10 @@ std::unique_ptr<SqliteJournalStore> SqliteJournalStore::open(const std::string& 
     *error = s.message();
     return nullptr;
   }
-  sqlite3_stmt* stmt = nullptr;
-  if (sqlite3_prepare_v2(store->writer_, "SELECT COALESCE(MAX(batch), 0) FROM journal", -1, &stmt,
-                         nullptr) == SQLITE_OK &&
-      sqlite3_step(stmt) == SQLITE_ROW)
-    store->next_batch_ = sqlite3_column_int64(stmt, 0) + 1;
-  sqlite3_finalize(stmt);
+  // Batches grow with offsets, so the newest record holds the highest batch
+  // (a lookup by rowid, not a scan of the journal).
+  store->next_batch_ =
+      query_int(store->writer_, "SELECT batch FROM journal ORDER BY offset DESC LIMIT 1") + 1;
   return store;
 }
 
@@ -358,10 +372,43 @@ Status SqliteJournalStore::delete_workflows(const std::vector<std::string>& work
     }
     sqlite3_finalize(stmt);
   }
+  // New records take offsets after the highest left; keep them above the
+  // clean mark so a start still verifies them.
+  if (Status s = exec(writer_,
+                      "UPDATE journal_meta SET value = MIN(value, (SELECT COALESCE(MAX(offset), 0) "
+                      "FROM journal)) WHERE key = 'clean_through'");
+      !s) {
+    exec(writer_, "ROLLBACK");
+    return s;
+  }
   return exec(writer_, "COMMIT");
 }
 
 Status SqliteJournalStore::verify(bool repair, VerifyReport* report) {
+  return verify_from(0, repair, report);
+}
+
+Status SqliteJournalStore::verify_since_clean_shutdown(bool repair, VerifyReport* report) {
+  std::int64_t clean = 0;
+  {
+    std::lock_guard lock(read_mu_);
+    clean = query_int(reader_, "SELECT value FROM journal_meta WHERE key = 'clean_through'");
+  }
+  return verify_from(clean, repair, report);
+}
+
+void SqliteJournalStore::mark_clean_shutdown() {
+  // Everything up to the newest record was fsynced by a writer that then
+  // stopped cleanly: no torn write can hide there.
+  const std::string sql =
+      std::string("INSERT INTO journal_meta(key, value) VALUES('") + kCleanThrough +
+      "', (SELECT COALESCE(MAX(offset), 0) FROM journal)) "
+      "ON CONFLICT(key) DO UPDATE SET value = excluded.value";
+  exec(writer_, sql.c_str());
+}
+
+Status SqliteJournalStore::verify_from(std::int64_t after_offset, bool repair,
+                                       VerifyReport* report) {
   *report = VerifyReport{};
   struct Bad {
     sqlite3_int64 offset;
@@ -375,9 +422,21 @@ Status SqliteJournalStore::verify(bool repair, VerifyReport* report) {
     sqlite3_stmt* stmt = nullptr;
     const char* sql =
         "SELECT offset, workflow_id, seq, type, time_ms, payload, checksum, batch FROM journal "
-        "ORDER BY offset";
+        "WHERE offset > ? ORDER BY offset";
     if (sqlite3_prepare_v2(reader_, sql, -1, &stmt, nullptr) != SQLITE_OK)
       return sqlite_error(reader_, "prepare verify");
+    sqlite3_bind_int64(stmt, 1, after_offset);
+    // A workflow's records up to `after_offset` were verified before: its
+    // sequence continues from the last of them.
+    sqlite3_stmt* seq_before = nullptr;
+    if (after_offset > 0 &&
+        sqlite3_prepare_v2(reader_,
+                           "SELECT COALESCE(MAX(seq), 0) FROM journal WHERE workflow_id = ? AND "
+                           "offset <= ?",
+                           -1, &seq_before, nullptr) != SQLITE_OK) {
+      sqlite3_finalize(stmt);
+      return sqlite_error(reader_, "prepare verify");
+    }
     std::unordered_map<std::string, std::uint64_t> last_seq;
     int rc;
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
@@ -394,7 +453,15 @@ Status SqliteJournalStore::verify(bool repair, VerifyReport* report) {
       ++report->records;
       auto prefix = "workflow " + r.workflow_id + " at offset " + std::to_string(offset) + ": ";
       auto t = record_type_from_int(type);
-      std::uint64_t& prev = last_seq[r.workflow_id];
+      auto [seen, first] = last_seq.try_emplace(r.workflow_id, 0);
+      if (first && seq_before) {
+        bind_text(seq_before, 1, r.workflow_id);
+        sqlite3_bind_int64(seq_before, 2, after_offset);
+        if (sqlite3_step(seq_before) == SQLITE_ROW)
+          seen->second = static_cast<std::uint64_t>(sqlite3_column_int64(seq_before, 0));
+        sqlite3_reset(seq_before);
+      }
+      std::uint64_t& prev = seen->second;
       if (!t) {
         bad.push_back({offset, batch, prefix + "unknown record type " + std::to_string(type)});
       } else {
@@ -410,10 +477,15 @@ Status SqliteJournalStore::verify(bool repair, VerifyReport* report) {
       prev = r.seq;
     }
     sqlite3_finalize(stmt);
+    sqlite3_finalize(seq_before);
     if (rc != SQLITE_DONE) return sqlite_error(reader_, "verify");
     report->workflows = last_seq.size();
   }
-  report->commits = static_cast<std::uint64_t>(last_batch);
+  report->commits = static_cast<std::uint64_t>(
+      after_offset > 0 ? std::max<std::int64_t>(
+                             last_batch, query_int(writer_, "SELECT batch FROM journal ORDER BY "
+                                                            "offset DESC LIMIT 1"))
+                       : last_batch);
   for (const Bad& b : bad) {
     if (b.batch == last_batch) {
       ++report->torn_tail;

@@ -29,11 +29,15 @@ class SqliteJournalStore final : public JournalStore {
   Status put_draft(const std::string& id, const std::string& body, TimeMs at) override;
   Status get_draft(const std::string& id, std::string* body, bool* found) override;
   Status verify(bool repair, VerifyReport* report) override;
+  Status verify_since_clean_shutdown(bool repair, VerifyReport* report) override;
+  void mark_clean_shutdown() override;
   Status delete_workflows(const std::vector<std::string>& workflow_ids) override;
 
  private:
   SqliteJournalStore() = default;
   Status prepare();
+  // verify() of the records after `after_offset` (0: all of them).
+  Status verify_from(std::int64_t after_offset, bool repair, VerifyReport* report);
   Status read_records(sqlite3_stmt* stmt,
                       const std::function<void(JournalRecord&&)>& emit);
 

@@ -2,6 +2,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 
 #include "engine/time_format.h"
+#include "engine/workflow_tracer.h"
 #include "observability/log.h"
 #include "observability/metrics.h"
 
@@ -92,6 +94,7 @@ struct WorkflowEngine::Workflow {
   // Steps scheduled before a restart whose attempt may have reached the
   // service: until one answers, an unwinding saga must wait for them.
   std::set<std::size_t> outcome_unknown;
+  std::string trace_parent;  // the caller's span (from its traceparent), or ""
 };
 
 WorkflowEngine::WorkflowEngine(boost::asio::io_context& io, Journal& journal, Clock& clock,
@@ -110,15 +113,21 @@ WorkflowEngine::WorkflowEngine(boost::asio::io_context& io, Journal& journal, Cl
   if (metrics_)
     definitions_.for_each([this](const WorkflowDefinition& def) {
       metrics_->declare_workflow(def.name);
-      for (const PhaseDefinition& phase : def.phases)
+      for (const PhaseDefinition& phase : def.phases) {
+        metrics_->declare_phase(phase.name);
         for (const StepDefinition& step : phase.steps) {
           metrics_->declare_activity(step.activity);
           if (!step.compensation.empty()) metrics_->declare_activity(step.compensation);
         }
+      }
     });
 }
 
 WorkflowEngine::~WorkflowEngine() { *alive_ = false; }
+
+void WorkflowEngine::set_span_sink(observability::SpanSink* sink) {
+  tracer_ = sink ? std::make_unique<WorkflowTracer>(*sink) : nullptr;
+}
 
 std::string WorkflowEngine::new_hex(std::size_t chars) {
   static constexpr char kHex[] = "0123456789abcdef";
@@ -131,10 +140,10 @@ std::string WorkflowEngine::new_hex(std::size_t chars) {
   return out;
 }
 
-std::string WorkflowEngine::traceparent_for(const Workflow& wf) {
+std::string WorkflowEngine::traceparent_for(const Workflow& wf, const std::string& span_id) const {
   const std::string& trace = wf.state->trace_id();
   if (trace.empty()) return "";
-  return "00-" + trace + "-" + new_hex(16) + "-01";
+  return observability::format_traceparent(trace, span_id);
 }
 
 // ---------------------------------------------------------------- journal
@@ -146,9 +155,12 @@ void WorkflowEngine::emit(Workflow& wf, RecordType type, json payload) {
   r.type = type;
   r.time_ms = clock_.now_ms();
   r.payload = payload.dump();
+  const WorkflowTracer::Before before =
+      tracer_ ? WorkflowTracer::before(*wf.state, type, payload) : WorkflowTracer::Before{};
   if (Status s = wf.state->apply(r); !s) fatal("engine produced an invalid record: " + s.message());
   if (record_observer_) record_observer_(*wf.state, r);
   log_transition(*wf.state, r, payload);
+  if (tracer_) tracer_->on_record(*wf.state, r, payload, before, wf.trace_parent);
   wf.outbox.push_back(std::move(r));
 }
 
@@ -167,6 +179,8 @@ void WorkflowEngine::log_transition(const WorkflowState& st, const JournalRecord
     case RecordType::compensation_completed:
     case RecordType::approval_escalated:
     case RecordType::step_reset:
+    case RecordType::workflow_paused:
+    case RecordType::workflow_resumed:
       level = LogLevel::info;
       break;
     case RecordType::step_failed:
@@ -184,7 +198,8 @@ void WorkflowEngine::log_transition(const WorkflowState& st, const JournalRecord
                  {"phase", st.current_phase_name()},
                  {"status", to_string(st.status())},
                  {"seq", r.seq},
-                 {"trace_id", st.trace_id()}};
+                 {"trace_id", st.trace_id()},
+                 {"span_id", WorkflowTracer::span_of(st, r.type, payload)}};
   if (payload.contains("step")) {
     const std::size_t i = st.step_index(payload["step"].get<std::string>());
     fields["step"] = payload["step"];
@@ -224,8 +239,8 @@ void WorkflowEngine::commit(const WorkflowPtr& wfp, std::function<void()> after_
   const std::string phase = st.current_phase_name();
   if (status != wf.journaled_status || phase != wf.journaled_phase) {
     if (metrics_) {
-      metrics_->active_transition(wf.journaled_status,
-                                  is_terminal(st.status()) ? std::string() : status);
+      metrics_->active_transition(wf.journaled_status, wf.journaled_phase,
+                                  is_terminal(st.status()) ? std::string() : status, phase);
     }
     WorkflowSummary row{st.workflow_id(), st.run_id(),  st.definition().name,
                         status,           phase,        st.created_ms(),
@@ -235,11 +250,14 @@ void WorkflowEngine::commit(const WorkflowPtr& wfp, std::function<void()> after_
     wf.journaled_status = status;
     wf.journaled_phase = phase;
   }
+  const bool status_changed = !summaries.empty();
   std::weak_ptr<bool> alive = alive_;
   journal_.append(std::move(wf.outbox), std::move(summaries),
-                  [alive, after = std::move(after_durable)](const Status& s) {
+                  [this, alive, wfp, status_changed,
+                   after = std::move(after_durable)](const Status& s) {
                     if (!s) fatal(s.message());
                     if (alive.expired()) return;
+                    if (status_changed) notify_status(wfp);
                     after();
                   });
   wf.outbox.clear();
@@ -317,6 +335,8 @@ void WorkflowEngine::decide(Workflow& wf, TimeMs now, std::set<std::size_t>& run
           note_wake(parked->second);
           continue;
         }
+        if (metrics_)
+          metrics_->step_waiting_for_service(st.plan().steps[i].definition->activity, -1);
         wf.parked.erase(parked);
       }
       wf.in_flight.insert(i);
@@ -389,6 +409,8 @@ void WorkflowEngine::decide(Workflow& wf, TimeMs now, std::set<std::size_t>& run
             note_wake(parked->second);
             break;
           }
+          if (metrics_)
+            metrics_->step_waiting_for_service(st.plan().steps[i].definition->activity, -1);
           wf.parked.erase(parked);
         }
         wf.in_flight.insert(i);  // parked, or scheduled before a restart
@@ -449,7 +471,7 @@ void WorkflowEngine::execute_step(const WorkflowPtr& wfp, std::size_t index) {
     return;
   }
   const std::string key = st.workflow_id() + ":" + planned.id;
-  const std::string traceparent = traceparent_for(wf);
+  const std::string traceparent = traceparent_for(wf, WorkflowTracer::step_span_id(st, index));
   static const json kNull;
   ActivityRequest request{st.workflow_id(), planned.id,   attempt,         key,
                           def.timeout,      st.input(),   planned.item,    st.outputs(),
@@ -480,7 +502,8 @@ void WorkflowEngine::on_step_done(const WorkflowPtr& wfp, std::size_t index, int
              clock_.now_ms() - st.step(index).first_scheduled_ms < def.schedule_to_close.count()) {
     // The call was not sent: wait for the service without using an attempt.
     if (metrics_) metrics_->activity_finished(def.activity, "waiting_for_service", seconds);
-    wf.parked[index] = park_until(outcome.retry_after);
+    if (wf.parked.insert_or_assign(index, park_until(outcome.retry_after)).second && metrics_)
+      metrics_->step_waiting_for_service(def.activity, +1);
   } else {
     const bool unavailable_too_long = outcome.kind == ActivityOutcomeKind::unavailable;
     const bool may_retry = outcome.kind == ActivityOutcomeKind::retryable &&
@@ -535,7 +558,8 @@ void WorkflowEngine::execute_compensation(const WorkflowPtr& wfp) {
     return;
   }
   const std::string key = st.workflow_id() + ":" + c->step_id + ":compensate";
-  const std::string traceparent = traceparent_for(wf);
+  const std::string traceparent =
+      traceparent_for(wf, WorkflowTracer::compensation_span_id(st, c->step_id, c->attempts));
   ActivityRequest request{st.workflow_id(), c->step_id,   c->attempts,        key,
                           planned.definition->timeout,   st.input(),         planned.item,
                           st.outputs(),     st.patches(), c->forward_output,  traceparent};
@@ -615,6 +639,10 @@ void WorkflowEngine::start(StartRequest request, std::function<void(StartResult)
   }
   const std::string id = request.workflow_id.empty() ? "wf-" + new_hex(20) : request.workflow_id;
   std::string trace_id = trace_id_from(request.traceparent);
+  std::string trace_parent;  // the caller's span: parent of the workflow's span
+  if (auto caller = observability::parse_traceparent(request.traceparent);
+      caller && !trace_id.empty())
+    trace_parent = caller->parent_span_id;
   if (trace_id.empty()) trace_id = new_hex(32);
   JournalRecord started;
   started.workflow_id = id;
@@ -626,8 +654,14 @@ void WorkflowEngine::start(StartRequest request, std::function<void(StartResult)
                          {"input", std::move(request.input)},
                          {"run_id", new_hex(32)},
                          {"idempotency_key", request.idempotency_key},
-                         {"trace_id", trace_id}}
+                         {"trace_id", trace_id},
+                         {"trace_parent", trace_parent}}
                         .dump();
+  if (!request.actor.is_null()) {  // who started it, for the audit trail
+    json with_actor = json::parse(started.payload);
+    with_actor["actor"] = std::move(request.actor);
+    started.payload = with_actor.dump();
+  }
   std::string error;
   auto state = WorkflowState::start(started, *def, &error);
   if (!state) {
@@ -636,6 +670,7 @@ void WorkflowEngine::start(StartRequest request, std::function<void(StartResult)
   }
   auto wf = std::make_shared<Workflow>();
   wf->state = std::move(state);
+  wf->trace_parent = std::move(trace_parent);
   if (record_observer_) record_observer_(*wf->state, started);
   log_transition(*wf->state, started, json::object());
   wf->outbox.push_back(std::move(started));
@@ -666,16 +701,10 @@ void WorkflowEngine::signal(const std::string& workflow_id, const std::string& n
     const auto& gate = def.phases[p].gate;
     if (!gate || (name != gate->approve_signal && name != gate->reject_signal)) continue;
     known = true;
-    if (st.unwind_reason() != UnwindReason::none)
-      return done({SignalCode::conflict, "workflow " + workflow_id + " is " +
-                                             to_string(st.status()) + ": " + st.failure_reason()});
-    if (st.current_phase() > p)
-      return done({SignalCode::conflict, "the " + def.phases[p].name + " phase of workflow " +
-                                             workflow_id + " is already decided"});
-    const std::string reviewer = payload.value("reviewer", "");
-    if (!st.may_decide(*gate, reviewer))
-      return done({SignalCode::forbidden,
-                   "reviewer '" + reviewer + "' is not a reviewer of workflow " + workflow_id});
+    if (SignalResult refused = validate_decision(st, p, name == gate->approve_signal, payload);
+        refused.code != SignalCode::accepted)
+      return done(refused);
+    payload["level"] = st.approval_policy().levels[st.current_level()].name;
   }
   for (const PatchSignalDefinition& patch : def.patch_signals) {
     if (known || name != patch.name) continue;
@@ -725,13 +754,20 @@ WorkflowEngine::WorkflowPtr WorkflowEngine::active_or_reply(
 
 void WorkflowEngine::cancel(const std::string& workflow_id, const std::string& reason,
                             std::function<void(SignalResult)> done) {
+  cancel(workflow_id, reason, json(), std::move(done));
+}
+
+void WorkflowEngine::cancel(const std::string& workflow_id, const std::string& reason,
+                            json actor, std::function<void(SignalResult)> done) {
   WorkflowPtr wf = active_or_reply(workflow_id, done);
   if (!wf) return;
   if (wf->state->unwind_reason() != UnwindReason::none)
     return done({SignalCode::conflict, "workflow " + workflow_id + " is already " +
                                            to_string(wf->state->status()) + ": " +
                                            wf->state->failure_reason()});
-  emit(*wf, RecordType::cancel_requested, {{"reason", reason}});
+  json record = {{"reason", reason}};
+  if (!actor.is_null()) record["actor"] = std::move(actor);
+  emit(*wf, RecordType::cancel_requested, std::move(record));
   advance(wf);
   journal_.flush([done = std::move(done)](const Status&) { done({SignalCode::accepted, ""}); });
 }
@@ -741,11 +777,84 @@ void WorkflowEngine::redrive(const std::string& workflow_id, const std::string& 
   WorkflowPtr wf = active_or_reply(workflow_id, done);
   if (!wf) return;
   const WorkflowState& st = *wf->state;
-  if (st.status() != WorkflowStatus::paused)
+  if (st.status() != WorkflowStatus::paused || st.paused_step() == kNpos)
     return done({SignalCode::conflict, "workflow " + workflow_id + " is " +
-                                           to_string(st.status()) + ", not paused"});
+                                           to_string(st.status()) +
+                                           (st.held() ? " by an operator (resume it)"
+                                                      : ", not paused by a failed step")});
   emit(*wf, RecordType::step_reset,
        {{"step", st.plan().steps[st.paused_step()].id}, {"reason", reason}});
+  advance(wf);
+  journal_.flush([done = std::move(done)](const Status&) { done({SignalCode::accepted, ""}); });
+}
+
+SignalResult WorkflowEngine::validate_decision(const WorkflowState& st, std::size_t gate_phase,
+                                              bool approve, const json& payload) const {
+  const WorkflowDefinition& def = st.definition();
+  const std::string& id = st.workflow_id();
+  if (st.unwind_reason() != UnwindReason::none)
+    return {SignalCode::conflict,
+            "workflow " + id + " is " + to_string(st.status()) + ": " + st.failure_reason()};
+  if (st.current_phase() > gate_phase || st.gate_approved())
+    return {SignalCode::conflict,
+            "the " + def.phases[gate_phase].name + " phase of workflow " + id + " is already decided"};
+  const ApprovalPolicy& policy = st.approval_policy();
+  const std::size_t level = st.current_level();
+  const std::string& level_name = policy.levels[level].name;
+  const std::string reviewer = payload.value("reviewer", "");
+  if (!st.reviewer_of(level, reviewer)) {
+    for (std::size_t other = 0; other < policy.levels.size(); ++other)
+      if (other != level && st.reviewer_of(other, reviewer))
+        return {SignalCode::forbidden, "reviewer '" + reviewer + "' decides at level '" +
+                                           policy.levels[other].name +
+                                           "'; workflow " + id + " waits for level '" +
+                                           level_name + "'"};
+    return {SignalCode::forbidden,
+            "reviewer '" + reviewer + "' is not a reviewer of workflow " + id};
+  }
+  if (approve && !policy.allow_self_approval && !policy.submitter.empty() &&
+      reviewer == policy.submitter)
+    return {SignalCode::forbidden,
+            "reviewer '" + reviewer + "' submitted workflow " + id + " and may not approve it"};
+  if (approve && st.has_approved(level, reviewer))
+    return {SignalCode::conflict, "reviewer '" + reviewer + "' has already approved level '" +
+                                      level_name + "' of workflow " + id};
+  return {SignalCode::accepted, ""};
+}
+
+void WorkflowEngine::hold(const std::string& workflow_id, bool pause, const std::string& reason,
+                          json actor, std::function<void(SignalResult)> done) {
+  WorkflowPtr wf = active_or_reply(workflow_id, done);
+  if (!wf) return;
+  const WorkflowState& st = *wf->state;
+  const WorkflowDefinition& def = st.definition();
+  if (st.unwind_reason() != UnwindReason::none)
+    return done({SignalCode::conflict, "workflow " + workflow_id + " is " +
+                                           to_string(st.status()) + ": " + st.failure_reason()});
+  if (pause) {
+    if (st.held())
+      return done({SignalCode::conflict, "workflow " + workflow_id + " is already paused"});
+    std::size_t limit = def.phases.size();
+    for (std::size_t p = 0; p < def.phases.size(); ++p)
+      if (def.phases[p].name == def.pausable_before_phase) limit = p;
+    if (limit == def.phases.size())
+      return done({SignalCode::conflict, "workflow " + def.name + " cannot be paused"});
+    bool started = st.current_phase() > limit;
+    if (st.current_phase() == limit) {
+      auto [b, e] = st.plan().phase_ranges[limit];
+      for (std::size_t i = b; i < e; ++i) started |= st.step(i).status != StepStatus::pending;
+    }
+    if (started)
+      return done({SignalCode::conflict, "workflow " + workflow_id + " has already started " +
+                                             def.pausable_before_phase +
+                                             "; it can be paused only before"});
+  } else if (!st.held()) {
+    return done({SignalCode::conflict, "workflow " + workflow_id + " is " +
+                                           to_string(st.status()) + ", not paused by an operator"});
+  }
+  json record = {{"reason", reason}};
+  if (!actor.is_null()) record["actor"] = std::move(actor);
+  emit(*wf, pause ? RecordType::workflow_paused : RecordType::workflow_resumed, std::move(record));
   advance(wf);
   journal_.flush([done = std::move(done)](const Status&) { done({SignalCode::accepted, ""}); });
 }
@@ -789,7 +898,11 @@ Status WorkflowEngine::recover() {
     wf->state = std::move(state);
     wf->journaled_status = summaries_[summary_index_[wf->state->workflow_id()]].status;
     wf->journaled_phase = summaries_[summary_index_[wf->state->workflow_id()]].phase;
-    if (metrics_) metrics_->active_transition("", wf->journaled_status);
+    if (metrics_) metrics_->active_transition("", "", wf->journaled_status, wf->journaled_phase);
+    if (tracer_) {  // the workflow span's parent, as journaled at the start
+      const json started = json::parse(records.front().payload, nullptr, false);
+      if (started.is_object()) wf->trace_parent = started.value("trace_parent", "");
+    }
     for (std::size_t i = 0; i < wf->state->step_count(); ++i)
       if (wf->state->step(i).status == StepStatus::scheduled) wf->outcome_unknown.insert(i);
     active_.emplace(wf->state->workflow_id(), wf);
@@ -905,6 +1018,15 @@ std::optional<json> WorkflowEngine::describe(const std::string& workflow_id) {
   return state->to_json();
 }
 
+std::optional<json> WorkflowEngine::approvals(const std::string& workflow_id) {
+  if (auto it = active_.find(workflow_id); it != active_.end())
+    return it->second->state->approvals_json();
+  if (!summary(workflow_id)) return std::nullopt;
+  auto state = load_finished(workflow_id);
+  if (!state) return std::nullopt;
+  return state->approvals_json();
+}
+
 std::optional<json> WorkflowEngine::progress(const std::string& workflow_id) {
   std::unique_ptr<WorkflowState> loaded;
   const WorkflowState* st = nullptr;
@@ -916,13 +1038,75 @@ std::optional<json> WorkflowEngine::progress(const std::string& workflow_id) {
     st = loaded.get();
   }
   if (!st) return std::nullopt;
-  const TimeMs end = is_terminal(st->status()) ? st->updated_ms() : clock_.now_ms();
-  return json{{"workflow_id", workflow_id},
-              {"progress_percentage", st->progress_percentage()},
-              {"current_phase", st->current_phase_name()},
-              {"status", to_string(st->status())},
-              {"started_at", format_time(st->created_ms())},
-              {"elapsed_seconds", static_cast<double>(end - st->created_ms()) / 1000.0}};
+  return progress_of(*st);
+}
+
+json WorkflowEngine::progress_of(const WorkflowState& st) const {
+  const TimeMs end = is_terminal(st.status()) ? st.updated_ms() : clock_.now_ms();
+  return json{{"workflow_id", st.workflow_id()},
+              {"progress_percentage", st.progress_percentage()},
+              {"current_phase", st.current_phase_name()},
+              {"status", to_string(st.status())},
+              {"started_at", format_time(st.created_ms())},
+              {"elapsed_seconds", static_cast<double>(end - st.created_ms()) / 1000.0}};
+}
+
+// ---------------------------------------------------------------- long poll
+
+struct WorkflowEngine::StatusWaiter {
+  explicit StatusWaiter(boost::asio::io_context& io) : timer(io) {}
+  std::vector<std::string> statuses;
+  std::function<void(std::optional<json>)> done;
+  boost::asio::steady_timer timer;
+  bool fired = false;
+};
+
+void WorkflowEngine::await_status(const std::string& workflow_id,
+                                  std::vector<std::string> statuses,
+                                  std::chrono::milliseconds max_wait,
+                                  std::function<void(std::optional<json>)> done) {
+  auto it = active_.find(workflow_id);
+  const bool wanted =
+      it != active_.end() && std::find(statuses.begin(), statuses.end(),
+                                       to_string(it->second->state->status())) != statuses.end();
+  if (it == active_.end() || wanted || max_wait.count() <= 0) return done(progress(workflow_id));
+  auto waiter = std::make_shared<StatusWaiter>(io_);
+  waiter->statuses = std::move(statuses);
+  waiter->done = std::move(done);
+  status_waiters_[workflow_id].push_back(waiter);
+  waiter->timer.expires_after(max_wait);
+  std::weak_ptr<bool> alive = alive_;
+  waiter->timer.async_wait([this, alive, waiter, workflow_id](const boost::system::error_code&) {
+    if (alive.expired() || waiter->fired) return;
+    waiter->fired = true;
+    if (auto w = status_waiters_.find(workflow_id); w != status_waiters_.end()) {
+      std::erase(w->second, waiter);
+      if (w->second.empty()) status_waiters_.erase(w);
+    }
+    waiter->done(progress(workflow_id));
+  });
+}
+
+// Runs once a status change is durable.
+void WorkflowEngine::notify_status(const WorkflowPtr& wf) {
+  auto it = status_waiters_.find(wf->state->workflow_id());
+  if (it == status_waiters_.end()) return;
+  const std::string status = to_string(wf->state->status());
+  std::vector<std::shared_ptr<StatusWaiter>> ready;
+  std::erase_if(it->second, [&](const std::shared_ptr<StatusWaiter>& w) {
+    if (std::find(w->statuses.begin(), w->statuses.end(), status) == w->statuses.end())
+      return false;
+    ready.push_back(w);
+    return true;
+  });
+  if (it->second.empty()) status_waiters_.erase(it);
+  if (ready.empty()) return;
+  const json p = progress_of(*wf->state);
+  for (const auto& w : ready) {
+    w->fired = true;
+    w->timer.cancel();
+    w->done(p);
+  }
 }
 
 std::optional<json> WorkflowEngine::history(const std::string& workflow_id, std::size_t page,

@@ -10,6 +10,7 @@
 // REQUIRES: every public method is called on the io_context thread.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -33,9 +34,12 @@ class io_context;
 }
 namespace orch::observability {
 class Metrics;
+class SpanSink;
 }
 
 namespace orch::engine {
+
+class WorkflowTracer;
 
 class DefinitionRegistry {
  public:
@@ -56,6 +60,7 @@ struct StartRequest {
   std::string workflow_id;      // "" = generate
   std::string idempotency_key;  // "" = none
   std::string traceparent;      // W3C; "" = new trace
+  nlohmann::json actor;         // who starts it (audit trail); null = unknown
 };
 
 enum class StartCode { created, existing, conflict, invalid };
@@ -113,6 +118,13 @@ class WorkflowEngine {
               const std::string& idempotency_key, std::function<void(SignalResult)> done);
   void cancel(const std::string& workflow_id, const std::string& reason,
               std::function<void(SignalResult)> done);
+  // `actor` ({subject, role, token}) is journaled for the audit trail.
+  void cancel(const std::string& workflow_id, const std::string& reason, nlohmann::json actor,
+              std::function<void(SignalResult)> done);
+  // Pause (hold: steps in flight finish, nothing new is scheduled) or resume
+  // a workflow; only before the definition's pausable_before_phase starts.
+  void hold(const std::string& workflow_id, bool pause, const std::string& reason,
+            nlohmann::json actor, std::function<void(SignalResult)> done);
   // Resumes a paused workflow from the step that paused it, with fresh
   // attempts (POST /v1/workflows/{id}/retry).
   void redrive(const std::string& workflow_id, const std::string& reason,
@@ -122,6 +134,14 @@ class WorkflowEngine {
   // from the store.
   std::optional<nlohmann::json> describe(const std::string& workflow_id);
   std::optional<nlohmann::json> progress(const std::string& workflow_id);
+  // The approval chain's state and the audit trail of human actions.
+  std::optional<nlohmann::json> approvals(const std::string& workflow_id);
+  // Long poll: calls `done` with the workflow's progress as soon as its
+  // status is one of `statuses` (at once if it already is), otherwise after
+  // `max_wait` with whatever it is then; nullopt for an unknown workflow.
+  void await_status(const std::string& workflow_id, std::vector<std::string> statuses,
+                    std::chrono::milliseconds max_wait,
+                    std::function<void(std::optional<nlohmann::json>)> done);
   // Records oldest first; nullopt if unknown. `total` receives the count.
   std::optional<nlohmann::json> history(const std::string& workflow_id, std::size_t page,
                                         std::size_t page_size, std::size_t* total);
@@ -141,6 +161,11 @@ class WorkflowEngine {
   using RecordObserver = std::function<void(const WorkflowState&, const JournalRecord&)>;
   void set_record_observer(RecordObserver observer) { record_observer_ = std::move(observer); }
 
+  // Records the workflow's spans (see engine/workflow_tracer.h) in `sink`;
+  // null (the default) records none. Call before recover().
+  // REQUIRES: `sink` outlives the engine.
+  void set_span_sink(observability::SpanSink* sink);
+
  private:
   struct Workflow;
   using WorkflowPtr = std::shared_ptr<Workflow>;
@@ -151,6 +176,10 @@ class WorkflowEngine {
   // When a call refused by its service (unavailable) may knock again.
   TimeMs park_until(std::chrono::milliseconds retry_after);
   void emit(Workflow& wf, RecordType type, nlohmann::json payload);
+  // The validator of an approve/reject of the gate in phase `gate_phase`:
+  // accepted, or why not (nothing is journaled then).
+  SignalResult validate_decision(const WorkflowState& st, std::size_t gate_phase, bool approve,
+                                 const nlohmann::json& payload) const;
   void log_transition(const WorkflowState& st, const JournalRecord& r,
                       const nlohmann::json& payload);
   void commit(const WorkflowPtr& wf, std::function<void()> after_durable);
@@ -165,13 +194,18 @@ class WorkflowEngine {
                             ActivityOutcome outcome);
   void on_finished(const WorkflowPtr& wf);
   void on_timer(const std::string& workflow_id);
+  struct StatusWaiter;
+  void notify_status(const WorkflowPtr& wf);
+  nlohmann::json progress_of(const WorkflowState& st) const;
   std::unique_ptr<WorkflowState> rebuild(const std::vector<JournalRecord>& records,
                                          std::string* error) const;
   std::unique_ptr<WorkflowState> load_finished(const std::string& workflow_id);
   void remember_summary(WorkflowSummary summary);
   void forget_summaries(const std::vector<std::string>& workflow_ids);
   std::string new_hex(std::size_t chars);
-  std::string traceparent_for(const Workflow& wf);
+  // The traceparent handed to an activity: the workflow's trace, with the
+  // span of the step or compensation attempt as parent.
+  std::string traceparent_for(const Workflow& wf, const std::string& span_id) const;
 
   // Constant after construction.
   boost::asio::io_context& io_;
@@ -189,6 +223,8 @@ class WorkflowEngine {
   std::unordered_map<std::string, std::size_t> summary_index_;
   std::unordered_map<std::string, std::string> by_idempotency_key_;
   RecordObserver record_observer_;
+  std::unique_ptr<WorkflowTracer> tracer_;  // null: tracing off
+  std::unordered_map<std::string, std::vector<std::shared_ptr<StatusWaiter>>> status_waiters_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

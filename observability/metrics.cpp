@@ -29,6 +29,9 @@ const Histogram::BucketBoundaries kWorkflowBuckets = {0.1,  0.5,   1,     5,    
                                                       300,  900,   3600,  14400, 86400, 259200};
 const Histogram::BucketBoundaries kHttpBuckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                                                   0.05,   0.1,   0.25,   0.5,   1,    5};
+// The statuses of an unfinished workflow (workflows_active).
+constexpr const char* kActiveStatuses[] = {"running", "awaiting_approval", "paused",
+                                           "compensating"};
 const Histogram::BucketBoundaries kBatchBuckets = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024};
 }  // namespace
 
@@ -68,7 +71,19 @@ struct Metrics::Impl {
       BuildCounter().Name("journal_records_total").Help("Journal records made durable")
           .Register(*registry);
   prometheus::Family<prometheus::Gauge>& active =
-      BuildGauge().Name("workflows_active").Help("Unfinished workflows by status")
+      BuildGauge().Name("workflows_active").Help("Unfinished workflows by status and phase")
+          .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& steps_waiting =
+      BuildGauge().Name("workflow_steps_waiting_for_service")
+          .Help("Steps parked until their service admits calls again, by activity")
+          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& spans_exported =
+      BuildCounter().Name("otel_spans_exported_total")
+          .Help("Spans the OTLP exporter delivered to the collector").Register(*registry);
+  prometheus::Family<prometheus::Counter>& spans_dropped =
+      BuildCounter().Name("otel_spans_dropped_total")
+          .Help("Spans dropped: queue_full (exporter queue at its bound) or export_failed "
+                "(collector down, slow or refusing)")
           .Register(*registry);
   prometheus::Family<prometheus::Counter>& http_requests =
       BuildCounter().Name("http_server_requests_total")
@@ -76,6 +91,10 @@ struct Metrics::Impl {
   prometheus::Family<Histogram>& http_duration =
       BuildHistogram().Name("http_server_request_duration_seconds")
           .Help("REST API request latency by route").Register(*registry);
+  prometheus::Family<prometheus::Counter>& auth_failures =
+      BuildCounter().Name("http_auth_failures_total")
+          .Help("REST API requests refused by authentication (401) or role (403), by reason")
+          .Register(*registry);
 
   prometheus::Family<prometheus::Counter>& adapter_calls =
       BuildCounter().Name("adapter_calls_total")
@@ -97,11 +116,14 @@ struct Metrics::Impl {
 };
 
 Metrics::Metrics() : impl_(std::make_unique<Impl>()) {
-  for (const char* s : {"running", "awaiting_approval", "paused", "compensating"})
-    impl_->active.Add({{"status", s}}).Set(0);
+  impl_->spans_exported.Add({});
+  for (const char* reason : {"queue_full", "export_failed"})
+    impl_->spans_dropped.Add({{"reason", reason}});
   for (const char* reason :
        {"step_failed", "rejected", "cancelled", "approval_timeout", "history_limit"})
     impl_->compensations.Add({{"reason", reason}});
+  for (const char* reason : {"missing_token", "malformed_token", "unknown_token", "forbidden_role"})
+    impl_->auth_failures.Add({{"reason", reason}});
 }
 Metrics::~Metrics() = default;
 
@@ -117,10 +139,16 @@ void Metrics::declare_activity(const std::string& activity) {
     impl_->activity_executions.Add({{"activity", activity}, {"status", status}});
   impl_->activity_retries.Add({{"activity", activity}});
   impl_->activity_duration.Add({{"activity", activity}}, kActivityBuckets);
+  impl_->steps_waiting.Add({{"activity", activity}});
 }
 
 void Metrics::declare_service(const std::string& service) {
   impl_->breaker_failures.Add({{"service", service}});
+}
+
+void Metrics::declare_phase(const std::string& phase) {
+  for (const char* status : kActiveStatuses)
+    impl_->active.Add({{"status", status}, {"phase", phase}});
 }
 
 void Metrics::workflow_started(const std::string& workflow) {
@@ -153,15 +181,36 @@ void Metrics::journal_committed(std::size_t appends, std::size_t records, double
   impl_->journal_records_c.Increment(static_cast<double>(records));
 }
 
-void Metrics::active_transition(const std::string& from, const std::string& to) {
-  if (from == to) return;
-  if (!from.empty()) impl_->active.Add({{"status", from}}).Decrement();
-  if (!to.empty()) impl_->active.Add({{"status", to}}).Increment();
+void Metrics::active_transition(const std::string& from_status, const std::string& from_phase,
+                                const std::string& to_status, const std::string& to_phase) {
+  if (from_status == to_status && (from_phase == to_phase || to_status.empty())) return;
+  if (!from_status.empty())
+    impl_->active.Add({{"status", from_status}, {"phase", from_phase}}).Decrement();
+  if (!to_status.empty())
+    impl_->active.Add({{"status", to_status}, {"phase", to_phase}}).Increment();
+}
+
+void Metrics::step_waiting_for_service(const std::string& activity, int delta) {
+  prometheus::Gauge& g = impl_->steps_waiting.Add({{"activity", activity}});
+  if (delta >= 0)
+    g.Increment(static_cast<double>(delta));
+  else
+    g.Decrement(static_cast<double>(-delta));
+}
+
+void Metrics::spans_exported(double count) { impl_->spans_exported.Add({}).Increment(count); }
+
+void Metrics::spans_dropped(const std::string& reason, double count) {
+  impl_->spans_dropped.Add({{"reason", reason}}).Increment(count);
 }
 
 void Metrics::http_request(const std::string& route, int status, double seconds) {
   impl_->http_requests.Add({{"route", route}, {"status", std::to_string(status)}}).Increment();
   impl_->http_duration.Add({{"route", route}}, kHttpBuckets).Observe(seconds);
+}
+
+void Metrics::auth_failure(const std::string& reason) {
+  impl_->auth_failures.Add({{"reason", reason}}).Increment();
 }
 
 void Metrics::adapter_call(const std::string& service, const std::string& outcome,

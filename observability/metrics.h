@@ -24,6 +24,8 @@ class Metrics {
   void declare_workflow(const std::string& workflow);
   void declare_activity(const std::string& activity);
   void declare_service(const std::string& service);
+  // Declares `workflows_active{status,phase}` at zero for the phase.
+  void declare_phase(const std::string& phase);
 
   void workflow_started(const std::string& workflow);
   void workflow_finished(const std::string& workflow, const std::string& status,
@@ -33,10 +35,22 @@ class Metrics {
   void activity_retried(const std::string& activity);
   void compensation_run(const std::string& reason);
   void journal_committed(std::size_t appends, std::size_t records, double seconds);
-  // Moves one workflow between `workflows_active{status}` buckets; empty
-  // `from`/`to` mean "not active".
-  void active_transition(const std::string& from, const std::string& to);
+  // Moves one workflow between `workflows_active{status,phase}` buckets;
+  // an empty status means "not active".
+  void active_transition(const std::string& from_status, const std::string& from_phase,
+                         const std::string& to_status, const std::string& to_phase);
+  // `workflow_steps_waiting_for_service{activity}`: steps parked because
+  // their service refused the call (breaker open, bulkhead full, rate
+  // limit); `delta` is +1 when one parks and -1 when it knocks again.
+  void step_waiting_for_service(const std::string& activity, int delta);
+  // Tracing: spans the OTLP exporter delivered, and spans it dropped
+  // (`reason`: queue_full, export_failed).
+  void spans_exported(double count);
+  void spans_dropped(const std::string& reason, double count);
   void http_request(const std::string& route, int status, double seconds);
+  // A request refused by authentication (401: missing_token, malformed_token,
+  // unknown_token) or authorisation (403: forbidden_role).
+  void auth_failure(const std::string& reason);
   // One outbound call attempt by service and outcome (success, failure,
   // rejected: refused by breaker/bulkhead/rate limit before sending).
   void adapter_call(const std::string& service, const std::string& outcome, double seconds);
