@@ -1,10 +1,6 @@
 #include "api/bench.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -25,6 +21,7 @@
 
 #include "adapters/blocking_http.h"
 #include "adapters/http_client.h"
+#include "api/child_process.h"
 #include "phases/campaign_input.h"
 
 namespace orch::api {
@@ -63,46 +60,16 @@ struct BenchOptions {
 
 // ------------------------------------------------------------ processes
 
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
 std::string self_exe() {
   std::error_code ec;
   fs::path p = fs::read_symlink("/proc/self/exe", ec);
   return ec ? std::string() : p.string();
 }
 
-// Starts `argv` with stdout and stderr appended to `log`; the child dies
-// with the benchmark (PR_SET_PDEATHSIG) so nothing is left running.
+// The child dies with the benchmark so nothing is left running; /proc/self/exe
+// is this very binary even if the file was replaced since.
 pid_t spawn(const std::vector<std::string>& argv, const fs::path& log) {
-  const pid_t parent = ::getpid();
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) std::_Exit(127);
-    FILE* out = std::fopen(log.c_str(), "a");
-    if (out) {
-      ::dup2(fileno(out), 1);
-      ::dup2(fileno(out), 2);
-    }
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    // /proc/self/exe is this very binary even if the file was replaced since.
-    ::execv("/proc/self/exe", args.data());
-    std::_Exit(127);
-  }
-  return pid;
+  return spawn_child("/proc/self/exe", argv, log, /*die_with_parent=*/true);
 }
 
 // SIGTERM, then SIGKILL if it does not exit in time. Returns true on a clean exit.
@@ -381,8 +348,8 @@ class Bench {
     if (exe_.empty()) return fail("cannot find this executable (/proc/self/exe)");
     dir_ = fs::temp_directory_path() / ("orchestrator-bench-" + std::to_string(::getpid()));
     fs::create_directories(dir_);
-    sandbox_url_ = "http://127.0.0.1:" + std::to_string(free_port());
-    api_url_ = "http://127.0.0.1:" + std::to_string(free_port());
+    sandbox_url_ = "http://127.0.0.1:" + std::to_string(free_loopback_port());
+    api_url_ = "http://127.0.0.1:" + std::to_string(free_loopback_port());
     write_config();
     sandbox_ = spawn({exe_, "sandbox", "--listen", sandbox_url_.substr(7), "--latency",
                       std::to_string(o_.latency_ms)},

@@ -22,21 +22,9 @@ namespace {
 
 using nlohmann::json;
 
-class ApiValidationTest : public ::testing::Test {
+class ApiValidationTest : public AppTest {
  protected:
-  void SetUp() override {
-    app_ = std::make_unique<api::OrchestratorApp>(test_config(dir_.path));
-    ASSERT_EQ(app_->start(), "");
-    client_ = std::make_unique<ApiClient>(app_->base_url());
-  }
-
   ApiClient& c() { return *client_; }
-
-  std::string start(const json& input, http::Headers headers = {}) {
-    HttpReply r = c().post("/v1/campaigns", input, std::move(headers));
-    EXPECT_EQ(r.status, 201) << r.raw;
-    return r.body.value("workflow_id", "");
-  }
 
   std::size_t workflow_count() {
     HttpReply r = c().get("/v1/workflows");
@@ -64,10 +52,6 @@ class ApiValidationTest : public ::testing::Test {
     }
     return last;
   }
-
-  TempDir dir_;
-  std::unique_ptr<api::OrchestratorApp> app_;
-  std::unique_ptr<ApiClient> client_;
 };
 
 // Checks an RFC 7807 reply with the given status.

@@ -36,28 +36,8 @@ json chain_campaign(const std::string& name = "Chain Campaign") {
   return input;
 }
 
-std::string read_file(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-class ApprovalChainTest : public ::testing::Test {
+class ApprovalChainTest : public AppTest {
  protected:
-  void SetUp() override {
-    app_ = std::make_unique<api::OrchestratorApp>(test_config(dir_.path));
-    ASSERT_EQ(app_->start(), "");
-    client_ = std::make_unique<ApiClient>(app_->base_url());
-    sandbox_ = std::make_unique<ApiClient>(app_->sandbox()->base_url());
-  }
-
-  std::string start(const json& input) {
-    HttpReply r = client_->post("/v1/campaigns", input);
-    EXPECT_EQ(r.status, 201) << r.raw;
-    return r.body.value("workflow_id", "");
-  }
-
   HttpReply update(const std::string& id, const std::string& name, const json& body) {
     return client_->post("/v1/workflows/" + id + "/updates/" + name, body);
   }
@@ -72,16 +52,6 @@ class ApprovalChainTest : public ::testing::Test {
     return read_file(dir_.path / "journal.db") + "|" + read_file(dir_.path / "journal.db-wal") +
            "|" + client_->get("/v1/workflows/" + id + "/history?page_size=1000").raw;
   }
-
-  void inject(const json& fault) {
-    HttpReply r = sandbox_->post("/sandbox/faults", fault);
-    ASSERT_EQ(r.status, 201) << r.raw;
-  }
-
-  TempDir dir_;
-  std::unique_ptr<api::OrchestratorApp> app_;
-  std::unique_ptr<ApiClient> client_;
-  std::unique_ptr<ApiClient> sandbox_;
 };
 
 TEST_F(ApprovalChainTest, TwoLevelsWithQuorumTwoAtTheFirst) {

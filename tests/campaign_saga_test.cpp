@@ -11,31 +11,13 @@ namespace {
 
 using nlohmann::json;
 
-class CampaignSagaTest : public ::testing::Test {
+class CampaignSagaTest : public AppTest {
  protected:
-  void SetUp() override {
-    app_ = std::make_unique<api::OrchestratorApp>(test_config(dir_.path));
-    ASSERT_EQ(app_->start(), "");
-    client_ = std::make_unique<ApiClient>(app_->base_url());
-    sandbox_ = std::make_unique<ApiClient>(app_->sandbox()->base_url());
-  }
-
-  std::string start(const json& input) {
-    HttpReply r = client_->post("/v1/campaigns", input);
-    EXPECT_EQ(r.status, 201) << r.raw;
-    return r.body.value("workflow_id", "");
-  }
-
   void approve(const std::string& id, const std::string& reviewer = "alice") {
     HttpReply r = client_->post("/v1/workflows/" + id + "/signals/approve",
                                 {{"reviewer", reviewer}, {"comment", "ok"}});
     EXPECT_EQ(r.status, 202) << r.raw;
     EXPECT_EQ(r.body.value("status", ""), "signal_sent");
-  }
-
-  void inject(const json& fault) {
-    HttpReply r = sandbox_->post("/sandbox/faults", fault);
-    ASSERT_EQ(r.status, 201) << r.raw;
   }
 
   // Step names of the ledger's entries of one kind, in the order applied.
@@ -74,10 +56,6 @@ class CampaignSagaTest : public ::testing::Test {
     EXPECT_EQ(journaled, expected);
   }
 
-  TempDir dir_;
-  std::unique_ptr<api::OrchestratorApp> app_;
-  std::unique_ptr<ApiClient> client_;
-  std::unique_ptr<ApiClient> sandbox_;
 };
 
 TEST_F(CampaignSagaTest, CompletesThroughApprovalWithOneSideEffectPerStep) {

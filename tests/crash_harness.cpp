@@ -11,10 +11,7 @@
 //                 [--latency MS] [--start-interval MS] [--keep DIR]
 //
 // Exit 0 when every check holds; the last line is a JSON summary.
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -34,6 +31,7 @@
 #include <nlohmann/json.hpp>
 
 #include "adapters/blocking_http.h"
+#include "api/child_process.h"
 #include "phases/campaign_input.h"
 
 namespace {
@@ -65,34 +63,10 @@ struct Options {
   std::string keep;
 };
 
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
+// The orchestrator restarted from the killer thread must outlive it: no
+// parent-death signal.
 pid_t spawn(const std::vector<std::string>& argv, const fs::path& log) {
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    FILE* out = std::fopen(log.c_str(), "a");
-    if (out) {
-      ::dup2(fileno(out), 1);
-      ::dup2(fileno(out), 2);
-    }
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execv(args[0], args.data());
-    std::_Exit(127);
-  }
-  return pid;
+  return orch::api::spawn_child(argv[0], argv, log, /*die_with_parent=*/false);
 }
 
 class Harness {
@@ -104,8 +78,8 @@ class Harness {
                                  ("orch-crash-" + std::to_string(::getpid()))
                            : fs::path(o_.keep);
     fs::create_directories(dir_);
-    sandbox_url_ = "http://127.0.0.1:" + std::to_string(free_port());
-    api_url_ = "http://127.0.0.1:" + std::to_string(free_port());
+    sandbox_url_ = "http://127.0.0.1:" + std::to_string(orch::api::free_loopback_port());
+    api_url_ = "http://127.0.0.1:" + std::to_string(orch::api::free_loopback_port());
     write_config();
     sandbox_pid_ = spawn({o_.orchestrator, "sandbox", "--listen", sandbox_url_.substr(7),
                           "--latency", std::to_string(o_.latency_ms)},

@@ -27,13 +27,6 @@ constexpr const char* kPromtool = "/usr/bin/promtool";
 constexpr const char* kInstallHint =
     " is missing: run deploy/install-deps.sh (it installs the Debian package 'prometheus')";
 
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 // Runs `command` through the shell; returns its exit status and output.
 int run(const std::string& command, std::string* output) {
   FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");

@@ -61,13 +61,6 @@ std::string url_encode(const std::string& in) {
   return out;
 }
 
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 class PrometheusScrapeTest : public ::testing::Test {
  protected:
   void SetUp() override {

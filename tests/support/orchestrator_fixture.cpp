@@ -2,7 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include "adapters/sandbox/sandbox.h"
 #include "phases/campaign_input.h"
+
+#include <fstream>
+#include <sstream>
 
 #include <random>
 #include <thread>
@@ -82,6 +86,31 @@ api::AppConfig test_config(const std::filesystem::path& dir) {
   config.tuning.retry_full_jitter = false;  // tests assert exact deadlines
   config.auth.enabled = false;               // auth_test turns it on
   return config;
+}
+
+std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+void AppTest::SetUp() {
+  app_ = std::make_unique<api::OrchestratorApp>(test_config(dir_.path));
+  ASSERT_EQ(app_->start(), "");
+  client_ = std::make_unique<ApiClient>(app_->base_url());
+  sandbox_ = std::make_unique<ApiClient>(app_->sandbox()->base_url());
+}
+
+std::string AppTest::start(const nlohmann::json& input, http::Headers headers) {
+  HttpReply r = client_->post("/v1/campaigns", input, std::move(headers));
+  EXPECT_EQ(r.status, 201) << r.raw;
+  return r.body.value("workflow_id", "");
+}
+
+void AppTest::inject(const nlohmann::json& fault) {
+  HttpReply r = sandbox_->post("/sandbox/faults", fault);
+  ASSERT_EQ(r.status, 201) << r.raw;
 }
 
 }  // namespace orch::testing

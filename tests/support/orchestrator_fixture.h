@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "adapters/blocking_http.h"
@@ -53,5 +54,23 @@ class ApiClient {
 };
 
 api::AppConfig test_config(const std::filesystem::path& dir);
+
+// The whole file (empty if it cannot be read), bytes as they are.
+std::string read_file(const std::filesystem::path& path);
+
+// A test with its own orchestrator and in-process sandbox (test_config).
+class AppTest : public ::testing::Test {
+ protected:
+  void SetUp() override;
+  // POST /v1/campaigns, expecting 201; returns the workflow id.
+  std::string start(const nlohmann::json& input, http::Headers headers = {});
+  // POST /sandbox/faults, expecting 201.
+  void inject(const nlohmann::json& fault);
+
+  TempDir dir_;
+  std::unique_ptr<api::OrchestratorApp> app_;
+  std::unique_ptr<ApiClient> client_;
+  std::unique_ptr<ApiClient> sandbox_;
+};
 
 }  // namespace orch::testing
