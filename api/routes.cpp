@@ -639,12 +639,7 @@ void ApiRoutes::post_update(const Request& r, const std::string& id, const std::
   if (who) (*body)["actor"] = who->actor();
   engine_.signal(id, name, std::move(*body), "", [this, respond, r, id](engine::SignalResult res) {
     if (res.code != engine::SignalCode::accepted) return respond(signal_problem(r, res));
-    json out = engine_.approvals(id).value_or(json::object());
-    if (auto view = engine_.describe(id)) {
-      out["current_phase"] = (*view)["current_phase"];
-      if (view->contains("patches")) out["patches"] = (*view)["patches"];
-    }
-    respond(ok_json(200, out));
+    respond(ok_json(200, engine_.approvals(id).value_or(json::object())));
   });
 }
 

@@ -1,5 +1,6 @@
 #include "engine/workflow_engine.h"
 
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -712,16 +713,7 @@ void WorkflowEngine::signal(const std::string& workflow_id, const std::string& n
     if (st.unwind_reason() != UnwindReason::none)
       return done({SignalCode::conflict, "workflow " + workflow_id + " is " +
                                              to_string(st.status())});
-    std::size_t limit = def.phases.size();
-    for (std::size_t p = 0; p < def.phases.size(); ++p)
-      if (def.phases[p].name == patch.before_phase) limit = p;
-    bool started_limit = st.current_phase() > limit;
-    if (limit < def.phases.size() && st.current_phase() == limit) {
-      auto [b, e] = st.plan().phase_ranges[limit];
-      for (std::size_t i = b; i < e; ++i)
-        started_limit |= st.step(i).status != StepStatus::pending;
-    }
-    if (started_limit)
+    if (st.phase_started(patch.before_phase))
       return done({SignalCode::conflict, "workflow " + workflow_id + " has already started " +
                                              patch.before_phase + "; " + name + " is too late"});
     const json& key = payload.contains(patch.key_field) ? payload[patch.key_field] : json();
@@ -834,17 +826,10 @@ void WorkflowEngine::hold(const std::string& workflow_id, bool pause, const std:
   if (pause) {
     if (st.held())
       return done({SignalCode::conflict, "workflow " + workflow_id + " is already paused"});
-    std::size_t limit = def.phases.size();
-    for (std::size_t p = 0; p < def.phases.size(); ++p)
-      if (def.phases[p].name == def.pausable_before_phase) limit = p;
-    if (limit == def.phases.size())
+    if (std::none_of(def.phases.begin(), def.phases.end(),
+                     [&](const PhaseDefinition& p) { return p.name == def.pausable_before_phase; }))
       return done({SignalCode::conflict, "workflow " + def.name + " cannot be paused"});
-    bool started = st.current_phase() > limit;
-    if (st.current_phase() == limit) {
-      auto [b, e] = st.plan().phase_ranges[limit];
-      for (std::size_t i = b; i < e; ++i) started |= st.step(i).status != StepStatus::pending;
-    }
-    if (started)
+    if (st.phase_started(def.pausable_before_phase))
       return done({SignalCode::conflict, "workflow " + workflow_id + " has already started " +
                                              def.pausable_before_phase +
                                              "; it can be paused only before"});

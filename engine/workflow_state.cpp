@@ -136,6 +136,19 @@ bool WorkflowState::phase_steps_done(std::size_t phase) const {
   return true;
 }
 
+bool WorkflowState::phase_started(const std::string& name) const {
+  const auto& phases = definition_->phases;
+  for (std::size_t p = 0; p < phases.size(); ++p) {
+    if (phases[p].name != name) continue;
+    if (current_phase_ != p) return current_phase_ > p;
+    auto [b, e] = plan_.phase_ranges[p];
+    for (std::size_t i = b; i < e; ++i)
+      if (steps_[i].status != StepStatus::pending) return true;
+    return false;
+  }
+  return false;
+}
+
 std::string WorkflowState::current_phase_name() const {
   const auto& phases = definition_->phases;
   if (phases.empty()) return "";
@@ -539,14 +552,14 @@ json WorkflowState::to_json() const {
   } else if (held_) {
     out["pause_reason"] = hold_reason_;
   }
-  if (gate_phase_ < definition_->phases.size()) out["approval_chain"] = approvals_json()["levels"];
+  if (gate_phase_ < definition_->phases.size()) out["approval_chain"] = levels_json();
   if (unwind_reason_ != UnwindReason::none) out["unwind_reason"] = to_string(unwind_reason_);
   if (!failure_reason_.empty()) out["reason"] = failure_reason_;
   out["compensations"] = compensations_.to_json();
   return out;
 }
 
-json WorkflowState::approvals_json() const {
+json WorkflowState::levels_json() const {
   json levels = json::array();
   for (std::size_t l = 0; l < policy_.levels.size(); ++l) {
     const ApprovalLevel& level = policy_.levels[l];
@@ -559,6 +572,10 @@ json WorkflowState::approvals_json() const {
                                  : l == current_level_                          ? "pending"
                                                                                 : "waiting"}});
   }
+  return levels;
+}
+
+json WorkflowState::approvals_json() const {
   json trail = json::array();
   for (const AuditEntry& a : audit_) {
     json e = {{"action", a.action}, {"actor", a.actor}, {"at", format_time(a.at_ms)}, {"seq", a.seq}};
@@ -572,14 +589,16 @@ json WorkflowState::approvals_json() const {
   }
   json out = {{"workflow_id", workflow_id_},
               {"status", to_string(status_)},
+              {"current_phase", current_phase_name()},
               {"round", round_},
               {"submitted_by", policy_.submitter},
               {"allow_self_approval", policy_.allow_self_approval},
-              {"levels", std::move(levels)},
+              {"levels", levels_json()},
               {"approved", gate_approved()},
               {"audit", std::move(trail)}};
   if (current_level_ < policy_.levels.size())
     out["current_level"] = policy_.levels[current_level_].name;
+  if (!patches_.empty()) out["patches"] = patches_;
   return out;
 }
 

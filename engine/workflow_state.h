@@ -96,6 +96,9 @@ class WorkflowState {
   std::size_t step_count() const { return steps_.size(); }
   std::size_t step_index(const std::string& step_id) const;  // npos if unknown
   bool phase_steps_done(std::size_t phase) const;
+  // Whether phase `name` has begun: a step of it left pending, or the
+  // workflow is past it. False for a name the definition does not have.
+  bool phase_started(const std::string& name) const;
   // Approval chain (the definition's single gate).
   bool gate_approved() const { return current_level_ >= policy_.levels.size(); }
   std::size_t gate_phase() const { return gate_phase_; }
@@ -110,7 +113,8 @@ class WorkflowState {
   // Held by an operator's pause (nothing new is scheduled until resumed).
   bool held() const { return held_; }
   const std::vector<AuditEntry>& audit() const { return audit_; }
-  // The chain's state and the audit trail (GET /v1/workflows/{id}/approvals).
+  // The chain's state, the current phase, the content patches and the audit
+  // trail (GET /v1/workflows/{id}/approvals and the updates' answers).
   nlohmann::json approvals_json() const;
   TimeMs gate_opened_ms() const { return gate_opened_ms_; }
   TimeMs escalated_ms() const { return escalated_ms_; }
@@ -143,6 +147,7 @@ class WorkflowState {
   void record_action(const JournalRecord& r, std::string action, const nlohmann::json& payload,
                      const std::string& actor_field);
   void reset_approvals();
+  nlohmann::json levels_json() const;
 
   const WorkflowDefinition* definition_ = nullptr;
   std::string workflow_id_;
