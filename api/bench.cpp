@@ -461,6 +461,18 @@ class Bench {
     if (parked.parked != o_.parked)
       return "only " + std::to_string(parked.parked) + " of " + std::to_string(o_.parked) +
              " campaigns reached review";
+    // Campaigns waiting for a human leave memory once idle for the server's
+    // passivate_after_ms: wait (at most 30 s) until they have, as a server
+    // that has been up a while would be, then sample.
+    const auto settle = Clock::now();
+    long long resident = -1;
+    while (Clock::now() - settle < std::chrono::seconds(30)) {
+      const json ready = json::parse(get(api_url_, "/ready"), nullptr, false);
+      resident = ready.is_object() ? ready.value("resident_workflows", -1LL) : -1;
+      if (resident == 0) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    const double settle_seconds = std::chrono::duration<double>(Clock::now() - settle).count();
     const ProcessSample live = sample_process(orchestrator_);
 
     if (!stop_process(orchestrator_)) return "the orchestrator did not stop cleanly";
@@ -483,6 +495,8 @@ class Bench {
             {"park_seconds", parked.seconds},
             {"rss_empty_bytes", empty.rss_bytes},
             {"rss_before_bytes", before.rss_bytes},
+            {"settle_seconds", settle_seconds},
+            {"resident_when_sampled", resident},
             {"rss_parked_bytes", live.rss_bytes},
             {"rss_per_parked_bytes", static_cast<double>(live.rss_bytes - before.rss_bytes) / m},
             {"recover_seconds", recover_seconds},
@@ -584,10 +598,11 @@ class Bench {
                 static_cast<double>(empty.rss_bytes) / (1 << 20));
     if (result.contains("parked")) {
       const json& p = result["parked"];
-      std::printf("parked               %d at review in %.2f s: %.0f bytes RSS each (live), "
-                  "%.0f bytes each after restart\n",
+      std::printf("parked               %d at review in %.2f s: %.0f bytes RSS each (live, "
+                  "%lld in memory %.1f s later), %.0f bytes each after restart\n",
                   o_.parked, p["park_seconds"].get<double>(),
                   p["rss_per_parked_bytes"].get<double>(),
+                  p["resident_when_sampled"].get<long long>(), p["settle_seconds"].get<double>(),
                   p["rss_recovered_per_parked_bytes"].get<double>());
       std::printf("restart and recover  %.3f s to ready; resumed and finished in %.2f s\n",
                   p["recover_seconds"].get<double>(), p["resume_seconds"].get<double>());

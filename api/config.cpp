@@ -152,6 +152,10 @@ std::string load_config(const std::string& path, AppConfig* c) {
         } else if (key == "max_journal_records") {
           c->max_journal_records = value.get<std::uint64_t>();
           if (c->max_journal_records < 100) return "config: max_journal_records must be >= 100";
+        } else if (key == "passivate_after_ms") {
+          c->passivate_after_ms = value.get<std::int64_t>();
+          if (c->passivate_after_ms < -1)
+            return "config: passivate_after_ms must be >= 0, or -1 (never)";
         } else if (key == "auth") {
           if (std::string e = parse_auth(value, &c->auth); !e.empty()) return e;
         } else if (key == "otlp_endpoint") {

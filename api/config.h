@@ -30,6 +30,9 @@ struct AppConfig {
   std::chrono::seconds retention_interval{3600};
   std::string archive_dir;
   std::uint64_t max_journal_records = 10'000;
+  // A workflow waiting for a human leaves memory after this long idle (see
+  // engine::EngineLimits); -1 keeps every workflow in memory.
+  std::int64_t passivate_after_ms = 1'000;
   adapters::AdapterConfig adapters;          // ignored for services when sandbox
   // Traces over OTLP/HTTP: off (no tracer at all) unless `otlp.endpoint` is
   // set (config `otlp_endpoint`, env OTEL_EXPORTER_OTLP_ENDPOINT). The batch

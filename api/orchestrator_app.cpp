@@ -135,6 +135,7 @@ std::string OrchestratorApp::start() {
   m.campaign->register_all(m.activities);
   engine::EngineLimits limits;
   limits.max_records_per_workflow = m.config.max_journal_records;
+  limits.passivate_after_ms = m.config.passivate_after_ms;
   m.engine = std::make_unique<engine::WorkflowEngine>(m.io, *m.journal, *m.clock, m.definitions,
                                                       m.activities, &m.metrics, limits);
   if (m.observer) m.engine->set_record_observer(m.observer);

@@ -117,6 +117,8 @@ Response signal_problem(const Request& r, const engine::SignalResult& result) {
       return problem(403, "reviewer-not-allowed", "Forbidden", result.detail, instance);
     case engine::SignalCode::invalid:
       return problem(422, "validation-error", "Invalid Request", result.detail, instance);
+    case engine::SignalCode::unavailable:
+      return problem(503, "journal-unavailable", "Service Unavailable", result.detail, instance);
     case engine::SignalCode::accepted:
     case engine::SignalCode::duplicate:
       break;
@@ -271,6 +273,7 @@ void ApiRoutes::route(const Request& r, const Responder& respond, std::string* n
       return respond(problem(503, "not-ready", "Not Ready", "store unreachable: " + s.message()));
     return respond(ok_json(200, {{"status", "ready"},
                                  {"active_workflows", engine_.active_count()},
+                                 {"resident_workflows", engine_.resident_count()},
                                  {"known_workflows", engine_.known_count()}}));
   }
   if (is({"metrics"})) {

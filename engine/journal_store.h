@@ -25,6 +25,11 @@ struct WorkflowSummary {
   TimeMs updated_ms = 0;
   std::string idempotency_key;  // may be empty
   std::string input_hash;
+  // When the engine must next look at the workflow by itself (an approval
+  // deadline), as decided by the same commit: 0 = only when told (a signal,
+  // an update, a cancel); -1 = unknown (a row written before this was kept).
+  // Lets a restart leave a workflow that waits for a human on disk.
+  TimeMs wake_ms = -1;
 };
 
 // What verify() found. `torn_tail` records are those of the last commit whose
@@ -53,9 +58,12 @@ class JournalStore {
   // Reads (safe to call from another single thread than append()).
   virtual Status load_workflow(const std::string& workflow_id,
                                std::vector<JournalRecord>* out) = 0;
-  // Calls `visit` once per unfinished workflow with all its records in order.
+  // Calls `visit` once per unfinished workflow with all its records in order,
+  // except those whose summary status is one of `lazy_statuses` and whose
+  // wake_ms is known (>= 0): the engine loads those when it needs them.
   virtual Status load_unfinished(
-      const std::function<void(std::vector<JournalRecord>&&)>& visit) = 0;
+      const std::function<void(std::vector<JournalRecord>&&)>& visit,
+      const std::vector<std::string>& lazy_statuses = {}) = 0;
   virtual Status load_summaries(std::vector<WorkflowSummary>* out) = 0;
 
   // Campaign drafts saved before they start (POST /v1/wizards). Durable when

@@ -33,7 +33,8 @@ CREATE TABLE IF NOT EXISTS workflows (
   created_ms      INTEGER NOT NULL,
   updated_ms      INTEGER NOT NULL,
   idempotency_key TEXT,
-  input_hash      TEXT NOT NULL
+  input_hash      TEXT NOT NULL,
+  wake_ms         INTEGER NOT NULL DEFAULT -1
 );
 CREATE INDEX IF NOT EXISTS workflows_by_status ON workflows(status);
 CREATE TABLE IF NOT EXISTS journal_meta (
@@ -138,6 +139,17 @@ std::unique_ptr<SqliteJournalStore> SqliteJournalStore::open(const std::string& 
     *error = "cannot create journal schema in " + path + ": " + s.message();
     return nullptr;
   }
+  // Journals written before summaries kept wake_ms: their rows read as -1
+  // (unknown), so a restart loads those workflows as it always did.
+  if (query_int(store->writer_,
+                "SELECT count(*) FROM pragma_table_info('workflows') WHERE name='wake_ms'") == 0) {
+    if (Status s = exec(store->writer_,
+                        "ALTER TABLE workflows ADD COLUMN wake_ms INTEGER NOT NULL DEFAULT -1;");
+        !s) {
+      *error = "cannot upgrade journal schema in " + path + ": " + s.message();
+      return nullptr;
+    }
+  }
   if (sqlite3_open_v2(path.c_str(), &store->reader_, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
                       nullptr) != SQLITE_OK) {
     *error = "cannot open journal reader " + path + ": " + sqlite3_errmsg(store->reader_);
@@ -176,9 +188,10 @@ Status SqliteJournalStore::prepare() {
     return s;
   if (Status s = prep(writer_,
                       "INSERT INTO workflows(workflow_id, run_id, definition, status, phase, "
-                      "created_ms, updated_ms, idempotency_key, input_hash) "
-                      "VALUES(?,?,?,?,?,?,?,?,?) ON CONFLICT(workflow_id) DO UPDATE SET "
-                      "status=excluded.status, phase=excluded.phase, updated_ms=excluded.updated_ms",
+                      "created_ms, updated_ms, idempotency_key, input_hash, wake_ms) "
+                      "VALUES(?,?,?,?,?,?,?,?,?,?) ON CONFLICT(workflow_id) DO UPDATE SET "
+                      "status=excluded.status, phase=excluded.phase, "
+                      "updated_ms=excluded.updated_ms, wake_ms=excluded.wake_ms",
                       &upsert_summary_);
       !s)
     return s;
@@ -231,6 +244,7 @@ Status SqliteJournalStore::append(const std::vector<JournalRecord>& records,
     else
       bind_text(upsert_summary_, 8, w.idempotency_key);
     bind_text(upsert_summary_, 9, w.input_hash);
+    sqlite3_bind_int64(upsert_summary_, 10, w.wake_ms);
     if (sqlite3_step(upsert_summary_) != SQLITE_DONE)
       return rollback(sqlite_error(writer_, "upsert summary of " + w.workflow_id));
   }
@@ -273,16 +287,26 @@ Status SqliteJournalStore::load_workflow(const std::string& workflow_id,
 }
 
 Status SqliteJournalStore::load_unfinished(
-    const std::function<void(std::vector<JournalRecord>&&)>& visit) {
+    const std::function<void(std::vector<JournalRecord>&&)>& visit,
+    const std::vector<std::string>& lazy_statuses) {
   std::lock_guard lock(read_mu_);
   sqlite3_stmt* stmt = nullptr;
-  const char* sql =
+  // CROSS JOIN keeps workflows the outer loop: the journal is read through
+  // its (workflow_id, seq) index for the workflows wanted only, never scanned.
+  std::string sql =
       "SELECT j.offset, j.workflow_id, j.seq, j.type, j.time_ms, j.payload, j.checksum "
-      "FROM journal j JOIN workflows w ON w.workflow_id = j.workflow_id "
-      "WHERE w.status NOT IN ('completed','failed','cancelled') "
-      "ORDER BY j.workflow_id, j.seq";
-  if (sqlite3_prepare_v2(reader_, sql, -1, &stmt, nullptr) != SQLITE_OK)
+      "FROM workflows w CROSS JOIN journal j ON j.workflow_id = w.workflow_id "
+      "WHERE w.status NOT IN ('completed','failed','cancelled') ";
+  if (!lazy_statuses.empty()) {
+    sql += "AND NOT (w.wake_ms >= 0 AND w.status IN (";
+    for (std::size_t i = 0; i < lazy_statuses.size(); ++i) sql += i ? ",?" : "?";
+    sql += ")) ";
+  }
+  sql += "ORDER BY w.workflow_id, j.seq";
+  if (sqlite3_prepare_v2(reader_, sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK)
     return sqlite_error(reader_, "prepare load_unfinished");
+  for (std::size_t i = 0; i < lazy_statuses.size(); ++i)
+    bind_text(stmt, static_cast<int>(i) + 1, lazy_statuses[i]);
   std::vector<JournalRecord> current;
   Status s = read_records(stmt, [&](JournalRecord&& r) {
     if (!current.empty() && current.front().workflow_id != r.workflow_id) {
@@ -301,7 +325,7 @@ Status SqliteJournalStore::load_summaries(std::vector<WorkflowSummary>* out) {
   sqlite3_stmt* stmt = nullptr;
   const char* sql =
       "SELECT workflow_id, run_id, definition, status, phase, created_ms, updated_ms, "
-      "idempotency_key, input_hash FROM workflows ORDER BY created_ms, rowid";
+      "idempotency_key, input_hash, wake_ms FROM workflows ORDER BY created_ms, rowid";
   if (sqlite3_prepare_v2(reader_, sql, -1, &stmt, nullptr) != SQLITE_OK)
     return sqlite_error(reader_, "prepare load_summaries");
   int rc;
@@ -316,6 +340,7 @@ Status SqliteJournalStore::load_summaries(std::vector<WorkflowSummary>* out) {
     w.updated_ms = sqlite3_column_int64(stmt, 6);
     w.idempotency_key = column_text(stmt, 7);
     w.input_hash = column_text(stmt, 8);
+    w.wake_ms = sqlite3_column_int64(stmt, 9);
     out->push_back(std::move(w));
   }
   sqlite3_finalize(stmt);

@@ -23,8 +23,8 @@ class SqliteJournalStore final : public JournalStore {
                 const std::vector<WorkflowSummary>& summaries) override;
   Status load_workflow(const std::string& workflow_id,
                        std::vector<JournalRecord>* out) override;
-  Status load_unfinished(
-      const std::function<void(std::vector<JournalRecord>&&)>& visit) override;
+  Status load_unfinished(const std::function<void(std::vector<JournalRecord>&&)>& visit,
+                         const std::vector<std::string>& lazy_statuses = {}) override;
   Status load_summaries(std::vector<WorkflowSummary>* out) override;
   Status put_draft(const std::string& id, const std::string& body, TimeMs at) override;
   Status get_draft(const std::string& id, std::string* body, bool* found) override;

@@ -29,6 +29,20 @@ constexpr TimeMs kMinParkMs = 200;
 // check, so asking is cheap), so a breaker an operator closes, or one that
 // half-opens early, is noticed promptly.
 constexpr TimeMs kMaxParkMs = 2000;
+// A workflow whose journal could not be read back when its deadline came
+// tries again after this long.
+constexpr TimeMs kReadBackRetryMs = 5000;
+
+// Statuses in which a workflow waits for a human (a decision, a resume or a
+// redrive) and may wait on disk. Only its approval deadline wakes it by itself.
+const std::vector<std::string> kWaitingStatuses = {"awaiting_approval", "paused"};
+bool waits_for_human(WorkflowStatus status) {
+  return status == WorkflowStatus::awaiting_approval || status == WorkflowStatus::paused;
+}
+bool waits_for_human(const std::string& status) {
+  return std::find(kWaitingStatuses.begin(), kWaitingStatuses.end(), status) !=
+         kWaitingStatuses.end();
+}
 
 [[noreturn]] void fatal(const std::string& what) {
   // The journal is the source of truth: if it cannot be written, acting on
@@ -96,6 +110,10 @@ struct WorkflowEngine::Workflow {
   // service: until one answers, an unwinding saga must wait for them.
   std::set<std::size_t> outcome_unknown;
   std::string trace_parent;  // the caller's span (from its traceparent), or ""
+  TimeMs wake_ms = 0;         // when advance() asked to be woken (0 = not)
+  TimeMs journaled_wake = -1; // as last written to the summary row
+  bool idle_noted = false;    // queued in idle_ for passivation
+  std::string input_hash;     // of the input, for the summary row ("" = not yet)
 };
 
 WorkflowEngine::WorkflowEngine(boost::asio::io_context& io, Journal& journal, Clock& clock,
@@ -110,7 +128,8 @@ WorkflowEngine::WorkflowEngine(boost::asio::io_context& io, Journal& journal, Cl
       metrics_(metrics),
       limits_(limits),
       timers_(io, clock, [this](const std::string& id) { on_timer(id); }),
-      random_(std::random_device{}()) {
+      random_(std::random_device{}()),
+      passivation_timer_(io, clock, [this](const std::string&) { passivate_idle(); }) {
   if (metrics_)
     definitions_.for_each([this](const WorkflowDefinition& def) {
       metrics_->declare_workflow(def.name);
@@ -158,7 +177,8 @@ void WorkflowEngine::emit(Workflow& wf, RecordType type, json payload) {
   r.payload = payload.dump();
   const WorkflowTracer::Before before =
       tracer_ ? WorkflowTracer::before(*wf.state, type, payload) : WorkflowTracer::Before{};
-  if (Status s = wf.state->apply(r); !s) fatal("engine produced an invalid record: " + s.message());
+  if (Status s = wf.state->apply(r, payload); !s)
+    fatal("engine produced an invalid record: " + s.message());
   if (record_observer_) record_observer_(*wf.state, r);
   log_transition(*wf.state, r, payload);
   if (tracer_) tracer_->on_record(*wf.state, r, payload, before, wf.trace_parent);
@@ -229,29 +249,35 @@ void WorkflowEngine::remember_summary(WorkflowSummary summary) {
     kept.status = std::move(summary.status);
     kept.phase = std::move(summary.phase);
     kept.updated_ms = summary.updated_ms;
+    kept.wake_ms = summary.wake_ms;
   }
 }
 
 void WorkflowEngine::commit(const WorkflowPtr& wfp, std::function<void()> after_durable) {
   Workflow& wf = *wfp;
   const WorkflowState& st = *wf.state;
+  if (wf.input_hash.empty()) wf.input_hash = input_hash(st.input());
   std::vector<WorkflowSummary> summaries;
   const std::string status = to_string(st.status());
   const std::string phase = st.current_phase_name();
-  if (status != wf.journaled_status || phase != wf.journaled_phase) {
+  // Only a workflow that may wait on disk needs its wake-up kept.
+  const TimeMs wake = waits_for_human(st.status()) ? wf.wake_ms : 0;
+  if (status != wf.journaled_status || phase != wf.journaled_phase || wake != wf.journaled_wake) {
     if (metrics_) {
       metrics_->active_transition(wf.journaled_status, wf.journaled_phase,
                                   is_terminal(st.status()) ? std::string() : status, phase);
     }
     WorkflowSummary row{st.workflow_id(), st.run_id(),  st.definition().name,
                         status,           phase,        st.created_ms(),
-                        st.updated_ms(),  st.idempotency_key(), input_hash(st.input())};
+                        st.updated_ms(),  st.idempotency_key(), wf.input_hash,
+                        wake};
     remember_summary(row);
     summaries.push_back(std::move(row));
-    wf.journaled_status = status;
-    wf.journaled_phase = phase;
+    wf.journaled_wake = wake;
   }
-  const bool status_changed = !summaries.empty();
+  const bool status_changed = status != wf.journaled_status || phase != wf.journaled_phase;
+  wf.journaled_status = status;
+  wf.journaled_phase = phase;
   std::weak_ptr<bool> alive = alive_;
   journal_.append(std::move(wf.outbox), std::move(summaries),
                   [this, alive, wfp, status_changed,
@@ -301,6 +327,7 @@ void WorkflowEngine::advance(const WorkflowPtr& wfp) {
     if (is_terminal(wf.state->status())) break;
   }
   if (wake) timers_.arm(wf.state->workflow_id(), wake);
+  wf.wake_ms = wake;
   auto act = [this, wfp, run_steps = std::move(run_steps), run_compensation] {
     for (std::size_t i : run_steps) execute_step(wfp, i);
     if (run_compensation) execute_compensation(wfp);
@@ -310,6 +337,99 @@ void WorkflowEngine::advance(const WorkflowPtr& wfp) {
     commit(wfp, std::move(act));
   else
     act();
+  note_idle(wf);
+}
+
+// ---------------------------------------------------------------- passivation
+
+void WorkflowEngine::note_idle(Workflow& wf) {
+  if (limits_.passivate_after_ms < 0 || wf.idle_noted || !waits_for_human(wf.state->status()))
+    return;
+  wf.idle_noted = true;
+  const TimeMs now = clock_.now_ms();
+  idle_.emplace_back(now, wf.state->workflow_id());
+  if (idle_.size() == 1) passivation_timer_.arm("idle", now + limits_.passivate_after_ms);
+}
+
+bool WorkflowEngine::passivable(const WorkflowPtr& wfp) const {
+  const Workflow& wf = *wfp;
+  // Held only by active_: no commit, activity, compensation or callback is
+  // pending, so everything it did is durable and nothing will touch it.
+  return wfp.use_count() == 1 && waits_for_human(wf.state->status()) && wf.outbox.empty() &&
+         wf.in_flight.empty() && !wf.compensation_in_flight && wf.parked.empty() &&
+         !wf.compensation_parked_until && wf.outcome_unknown.empty() && !wf.stalled &&
+         !wf.finish_handled;
+}
+
+void WorkflowEngine::passivate_idle() {
+  const TimeMs now = clock_.now_ms();
+  const TimeMs after = limits_.passivate_after_ms;
+  // Entries put back below are not looked at again in this pass.
+  for (std::size_t n = idle_.size(); n > 0 && !idle_.empty() && idle_.front().first + after <= now;
+       --n) {
+    std::string id = std::move(idle_.front().second);
+    idle_.pop_front();
+    auto it = active_.find(id);
+    if (it == active_.end()) continue;
+    Workflow& wf = *it->second;
+    wf.idle_noted = false;
+    if (!waits_for_human(wf.state->status())) continue;  // moved on
+    const TimeMs last = std::max(wf.state->updated_ms(), now - after);
+    if (last + after > now || !passivable(it->second)) {  // busy again: look later
+      wf.idle_noted = true;
+      idle_.emplace_back(last + after > now ? last : now, std::move(id));
+      continue;
+    }
+    // Its timer (an approval deadline) stays armed: on_timer reads it back.
+    active_.erase(it);
+    passive_.insert(std::move(id));
+    if (metrics_) metrics_->workflow_passivated();
+  }
+  if (metrics_) metrics_->workflows_resident(active_.size());
+  if (!idle_.empty())
+    passivation_timer_.arm("idle", std::max(idle_.front().first + after, now + 1));
+}
+
+WorkflowEngine::WorkflowPtr WorkflowEngine::resident(const std::string& workflow_id,
+                                                     std::string* error) {
+  if (auto it = active_.find(workflow_id); it != active_.end()) return it->second;
+  auto p = passive_.find(workflow_id);
+  if (p == passive_.end()) return nullptr;
+  std::vector<JournalRecord> records;
+  if (Status s = journal_.store().load_workflow(workflow_id, &records); !s) {
+    *error = "cannot read workflow " + workflow_id + " back from the journal: " + s.message();
+    return nullptr;
+  }
+  auto state = rebuild(records, error);
+  if (!state) {
+    *error = "cannot rebuild workflow " + workflow_id + ": " + *error;
+    return nullptr;
+  }
+  WorkflowPtr wf = resume(std::move(state), records.front());
+  passive_.erase(p);
+  active_.emplace(workflow_id, wf);
+  if (metrics_) {
+    metrics_->workflow_read_back();
+    metrics_->workflows_resident(active_.size());
+  }
+  return wf;
+}
+
+WorkflowEngine::WorkflowPtr WorkflowEngine::resume(std::unique_ptr<WorkflowState> state,
+                                                   const JournalRecord& started) const {
+  auto wf = std::make_shared<Workflow>();
+  wf->state = std::move(state);
+  const WorkflowSummary& row = summaries_[summary_index_.at(wf->state->workflow_id())];
+  wf->journaled_status = row.status;
+  wf->journaled_phase = row.phase;
+  wf->journaled_wake = row.wake_ms;
+  if (tracer_) {  // the workflow span's parent, as journaled at the start
+    const json payload = json::parse(started.payload, nullptr, false);
+    if (payload.is_object()) wf->trace_parent = payload.value("trace_parent", "");
+  }
+  for (std::size_t i = 0; i < wf->state->step_count(); ++i)
+    if (wf->state->step(i).status == StepStatus::scheduled) wf->outcome_unknown.insert(i);
+  return wf;
 }
 
 void WorkflowEngine::decide(Workflow& wf, TimeMs now, std::set<std::size_t>& run_steps,
@@ -605,11 +725,16 @@ void WorkflowEngine::on_finished(const WorkflowPtr& wfp) {
                                 static_cast<double>(st.updated_ms() - st.created_ms()) / 1000.0);
   timers_.cancel(st.workflow_id());
   active_.erase(st.workflow_id());  // queries now read it back from the store
+  if (metrics_) metrics_->workflows_resident(active_.size());
 }
 
 void WorkflowEngine::on_timer(const std::string& workflow_id) {
-  auto it = active_.find(workflow_id);
-  if (it != active_.end()) advance(it->second);
+  std::string error;
+  if (WorkflowPtr wf = resident(workflow_id, &error)) return advance(wf);
+  if (error.empty()) return;  // finished meanwhile
+  observability::log(observability::LogLevel::error, "workflow deadline missed",
+                     {{"workflow_id", workflow_id}, {"error", error}});
+  timers_.arm(workflow_id, clock_.now_ms() + kReadBackRetryMs);
 }
 
 // ---------------------------------------------------------------- commands
@@ -650,21 +775,18 @@ void WorkflowEngine::start(StartRequest request, std::function<void(StartResult)
   started.seq = 1;
   started.type = RecordType::workflow_started;
   started.time_ms = clock_.now_ms();
-  started.payload = json{{"definition", def->name},
-                         {"version", def->version},
-                         {"input", std::move(request.input)},
-                         {"run_id", new_hex(32)},
-                         {"idempotency_key", request.idempotency_key},
-                         {"trace_id", trace_id},
-                         {"trace_parent", trace_parent}}
-                        .dump();
-  if (!request.actor.is_null()) {  // who started it, for the audit trail
-    json with_actor = json::parse(started.payload);
-    with_actor["actor"] = std::move(request.actor);
-    started.payload = with_actor.dump();
-  }
+  json payload = {{"definition", def->name},
+                 {"version", def->version},
+                 {"input", std::move(request.input)},
+                 {"run_id", new_hex(32)},
+                 {"idempotency_key", request.idempotency_key},
+                 {"trace_id", trace_id},
+                 {"trace_parent", trace_parent}};
+  // Who started it, for the audit trail.
+  if (!request.actor.is_null()) payload["actor"] = std::move(request.actor);
+  started.payload = payload.dump();
   std::string error;
-  auto state = WorkflowState::start(started, *def, &error);
+  auto state = WorkflowState::start(started, std::move(payload), *def, &error);
   if (!state) {
     done({StartCode::invalid, "", "", "", error});
     return;
@@ -672,10 +794,12 @@ void WorkflowEngine::start(StartRequest request, std::function<void(StartResult)
   auto wf = std::make_shared<Workflow>();
   wf->state = std::move(state);
   wf->trace_parent = std::move(trace_parent);
+  wf->input_hash = hash;
   if (record_observer_) record_observer_(*wf->state, started);
   log_transition(*wf->state, started, json::object());
   wf->outbox.push_back(std::move(started));
   active_.emplace(id, wf);
+  if (metrics_) metrics_->workflows_resident(active_.size());
   if (metrics_) metrics_->workflow_started(def->name);
   advance(wf);  // commits workflow_started with the first scheduled steps
   StartResult result{StartCode::created, id, wf->state->run_id(), "running", ""};
@@ -735,8 +859,13 @@ void WorkflowEngine::signal(const std::string& workflow_id, const std::string& n
 
 WorkflowEngine::WorkflowPtr WorkflowEngine::active_or_reply(
     const std::string& workflow_id, const std::function<void(SignalResult)>& done) {
-  if (auto it = active_.find(workflow_id); it != active_.end()) return it->second;
-  if (const WorkflowSummary* s = summary(workflow_id))
+  std::string error;
+  if (WorkflowPtr wf = resident(workflow_id, &error)) return wf;
+  if (!error.empty()) {
+    observability::log(observability::LogLevel::error, "workflow read back failed",
+                       {{"workflow_id", workflow_id}, {"error", error}});
+    done({SignalCode::unavailable, error});
+  } else if (const WorkflowSummary* s = summary(workflow_id))
     done({SignalCode::conflict, "workflow " + workflow_id + " is already " + s->status +
                                     "; it accepts no more commands"});
   else
@@ -852,13 +981,14 @@ std::unique_ptr<WorkflowState> WorkflowEngine::rebuild(const std::vector<Journal
     *error = "no records";
     return nullptr;
   }
-  const std::string name = WorkflowState::definition_of(records.front());
+  json started = json::parse(records.front().payload, nullptr, false);
+  const std::string name = started.is_object() ? started.value("definition", "") : "";
   const WorkflowDefinition* def = definitions_.find(name);
   if (!def) {
     *error = "workflow " + records.front().workflow_id + " uses unknown definition '" + name + "'";
     return nullptr;
   }
-  auto state = WorkflowState::start(records.front(), *def, error);
+  auto state = WorkflowState::start(records.front(), std::move(started), *def, error);
   if (!state) return nullptr;
   for (std::size_t i = 1; i < records.size(); ++i) {
     if (Status s = state->apply(records[i]); !s) {
@@ -872,34 +1002,39 @@ std::unique_ptr<WorkflowState> WorkflowEngine::rebuild(const std::vector<Journal
 Status WorkflowEngine::recover() {
   std::vector<WorkflowSummary> rows;
   if (Status s = journal_.store().load_summaries(&rows); !s) return s;
-  for (WorkflowSummary& row : rows) remember_summary(std::move(row));
+  // A workflow that waits for a human stays on disk (see EngineLimits) when
+  // its summary knows its wake-up; only its deadline, if any, is armed.
+  const bool lazy = limits_.passivate_after_ms >= 0;
+  for (WorkflowSummary& row : rows) {
+    const bool unfinished =
+        row.status != "completed" && row.status != "failed" && row.status != "cancelled";
+    if (unfinished && metrics_) metrics_->active_transition("", "", row.status, row.phase);
+    if (unfinished && lazy && row.wake_ms >= 0 && waits_for_human(row.status)) {
+      if (row.wake_ms > 0) timers_.arm(row.workflow_id, row.wake_ms);
+      passive_.insert(row.workflow_id);
+    }
+    remember_summary(std::move(row));
+  }
   std::vector<WorkflowPtr> resumed;
   std::string error;
-  Status s = journal_.store().load_unfinished([&](std::vector<JournalRecord>&& records) {
-    if (!error.empty()) return;
-    auto state = rebuild(records, &error);
-    if (!state) return;
-    auto wf = std::make_shared<Workflow>();
-    wf->state = std::move(state);
-    wf->journaled_status = summaries_[summary_index_[wf->state->workflow_id()]].status;
-    wf->journaled_phase = summaries_[summary_index_[wf->state->workflow_id()]].phase;
-    if (metrics_) metrics_->active_transition("", "", wf->journaled_status, wf->journaled_phase);
-    if (tracer_) {  // the workflow span's parent, as journaled at the start
-      const json started = json::parse(records.front().payload, nullptr, false);
-      if (started.is_object()) wf->trace_parent = started.value("trace_parent", "");
-    }
-    for (std::size_t i = 0; i < wf->state->step_count(); ++i)
-      if (wf->state->step(i).status == StepStatus::scheduled) wf->outcome_unknown.insert(i);
-    active_.emplace(wf->state->workflow_id(), wf);
-    resumed.push_back(std::move(wf));
-  });
+  Status s = journal_.store().load_unfinished(
+      [&](std::vector<JournalRecord>&& records) {
+        if (!error.empty()) return;
+        auto state = rebuild(records, &error);
+        if (!state) return;
+        WorkflowPtr wf = resume(std::move(state), records.front());
+        active_.emplace(wf->state->workflow_id(), wf);
+        resumed.push_back(std::move(wf));
+      },
+      lazy ? kWaitingStatuses : std::vector<std::string>{});
   if (!s) return s;
   if (!error.empty()) return Status::error(error);
+  if (metrics_) metrics_->workflows_resident(active_.size());
   for (const WorkflowPtr& wf : resumed) advance(wf);
   return Status::ok();
 }
 
-std::unique_ptr<WorkflowState> WorkflowEngine::load_finished(const std::string& workflow_id) {
+std::unique_ptr<WorkflowState> WorkflowEngine::read_back(const std::string& workflow_id) {
   std::vector<JournalRecord> records;
   if (!journal_.store().load_workflow(workflow_id, &records)) return nullptr;
   std::string error;
@@ -998,7 +1133,7 @@ std::optional<json> WorkflowEngine::describe(const std::string& workflow_id) {
     return out;
   }
   if (!summary(workflow_id)) return std::nullopt;
-  auto state = load_finished(workflow_id);
+  auto state = read_back(workflow_id);
   if (!state) return std::nullopt;
   return state->to_json();
 }
@@ -1007,7 +1142,7 @@ std::optional<json> WorkflowEngine::approvals(const std::string& workflow_id) {
   if (auto it = active_.find(workflow_id); it != active_.end())
     return it->second->state->approvals_json();
   if (!summary(workflow_id)) return std::nullopt;
-  auto state = load_finished(workflow_id);
+  auto state = read_back(workflow_id);
   if (!state) return std::nullopt;
   return state->approvals_json();
 }
@@ -1019,7 +1154,7 @@ std::optional<json> WorkflowEngine::progress(const std::string& workflow_id) {
   if (it != active_.end()) {
     st = it->second->state.get();
   } else if (summary(workflow_id)) {
-    loaded = load_finished(workflow_id);
+    loaded = read_back(workflow_id);
     st = loaded.get();
   }
   if (!st) return std::nullopt;
@@ -1051,10 +1186,13 @@ void WorkflowEngine::await_status(const std::string& workflow_id,
                                   std::chrono::milliseconds max_wait,
                                   std::function<void(std::optional<json>)> done) {
   auto it = active_.find(workflow_id);
-  const bool wanted =
-      it != active_.end() && std::find(statuses.begin(), statuses.end(),
-                                       to_string(it->second->state->status())) != statuses.end();
-  if (it == active_.end() || wanted || max_wait.count() <= 0) return done(progress(workflow_id));
+  const bool on_disk = it == active_.end() && passive_.count(workflow_id);
+  // A workflow on disk has the status of its summary row.
+  const std::string status = it != active_.end() ? to_string(it->second->state->status())
+                             : on_disk           ? summary(workflow_id)->status
+                                                 : std::string();
+  const bool wanted = std::find(statuses.begin(), statuses.end(), status) != statuses.end();
+  if (status.empty() || wanted || max_wait.count() <= 0) return done(progress(workflow_id));
   auto waiter = std::make_shared<StatusWaiter>(io_);
   waiter->statuses = std::move(statuses);
   waiter->done = std::move(done);

@@ -3,7 +3,9 @@
 // are created, but activities run, timers arm and callers hear back only from
 // the journal's durability callback. On start, recover() rebuilds every
 // unfinished workflow from the journal and resumes it; a step scheduled but
-// not recorded complete runs again with the same idempotency key.
+// not recorded complete runs again with the same idempotency key. A workflow
+// waiting for a human is not kept in memory (passivation, see EngineLimits):
+// it is read back from the journal when a command or its deadline needs it.
 //
 // Threading: one io_context thread runs the engine (no thread per workflow);
 // the journal commits on its own writer thread.
@@ -15,9 +17,11 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <deque>
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -72,7 +76,18 @@ struct StartResult {
   std::string detail;
 };
 
-enum class SignalCode { accepted, duplicate, not_found, unknown_signal, conflict, forbidden, invalid };
+// `unavailable`: the workflow waits on disk and its journal could not be read
+// back (an I/O error or a corrupt record); nothing was journaled.
+enum class SignalCode {
+  accepted,
+  duplicate,
+  not_found,
+  unknown_signal,
+  conflict,
+  forbidden,
+  invalid,
+  unavailable
+};
 struct SignalResult {
   SignalCode code = SignalCode::accepted;
   std::string detail;
@@ -94,8 +109,14 @@ struct ListPage {
 // At 90 % of the cap a running workflow stops taking new work and unwinds
 // (reason history_limit), keeping the last 10 % for its compensations; at the
 // cap it is stalled: nothing more is journaled for it and it is reported.
+//
+// A workflow that waits for a human (awaiting_approval, or paused) with
+// nothing in flight leaves memory after `passivate_after_ms` without a
+// transition: only its summary row stays, and a signal, update, cancel or its
+// approval deadline reads it back from the journal. Negative: never.
 struct EngineLimits {
   std::uint64_t max_records_per_workflow = 10'000;
+  TimeMs passivate_after_ms = 1'000;
   std::uint64_t unwind_threshold() const {
     return max_records_per_workflow - max_records_per_workflow / 10;
   }
@@ -154,7 +175,10 @@ class WorkflowEngine {
   void purge_finished(TimeMs cutoff_ms, std::size_t max, const std::string& archive_path,
                       std::function<void(Status, std::size_t)> done);
 
-  std::size_t active_count() const { return active_.size(); }
+  // Unfinished workflows, in memory or waiting on disk.
+  std::size_t active_count() const { return active_.size() + passive_.size(); }
+  // Unfinished workflows held in memory.
+  std::size_t resident_count() const { return active_.size(); }
   std::size_t known_count() const { return summaries_.size(); }
 
   // Test hook: sees every record right after it is folded into live state.
@@ -170,9 +194,19 @@ class WorkflowEngine {
   struct Workflow;
   using WorkflowPtr = std::shared_ptr<Workflow>;
 
-  // The running workflow, or nullptr after answering not_found / conflict.
+  // The running workflow (read back from the journal if it waits on disk),
+  // or nullptr after answering not_found / conflict / unavailable.
   WorkflowPtr active_or_reply(const std::string& workflow_id,
                               const std::function<void(SignalResult)>& done);
+  // The unfinished workflow `workflow_id` in memory, reading it back from
+  // the journal if it waits on disk; nullptr if it is neither (or, with
+  // *error set, if its journal cannot be read).
+  WorkflowPtr resident(const std::string& workflow_id, std::string* error);
+  // Passivation: remembers that a workflow may have started to wait for a
+  // human, and moves those idle long enough out of memory.
+  void note_idle(Workflow& wf);
+  void passivate_idle();
+  bool passivable(const WorkflowPtr& wf) const;
   // When a call refused by its service (unavailable) may knock again.
   TimeMs park_until(std::chrono::milliseconds retry_after);
   void emit(Workflow& wf, RecordType type, nlohmann::json payload);
@@ -199,7 +233,10 @@ class WorkflowEngine {
   nlohmann::json progress_of(const WorkflowState& st) const;
   std::unique_ptr<WorkflowState> rebuild(const std::vector<JournalRecord>& records,
                                          std::string* error) const;
-  std::unique_ptr<WorkflowState> load_finished(const std::string& workflow_id);
+  // The state of a workflow as journaled (finished, or waiting on disk).
+  std::unique_ptr<WorkflowState> read_back(const std::string& workflow_id);
+  // A Workflow around a state rebuilt from the journal (recovery, read back).
+  WorkflowPtr resume(std::unique_ptr<WorkflowState> state, const JournalRecord& started) const;
   void remember_summary(WorkflowSummary summary);
   void forget_summaries(const std::vector<std::string>& workflow_ids);
   std::string new_hex(std::size_t chars);
@@ -219,6 +256,9 @@ class WorkflowEngine {
   TimerService timers_;
   std::mt19937_64 random_;
   std::unordered_map<std::string, WorkflowPtr> active_;
+  std::unordered_set<std::string> passive_;  // unfinished, waiting on disk
+  std::deque<std::pair<TimeMs, std::string>> idle_;  // when each started to wait
+  TimerService passivation_timer_;
   std::vector<WorkflowSummary> summaries_;  // creation order
   std::unordered_map<std::string, std::size_t> summary_index_;
   std::unordered_map<std::string, std::string> by_idempotency_key_;

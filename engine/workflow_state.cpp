@@ -70,6 +70,19 @@ std::string WorkflowState::definition_of(const JournalRecord& started) {
 std::unique_ptr<WorkflowState> WorkflowState::start(const JournalRecord& started,
                                                     const WorkflowDefinition& definition,
                                                     std::string* error) {
+  json p;
+  try {
+    p = json::parse(started.payload);
+  } catch (const json::exception& e) {
+    *error = "workflow " + started.workflow_id + ": bad workflow_started record: " + e.what();
+    return nullptr;
+  }
+  return start(started, std::move(p), definition, error);
+}
+
+std::unique_ptr<WorkflowState> WorkflowState::start(const JournalRecord& started, json p,
+                                                    const WorkflowDefinition& definition,
+                                                    std::string* error) {
   if (started.type != RecordType::workflow_started || started.seq != 1) {
     *error = "workflow " + started.workflow_id + " does not begin with workflow_started";
     return nullptr;
@@ -77,7 +90,6 @@ std::unique_ptr<WorkflowState> WorkflowState::start(const JournalRecord& started
   std::unique_ptr<WorkflowState> s(new WorkflowState());
   json p_started;
   try {
-    json p = json::parse(started.payload);
     if (p.contains("actor")) p_started["actor"] = p["actor"];
     s->definition_ = &definition;
     s->workflow_id_ = started.workflow_id;
@@ -241,14 +253,23 @@ void WorkflowState::recompute() {
 }
 
 Status WorkflowState::apply(const JournalRecord& r) {
+  json p;
+  try {
+    p = json::parse(r.payload);
+  } catch (const std::exception& e) {
+    return Status::error("workflow " + workflow_id_ + " record " + std::to_string(r.seq) + " (" +
+                         to_string(r.type) + "): " + e.what());
+  }
+  return apply(r, p);
+}
+
+Status WorkflowState::apply(const JournalRecord& r, const json& p) {
   if (r.seq != last_seq_ + 1)
     return Status::error("workflow " + workflow_id_ + ": record seq " + std::to_string(r.seq) +
                          " after " + std::to_string(last_seq_));
   if (is_terminal(status_))
     return Status::error("workflow " + workflow_id_ + ": record after workflow_finished");
-  json p;
   try {
-    p = json::parse(r.payload);
     auto step_of = [&]() -> std::size_t {
       std::size_t i = step_index(p.at("step").get<std::string>());
       if (i == static_cast<std::size_t>(-1))

@@ -69,11 +69,19 @@ class WorkflowState {
   static std::unique_ptr<WorkflowState> start(const JournalRecord& started,
                                               const WorkflowDefinition& definition,
                                               std::string* error);
+  // The same, with `payload` parsed from started.payload.
+  static std::unique_ptr<WorkflowState> start(const JournalRecord& started,
+                                              nlohmann::json payload,
+                                              const WorkflowDefinition& definition,
+                                              std::string* error);
   // Parses the definition name of a workflow_started record.
   static std::string definition_of(const JournalRecord& started);
 
   // Folds the next record in. Records must come with seq == last_seq() + 1.
   Status apply(const JournalRecord& record);
+  // The same, with `payload` already parsed from record.payload (the engine
+  // has it at hand when it creates the record: no second parse).
+  Status apply(const JournalRecord& record, const nlohmann::json& payload);
 
   // Identity and input.
   const std::string& workflow_id() const { return workflow_id_; }

@@ -77,6 +77,16 @@ struct Metrics::Impl {
       BuildGauge().Name("workflow_steps_waiting_for_service")
           .Help("Steps parked until their service admits calls again, by activity")
           .Register(*registry);
+  prometheus::Gauge& resident =
+      BuildGauge().Name("workflows_resident")
+          .Help("Unfinished workflows held in memory (the others wait on disk)")
+          .Register(*registry).Add({});
+  prometheus::Counter& passivations =
+      BuildCounter().Name("workflow_passivations_total")
+          .Help("Workflows waiting for a human moved out of memory").Register(*registry).Add({});
+  prometheus::Counter& read_backs =
+      BuildCounter().Name("workflow_read_backs_total")
+          .Help("Workflows read back from the journal into memory").Register(*registry).Add({});
   prometheus::Family<prometheus::Counter>& spans_exported =
       BuildCounter().Name("otel_spans_exported_total")
           .Help("Spans the OTLP exporter delivered to the collector").Register(*registry);
@@ -189,6 +199,12 @@ void Metrics::active_transition(const std::string& from_status, const std::strin
   if (!to_status.empty())
     impl_->active.Add({{"status", to_status}, {"phase", to_phase}}).Increment();
 }
+
+void Metrics::workflows_resident(std::size_t count) {
+  impl_->resident.Set(static_cast<double>(count));
+}
+void Metrics::workflow_passivated() { impl_->passivations.Increment(); }
+void Metrics::workflow_read_back() { impl_->read_backs.Increment(); }
 
 void Metrics::step_waiting_for_service(const std::string& activity, int delta) {
   prometheus::Gauge& g = impl_->steps_waiting.Add({{"activity", activity}});

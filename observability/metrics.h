@@ -43,6 +43,12 @@ class Metrics {
   // their service refused the call (breaker open, bulkhead full, rate
   // limit); `delta` is +1 when one parks and -1 when it knocks again.
   void step_waiting_for_service(const std::string& activity, int delta);
+  // Passivation: `workflows_resident` (unfinished workflows held in memory;
+  // the others wait on disk), `workflow_passivations_total` (moved out of
+  // memory) and `workflow_read_backs_total` (read back from the journal).
+  void workflows_resident(std::size_t count);
+  void workflow_passivated();
+  void workflow_read_back();
   // Tracing: spans the OTLP exporter delivered, and spans it dropped
   // (`reason`: queue_full, export_failed).
   void spans_exported(double count);

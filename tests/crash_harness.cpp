@@ -9,6 +9,11 @@
 //
 //   crash_harness --orchestrator PATH [--workflows N] [--kills K] [--seed S]
 //                 [--latency MS] [--start-interval MS] [--keep DIR]
+//                 [--passivate-after MS]
+//
+// --passivate-after sets the orchestrator's passivate_after_ms (0: a campaign
+// leaves memory as soon as it waits for a human), so decisions and deadlines
+// read campaigns back from the journal while kills land anywhere.
 //
 // Exit 0 when every check holds; the last line is a JSON summary.
 #include <signal.h>
@@ -58,6 +63,7 @@ struct Options {
   int workflows = 200;
   int kills = 10;
   unsigned seed = 7;
+  long long passivate_after_ms = -2;  // -2: the server's default
   int latency_ms = 8;
   int start_interval_ms = 5;
   std::string keep;
@@ -132,6 +138,7 @@ class Harness {
     json config = {{"services", services},
                    {"log_level", "warn"},
                    {"retry_initial_interval_ms", 20}};
+    if (o_.passivate_after_ms >= -1) config["passivate_after_ms"] = o_.passivate_after_ms;
     std::ofstream(dir_ / "config.json") << config.dump(2);
   }
 
@@ -425,6 +432,7 @@ int main(int argc, char** argv) {
     else if (a == "--seed") o.seed = static_cast<unsigned>(std::stoul(next()));
     else if (a == "--latency") o.latency_ms = std::stoi(next());
     else if (a == "--keep") o.keep = next();
+    else if (a == "--passivate-after") o.passivate_after_ms = std::stoll(next());
     else if (a == "--start-interval") o.start_interval_ms = std::stoi(next());
     else {
       std::fprintf(stderr, "crash_harness: unknown argument %s\n", a.c_str());
