@@ -96,6 +96,7 @@ void Journal::run() {
           kept.status = std::move(s.status);
           kept.phase = std::move(s.phase);
           kept.updated_ms = s.updated_ms;
+          kept.wake_ms = s.wake_ms;
         }
       }
     }

@@ -127,5 +127,85 @@ TEST(JournalTest, GroupCommitBatchesAndAcknowledgesOnlyDurableRecords) {
   io_thread.join();
 }
 
+TEST(JournalStoreTest, WorkflowsWaitingWithAKnownWakeUpAreLeftOnDisk) {
+  TempDir dir;
+  std::string error;
+  auto store = engine::SqliteJournalStore::open((dir.path / "j.db").string(), &error);
+  ASSERT_TRUE(store) << error;
+  auto row = [](const std::string& wf, const std::string& status, engine::TimeMs wake) {
+    engine::WorkflowSummary s = summary(wf, status);
+    s.wake_ms = wake;
+    return s;
+  };
+  ASSERT_TRUE(store->append({record("run", 1, "{}"), record("wait", 1, "{}"),
+                             record("wait-deadline", 1, "{}"), record("wait-unknown", 1, "{}"),
+                             record("held", 1, "{}"), record("done", 1, "{}")},
+                            {row("run", "running", 0), row("wait", "awaiting_approval", 0),
+                             row("wait-deadline", "awaiting_approval", 5000),
+                             row("wait-unknown", "awaiting_approval", -1), row("held", "paused", 0),
+                             row("done", "completed", 0)})
+                  .is_ok());
+  auto loaded = [&](const std::vector<std::string>& lazy) {
+    std::vector<std::string> ids;
+    EXPECT_TRUE(store->load_unfinished(
+                         [&](std::vector<JournalRecord>&& rs) { ids.push_back(rs.front().workflow_id); },
+                         lazy)
+                    .is_ok());
+    return ids;
+  };
+  EXPECT_EQ(loaded({}), (std::vector<std::string>{"held", "run", "wait", "wait-deadline",
+                                                  "wait-unknown"}));
+  EXPECT_EQ(loaded({"awaiting_approval", "paused"}),
+            (std::vector<std::string>{"run", "wait-unknown"}));
+  std::vector<engine::WorkflowSummary> rows;
+  ASSERT_TRUE(store->load_summaries(&rows).is_ok());
+  for (const auto& r : rows) {
+    if (r.workflow_id == "wait-deadline") {
+      EXPECT_EQ(r.wake_ms, 5000);
+    }
+  }
+}
+
+TEST(JournalTest, TheLastSummaryOfAWorkflowInOneCommitWins) {
+  TempDir dir;
+  std::string error;
+  auto store = engine::SqliteJournalStore::open((dir.path / "j.db").string(), &error);
+  ASSERT_TRUE(store) << error;
+  boost::asio::io_context io{1};
+  auto guard = boost::asio::make_work_guard(io);
+  std::thread io_thread([&] { io.run(); });
+  {
+    engine::Journal journal(*store, io);
+    // Hold the writer so that both appends land in the same commit.
+    std::atomic<bool> release{false};
+    journal.run_on_writer(
+        [&](engine::JournalStore&) {
+          while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+          return orch::Status::ok();
+        },
+        [](const orch::Status&) {});
+    engine::WorkflowSummary first = summary("wf", "running");
+    first.wake_ms = 0;
+    engine::WorkflowSummary second = summary("wf", "awaiting_approval");
+    second.wake_ms = 7777;
+    second.phase = "review";
+    std::atomic<int> done{0};
+    journal.append({record("wf", 1, "{}")}, {first}, [&](const orch::Status&) { ++done; });
+    journal.append({record("wf", 2, "{}")}, {second}, [&](const orch::Status&) { ++done; });
+    release = true;
+    while (done.load() < 2) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    EXPECT_EQ(journal.stats().commits, 1u);
+  }
+  std::vector<engine::WorkflowSummary> rows;
+  ASSERT_TRUE(store->load_summaries(&rows).is_ok());
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].status, "awaiting_approval");
+  EXPECT_EQ(rows[0].phase, "review");
+  EXPECT_EQ(rows[0].wake_ms, 7777);
+  guard.reset();
+  io.stop();
+  io_thread.join();
+}
+
 }  // namespace
 }  // namespace orch::testing
