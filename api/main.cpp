@@ -3,11 +3,14 @@
 #include <boost/asio/signal_set.hpp>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <string>
 #include <vector>
+
+#include <unistd.h>
 
 #include "adapters/sandbox/sandbox.h"
 #include "api/bench.h"
@@ -34,6 +37,22 @@ void usage() {
                "  orchestrator journal verify --store URL\n"
                "  orchestrator bench --workflows N --concurrency C [--parked M] [--fail-rate R] "
                "[--latency MS]\n");
+}
+
+// glibc's per-thread malloc cache keeps 7 free chunks per size class by
+// default. The engine, the HTTP layer and the sandbox allocate and free
+// bursts of same-sized JSON nodes, strings and handlers; past 7 they spill
+// into the fastbins and malloc_consolidate, about 15 % of the CPU under load
+// (perf). A cache of 1,024 per class cut the CPU per campaign by 10-15 % in
+// the benchmark, for a few MiB of RSS. glibc reads tunables only when a
+// process starts, so the process sets them and executes itself once more;
+// a GLIBC_TUNABLES already in the environment (the operator's choice, or
+// this re-exec) is left alone, and a failed exec just runs untuned.
+void tune_malloc(char** argv) {
+  if (std::getenv("GLIBC_TUNABLES") || std::getenv("ORCH_NO_MALLOC_TUNING")) return;
+  ::setenv("GLIBC_TUNABLES", "glibc.malloc.tcache_count=1024", 1);
+  ::execv("/proc/self/exe", argv);
+  ::unsetenv("GLIBC_TUNABLES");
 }
 
 // Blocks until SIGINT or SIGTERM.
@@ -184,6 +203,7 @@ int sandbox(const std::vector<std::string>& args) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  tune_malloc(argv);
   std::signal(SIGPIPE, SIG_IGN);
   if (argc < 2) {
     usage();
