@@ -152,6 +152,8 @@ std::string load_config(const std::string& path, AppConfig* c) {
         } else if (key == "max_journal_records") {
           c->max_journal_records = value.get<std::uint64_t>();
           if (c->max_journal_records < 100) return "config: max_journal_records must be >= 100";
+        } else if (key == "outbound_io_thread") {
+          c->outbound_io_thread = value.get<bool>();
         } else if (key == "passivate_after_ms") {
           c->passivate_after_ms = value.get<std::int64_t>();
           if (c->passivate_after_ms < -1)

@@ -33,6 +33,10 @@ struct AppConfig {
   // A workflow waiting for a human leaves memory after this long idle (see
   // engine::EngineLimits); -1 keeps every workflow in memory.
   std::int64_t passivate_after_ms = 1'000;
+  // Outbound HTTP (socket I/O, parsing) on a thread of its own, so the
+  // engine thread only decides (see adapters/io_thread_transport.h); false
+  // runs it on the engine thread.
+  bool outbound_io_thread = true;
   adapters::AdapterConfig adapters;          // ignored for services when sandbox
   // Traces over OTLP/HTTP: off (no tracer at all) unless `otlp.endpoint` is
   // set (config `otlp_endpoint`, env OTEL_EXPORTER_OTLP_ENDPOINT). The batch

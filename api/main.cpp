@@ -50,8 +50,13 @@ void usage() {
 // this re-exec) is left alone, and a failed exec just runs untuned.
 void tune_malloc(char** argv) {
   if (std::getenv("GLIBC_TUNABLES") || std::getenv("ORCH_NO_MALLOC_TUNING")) return;
+  // The binary's own path, so the process keeps its name (ps, pkill).
+  char self[4096];
+  const ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0) return;
+  self[n] = '\0';
   ::setenv("GLIBC_TUNABLES", "glibc.malloc.tcache_count=1024", 1);
-  ::execv("/proc/self/exe", argv);
+  ::execv(self, argv);
   ::unsetenv("GLIBC_TUNABLES");
 }
 

@@ -8,6 +8,7 @@
 
 #include "adapters/campaign_adapters.h"
 #include "adapters/http_client.h"
+#include "adapters/io_thread_transport.h"
 #include "adapters/http_server.h"
 #include "adapters/blocking_http.h"
 #include "adapters/tracing_transport.h"
@@ -46,7 +47,10 @@ struct OrchestratorApp::Impl {
   observability::Metrics metrics;
   std::unique_ptr<engine::JournalStore> store;
   std::unique_ptr<engine::Journal> journal;
-  std::unique_ptr<http::HttpClient> client;
+  // Outbound HTTP: on its own thread (config outbound_io_thread, the
+  // default) or on the engine's.
+  std::unique_ptr<http::HttpTransport> client;
+  http::IoThreadTransport* client_thread = nullptr;  // = client, when threaded
   // Tracing, only with an OTLP endpoint: the exporter with its own HTTP
   // client, and the transport that makes every adapter call a span.
   std::unique_ptr<http::BlockingHttp> otlp_http;
@@ -115,7 +119,13 @@ std::string OrchestratorApp::start() {
       if (auto it = m.config.adapters.services.find(name); it != m.config.adapters.services.end())
         for (const auto& [k, v] : it->second.settings) endpoint.settings[k] = v;
   }
-  m.client = std::make_unique<http::HttpClient>(m.io);
+  if (m.config.outbound_io_thread) {
+    auto threaded = std::make_unique<http::IoThreadTransport>(m.io);
+    m.client_thread = threaded.get();
+    m.client = std::move(threaded);
+  } else {
+    m.client = std::make_unique<http::HttpClient>(m.io);
+  }
   if (!m.config.otlp.endpoint.empty()) start_tracing();
   m.adapters = std::make_unique<adapters::CampaignAdapters>(
       m.traced_client ? static_cast<http::HttpTransport&>(*m.traced_client) : *m.client,
@@ -241,6 +251,8 @@ void OrchestratorApp::stop() {
     });
     m.thread.join();
   }
+  // Then outbound calls: their results would only queue on the stopped engine.
+  if (m.client_thread) m.client_thread->stop();
   if (m.sandbox_thread.joinable()) {
     net::post(m.sandbox_io, [&m] {
       m.sandbox->stop();
