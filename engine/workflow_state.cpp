@@ -298,13 +298,12 @@ Status WorkflowState::apply(const JournalRecord& r, const json& p) {
         const std::size_t i = step_of();
         StepState& s = steps_[i];
         s.status = StepStatus::completed;
-        s.output = p.at("output");
         s.finished_ms = r.time_ms;
         s.last_error.clear();
-        outputs_[plan_.steps[i].id] = s.output;
+        const json& output = outputs_[plan_.steps[i].id] = p.at("output");
         const StepDefinition& def = *plan_.steps[i].definition;
         if (!def.compensation.empty())
-          compensations_.register_completed(plan_.steps[i].id, def.compensation, r.seq, s.output);
+          compensations_.register_completed(plan_.steps[i].id, def.compensation, r.seq, output);
         break;
       }
       case RecordType::step_failed: {
@@ -525,7 +524,7 @@ json WorkflowState::to_json() const {
         step["duration_ms"] = s.finished_ms - s.first_scheduled_ms;
         finished = std::max(finished, s.finished_ms);
       }
-      if (s.status == StepStatus::completed) step["output"] = s.output;
+      if (s.status == StepStatus::completed) step["output"] = outputs_.at(plan_.steps[i].id);
       if (!s.last_error.empty()) step["last_error"] = s.last_error;
       if (s.retry_at_ms) step["retry_at"] = format_time(s.retry_at_ms);
       if (!plan_.steps[i].definition->compensation.empty())

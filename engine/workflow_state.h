@@ -39,8 +39,7 @@ const char* to_string(UnwindReason reason);
 struct StepState {
   StepStatus status = StepStatus::pending;
   int attempts = 0;  // attempts scheduled so far
-  nlohmann::json output;
-  std::string last_error;
+  std::string last_error;  // a completed step's output is in outputs()
   TimeMs first_scheduled_ms = 0;
   TimeMs last_scheduled_ms = 0;
   TimeMs finished_ms = 0;
