@@ -55,6 +55,7 @@ struct BenchOptions {
   double fail_rate = 0.0;
   int latency_ms = 0;
   bool park_only = false;  // --parked without approving them afterwards
+  bool outbound_io_thread = false;  // the server's outbound HTTP on its own thread
   bool keep = false;
 };
 
@@ -405,7 +406,8 @@ class Bench {
     json config = {{"services", services},
                    {"auth", {{"enabled", false}}},
                    {"log_level", "warn"},
-                   {"retry_initial_interval_ms", 50}};
+                   {"retry_initial_interval_ms", 50},
+                   {"outbound_io_thread", o_.outbound_io_thread}};
     std::ofstream(dir_ / "config.json") << config.dump(2);
   }
 
@@ -630,7 +632,7 @@ class Bench {
 int bench_usage() {
   std::fprintf(stderr,
                "usage: orchestrator bench --workflows N --concurrency C [--parked M] "
-               "[--park-only] [--fail-rate R] [--latency MS] [--keep]\n");
+               "[--park-only] [--fail-rate R] [--latency MS] [--outbound-io-thread] [--keep]\n");
   return 2;
 }
 
@@ -648,6 +650,7 @@ int run_bench(const std::vector<std::string>& args) {
     else if (args[i] == "--latency" && has) ok = parse_int(args[++i], 0, &o.latency_ms);
     else if (args[i] == "--keep") ok = (o.keep = true);
     else if (args[i] == "--park-only") ok = (o.park_only = true);
+    else if (args[i] == "--outbound-io-thread") ok = (o.outbound_io_thread = true);
     else ok = false;
     if (!ok) return bench_usage();
   }

@@ -34,9 +34,11 @@ struct AppConfig {
   // engine::EngineLimits); -1 keeps every workflow in memory.
   std::int64_t passivate_after_ms = 1'000;
   // Outbound HTTP (socket I/O, parsing) on a thread of its own, so the
-  // engine thread only decides (see adapters/io_thread_transport.h); false
-  // runs it on the engine thread.
-  bool outbound_io_thread = true;
+  // engine thread only decides (see adapters/io_thread_transport.h). It pays
+  // where cores are spare and calls wait on slow services (thousands in
+  // flight); on a CPU-bound two-core machine the extra thread hop per call
+  // cost throughput, so it is off by default.
+  bool outbound_io_thread = false;
   adapters::AdapterConfig adapters;          // ignored for services when sandbox
   // Traces over OTLP/HTTP: off (no tracer at all) unless `otlp.endpoint` is
   // set (config `otlp_endpoint`, env OTEL_EXPORTER_OTLP_ENDPOINT). The batch

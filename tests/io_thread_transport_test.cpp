@@ -11,7 +11,9 @@
 #include <thread>
 
 #include "adapters/io_thread_transport.h"
+#include "adapters/sandbox/sandbox.h"
 #include "tests/support/mock_http_server.h"
+#include "tests/support/orchestrator_fixture.h"
 
 namespace orch::testing {
 namespace {
@@ -120,6 +122,26 @@ TEST(IoThreadTransportTest, StopWithCallsInFlightRunsNoneOfTheirCallbacks) {
   }  // and destroyed
   home.run([] {});
   EXPECT_EQ(called.load(), 0);
+}
+
+TEST(IoThreadTransportTest, ACampaignRunsWithOutboundHttpOnItsOwnThread) {
+  TempDir dir;
+  api::AppConfig config = test_config(dir.path);
+  config.outbound_io_thread = true;
+  api::OrchestratorApp app(config);
+  ASSERT_EQ(app.start(), "");
+  ApiClient client(app.base_url());
+  HttpReply started = client.post("/v1/campaigns", sample_campaign());
+  ASSERT_EQ(started.status, 201) << started.raw;
+  const std::string id = started.body["workflow_id"];
+  client.wait_for_status(id, "awaiting_approval");
+  ASSERT_EQ(client.post("/v1/workflows/" + id + "/signals/approve", {{"reviewer", "alice"}}).status,
+            202);
+  client.wait_for_status(id, "completed");
+  const nlohmann::json ledger = app.sandbox()->ledger_for(id);
+  EXPECT_EQ(ledger["side_effects"].size(), 15u);
+  for (const nlohmann::json& e : ledger["side_effects"]) EXPECT_EQ(e.value("replays", -1), 0);
+  app.stop();
 }
 
 }  // namespace
