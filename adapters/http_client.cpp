@@ -222,16 +222,182 @@ std::optional<std::chrono::seconds> parse_retry_after(std::string_view v) {
   return std::chrono::seconds(n);
 }
 
-// A pooled keep-alive connection.
-struct Conn {
-  explicit Conn(const Strand& ex) : stream(ex) {}
-  beast::tcp_stream stream;
+// Concrete executor types: no any_io_executor type erasure on the hot path.
+using Socket = asio::basic_stream_socket<tcp, Strand>;
+using Timer = asio::basic_waitable_timer<std::chrono::steady_clock,
+                                         asio::wait_traits<std::chrono::steady_clock>, Strand>;
+using Clock = std::chrono::steady_clock;
+
+constexpr std::size_t kMaxReadSize = 64 * 1024;  // as Beast's read_some_op
+
+// Beast's fields trim optional whitespace around values; so do we.
+std::string_view trim_ows(std::string_view v) {
+  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+  return v;
+}
+
+void append_decimal(std::string& out, std::uint64_t v) {
+  char buf[24];
+  char* end = buf + sizeof buf;
+  char* p = end;
+  do {
+    *--p = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v != 0);
+  out.append(p, static_cast<std::size_t>(end - p));
+}
+
+// Parses one response straight into an orch::http::Response: the same parser
+// (and limits) as Beast's response_parser<string_body>, without the
+// intermediate message and its per-field allocations. One per response.
+class ResponseParser final : public bhttp::basic_parser<false> {
+ public:
+  explicit ResponseParser(Response& out) : out_(out) {}
+
+  // message::need_eof() of the parsed header: whether the connection must be
+  // closed after this response.
+  bool message_need_eof() const {
+    const int status = out_.status;
+    bool keep_alive;
+    if (version_ < 11) {
+      keep_alive = has_connection_ && bhttp::token_list{connection_}.exists("keep-alive");
+    } else {
+      keep_alive = !has_connection_ || !bhttp::token_list{connection_}.exists("close");
+    }
+    if (status == 204 || status == 304 || (status >= 100 && status <= 199) ||
+        has_content_length_ || chunked()) {
+      return !keep_alive;
+    }
+    return true;
+  }
+
+ private:
+  void on_request_impl(bhttp::verb, beast::string_view, beast::string_view, int,
+                       error_code& ec) override {
+    ec = {};
+  }
+  void on_response_impl(int code, beast::string_view, int version, error_code& ec) override {
+    out_.status = code;
+    version_ = static_cast<unsigned>(version);
+    out_.headers.reserve(8);
+    ec = {};
+  }
+  void on_field_impl(bhttp::field name, beast::string_view name_string, beast::string_view value,
+                     error_code& ec) override {
+    std::string_view v = trim_ows(std::string_view(value.data(), value.size()));
+    if (name == bhttp::field::connection && !has_connection_) {
+      has_connection_ = true;
+      connection_ = v;
+    } else if (name == bhttp::field::content_length) {
+      has_content_length_ = true;
+    }
+    out_.headers.emplace_back(std::string(name_string.data(), name_string.size()), std::string(v));
+    ec = {};
+  }
+  void on_header_impl(error_code& ec) override { ec = {}; }
+  void on_body_init_impl(const boost::optional<std::uint64_t>& content_length,
+                         error_code& ec) override {
+    if (content_length) {
+      if (*content_length > out_.body.max_size()) {
+        ec = bhttp::error::buffer_overflow;
+        return;
+      }
+      out_.body.reserve(static_cast<std::size_t>(*content_length));
+    }
+    ec = {};
+  }
+  std::size_t on_body_impl(beast::string_view body, error_code& ec) override {
+    out_.body.append(body.data(), body.size());
+    ec = {};
+    return body.size();
+  }
+  void on_chunk_header_impl(std::uint64_t, beast::string_view, error_code& ec) override {
+    ec = {};
+  }
+  std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view body,
+                                 error_code& ec) override {
+    out_.body.append(body.data(), body.size());
+    ec = {};
+    return body.size();
+  }
+  void on_finish_impl(error_code& ec) override { ec = {}; }
+
+  Response& out_;
+  std::string connection_;
+  unsigned version_ = 11;
+  bool has_connection_ = false;
+  bool has_content_length_ = false;
+};
+
+// A pooled keep-alive connection with its deadline. Like beast::tcp_stream,
+// an operation pending when the deadline passes fails (the socket is closed
+// and `timed_out` set); unlike it, one timer wait serves every operation of
+// a call (connect, write, reads) instead of one per operation.
+struct Conn : std::enable_shared_from_this<Conn> {
+  explicit Conn(const Strand& ex) : socket(ex), timer(ex) {}
+
+  // An operation bounded by `at` is about to start.
+  void watch(Clock::time_point at) {
+    deadline = at;
+    pending = true;
+    if (!armed || at < armed_at) arm();
+  }
+  // The operations of a call are over (the connection is idle or closing).
+  // The timer is cancelled: an idle connection leaves no work pending on the
+  // io_context (run() returns once the calls are done, as with Beast).
+  void unwatch() {
+    pending = false;
+    if (armed) {
+      armed = false;
+      ++gen;
+      timer.cancel();
+    }
+  }
+
+  void arm() {
+    armed = true;
+    armed_at = deadline;
+    timer.expires_at(deadline);
+    // A weak reference: the timer never keeps a connection alive.
+    timer.async_wait([w = weak_from_this(), g = ++gen](error_code ec) {
+      if (auto self = w.lock()) self->on_timer(ec, g);
+    });
+  }
+
+  void on_timer(error_code ec, std::uint64_t g) {
+    if (g != gen) return;  // superseded by a re-arm
+    armed = false;
+    if (ec || !pending) return;
+    if (Clock::now() >= deadline) {
+      timed_out = true;
+      error_code ignored;
+      socket.close(ignored);  // the pending operation completes with an error
+      return;
+    }
+    arm();
+  }
+
+  void close() {
+    error_code ec;
+    socket.shutdown(tcp::socket::shutdown_both, ec);
+    socket.close(ec);
+  }
+
+  Socket socket;
+  Timer timer;
   beast::flat_buffer buffer;
+  Clock::time_point deadline{};
+  Clock::time_point armed_at{};
+  std::uint64_t gen = 0;
+  bool armed = false;
+  bool pending = false;
+  bool timed_out = false;
 };
 
 // True when an idle pooled socket has neither been closed by the peer nor
 // received unsolicited bytes (a cheap non-blocking peek).
-bool idle_socket_usable(tcp::socket& s) {
+bool idle_socket_usable(Socket& s) {
   if (!s.is_open()) return false;
   char c;
   ssize_t n = ::recv(s.native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
@@ -242,7 +408,7 @@ bool idle_socket_usable(tcp::socket& s) {
 class Call;
 
 struct Origin {
-  std::vector<std::unique_ptr<Conn>> idle;
+  std::vector<std::shared_ptr<Conn>> idle;
   std::vector<tcp::endpoint> endpoints;  // empty until resolved
   bool literal = false;                  // host is an IP literal
   bool resolving = false;
@@ -256,7 +422,7 @@ struct ClientCore : std::enable_shared_from_this<ClientCore> {
   asio::io_context& io;
   Strand strand;
   HttpClient::PoolLimits limits;
-  std::unordered_map<std::string, Origin> origins;
+  std::unordered_map<std::string, Origin> origins;  // never erased: Origin* stay valid
   std::mt19937_64 rng;
   bool shutting_down = false;
 
@@ -276,35 +442,29 @@ struct ClientCore : std::enable_shared_from_this<ClientCore> {
     return it->second;
   }
 
-  std::unique_ptr<Conn> take_idle(Origin& o) {
+  std::shared_ptr<Conn> take_idle(Origin& o) {
     while (!o.idle.empty()) {
       auto c = std::move(o.idle.back());
       o.idle.pop_back();
-      if (idle_socket_usable(c->stream.socket())) return c;
+      if (idle_socket_usable(c->socket)) return c;
       error_code ec;
-      c->stream.socket().close(ec);
+      c->socket.close(ec);
     }
     return nullptr;
   }
 
-  void give_back(Origin& o, std::unique_ptr<Conn> c) {
+  void give_back(Origin& o, std::shared_ptr<Conn> c) {
+    c->unwatch();
     if (shutting_down || static_cast<int>(o.idle.size()) >= limits.max_idle_per_origin) {
-      error_code ec;
-      c->stream.socket().shutdown(tcp::socket::shutdown_both, ec);
-      c->stream.close();
+      c->close();
       return;
     }
-    c->stream.expires_never();
     o.idle.push_back(std::move(c));
   }
 
   void close_idle() {
     for (auto& [key, o] : origins) {
-      for (auto& c : o.idle) {
-        error_code ec;
-        c->stream.socket().shutdown(tcp::socket::shutdown_both, ec);
-        c->stream.close();
-      }
+      for (auto& c : o.idle) c->close();
       o.idle.clear();
     }
   }
@@ -320,17 +480,25 @@ class Call : public std::enable_shared_from_this<Call> {
         options_(options),
         done_(std::move(done)),
         timer_(core_->strand) {
-    key_ = (url_.ipv6 ? "[" + url_.host + "]" : url_.host) + ":" + std::to_string(url_.port);
+    key_.reserve(url_.host.size() + 8);
+    if (url_.ipv6) key_ += '[';
+    key_ += url_.host;
+    if (url_.ipv6) key_ += ']';
+    key_ += ':';
+    append_decimal(key_, url_.port);
   }
 
-  bhttp::request<bhttp::string_body>& request() { return req_; }
-  const std::string& key() const { return key_; }
+  // The serialised request (head and body) and whether it is a HEAD.
+  void set_wire(std::string wire, bool head) {
+    wire_ = std::move(wire);
+    head_ = head;
+  }
 
   void start_attempt() {
     ++attempts_;
     fresh_retry_used_ = false;
-    deadline_ = std::chrono::steady_clock::now() + options_.timeout;
-    Origin& o = core_->origin(key_, url_.host);
+    deadline_ = Clock::now() + options_.timeout;
+    Origin& o = origin();
     if (auto c = core_->take_idle(o)) {
       conn_ = std::move(c);
       reused_ = true;
@@ -353,9 +521,24 @@ class Call : public std::enable_shared_from_this<Call> {
  private:
   enum class State { idle, resolving, connecting, exchanging, waiting, done };
 
+  Origin& origin() {
+    if (!origin_) origin_ = &core_->origin(key_, url_.host);
+    return *origin_;
+  }
+
+  // Beast fails an operation started after its deadline at once.
+  bool past_deadline() const { return Clock::now() >= deadline_; }
+
+  // The error an operation on conn_ completed with, as Beast's tcp_stream
+  // reports it (a timeout, not the abort the deadline's close caused).
+  error_code op_error(error_code ec) const {
+    if (conn_ && conn_->timed_out) return beast::error::timeout;
+    return ec;
+  }
+
   void fresh_connection() {
     reused_ = false;
-    Origin& o = core_->origin(key_, url_.host);
+    Origin& o = origin();
     if (!o.endpoints.empty()) return connect();
     state_ = State::resolving;
     std::uint64_t gen = ++gen_;
@@ -380,49 +563,101 @@ class Call : public std::enable_shared_from_this<Call> {
 
   void connect() {
     state_ = State::connecting;
-    Origin& o = core_->origin(key_, url_.host);
+    Origin& o = origin();
     endpoints_ = o.endpoints;
     if (o.literal) {
       for (auto& ep : endpoints_) ep.port(url_.port);
     }
-    conn_ = std::make_unique<Conn>(core_->strand);
-    conn_->stream.expires_at(deadline_);
-    conn_->stream.async_connect(
-        endpoints_, beast::bind_front_handler(&Call::on_connect, shared_from_this()));
+    conn_ = std::make_shared<Conn>(core_->strand);
+    if (past_deadline()) return on_connect(beast::error::timeout);
+    conn_->watch(deadline_);
+    asio::async_connect(conn_->socket, endpoints_,
+                        [self = shared_from_this()](error_code ec, const tcp::endpoint&) {
+                          self->on_connect(self->op_error(ec));
+                        });
   }
 
-  void on_connect(error_code ec, const tcp::endpoint&) {
+  void on_connect(error_code ec) {
     if (ec) {
       conn_.reset();
       if (ec == beast::error::timeout) {
         return fail_attempt(TransportError::timeout, "timed out connecting to " + key_ +
                                                          " after " + timeout_text());
       }
-      Origin& o = core_->origin(key_, url_.host);
+      Origin& o = origin();
       if (!o.literal) o.endpoints.clear();  // resolve again next time
       return fail_attempt(TransportError::connect,
                           "connect to " + key_ + " failed: " + ec.message());
     }
     error_code ignored;
-    conn_->stream.socket().set_option(tcp::no_delay(true), ignored);
+    conn_->socket.set_option(tcp::no_delay(true), ignored);
     exchange();
   }
 
   void exchange() {
     state_ = State::exchanging;
-    conn_->stream.expires_at(deadline_);
-    bhttp::async_write(conn_->stream, req_,
-                       beast::bind_front_handler(&Call::on_write, shared_from_this()));
+    if (past_deadline()) return exchange_failed(beast::error::timeout, false);
+    conn_->watch(deadline_);
+    asio::async_write(conn_->socket, asio::buffer(wire_),
+                      [self = shared_from_this()](error_code ec, std::size_t) {
+                        self->on_write(self->op_error(ec));
+                      });
   }
 
-  void on_write(error_code ec, std::size_t) {
+  void on_write(error_code ec) {
     if (ec) return exchange_failed(ec, false);
-    parser_.emplace();
+    last_ = CallResult{};
+    parser_.emplace(last_.response);
     parser_->body_limit(kMaxResponseBody);
     parser_->header_limit(kMaxResponseHeader);
-    if (req_.method() == bhttp::verb::head) parser_->skip(true);
-    bhttp::async_read(conn_->stream, conn_->buffer, *parser_,
-                      beast::bind_front_handler(&Call::on_read, shared_from_this()));
+    parser_->eager(true);
+    if (head_) parser_->skip(true);
+    parse();
+  }
+
+  // Feeds buffered bytes to the parser; reads more while it needs them. The
+  // loop of Beast's http::async_read.
+  void parse() {
+    beast::flat_buffer& buffer = conn_->buffer;
+    for (;;) {
+      if (buffer.size() > 0) {
+        error_code ec;
+        std::size_t used = parser_->put(buffer.data(), ec);
+        buffer.consume(used);
+        if (ec && ec != bhttp::error::need_more) return exchange_failed(ec, parser_->got_some());
+        if (!ec) {
+          if (parser_->is_done()) return on_read();
+          if (used > 0 && buffer.size() > 0) continue;
+        }
+      }
+      return read_some();
+    }
+  }
+
+  void read_some() {
+    if (past_deadline()) return exchange_failed(beast::error::timeout, parser_->got_some());
+    beast::flat_buffer& buffer = conn_->buffer;
+    std::size_t size = beast::read_size(buffer, kMaxReadSize);
+    if (size == 0) return exchange_failed(bhttp::error::buffer_overflow, parser_->got_some());
+    conn_->socket.async_read_some(buffer.prepare(size),
+                                  [self = shared_from_this()](error_code ec, std::size_t n) {
+                                    self->on_read_some(self->op_error(ec), n);
+                                  });
+  }
+
+  void on_read_some(error_code ec, std::size_t n) {
+    conn_->buffer.commit(n);
+    if (ec == asio::error::eof) {
+      if (parser_->got_some()) {
+        error_code eof_ec;
+        parser_->put_eof(eof_ec);
+        if (eof_ec) return exchange_failed(eof_ec, true);
+        return on_read();
+      }
+      return exchange_failed(bhttp::error::end_of_stream, false);
+    }
+    if (ec) return exchange_failed(ec, parser_->got_some());
+    parse();
   }
 
   void exchange_failed(error_code ec, bool got_response_bytes) {
@@ -448,34 +683,20 @@ class Call : public std::enable_shared_from_this<Call> {
                  /*retryable=*/!too_large);
   }
 
-  void on_read(error_code ec, std::size_t) {
-    if (ec) return exchange_failed(ec, parser_->got_some());
-    auto res = parser_->release();
+  void on_read() {
+    bool reusable = !parser_->message_need_eof() && conn_->buffer.size() == 0;
     parser_.reset();
-    bool reusable = !res.need_eof() && conn_->buffer.size() == 0;
     if (reusable) {
-      Origin& o = core_->origin(key_, url_.host);
-      core_->give_back(o, std::move(conn_));
+      core_->give_back(origin(), std::move(conn_));
     } else {
+      conn_->unwatch();
       error_code ignored;
-      conn_->stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+      conn_->socket.shutdown(tcp::socket::shutdown_both, ignored);
       conn_.reset();
     }
 
-    CallResult result;
-    result.error = TransportError::none;
-    int status = static_cast<int>(res.result_int());
-    result.response.status = status;
-    std::size_t n = 0;
-    for (auto it = res.begin(); it != res.end(); ++it) ++n;
-    result.response.headers.reserve(n);
-    for (const auto& f : res) {
-      result.response.headers.emplace_back(std::string(f.name_string()),
-                                           std::string(f.value()));
-    }
-    result.response.body = std::move(res.body());
-    last_ = std::move(result);
-
+    last_.error = TransportError::none;
+    const int status = last_.response.status;
     bool retryable = (status >= 500 && status <= 599) || status == 429;
     if (retryable && attempts_ <= options_.max_retries) {
       std::optional<std::chrono::milliseconds> wait;
@@ -524,18 +745,20 @@ class Call : public std::enable_shared_from_this<Call> {
   std::shared_ptr<ClientCore> core_;
   Url url_;
   std::string key_;
+  Origin* origin_ = nullptr;
   CallOptions options_;
   CallCallback done_;
-  bhttp::request<bhttp::string_body> req_;
-  asio::steady_timer timer_;
-  std::unique_ptr<Conn> conn_;
-  std::optional<bhttp::response_parser<bhttp::string_body>> parser_;
+  std::string wire_;  // the request, head and body
+  Timer timer_;       // resolve deadline and retry backoff
+  std::shared_ptr<Conn> conn_;
+  std::optional<ResponseParser> parser_;  // fills last_.response
   std::vector<tcp::endpoint> endpoints_;
-  std::chrono::steady_clock::time_point deadline_;
+  Clock::time_point deadline_;
   CallResult last_;
   State state_ = State::idle;
   std::uint64_t gen_ = 0;
   int attempts_ = 0;
+  bool head_ = false;
   bool reused_ = false;
   bool fresh_retry_used_ = false;
 };
@@ -558,16 +781,31 @@ void ClientCore::on_resolved(const std::string& key, error_code ec,
   }
 }
 
-// Builds the wire request; returns an error message when the request cannot
-// be sent as given (never echoing header values).
-std::string build_request(bhttp::request<bhttp::string_body>& out, const Url& url,
-                          Request& in) {
+void append_field(std::string& out, std::string_view name, std::string_view value) {
+  out += name;
+  out += ": ";
+  out += value;
+  out += "\r\n";
+}
+
+// Serialises the request exactly as Beast's serializer wrote the message the
+// previous implementation built: the caller's headers in order (values
+// trimmed), then Host, User-Agent, Connection, Content-Type and
+// Content-Length as needed, a blank line and the body. Returns an error
+// message when the request cannot be sent as given (never echoing header
+// values).
+std::string build_request(std::string& out, bool& head, const Url& url, Request& in) {
   if (!valid_token(in.method)) return "invalid HTTP method";
   std::string target = join_target(url.prefix, in.target);
   if (!valid_target(target)) return "invalid request target";
-  out.version(11);
-  out.method_string(in.method);
-  out.target(target);
+  out.clear();
+  std::size_t header_bytes = 0;
+  for (const auto& [name, value] : in.headers) header_bytes += name.size() + value.size() + 4;
+  out.reserve(in.method.size() + target.size() + header_bytes + 160 + in.body.size());
+  out += in.method;
+  out += ' ';
+  out += target;
+  out += " HTTP/1.1\r\n";
   bool has_host = false, has_user_agent = false, has_content_type = false;
   for (auto& [name, value] : in.headers) {
     if (!valid_token(name)) return "invalid request header name";
@@ -579,25 +817,32 @@ std::string build_request(bhttp::request<bhttp::string_body>& out, const Url& ur
     if (iequals(name, "host")) has_host = true;
     if (iequals(name, "user-agent")) has_user_agent = true;
     if (iequals(name, "content-type")) has_content_type = true;
-    out.insert(name, value);
+    append_field(out, name, trim_ows(value));
   }
   if (!has_host) {
-    std::string host = url.ipv6 ? "[" + url.host + "]" : url.host;
+    out += "Host: ";
+    if (url.ipv6) out += '[';
+    out += url.host;
+    if (url.ipv6) out += ']';
     if (url.port != 80) {
-      host += ':';
-      host += std::to_string(url.port);
+      out += ':';
+      append_decimal(out, url.port);
     }
-    out.set(bhttp::field::host, host);
+    out += "\r\n";
   }
-  if (!has_user_agent) out.set(bhttp::field::user_agent, "campaign-orchestrator/0.1");
-  out.set(bhttp::field::connection, "keep-alive");
-  bool sends_body = !in.body.empty() || out.method() == bhttp::verb::post ||
-                    out.method() == bhttp::verb::put || out.method() == bhttp::verb::patch;
-  if (!in.body.empty() && !has_content_type) {
-    out.set(bhttp::field::content_type, "application/json");
+  if (!has_user_agent) out += "User-Agent: campaign-orchestrator/0.1\r\n";
+  out += "Connection: keep-alive\r\n";
+  bool sends_body = !in.body.empty() || in.method == "POST" || in.method == "PUT" ||
+                    in.method == "PATCH";
+  if (!in.body.empty() && !has_content_type) out += "Content-Type: application/json\r\n";
+  if (sends_body) {
+    out += "Content-Length: ";
+    append_decimal(out, in.body.size());
+    out += "\r\n";
   }
-  if (sends_body) out.content_length(in.body.size());
-  out.body() = std::move(in.body);
+  out += "\r\n";
+  out += in.body;
+  head = in.method == "HEAD";
   return {};
 }
 
@@ -630,8 +875,9 @@ void HttpClient::send(const std::string& base_url, Request request,
   auto core = impl_->core;
   std::string error;
   auto url = parse_url(base_url, error);
-  bhttp::request<bhttp::string_body> wire;
-  if (url) error = build_request(wire, *url, request);
+  std::string wire;
+  bool head = false;
+  if (url) error = build_request(wire, head, *url, request);
   if (!error.empty()) {
     // Never complete inline: callers may hold locks or be mid-iteration.
     asio::post(core->strand, [done = std::move(done), error = std::move(error)]() mutable {
@@ -643,9 +889,9 @@ void HttpClient::send(const std::string& base_url, Request request,
     });
     return;
   }
+  auto ex = core->strand;
   auto call = std::make_shared<Call>(std::move(core), std::move(*url), options, std::move(done));
-  call->request() = std::move(wire);
-  auto ex = impl_->core->strand;
+  call->set_wire(std::move(wire), head);
   asio::post(ex, [call = std::move(call)] { call->start_attempt(); });
 }
 

@@ -132,6 +132,101 @@ std::string format_endpoint(const tcp::endpoint& ep) {
 
 class Session;
 
+using Strand = asio::strand<asio::io_context::executor_type>;
+// Concrete executor types: no any_io_executor type erasure on the hot path.
+using Socket = asio::basic_stream_socket<tcp, Strand>;
+using Timer = asio::basic_waitable_timer<std::chrono::steady_clock,
+                                         asio::wait_traits<std::chrono::steady_clock>, Strand>;
+using Clock = std::chrono::steady_clock;
+
+constexpr std::size_t kMaxReadSize = 64 * 1024;  // as Beast's read_some_op
+
+// Beast's fields trim optional whitespace around values; so do we.
+std::string_view trim_ows(std::string_view v) {
+  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+  return v;
+}
+
+// Parses one request straight into an orch::http::Request: the same parser
+// (and limits) as Beast's request_parser<string_body>, without the
+// intermediate message and its per-field allocations. One per request.
+class RequestParser final : public bhttp::basic_parser<true> {
+ public:
+  explicit RequestParser(Request& out) : out_(out) {}
+
+  unsigned version() const { return version_; }
+  bool is_head() const { return head_; }
+  // Value of the first Expect / Connection field ("" when absent).
+  std::string_view expect() const { return expect_; }
+  // message::keep_alive() of the parsed header: decided by the first
+  // Connection field and the version.
+  bool message_keep_alive() const {
+    if (version_ < 11) return has_connection_ && bhttp::token_list{connection_}.exists("keep-alive");
+    return !has_connection_ || !bhttp::token_list{connection_}.exists("close");
+  }
+
+ private:
+  void on_request_impl(bhttp::verb method, beast::string_view method_str,
+                       beast::string_view target, int version, error_code& ec) override {
+    out_.method.assign(method_str.data(), method_str.size());
+    out_.target.assign(target.data(), target.size());
+    version_ = static_cast<unsigned>(version);
+    head_ = method == bhttp::verb::head;
+    out_.headers.reserve(8);
+    ec = {};
+  }
+  void on_response_impl(int, beast::string_view, int, error_code& ec) override { ec = {}; }
+  void on_field_impl(bhttp::field name, beast::string_view name_string, beast::string_view value,
+                     error_code& ec) override {
+    std::string_view v = trim_ows(std::string_view(value.data(), value.size()));
+    if (name == bhttp::field::connection && !has_connection_) {
+      has_connection_ = true;
+      connection_ = v;
+    } else if (name == bhttp::field::expect && !has_expect_) {
+      has_expect_ = true;
+      expect_ = v;
+    }
+    out_.headers.emplace_back(std::string(name_string.data(), name_string.size()), std::string(v));
+    ec = {};
+  }
+  void on_header_impl(error_code& ec) override { ec = {}; }
+  void on_body_init_impl(const boost::optional<std::uint64_t>& content_length,
+                         error_code& ec) override {
+    if (content_length) {
+      if (*content_length > out_.body.max_size()) {
+        ec = bhttp::error::buffer_overflow;
+        return;
+      }
+      out_.body.reserve(static_cast<std::size_t>(*content_length));
+    }
+    ec = {};
+  }
+  std::size_t on_body_impl(beast::string_view body, error_code& ec) override {
+    out_.body.append(body.data(), body.size());
+    ec = {};
+    return body.size();
+  }
+  void on_chunk_header_impl(std::uint64_t, beast::string_view, error_code& ec) override {
+    ec = {};
+  }
+  std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view body,
+                                 error_code& ec) override {
+    out_.body.append(body.data(), body.size());
+    ec = {};
+    return body.size();
+  }
+  void on_finish_impl(error_code& ec) override { ec = {}; }
+
+  Request& out_;
+  std::string connection_;
+  std::string expect_;
+  unsigned version_ = 11;
+  bool head_ = false;
+  bool has_connection_ = false;
+  bool has_expect_ = false;
+};
+
 // Everything the sessions share with the server object. Owned by
 // HttpServer::Impl and by every live session, so a session never outlives it.
 struct ServerCore : std::enable_shared_from_this<ServerCore> {
@@ -151,35 +246,47 @@ struct ServerCore : std::enable_shared_from_this<ServerCore> {
   std::size_t prune_at = 64;
 
   void do_accept();
-  void on_accept(error_code ec, tcp::socket socket);
+  void on_accept(error_code ec, std::shared_ptr<Session> session);
   void do_stop();
   void track(const std::shared_ptr<Session>& s);
 };
 
+// One connection. All members are used on the session's strand only.
+//
+// Deadlines behave like beast::tcp_stream's (a deadline set before each read
+// or write; an operation pending when it passes fails and the socket is
+// closed; nothing times out while the handler is working on a request), but
+// with one lazily re-armed timer: pushing the deadline later costs nothing,
+// the timer re-arms itself when it fires early.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket&& socket, std::shared_ptr<ServerCore> core)
-      : stream_(std::move(socket)), core_(std::move(core)) {
+  Session(Strand ex, std::shared_ptr<ServerCore> core)
+      : socket_(ex), timer_(ex), core_(std::move(core)) {}
+
+  Socket& socket() { return socket_; }
+
+  // After the accept: socket options and the peer's address.
+  void accepted() {
     error_code ec;
-    stream_.socket().set_option(tcp::no_delay(true), ec);
-    auto ep = stream_.socket().remote_endpoint(ec);
+    socket_.set_option(tcp::no_delay(true), ec);
+    auto ep = socket_.remote_endpoint(ec);
     if (!ec) remote_ = format_endpoint(ep);
   }
 
   void start() {
-    asio::dispatch(stream_.get_executor(),
-                   beast::bind_front_handler(&Session::do_read, shared_from_this()));
+    asio::dispatch(socket_.get_executor(), [self = shared_from_this()] { self->do_read(); });
   }
 
   // Must run on the session's strand.
   void close() {
     closed_ = true;
     error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-    stream_.close();
+    socket_.shutdown(tcp::socket::shutdown_both, ec);
+    socket_.close(ec);
+    timer_.cancel();
   }
 
-  auto executor() { return stream_.get_executor(); }
+  Strand executor() { return socket_.get_executor(); }
 
   // Runs on the session's strand: send the handler's response.
   void write_response(Response r);
@@ -204,52 +311,122 @@ class Session : public std::enable_shared_from_this<Session> {
     // operation pending while it waits) be destroyed, closing the socket.
   };
 
+  // --- deadline -------------------------------------------------------------
+
+  void expires_after(std::chrono::steady_clock::duration d) {
+    deadline_ = Clock::now() + d;
+    if (!timer_armed_ || deadline_ < timer_expiry_) arm_timer();
+  }
+
+  void arm_timer() {
+    timer_armed_ = true;
+    timer_expiry_ = deadline_;
+    timer_.expires_at(deadline_);
+    // A weak reference: the timer never keeps a session alive (a session
+    // waiting for its handler must die with the handler's responder).
+    timer_.async_wait([w = weak_from_this(), gen = ++timer_gen_](error_code ec) {
+      if (auto self = w.lock()) self->on_timer(ec, gen);
+    });
+  }
+
+  void on_timer(error_code ec, std::uint64_t gen) {
+    if (gen != timer_gen_) return;  // superseded by a re-arm
+    timer_armed_ = false;
+    if (ec || closed_ || !io_pending_) return;
+    if (Clock::now() >= deadline_) return close();  // the pending operation fails
+    arm_timer();
+  }
+
+  // Beast fails an operation started after its deadline at once.
+  bool past_deadline() const { return Clock::now() >= deadline_; }
+
+  // --- reading --------------------------------------------------------------
+
   void do_read() {
     if (closed_ || core_->stopped.load(std::memory_order_relaxed)) return close();
-    parser_.emplace();
+    req_ = Request{};
+    parser_.emplace(req_);
     parser_->header_limit(static_cast<std::uint32_t>(
         std::min<std::size_t>(core_->limits.max_header_bytes, UINT32_MAX)));
     parser_->body_limit(static_cast<std::uint64_t>(core_->limits.max_body_bytes));
+    parser_->eager(false);
     // Waiting for the next request on a kept-alive connection is "idle".
     if (served_ > 0 && buffer_.size() == 0) {
-      stream_.expires_after(core_->limits.idle_timeout);
+      expires_after(core_->limits.idle_timeout);
     } else {
-      stream_.expires_after(core_->limits.io_timeout);
+      expires_after(core_->limits.io_timeout);
     }
-    bhttp::async_read_header(stream_, buffer_, *parser_,
-                             beast::bind_front_handler(&Session::on_header,
-                                                       shared_from_this()));
+    reading_body_ = false;
+    parse();
   }
 
-  void on_header(error_code ec, std::size_t) {
-    if (ec) return on_read_error(ec);
+  // Feeds buffered bytes to the parser; reads more while it needs them. The
+  // loop of Beast's http::async_read_header / async_read.
+  void parse() {
+    for (;;) {
+      if (buffer_.size() > 0) {
+        error_code ec;
+        std::size_t used = parser_->put(buffer_.data(), ec);
+        buffer_.consume(used);
+        if (ec && ec != bhttp::error::need_more) return on_read_error(ec);
+        if (!ec) {
+          if (reading_body_ ? parser_->is_done() : parser_->is_header_done()) {
+            return reading_body_ ? on_body() : on_header();
+          }
+          if (used > 0 && buffer_.size() > 0) continue;
+        }
+      }
+      return read_some();
+    }
+  }
+
+  void read_some() {
+    if (past_deadline()) return close();  // a timeout: nothing sensible to answer
+    std::size_t size = beast::read_size(buffer_, kMaxReadSize);
+    if (size == 0) return on_read_error(bhttp::error::buffer_overflow);
+    io_pending_ = true;
+    socket_.async_read_some(buffer_.prepare(size),
+                            [self = shared_from_this()](error_code ec, std::size_t n) {
+                              self->io_pending_ = false;
+                              self->on_read_some(ec, n);
+                            });
+  }
+
+  void on_read_some(error_code ec, std::size_t n) {
+    buffer_.commit(n);
+    if (closed_) return;
+    // EOF (clean or mid-message), timeouts, resets: nothing sensible to
+    // answer (Beast's end_of_stream / partial_message / timeout all close).
+    if (ec) return close();
+    parse();
+  }
+
+  void on_header() {
     if (parser_->is_done()) return dispatch_request();
-    stream_.expires_after(core_->limits.io_timeout);
-    auto expect = parser_->get()[bhttp::field::expect];
-    if (!expect.empty() && iequals(expect, "100-continue") && parser_->get().version() >= 11) {
+    expires_after(core_->limits.io_timeout);
+    std::string_view expect = parser_->expect();
+    if (!expect.empty() && iequals(expect, "100-continue") && parser_->version() >= 11) {
       static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-      asio::async_write(stream_, asio::buffer(kContinue.data(), kContinue.size()),
-                        beast::bind_front_handler(&Session::on_continue_sent,
-                                                  shared_from_this()));
+      if (past_deadline()) return close();
+      io_pending_ = true;
+      asio::async_write(socket_, asio::buffer(kContinue.data(), kContinue.size()),
+                        [self = shared_from_this()](error_code ec, std::size_t) {
+                          self->io_pending_ = false;
+                          if (ec || self->closed_) return self->close();
+                          self->read_body();
+                        });
       return;
     }
     read_body();
   }
 
-  void on_continue_sent(error_code ec, std::size_t) {
-    if (ec) return close();
-    read_body();
-  }
-
   void read_body() {
-    bhttp::async_read(stream_, buffer_, *parser_,
-                      beast::bind_front_handler(&Session::on_body, shared_from_this()));
+    reading_body_ = true;
+    parser_->eager(true);
+    parse();
   }
 
-  void on_body(error_code ec, std::size_t) {
-    if (ec) return on_read_error(ec);
-    dispatch_request();
-  }
+  void on_body() { dispatch_request(); }
 
   void on_read_error(error_code ec) {
     if (closed_) return;
@@ -280,21 +457,12 @@ class Session : public std::enable_shared_from_this<Session> {
   void dispatch_request() {
     if (core_->stopped.load(std::memory_order_relaxed)) return close();
     ++served_;
-    auto& msg = parser_->get();
-    keep_alive_ = msg.keep_alive();
-    version_ = msg.version();
-    head_ = msg.method() == bhttp::verb::head;
+    keep_alive_ = parser_->message_keep_alive();
+    version_ = parser_->version();
+    head_ = parser_->is_head();
+    parser_.reset();
 
-    Request req;
-    req.method = std::string(msg.method_string());
-    req.target = std::string(msg.target());
-    std::size_t n = 0;
-    for (auto it = msg.begin(); it != msg.end(); ++it) ++n;
-    req.headers.reserve(n);
-    for (const auto& f : msg) {
-      req.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
-    }
-    req.body = std::move(msg.body());
+    Request req = std::move(req_);
     req.remote = remote_;
 
     auto reply = std::make_shared<Reply>(shared_from_this());
@@ -316,14 +484,14 @@ class Session : public std::enable_shared_from_this<Session> {
     write_response(std::move(r));
   }
 
-  void on_write(error_code ec, std::size_t) {
+  void on_write(error_code ec) {
     if (ec || closed_) return close();
-    bool eof = res_->need_eof();
-    res_.reset();
-    if (eof) {
+    wbuf_.clear();
+    if (wbuf_.capacity() > kMaxKeptWriteBuffer) wbuf_.shrink_to_fit();
+    if (write_eof_) {
       if (linger_) return start_linger();
       error_code ignored;
-      stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+      socket_.shutdown(tcp::socket::shutdown_send, ignored);
       return close();
     }
     do_read();
@@ -331,32 +499,41 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void start_linger() {
     error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    socket_.shutdown(tcp::socket::shutdown_send, ec);
     if (ec) return close();
-    stream_.expires_after(std::min<std::chrono::steady_clock::duration>(
-        core_->limits.io_timeout, kMaxLinger));
+    expires_after(std::min<std::chrono::steady_clock::duration>(core_->limits.io_timeout,
+                                                                kMaxLinger));
     buffer_.clear();
     drained_ = 0;
     drain();
   }
 
   void drain() {
-    stream_.async_read_some(
-        buffer_.prepare(16 * 1024),
-        [self = shared_from_this()](error_code ec, std::size_t n) {
-          if (ec || self->closed_) return self->close();
-          self->drained_ += n;
-          if (self->drained_ > kMaxLingerBytes) return self->close();
-          self->drain();
-        });
+    if (past_deadline()) return close();
+    io_pending_ = true;
+    socket_.async_read_some(buffer_.prepare(16 * 1024),
+                            [self = shared_from_this()](error_code ec, std::size_t n) {
+                              self->io_pending_ = false;
+                              if (ec || self->closed_) return self->close();
+                              self->drained_ += n;
+                              if (self->drained_ > kMaxLingerBytes) return self->close();
+                              self->drain();
+                            });
   }
 
-  beast::tcp_stream stream_;
+  static constexpr std::size_t kMaxKeptWriteBuffer = 64 * 1024;
+
+  Socket socket_;
+  Timer timer_;
   beast::flat_buffer buffer_;
   std::shared_ptr<ServerCore> core_;
-  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
-  std::optional<bhttp::response<bhttp::string_body>> res_;
+  std::optional<RequestParser> parser_;
+  Request req_;        // filled by parser_
+  std::string wbuf_;   // the serialised response (head and body)
   std::string remote_;
+  Clock::time_point deadline_{};
+  Clock::time_point timer_expiry_{};
+  std::uint64_t timer_gen_ = 0;
   std::uint64_t served_ = 0;
   std::size_t drained_ = 0;
   unsigned version_ = 11;
@@ -364,17 +541,53 @@ class Session : public std::enable_shared_from_this<Session> {
   bool head_ = false;
   bool linger_ = false;
   bool closed_ = false;
+  bool reading_body_ = false;
+  bool io_pending_ = false;
+  bool timer_armed_ = false;
+  bool write_eof_ = false;
 };
 
+void append_decimal(std::string& out, std::uint64_t v) {
+  char buf[24];
+  char* end = buf + sizeof buf;
+  char* p = end;
+  do {
+    *--p = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v != 0);
+  out.append(p, static_cast<std::size_t>(end - p));
+}
+
+// Serialises the response exactly as Beast's serializer would write the
+// message the previous implementation built: status line, the handler's
+// valid headers in order, Content-Length, then the Connection field that
+// message::keep_alive(bool) sets, a blank line and the body.
 void Session::write_response(Response r) {
   if (closed_) return;
-  res_.emplace();
-  auto& res = *res_;
   unsigned status =
       (r.status >= 100 && r.status <= 999) ? static_cast<unsigned>(r.status) : 500u;
-  res.result(status);
-  res.version(version_);
   bool keep_alive = keep_alive_ && !core_->stopped.load(std::memory_order_relaxed);
+  bool bodyless = (status >= 100 && status < 200) || status == 204 || status == 304;
+  std::string& out = wbuf_;
+  out.clear();
+  beast::string_view reason = bhttp::obsolete_reason(static_cast<bhttp::status>(status));
+  out.reserve(64 + reason.size() + r.body.size() + 48 * r.headers.size());
+  const char line[] = {'H',
+                       'T',
+                       'T',
+                       'P',
+                       '/',
+                       static_cast<char>('0' + version_ / 10),
+                       '.',
+                       static_cast<char>('0' + version_ % 10),
+                       ' ',
+                       static_cast<char>('0' + status / 100),
+                       static_cast<char>('0' + (status / 10) % 10),
+                       static_cast<char>('0' + status % 10),
+                       ' '};
+  out.append(line, sizeof line);
+  out.append(reason.data(), reason.size());
+  out += "\r\n";
   for (auto& [name, value] : r.headers) {
     if (!valid_header_name(name) || !valid_header_value(value)) continue;
     if (iequals(name, "content-length") || iequals(name, "transfer-encoding")) continue;
@@ -382,21 +595,32 @@ void Session::write_response(Response r) {
       if (contains_token_ci(value, "close")) keep_alive = false;
       continue;
     }
-    res.insert(name, value);
+    out += name;
+    out += ": ";
+    out += trim_ows(value);
+    out += "\r\n";
   }
-  bool bodyless = (status >= 100 && status < 200) || status == 204 || status == 304;
-  if (bodyless) {
-    // no payload, no Content-Length
-  } else if (head_) {
-    res.content_length(r.body.size());
-  } else {
-    res.content_length(r.body.size());
-    res.body() = std::move(r.body);
+  if (!bodyless) {
+    out += "Content-Length: ";
+    append_decimal(out, r.body.size());
+    out += "\r\n";
   }
-  res.keep_alive(keep_alive);
-  stream_.expires_after(core_->limits.io_timeout);
-  bhttp::async_write(stream_, res,
-                     beast::bind_front_handler(&Session::on_write, shared_from_this()));
+  if (version_ < 11) {
+    if (keep_alive) out += "Connection: keep-alive\r\n";
+  } else if (!keep_alive) {
+    out += "Connection: close\r\n";
+  }
+  out += "\r\n";
+  if (!bodyless && !head_) out += r.body;
+  write_eof_ = !keep_alive;
+  expires_after(core_->limits.io_timeout);
+  if (past_deadline()) return close();
+  io_pending_ = true;
+  asio::async_write(socket_, asio::buffer(out),
+                    [self = shared_from_this()](error_code ec, std::size_t) {
+                      self->io_pending_ = false;
+                      self->on_write(ec);
+                    });
 }
 
 void ServerCore::track(const std::shared_ptr<Session>& s) {
@@ -413,14 +637,18 @@ void ServerCore::track(const std::shared_ptr<Session>& s) {
 void ServerCore::do_accept() {
   std::lock_guard<std::mutex> lock(mu);
   if (stopped.load() || !acceptor.is_open()) return;
-  acceptor.async_accept(asio::make_strand(io),
-                        beast::bind_front_handler(&ServerCore::on_accept, shared_from_this()));
+  auto session = std::make_shared<Session>(asio::make_strand(io), shared_from_this());
+  Socket& socket = session->socket();
+  acceptor.async_accept(socket, [self = shared_from_this(), session = std::move(session)](
+                                    error_code ec) mutable {
+    self->on_accept(ec, std::move(session));
+  });
 }
 
-void ServerCore::on_accept(error_code ec, tcp::socket socket) {
+void ServerCore::on_accept(error_code ec, std::shared_ptr<Session> session) {
   if (stopped.load() || ec == asio::error::operation_aborted) return;
   if (!ec) {
-    auto session = std::make_shared<Session>(std::move(socket), shared_from_this());
+    session->accepted();
     track(session);
     session->start();  // a session tracked after do_stop() sees `stopped` and closes
   } else {

@@ -50,6 +50,9 @@ KeyParts parse_key(std::string_view key) {
 
 bool is_2xx(int status) { return status >= 200 && status < 300; }
 
+// A by_key slot reserved for a request still being answered.
+constexpr std::size_t kNoEntry = static_cast<std::size_t>(-1);
+
 json entry_json(const LedgerEntry& e) {
   return {{"seq", e.seq},
           {"step", e.step},
@@ -406,9 +409,15 @@ void Sandbox::handle(Request req, Responder respond) {
       answered = true;
     }
 
-    // Replay of an already applied key.
+    // Replay of an already applied key. A new key gets its ledger slot now
+    // (one hash lookup instead of a find and a later insert); the slot is
+    // filled when the answer is ledgered and removed otherwise.
+    std::size_t* key_slot = nullptr;
     if (!answered && !key.empty()) {
-      if (auto it = s.by_key.find(key); it != s.by_key.end()) {
+      auto [it, fresh_key] = s.by_key.try_emplace(key, kNoEntry);
+      if (fresh_key) {
+        key_slot = &it->second;  // node-based map: stays valid across rehashes
+      } else {
         LedgerEntry& e = s.ledger[it->second];
         if (e.method != req.method || e.path != path) {
           // Like Stripe: a key belongs to one request; reuse elsewhere is a bug.
@@ -423,6 +432,16 @@ void Sandbox::handle(Request req, Responder respond) {
         answered = true;
       }
     }
+    // Removes the reserved slot unless the answer was ledgered (also when a
+    // handler throws).
+    struct SlotGuard {
+      Sandbox::State& s;
+      const std::string& key;
+      std::size_t*& slot;
+      ~SlotGuard() {
+        if (slot && *slot == kNoEntry) s.by_key.erase(key);
+      }
+    } slot_guard{s, key, key_slot};
 
     if (!answered) {
       Call call{req, std::move(seg), {}, {}, false, false};
@@ -478,8 +497,8 @@ void Sandbox::handle(Request req, Responder respond) {
           auto [wit, fresh] = s.by_workflow.try_emplace(e.workflow_id);
           if (fresh && !e.workflow_id.empty()) ++s.workflows;
           wit->second.push_back(idx);
-          if (!key.empty()) s.by_key.emplace(key, idx);
           s.ledger.push_back(std::move(e));
+          if (key_slot) *key_slot = idx;
         }
       }
     }
