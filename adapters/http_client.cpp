@@ -22,6 +22,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include "adapters/http_parser.h"
+
 namespace orch::http {
 
 const char* to_string(TransportError e) {
@@ -230,105 +232,9 @@ using Clock = std::chrono::steady_clock;
 
 constexpr std::size_t kMaxReadSize = 64 * 1024;  // as Beast's read_some_op
 
-// Beast's fields trim optional whitespace around values; so do we.
-std::string_view trim_ows(std::string_view v) {
-  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
-  return v;
-}
-
-void append_decimal(std::string& out, std::uint64_t v) {
-  char buf[24];
-  char* end = buf + sizeof buf;
-  char* p = end;
-  do {
-    *--p = static_cast<char>('0' + v % 10);
-    v /= 10;
-  } while (v != 0);
-  out.append(p, static_cast<std::size_t>(end - p));
-}
-
-// Parses one response straight into an orch::http::Response: the same parser
-// (and limits) as Beast's response_parser<string_body>, without the
-// intermediate message and its per-field allocations. One per response.
-class ResponseParser final : public bhttp::basic_parser<false> {
- public:
-  explicit ResponseParser(Response& out) : out_(out) {}
-
-  // message::need_eof() of the parsed header: whether the connection must be
-  // closed after this response.
-  bool message_need_eof() const {
-    const int status = out_.status;
-    bool keep_alive;
-    if (version_ < 11) {
-      keep_alive = has_connection_ && bhttp::token_list{connection_}.exists("keep-alive");
-    } else {
-      keep_alive = !has_connection_ || !bhttp::token_list{connection_}.exists("close");
-    }
-    if (status == 204 || status == 304 || (status >= 100 && status <= 199) ||
-        has_content_length_ || chunked()) {
-      return !keep_alive;
-    }
-    return true;
-  }
-
- private:
-  void on_request_impl(bhttp::verb, beast::string_view, beast::string_view, int,
-                       error_code& ec) override {
-    ec = {};
-  }
-  void on_response_impl(int code, beast::string_view, int version, error_code& ec) override {
-    out_.status = code;
-    version_ = static_cast<unsigned>(version);
-    out_.headers.reserve(8);
-    ec = {};
-  }
-  void on_field_impl(bhttp::field name, beast::string_view name_string, beast::string_view value,
-                     error_code& ec) override {
-    std::string_view v = trim_ows(std::string_view(value.data(), value.size()));
-    if (name == bhttp::field::connection && !has_connection_) {
-      has_connection_ = true;
-      connection_ = v;
-    } else if (name == bhttp::field::content_length) {
-      has_content_length_ = true;
-    }
-    out_.headers.emplace_back(std::string(name_string.data(), name_string.size()), std::string(v));
-    ec = {};
-  }
-  void on_header_impl(error_code& ec) override { ec = {}; }
-  void on_body_init_impl(const boost::optional<std::uint64_t>& content_length,
-                         error_code& ec) override {
-    if (content_length) {
-      if (*content_length > out_.body.max_size()) {
-        ec = bhttp::error::buffer_overflow;
-        return;
-      }
-      out_.body.reserve(static_cast<std::size_t>(*content_length));
-    }
-    ec = {};
-  }
-  std::size_t on_body_impl(beast::string_view body, error_code& ec) override {
-    out_.body.append(body.data(), body.size());
-    ec = {};
-    return body.size();
-  }
-  void on_chunk_header_impl(std::uint64_t, beast::string_view, error_code& ec) override {
-    ec = {};
-  }
-  std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view body,
-                                 error_code& ec) override {
-    out_.body.append(body.data(), body.size());
-    ec = {};
-    return body.size();
-  }
-  void on_finish_impl(error_code& ec) override { ec = {}; }
-
-  Response& out_;
-  std::string connection_;
-  unsigned version_ = 11;
-  bool has_connection_ = false;
-  bool has_content_length_ = false;
-};
+using detail::append_decimal;
+using detail::ResponseParser;
+using detail::trim_ows;
 
 // A pooled keep-alive connection with its deadline. Like beast::tcp_stream,
 // an operation pending when the deadline passes fails (the socket is closed

@@ -19,6 +19,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include "adapters/http_parser.h"
+
 namespace orch::http {
 
 namespace {
@@ -141,91 +143,9 @@ using Clock = std::chrono::steady_clock;
 
 constexpr std::size_t kMaxReadSize = 64 * 1024;  // as Beast's read_some_op
 
-// Beast's fields trim optional whitespace around values; so do we.
-std::string_view trim_ows(std::string_view v) {
-  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
-  return v;
-}
-
-// Parses one request straight into an orch::http::Request: the same parser
-// (and limits) as Beast's request_parser<string_body>, without the
-// intermediate message and its per-field allocations. One per request.
-class RequestParser final : public bhttp::basic_parser<true> {
- public:
-  explicit RequestParser(Request& out) : out_(out) {}
-
-  unsigned version() const { return version_; }
-  bool is_head() const { return head_; }
-  // Value of the first Expect / Connection field ("" when absent).
-  std::string_view expect() const { return expect_; }
-  // message::keep_alive() of the parsed header: decided by the first
-  // Connection field and the version.
-  bool message_keep_alive() const {
-    if (version_ < 11) return has_connection_ && bhttp::token_list{connection_}.exists("keep-alive");
-    return !has_connection_ || !bhttp::token_list{connection_}.exists("close");
-  }
-
- private:
-  void on_request_impl(bhttp::verb method, beast::string_view method_str,
-                       beast::string_view target, int version, error_code& ec) override {
-    out_.method.assign(method_str.data(), method_str.size());
-    out_.target.assign(target.data(), target.size());
-    version_ = static_cast<unsigned>(version);
-    head_ = method == bhttp::verb::head;
-    out_.headers.reserve(8);
-    ec = {};
-  }
-  void on_response_impl(int, beast::string_view, int, error_code& ec) override { ec = {}; }
-  void on_field_impl(bhttp::field name, beast::string_view name_string, beast::string_view value,
-                     error_code& ec) override {
-    std::string_view v = trim_ows(std::string_view(value.data(), value.size()));
-    if (name == bhttp::field::connection && !has_connection_) {
-      has_connection_ = true;
-      connection_ = v;
-    } else if (name == bhttp::field::expect && !has_expect_) {
-      has_expect_ = true;
-      expect_ = v;
-    }
-    out_.headers.emplace_back(std::string(name_string.data(), name_string.size()), std::string(v));
-    ec = {};
-  }
-  void on_header_impl(error_code& ec) override { ec = {}; }
-  void on_body_init_impl(const boost::optional<std::uint64_t>& content_length,
-                         error_code& ec) override {
-    if (content_length) {
-      if (*content_length > out_.body.max_size()) {
-        ec = bhttp::error::buffer_overflow;
-        return;
-      }
-      out_.body.reserve(static_cast<std::size_t>(*content_length));
-    }
-    ec = {};
-  }
-  std::size_t on_body_impl(beast::string_view body, error_code& ec) override {
-    out_.body.append(body.data(), body.size());
-    ec = {};
-    return body.size();
-  }
-  void on_chunk_header_impl(std::uint64_t, beast::string_view, error_code& ec) override {
-    ec = {};
-  }
-  std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view body,
-                                 error_code& ec) override {
-    out_.body.append(body.data(), body.size());
-    ec = {};
-    return body.size();
-  }
-  void on_finish_impl(error_code& ec) override { ec = {}; }
-
-  Request& out_;
-  std::string connection_;
-  std::string expect_;
-  unsigned version_ = 11;
-  bool head_ = false;
-  bool has_connection_ = false;
-  bool has_expect_ = false;
-};
+using detail::append_decimal;
+using detail::RequestParser;
+using detail::trim_ows;
 
 // Everything the sessions share with the server object. Owned by
 // HttpServer::Impl and by every live session, so a session never outlives it.
@@ -547,16 +467,6 @@ class Session : public std::enable_shared_from_this<Session> {
   bool write_eof_ = false;
 };
 
-void append_decimal(std::string& out, std::uint64_t v) {
-  char buf[24];
-  char* end = buf + sizeof buf;
-  char* p = end;
-  do {
-    *--p = static_cast<char>('0' + v % 10);
-    v /= 10;
-  } while (v != 0);
-  out.append(p, static_cast<std::size_t>(end - p));
-}
 
 // Serialises the response exactly as Beast's serializer would write the
 // message the previous implementation built: status line, the handler's
