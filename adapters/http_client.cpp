@@ -61,7 +61,7 @@ namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using tcp = boost::asio::ip::tcp;
 using error_code = boost::system::error_code;
-using Strand = asio::strand<asio::io_context::executor_type>;
+using detail::Strand;
 
 constexpr std::uint64_t kMaxResponseBody = 8u << 20;  // 8 MiB
 constexpr std::uint32_t kMaxResponseHeader = 64u << 10;
@@ -224,16 +224,12 @@ std::optional<std::chrono::seconds> parse_retry_after(std::string_view v) {
   return std::chrono::seconds(n);
 }
 
-// Concrete executor types: no any_io_executor type erasure on the hot path.
-using Socket = asio::basic_stream_socket<tcp, Strand>;
-using Timer = asio::basic_waitable_timer<std::chrono::steady_clock,
-                                         asio::wait_traits<std::chrono::steady_clock>, Strand>;
 using Clock = std::chrono::steady_clock;
-
-constexpr std::size_t kMaxReadSize = 64 * 1024;  // as Beast's read_some_op
-
 using detail::append_decimal;
+using detail::kMaxReadSize;
 using detail::ResponseParser;
+using detail::Socket;
+using detail::Timer;
 using detail::trim_ows;
 
 // A pooled keep-alive connection with its deadline. Like beast::tcp_stream,

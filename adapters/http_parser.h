@@ -1,19 +1,35 @@
 // What the HTTP server and client share to read and write messages without
-// Beast's intermediate message type: a parser that fills orch::http::Request
-// or Response straight from Beast's own basic_parser (so the grammar and
-// limits stay Beast's), and the small formatting helpers of the hand-built
-// header blocks. Internal to adapters/http_server.cpp and http_client.cpp.
+// Beast's intermediate message type: their socket and timer types, a parser
+// that fills orch::http::Request or Response straight from Beast's own
+// basic_parser (so the grammar and limits stay Beast's), and the small
+// formatting helpers of the hand-built header blocks. Internal to
+// adapters/http_server.cpp and http_client.cpp.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <string_view>
 
+#include <boost/asio/basic_stream_socket.hpp>
+#include <boost/asio/basic_waitable_timer.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/beast/http.hpp>
+#include <chrono>
 
 #include "adapters/http_message.h"
 
 namespace orch::http::detail {
+
+// Concrete executor types: no any_io_executor type erasure on the hot path.
+using Strand = boost::asio::strand<boost::asio::io_context::executor_type>;
+using Socket = boost::asio::basic_stream_socket<boost::asio::ip::tcp, Strand>;
+using Timer =
+    boost::asio::basic_waitable_timer<std::chrono::steady_clock,
+                                      boost::asio::wait_traits<std::chrono::steady_clock>, Strand>;
+
+constexpr std::size_t kMaxReadSize = 64 * 1024;  // as Beast's read_some_op
 
 // Beast's fields trim optional whitespace around values; so do we.
 inline std::string_view trim_ows(std::string_view v) {

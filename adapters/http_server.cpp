@@ -134,17 +134,13 @@ std::string format_endpoint(const tcp::endpoint& ep) {
 
 class Session;
 
-using Strand = asio::strand<asio::io_context::executor_type>;
-// Concrete executor types: no any_io_executor type erasure on the hot path.
-using Socket = asio::basic_stream_socket<tcp, Strand>;
-using Timer = asio::basic_waitable_timer<std::chrono::steady_clock,
-                                         asio::wait_traits<std::chrono::steady_clock>, Strand>;
+using detail::Strand;
 using Clock = std::chrono::steady_clock;
-
-constexpr std::size_t kMaxReadSize = 64 * 1024;  // as Beast's read_some_op
-
 using detail::append_decimal;
+using detail::kMaxReadSize;
 using detail::RequestParser;
+using detail::Socket;
+using detail::Timer;
 using detail::trim_ows;
 
 // Everything the sessions share with the server object. Owned by
