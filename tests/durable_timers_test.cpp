@@ -15,32 +15,11 @@ using std::chrono::hours;
 using std::chrono::milliseconds;
 using std::chrono::minutes;
 
-class DurableTimersTest : public ::testing::Test {
+class DurableTimersTest : public ManualClockAppTest {
  protected:
-  void start_app(api::AppConfig config) {
-    app_ = std::make_unique<api::OrchestratorApp>(config, &clock_);
-    ASSERT_EQ(app_->start(), "");
-    client_ = std::make_unique<ApiClient>(app_->base_url());
-  }
-  void SetUp() override { start_app(test_config(dir_.path)); }
-
-  std::string start(json input) {
-    HttpReply r = client_->post("/v1/campaigns", input);
-    EXPECT_EQ(r.status, 201) << r.raw;
-    return r.body.value("workflow_id", "");
-  }
-  // Lets the engine act on everything already queued (timer checks included).
-  void settle() {
-    for (int i = 0; i < 3; ++i) app_->run_on_engine([] {});
-  }
   std::string status_of(const std::string& id) {
     return client_->get("/v1/workflows/" + id).body.value("status", "");
   }
-
-  engine::ManualClock clock_;
-  TempDir dir_;
-  std::unique_ptr<api::OrchestratorApp> app_;
-  std::unique_ptr<ApiClient> client_;
 };
 
 TEST_F(DurableTimersTest, ApprovalTimeoutRejectsAndUnwindsAfterSeventyTwoHours) {

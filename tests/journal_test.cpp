@@ -86,14 +86,29 @@ TEST(JournalStoreTest, ChecksumMismatchNamesWorkflowAndOffset) {
   EXPECT_FALSE(store->load_unfinished([](std::vector<JournalRecord>&&) {}).is_ok());
 }
 
-TEST(JournalTest, GroupCommitBatchesAndAcknowledgesOnlyDurableRecords) {
+// A store and the io_context thread the journal posts its callbacks to.
+class JournalTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string error;
+    store = engine::SqliteJournalStore::open((dir.path / "j.db").string(), &error);
+    ASSERT_TRUE(store) << error;
+  }
+  void TearDown() override {
+    guard.reset();
+    io.stop();
+    io_thread.join();
+  }
+
   TempDir dir;
-  std::string error;
-  auto store = engine::SqliteJournalStore::open((dir.path / "j.db").string(), &error);
-  ASSERT_TRUE(store) << error;
+  std::unique_ptr<engine::SqliteJournalStore> store;
   boost::asio::io_context io{1};
-  auto guard = boost::asio::make_work_guard(io);
-  std::thread io_thread([&] { io.run(); });
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard =
+      boost::asio::make_work_guard(io);
+  std::thread io_thread{[this] { io.run(); }};
+};
+
+TEST_F(JournalTest, GroupCommitBatchesAndAcknowledgesOnlyDurableRecords) {
   constexpr int kWorkflows = 400;
   std::atomic<int> acknowledged{0};
   std::atomic<int> missing{0};
@@ -122,9 +137,6 @@ TEST(JournalTest, GroupCommitBatchesAndAcknowledgesOnlyDurableRecords) {
     EXPECT_LT(stats.commits, stats.appends) << "no two appends shared a commit";
   }
   EXPECT_EQ(missing.load(), 0);
-  guard.reset();
-  io.stop();
-  io_thread.join();
 }
 
 TEST(JournalStoreTest, WorkflowsWaitingWithAKnownWakeUpAreLeftOnDisk) {
@@ -166,14 +178,7 @@ TEST(JournalStoreTest, WorkflowsWaitingWithAKnownWakeUpAreLeftOnDisk) {
   }
 }
 
-TEST(JournalTest, TheLastSummaryOfAWorkflowInOneCommitWins) {
-  TempDir dir;
-  std::string error;
-  auto store = engine::SqliteJournalStore::open((dir.path / "j.db").string(), &error);
-  ASSERT_TRUE(store) << error;
-  boost::asio::io_context io{1};
-  auto guard = boost::asio::make_work_guard(io);
-  std::thread io_thread([&] { io.run(); });
+TEST_F(JournalTest, TheLastSummaryOfAWorkflowInOneCommitWins) {
   {
     engine::Journal journal(*store, io);
     // Hold the writer so that both appends land in the same commit.
@@ -202,9 +207,6 @@ TEST(JournalTest, TheLastSummaryOfAWorkflowInOneCommitWins) {
   EXPECT_EQ(rows[0].status, "awaiting_approval");
   EXPECT_EQ(rows[0].phase, "review");
   EXPECT_EQ(rows[0].wake_ms, 7777);
-  guard.reset();
-  io.stop();
-  io_thread.join();
 }
 
 }  // namespace

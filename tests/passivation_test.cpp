@@ -19,13 +19,8 @@ using std::chrono::seconds;
 
 constexpr engine::TimeMs kIdleMs = 60'000;
 
-class PassivationTest : public ::testing::Test {
+class PassivationTest : public ManualClockAppTest {
  protected:
-  void start_app(api::AppConfig config) {
-    app_ = std::make_unique<api::OrchestratorApp>(config, &clock_);
-    ASSERT_EQ(app_->start(), "");
-    client_ = std::make_unique<ApiClient>(app_->base_url());
-  }
   api::AppConfig config() {
     api::AppConfig c = test_config(dir_.path);
     c.passivate_after_ms = kIdleMs;
@@ -38,15 +33,6 @@ class PassivationTest : public ::testing::Test {
     start_app(config());
   }
 
-  std::string start(json input) {
-    HttpReply r = client_->post("/v1/campaigns", input);
-    EXPECT_EQ(r.status, 201) << r.raw;
-    return r.body.value("workflow_id", "");
-  }
-  // Lets the engine act on everything already queued (timer checks included).
-  void settle() {
-    for (int i = 0; i < 3; ++i) app_->run_on_engine([] {});
-  }
   // (unfinished, in memory) as /ready reports them.
   std::pair<long long, long long> counts() {
     HttpReply r = client_->get("/ready");
@@ -80,10 +66,6 @@ class PassivationTest : public ::testing::Test {
     return n;
   }
 
-  engine::ManualClock clock_;
-  TempDir dir_;
-  std::unique_ptr<api::OrchestratorApp> app_;
-  std::unique_ptr<ApiClient> client_;
 };
 
 TEST_F(PassivationTest, WaitingCampaignLeavesMemoryAndASignalReadsItBack) {

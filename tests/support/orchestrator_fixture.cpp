@@ -108,6 +108,22 @@ std::string AppTest::start(const nlohmann::json& input, http::Headers headers) {
   return r.body.value("workflow_id", "");
 }
 
+void ManualClockAppTest::start_app(const api::AppConfig& config) {
+  app_ = std::make_unique<api::OrchestratorApp>(config, &clock_);
+  ASSERT_EQ(app_->start(), "");
+  client_ = std::make_unique<ApiClient>(app_->base_url());
+}
+
+std::string ManualClockAppTest::start(const nlohmann::json& input) {
+  HttpReply r = client_->post("/v1/campaigns", input);
+  EXPECT_EQ(r.status, 201) << r.raw;
+  return r.body.value("workflow_id", "");
+}
+
+void ManualClockAppTest::settle() {
+  for (int i = 0; i < 3; ++i) app_->run_on_engine([] {});
+}
+
 void AppTest::inject(const nlohmann::json& fault) {
   HttpReply r = sandbox_->post("/sandbox/faults", fault);
   ASSERT_EQ(r.status, 201) << r.raw;

@@ -73,4 +73,21 @@ class AppTest : public ::testing::Test {
   std::unique_ptr<ApiClient> sandbox_;
 };
 
+// A test with its own orchestrator and in-process sandbox under a ManualClock
+// the test moves (deadlines, idle thresholds), restartable on the same store.
+class ManualClockAppTest : public ::testing::Test {
+ protected:
+  void SetUp() override { start_app(test_config(dir_.path)); }
+  void start_app(const api::AppConfig& config);
+  // POST /v1/campaigns, expecting 201; returns the workflow id.
+  std::string start(const nlohmann::json& input);
+  // Lets the engine act on everything already queued (timer checks included).
+  void settle();
+
+  engine::ManualClock clock_;
+  TempDir dir_;
+  std::unique_ptr<api::OrchestratorApp> app_;
+  std::unique_ptr<ApiClient> client_;
+};
+
 }  // namespace orch::testing
