@@ -109,7 +109,6 @@ struct WorkflowEngine::Workflow {
   // Steps scheduled before a restart whose attempt may have reached the
   // service: until one answers, an unwinding saga must wait for them.
   std::set<std::size_t> outcome_unknown;
-  std::string trace_parent;  // the caller's span (from its traceparent), or ""
   TimeMs wake_ms = 0;         // when advance() asked to be woken (0 = not)
   TimeMs journaled_wake = -1; // as last written to the summary row
   bool idle_noted = false;    // queued in idle_ for passivation
@@ -181,7 +180,7 @@ void WorkflowEngine::emit(Workflow& wf, RecordType type, json payload) {
     fatal("engine produced an invalid record: " + s.message());
   if (record_observer_) record_observer_(*wf.state, r);
   log_transition(*wf.state, r, payload);
-  if (tracer_) tracer_->on_record(*wf.state, r, payload, before, wf.trace_parent);
+  if (tracer_) tracer_->on_record(*wf.state, r, payload, before, wf.state->trace_parent());
   wf.outbox.push_back(std::move(r));
 }
 
@@ -395,17 +394,9 @@ WorkflowEngine::WorkflowPtr WorkflowEngine::resident(const std::string& workflow
   if (auto it = active_.find(workflow_id); it != active_.end()) return it->second;
   auto p = passive_.find(workflow_id);
   if (p == passive_.end()) return nullptr;
-  std::vector<JournalRecord> records;
-  if (Status s = journal_.store().load_workflow(workflow_id, &records); !s) {
-    *error = "cannot read workflow " + workflow_id + " back from the journal: " + s.message();
-    return nullptr;
-  }
-  auto state = rebuild(records, error);
-  if (!state) {
-    *error = "cannot rebuild workflow " + workflow_id + ": " + *error;
-    return nullptr;
-  }
-  WorkflowPtr wf = resume(std::move(state), records.front());
+  auto state = read_back(workflow_id, error);
+  if (!state) return nullptr;
+  WorkflowPtr wf = resume(std::move(state));
   passive_.erase(p);
   active_.emplace(workflow_id, wf);
   if (metrics_) {
@@ -415,18 +406,13 @@ WorkflowEngine::WorkflowPtr WorkflowEngine::resident(const std::string& workflow
   return wf;
 }
 
-WorkflowEngine::WorkflowPtr WorkflowEngine::resume(std::unique_ptr<WorkflowState> state,
-                                                   const JournalRecord& started) const {
+WorkflowEngine::WorkflowPtr WorkflowEngine::resume(std::unique_ptr<WorkflowState> state) const {
   auto wf = std::make_shared<Workflow>();
   wf->state = std::move(state);
   const WorkflowSummary& row = summaries_[summary_index_.at(wf->state->workflow_id())];
   wf->journaled_status = row.status;
   wf->journaled_phase = row.phase;
   wf->journaled_wake = row.wake_ms;
-  if (tracer_) {  // the workflow span's parent, as journaled at the start
-    const json payload = json::parse(started.payload, nullptr, false);
-    if (payload.is_object()) wf->trace_parent = payload.value("trace_parent", "");
-  }
   for (std::size_t i = 0; i < wf->state->step_count(); ++i)
     if (wf->state->step(i).status == StepStatus::scheduled) wf->outcome_unknown.insert(i);
   return wf;
@@ -793,7 +779,6 @@ void WorkflowEngine::start(StartRequest request, std::function<void(StartResult)
   }
   auto wf = std::make_shared<Workflow>();
   wf->state = std::move(state);
-  wf->trace_parent = std::move(trace_parent);
   wf->input_hash = hash;
   if (record_observer_) record_observer_(*wf->state, started);
   log_transition(*wf->state, started, json::object());
@@ -1022,7 +1007,7 @@ Status WorkflowEngine::recover() {
         if (!error.empty()) return;
         auto state = rebuild(records, &error);
         if (!state) return;
-        WorkflowPtr wf = resume(std::move(state), records.front());
+        WorkflowPtr wf = resume(std::move(state));
         active_.emplace(wf->state->workflow_id(), wf);
         resumed.push_back(std::move(wf));
       },
@@ -1034,11 +1019,18 @@ Status WorkflowEngine::recover() {
   return Status::ok();
 }
 
-std::unique_ptr<WorkflowState> WorkflowEngine::read_back(const std::string& workflow_id) {
+std::unique_ptr<WorkflowState> WorkflowEngine::read_back(const std::string& workflow_id,
+                                                         std::string* error) {
+  std::string ignored;
+  if (!error) error = &ignored;
   std::vector<JournalRecord> records;
-  if (!journal_.store().load_workflow(workflow_id, &records)) return nullptr;
-  std::string error;
-  return rebuild(records, &error);
+  if (Status s = journal_.store().load_workflow(workflow_id, &records); !s) {
+    *error = "cannot read workflow " + workflow_id + " back from the journal: " + s.message();
+    return nullptr;
+  }
+  auto state = rebuild(records, error);
+  if (!state) *error = "cannot rebuild workflow " + workflow_id + ": " + *error;
+  return state;
 }
 
 // ---------------------------------------------------------------- retention

@@ -233,10 +233,12 @@ class WorkflowEngine {
   nlohmann::json progress_of(const WorkflowState& st) const;
   std::unique_ptr<WorkflowState> rebuild(const std::vector<JournalRecord>& records,
                                          std::string* error) const;
-  // The state of a workflow as journaled (finished, or waiting on disk).
-  std::unique_ptr<WorkflowState> read_back(const std::string& workflow_id);
+  // The state of a workflow as journaled (finished, or waiting on disk);
+  // nullptr, with *error (if given) saying why, if it cannot be read.
+  std::unique_ptr<WorkflowState> read_back(const std::string& workflow_id,
+                                           std::string* error = nullptr);
   // A Workflow around a state rebuilt from the journal (recovery, read back).
-  WorkflowPtr resume(std::unique_ptr<WorkflowState> state, const JournalRecord& started) const;
+  WorkflowPtr resume(std::unique_ptr<WorkflowState> state) const;
   void remember_summary(WorkflowSummary summary);
   void forget_summaries(const std::vector<std::string>& workflow_ids);
   std::string new_hex(std::size_t chars);

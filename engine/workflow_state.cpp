@@ -59,14 +59,6 @@ std::optional<WorkflowStatus> parse_status(const std::string& s) {
 }
 }  // namespace
 
-std::string WorkflowState::definition_of(const JournalRecord& started) {
-  try {
-    return json::parse(started.payload).value("definition", "");
-  } catch (const json::exception&) {
-    return "";
-  }
-}
-
 std::unique_ptr<WorkflowState> WorkflowState::start(const JournalRecord& started,
                                                     const WorkflowDefinition& definition,
                                                     std::string* error) {
@@ -96,6 +88,7 @@ std::unique_ptr<WorkflowState> WorkflowState::start(const JournalRecord& started
     s->run_id_ = p.at("run_id").get<std::string>();
     s->idempotency_key_ = p.value("idempotency_key", "");
     s->trace_id_ = p.value("trace_id", "");
+    s->trace_parent_ = p.value("trace_parent", "");
     s->input_ = std::move(p.at("input"));
   } catch (const json::exception& e) {
     *error = "workflow " + started.workflow_id + ": bad workflow_started record: " + e.what();

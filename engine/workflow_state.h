@@ -73,8 +73,6 @@ class WorkflowState {
                                               nlohmann::json payload,
                                               const WorkflowDefinition& definition,
                                               std::string* error);
-  // Parses the definition name of a workflow_started record.
-  static std::string definition_of(const JournalRecord& started);
 
   // Folds the next record in. Records must come with seq == last_seq() + 1.
   Status apply(const JournalRecord& record);
@@ -87,6 +85,8 @@ class WorkflowState {
   const std::string& run_id() const { return run_id_; }
   const std::string& idempotency_key() const { return idempotency_key_; }
   const std::string& trace_id() const { return trace_id_; }
+  // The caller's span (from its traceparent) the workflow's span hangs off, or "".
+  const std::string& trace_parent() const { return trace_parent_; }
   const WorkflowDefinition& definition() const { return *definition_; }
   const nlohmann::json& input() const { return input_; }
   const WorkflowPlan& plan() const { return plan_; }
@@ -161,6 +161,7 @@ class WorkflowState {
   std::string run_id_;
   std::string idempotency_key_;
   std::string trace_id_;
+  std::string trace_parent_;
   nlohmann::json input_;
   WorkflowPlan plan_;
   std::vector<StepState> steps_;
