@@ -91,12 +91,7 @@ void Journal::run() {
         if (inserted) {
           summaries.push_back(std::move(s));
         } else {
-          // Keep the first row's immutable fields (created_ms, key, hash).
-          WorkflowSummary& kept = summaries[it->second];
-          kept.status = std::move(s.status);
-          kept.phase = std::move(s.phase);
-          kept.updated_ms = s.updated_ms;
-          kept.wake_ms = s.wake_ms;
+          summaries[it->second].update_from(std::move(s));
         }
       }
     }

@@ -30,6 +30,16 @@ struct WorkflowSummary {
   // an update, a cancel); -1 = unknown (a row written before this was kept).
   // Lets a restart leave a workflow that waits for a human on disk.
   TimeMs wake_ms = -1;
+
+  // Takes what a later row of the same workflow changes (status, phase,
+  // updated_ms, wake_ms); the first row's identity, creation time, key and
+  // input hash stay.
+  void update_from(WorkflowSummary&& later) {
+    status = std::move(later.status);
+    phase = std::move(later.phase);
+    updated_ms = later.updated_ms;
+    wake_ms = later.wake_ms;
+  }
 };
 
 // What verify() found. `torn_tail` records are those of the last commit whose

@@ -244,11 +244,7 @@ void WorkflowEngine::remember_summary(WorkflowSummary summary) {
       by_idempotency_key_.emplace(summary.idempotency_key, summary.workflow_id);
     summaries_.push_back(std::move(summary));
   } else {
-    WorkflowSummary& kept = summaries_[it->second];
-    kept.status = std::move(summary.status);
-    kept.phase = std::move(summary.phase);
-    kept.updated_ms = summary.updated_ms;
-    kept.wake_ms = summary.wake_ms;
+    summaries_[it->second].update_from(std::move(summary));
   }
 }
 
