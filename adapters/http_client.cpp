@@ -226,7 +226,6 @@ std::optional<std::chrono::seconds> parse_retry_after(std::string_view v) {
 
 using Clock = std::chrono::steady_clock;
 using detail::append_decimal;
-using detail::kMaxReadSize;
 using detail::ResponseParser;
 using detail::Socket;
 using detail::Timer;
@@ -539,7 +538,7 @@ class Call : public std::enable_shared_from_this<Call> {
   void read_some() {
     if (past_deadline()) return exchange_failed(beast::error::timeout, parser_->got_some());
     beast::flat_buffer& buffer = conn_->buffer;
-    std::size_t size = beast::read_size(buffer, kMaxReadSize);
+    std::size_t size = detail::read_size(buffer);
     if (size == 0) return exchange_failed(bhttp::error::buffer_overflow, parser_->got_some());
     conn_->socket.async_read_some(buffer.prepare(size),
                                   [self = shared_from_this()](error_code ec, std::size_t n) {

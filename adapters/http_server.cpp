@@ -137,7 +137,6 @@ class Session;
 using detail::Strand;
 using Clock = std::chrono::steady_clock;
 using detail::append_decimal;
-using detail::kMaxReadSize;
 using detail::RequestParser;
 using detail::Socket;
 using detail::Timer;
@@ -298,7 +297,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void read_some() {
     if (past_deadline()) return close();  // a timeout: nothing sensible to answer
-    std::size_t size = beast::read_size(buffer_, kMaxReadSize);
+    std::size_t size = detail::read_size(buffer_);
     if (size == 0) return on_read_error(bhttp::error::buffer_overflow);
     io_pending_ = true;
     socket_.async_read_some(buffer_.prepare(size),
