@@ -263,8 +263,7 @@ void Sandbox::State::clear() {
 }
 
 void Sandbox::State::reserve() {
-  ledger.reserve(4096);
-  by_key.reserve(4096);
+  by_key.reserve(1 << 16);
   by_workflow.reserve(256);
 }
 

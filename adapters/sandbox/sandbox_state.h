@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -110,8 +111,9 @@ struct Sandbox::State {
   double failure_rate;
   std::mt19937_64 rng;
 
-  // The ledger.
-  std::vector<LedgerEntry> ledger;
+  // The ledger. A deque: entries (each with its cached answer) never move as
+  // it grows, where a vector re-moved all of them at every doubling.
+  std::deque<LedgerEntry> ledger;
   std::unordered_map<std::string, std::size_t> by_key;
   std::unordered_map<std::string, std::vector<std::size_t>> by_workflow;
   uint64_t effects = 0;
