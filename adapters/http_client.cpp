@@ -695,7 +695,7 @@ void append_field(std::string& out, std::string_view name, std::string_view valu
 // Content-Length as needed, a blank line and the body. Returns an error
 // message when the request cannot be sent as given (never echoing header
 // values).
-std::string build_request(std::string& out, bool& head, const Url& url, Request& in) {
+std::string build_request(std::string& out, bool& head, const Url& url, const Request& in) {
   if (!valid_token(in.method)) return "invalid HTTP method";
   std::string target = join_target(url.prefix, in.target);
   if (!valid_target(target)) return "invalid request target";
@@ -708,7 +708,7 @@ std::string build_request(std::string& out, bool& head, const Url& url, Request&
   out += target;
   out += " HTTP/1.1\r\n";
   bool has_host = false, has_user_agent = false, has_content_type = false;
-  for (auto& [name, value] : in.headers) {
+  for (const auto& [name, value] : in.headers) {
     if (!valid_token(name)) return "invalid request header name";
     if (!valid_header_value(value)) return "invalid value for request header '" + name + "'";
     if (iequals(name, "content-length") || iequals(name, "transfer-encoding") ||
@@ -771,7 +771,7 @@ HttpClient::~HttpClient() {
   }
 }
 
-void HttpClient::send(const std::string& base_url, Request request,
+void HttpClient::send(const std::string& base_url, const Request& request,
                       const CallOptions& options, CallCallback done) {
   auto core = impl_->core;
   std::string error;

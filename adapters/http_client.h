@@ -52,8 +52,10 @@ class HttpTransport {
   virtual ~HttpTransport() = default;
   // `base_url` is "http://host:port" optionally followed by a path prefix;
   // `request.target` is appended to it. `request.method` and headers are sent
-  // as given; Host, Content-Length and Connection are filled in.
-  virtual void send(const std::string& base_url, Request request,
+  // as given; Host, Content-Length and Connection are filled in. The request
+  // is serialised (or copied) before send() returns, so a caller that may
+  // resend it keeps its own and lends it here without a copy.
+  virtual void send(const std::string& base_url, const Request& request,
                     const CallOptions& options, CallCallback done) = 0;
 };
 
@@ -75,7 +77,7 @@ class HttpClient final : public HttpTransport {
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
 
-  void send(const std::string& base_url, Request request,
+  void send(const std::string& base_url, const Request& request,
             const CallOptions& options, CallCallback done) override;
 
   // Closes idle pooled connections. In-flight calls finish normally.

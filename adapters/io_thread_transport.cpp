@@ -28,11 +28,11 @@ void IoThreadTransport::stop() {
   thread_.join();
 }
 
-void IoThreadTransport::send(const std::string& base_url, Request request,
+void IoThreadTransport::send(const std::string& base_url, const Request& request,
                              const CallOptions& options, CallCallback done) {
-  net::post(*io_, [client = client_.get(), home = &home_, base_url, request = std::move(request),
+  net::post(*io_, [client = client_.get(), home = &home_, base_url, request,  // a copy
                    options, done = std::move(done)]() mutable {
-    client->send(base_url, std::move(request), options,
+    client->send(base_url, request, options,
                  [home, done = std::move(done)](CallResult result) mutable {
                    net::post(*home, [done = std::move(done), result = std::move(result)]() mutable {
                      done(std::move(result));

@@ -28,7 +28,7 @@ class IoThreadTransport final : public HttpTransport {
   IoThreadTransport(const IoThreadTransport&) = delete;
   IoThreadTransport& operator=(const IoThreadTransport&) = delete;
 
-  void send(const std::string& base_url, Request request, const CallOptions& options,
+  void send(const std::string& base_url, const Request& request, const CallOptions& options,
             CallCallback done) override;
 
   // Stops the I/O thread. Calls still in flight are abandoned: their

@@ -171,9 +171,8 @@ void ServiceAdapter::send_guarded(std::shared_ptr<GuardedCall> call) {
   }
   ++call->attempts;
   const auto started = std::chrono::steady_clock::now();
-  http::Request request = call->request;  // kept for a retry
   transport_.send(
-      endpoint_.base_url, std::move(request), call->options,
+      endpoint_.base_url, call->request, call->options,  // kept for a retry
       [this, call, started](http::CallResult result) {
         const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
             std::chrono::steady_clock::now() - started);
@@ -238,12 +237,13 @@ ServiceResult ServiceAdapter::translate(const Exchange& ex, const std::string& p
                                         http::CallResult& result,
                                         const Normalizer& normalize) const {
   ServiceResult out;
-  const std::string prefix = service_ + " " + ex.method + " " + path + " failed";
+  // Built only for an error message (most calls succeed).
+  auto prefix = [&] { return service_ + " " + ex.method + " " + path + " failed"; };
   if (!result.ok()) {
     out.http_status = 0;
     out.outcome = result.error == http::TransportError::bad_url ? ServiceOutcome::permanent
                                                                  : ServiceOutcome::retryable;
-    std::string msg = prefix + ": " + http::to_string(result.error);
+    std::string msg = prefix() + ": " + http::to_string(result.error);
     if (!result.error_message.empty()) msg += " (" + clip(result.error_message, 200) + ")";
     out.error = redact(std::move(msg));
     return out;
@@ -260,7 +260,7 @@ ServiceResult ServiceAdapter::translate(const Exchange& ex, const std::string& p
       reject(out, std::string("unusable response body: ") + e.what());
     }
     if (!out.ok()) {
-      out.error = redact(prefix + ": HTTP " + std::to_string(status) +
+      out.error = redact(prefix() + ": HTTP " + std::to_string(status) +
                          (out.error.empty() ? std::string() : ": " + clip(out.error, 300)));
     }
     return out;
@@ -278,7 +278,7 @@ ServiceResult ServiceAdapter::translate(const Exchange& ex, const std::string& p
       if (auto ms = parse_retry_after(*ra)) out.retry_after = *ms;
     }
   }
-  std::string msg = prefix + ": HTTP " + std::to_string(status);
+  std::string msg = prefix() + ": HTTP " + std::to_string(status);
   if (std::string detail = error_detail(res.body); !detail.empty()) msg += ": " + detail;
   out.error = redact(std::move(msg));
   return out;

@@ -60,17 +60,20 @@ UrlParts url_parts(const std::string& url) {
   return out;
 }
 
-void TracingTransport::send(const std::string& base_url, Request request,
+void TracingTransport::send(const std::string& base_url, const Request& original,
                             const CallOptions& options, CallCallback done) {
-  auto header = request.headers.end();
-  for (auto it = request.headers.begin(); it != request.headers.end(); ++it)
-    if (is_traceparent(it->first)) header = it;
+  auto found = original.headers.end();
+  for (auto it = original.headers.begin(); it != original.headers.end(); ++it)
+    if (is_traceparent(it->first)) found = it;
   std::optional<observability::TraceContext> parent;
-  if (header != request.headers.end()) parent = observability::parse_traceparent(header->second);
+  if (found != original.headers.end()) parent = observability::parse_traceparent(found->second);
   if (!parent) {
-    inner_.send(base_url, std::move(request), options, std::move(done));
+    inner_.send(base_url, original, options, std::move(done));
     return;
   }
+  // The service is sent this span's own id: a copy with its traceparent.
+  Request request = original;
+  auto header = request.headers.begin() + (found - original.headers.begin());
   observability::Span span;
   span.trace_id = parent->trace_id;
   span.parent_span_id = parent->parent_span_id;
@@ -92,7 +95,7 @@ void TracingTransport::send(const std::string& base_url, Request request,
   if (span.name == "_OTHER") span.attr("http.request.method_original", request.method);
   span.start_unix_ns = observability::unix_nanos_now();
   inner_.send(
-      base_url, std::move(request), options,
+      base_url, request, options,
       [&sink = sink_, span = std::move(span), done = std::move(done)](CallResult result) mutable {
         span.end_unix_ns = observability::unix_nanos_now();
         if (result.attempts > 1) span.attr("http.request.resend_count", result.attempts - 1);

@@ -24,7 +24,7 @@ class TracingTransport final : public HttpTransport {
   TracingTransport(HttpTransport& inner, observability::SpanSink& sink)
       : inner_(inner), sink_(sink) {}
 
-  void send(const std::string& base_url, Request request, const CallOptions& options,
+  void send(const std::string& base_url, const Request& request, const CallOptions& options,
             CallCallback done) override;
 
  private:

@@ -32,12 +32,13 @@ CallContext context_of(const ActivityRequest& r) {
   return CallContext{r.idempotency_key, r.timeout, r.traceparent};
 }
 
-// Maps a port's answer to the step's outcome; `shape` builds the output.
-ServiceCallback finish(ActivityDone done, std::function<json(const json&)> shape) {
+// Maps a port's answer to the step's outcome; `shape` builds the output from
+// the answer, which it is given to keep (most steps keep it as it is).
+ServiceCallback finish(ActivityDone done, std::function<json(json)> shape) {
   return [done = std::move(done), shape = std::move(shape)](ServiceResult result) {
     switch (result.outcome) {
       case ServiceOutcome::ok:
-        done(ActivityOutcome::success(shape(result.value)));
+        done(ActivityOutcome::success(shape(std::move(result.value))));
         return;
       case ServiceOutcome::retryable:
         done(ActivityOutcome::failure(ActivityOutcomeKind::retryable, result.error,
@@ -55,7 +56,7 @@ ServiceCallback finish(ActivityDone done, std::function<json(const json&)> shape
   };
 }
 
-json value_as_is(const json& v) { return v; }
+json value_as_is(json v) { return v; }
 
 std::string input_string(const ActivityRequest& r, const char* field) {
   return r.input.contains(field) && r.input[field].is_string() ? r.input[field].get<std::string>()

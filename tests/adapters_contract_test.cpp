@@ -568,7 +568,7 @@ TEST_F(AdaptersContractTest, MissingTokenIsPermanent) {
 class EchoingTransport final : public http::HttpTransport {
  public:
   http::CallResult next;
-  void send(const std::string&, http::Request, const http::CallOptions&, http::CallCallback done) override {
+  void send(const std::string&, const http::Request&, const http::CallOptions&, http::CallCallback done) override {
     done(next);
   }
 };
