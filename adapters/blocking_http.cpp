@@ -43,7 +43,7 @@ CallResult BlockingHttp::call(const std::string& base_url, const std::string& me
   options.max_retries = 0;
   std::promise<CallResult> done;
   net::post(impl_->io, [&] {
-    impl_->client->send(base_url, std::move(req), options,
+    impl_->client->send(base_url, req, options,
                         [&](CallResult r) { done.set_value(std::move(r)); });
   });
   return done.get_future().get();

@@ -142,7 +142,7 @@ void ServiceAdapter::execute(const phases::CallContext& ctx, Exchange ex, Normal
     send_guarded(std::move(call));
     return;
   }
-  transport_.send(endpoint_.base_url, std::move(req), options,
+  transport_.send(endpoint_.base_url, req, options,
                   [this, ex = std::move(ex), path = std::move(path),
                    normalize = std::move(normalize),
                    done = std::move(done)](http::CallResult result) mutable {

@@ -299,7 +299,7 @@ class Driver {
     if (!idempotency_key.empty()) req.headers.emplace_back("Idempotency-Key", idempotency_key);
     http::CallOptions options;
     options.timeout = std::chrono::milliseconds(kLongPollMs + 30'000);
-    client_.send(base_, std::move(req), options, [then = std::move(then)](http::CallResult r) {
+    client_.send(base_, req, options, [then = std::move(then)](http::CallResult r) {
       if (!r.ok()) return then(0, nullptr);
       then(r.response.status, json::parse(r.response.body, nullptr, false));
     });

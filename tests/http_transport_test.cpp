@@ -107,7 +107,7 @@ class HttpTransportTest : public ::testing::Test {
     auto fut = promise->get_future();
     std::string url = base ? *base : base_;
     asio::post(io_, [this, url, req = std::move(req), options, promise]() mutable {
-      client_->send(url, std::move(req), options,
+      client_->send(url, req, options,
                     [promise](CallResult r) { promise->set_value(std::move(r)); });
     });
     if (fut.wait_for(8s) != std::future_status::ready) {

@@ -55,7 +55,7 @@ class Client {
     req.headers = std::move(headers);
     auto promise = std::make_shared<std::promise<http::CallResult>>();
     auto future = promise->get_future();
-    client_->send(base, std::move(req), options,
+    client_->send(base, req, options,
                   [promise](http::CallResult r) { promise->set_value(std::move(r)); });
     if (future.wait_for(30s) != std::future_status::ready) {
       ADD_FAILURE() << "no answer within 30 s";

@@ -465,7 +465,7 @@ TEST_F(SandboxTest, ThousandConcurrentRequestsWithDistinctKeys) {
     req.target = "/v1/remember";
     req.headers = keyed("wf" + std::to_string(i % 10) + ":step[" + std::to_string(i) + "]");
     req.body = json{{"key", "k" + std::to_string(i)}, {"value", i}}.dump();
-    client.client().send(sb.base_url(), std::move(req), options, [&](http::CallResult r) {
+    client.client().send(sb.base_url(), req, options, [&](http::CallResult r) {
       if (r.ok() && r.response.status == 200) ++ok;
       if (++done == kCalls) {
         std::lock_guard lock(mu);

@@ -130,7 +130,7 @@ http::CallResult TestClient::send(const std::string& base_url, http::Request req
                                   http::CallOptions options) {
   auto promise = std::make_shared<std::promise<http::CallResult>>();
   auto future = promise->get_future();
-  impl_->client->send(base_url, std::move(request), options,
+  impl_->client->send(base_url, request, options,
                       [promise](http::CallResult r) { promise->set_value(std::move(r)); });
   if (future.wait_for(std::chrono::seconds(30)) != std::future_status::ready) {
     http::CallResult timed_out;
