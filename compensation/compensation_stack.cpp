@@ -13,12 +13,11 @@ const char* to_string(CompensationStatus status) {
 }
 
 void CompensationStack::register_completed(std::string step_id, std::string activity,
-                                           std::uint64_t seq, nlohmann::json forward_output) {
+                                           std::uint64_t seq) {
   Compensation c;
   c.step_id = std::move(step_id);
   c.activity = std::move(activity);
   c.registered_seq = seq;
-  c.forward_output = std::move(forward_output);
   entries_.push_back(std::move(c));
 }
 

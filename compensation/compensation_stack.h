@@ -1,7 +1,10 @@
 // The saga's registry of undo actions. A compensable step registers its
 // compensation when it completes; unwinding runs them newest first, one at a
 // time, each retried until it succeeds. Pure data: the engine journals every
-// transition and rebuilds this stack from the journal.
+// transition and rebuilds this stack from the journal. What a compensation
+// needs to undo (the step's output: ids to delete...) stays with the
+// workflow's outputs, which the engine hands to it; the stack keeps order and
+// status only, so a completed step's output is held once.
 #pragma once
 
 #include <cstdint>
@@ -19,7 +22,6 @@ struct Compensation {
   std::string step_id;
   std::string activity;
   std::uint64_t registered_seq = 0;  // journal seq of the step's completion
-  nlohmann::json forward_output;     // what the step produced (ids to delete...)
   CompensationStatus status = CompensationStatus::pending;
   int attempts = 0;
   std::string last_error;
@@ -32,8 +34,7 @@ class CompensationStack {
  public:
   // Registers the undo of a completed step. Registration order is the journal
   // order, so the stack's top is always the newest completion.
-  void register_completed(std::string step_id, std::string activity, std::uint64_t seq,
-                          nlohmann::json forward_output);
+  void register_completed(std::string step_id, std::string activity, std::uint64_t seq);
 
   // The next compensation to run (newest first), or nullptr when all ran.
   Compensation* next();

@@ -10,6 +10,7 @@
 #include <map>
 #include <unistd.h>
 
+#include "engine/json_object.h"
 #include "engine/time_format.h"
 #include "engine/workflow_tracer.h"
 #include "observability/log.h"
@@ -22,6 +23,14 @@ using nlohmann::json;
 namespace {
 constexpr std::size_t kNpos = static_cast<std::size_t>(-1);
 constexpr int kMaxDecideRounds = 16;
+
+// {"step": id, "attempt": n}, the payload most records start from.
+json step_payload(const std::string& step, int attempt) {
+  return json_object("step", step, "attempt", attempt);
+}
+json step_payload(const std::string& step, int attempt, json output) {
+  return json_object("step", step, "attempt", attempt, "output", std::move(output));
+}
 // Shortest wait before a parked call tries the service again, plus up to as
 // much jitter so a thousand parked steps do not knock at once.
 constexpr TimeMs kMinParkMs = 200;
@@ -457,7 +466,7 @@ void WorkflowEngine::decide(Workflow& wf, TimeMs now, std::set<std::size_t>& run
     }
     switch (c->status) {
       case compensation::CompensationStatus::pending:
-        emit(wf, RecordType::compensation_scheduled, {{"step", c->step_id}, {"attempt", 1}});
+        emit(wf, RecordType::compensation_scheduled, step_payload(c->step_id, 1));
         wf.compensation_in_flight = run_compensation = true;
         break;
       case compensation::CompensationStatus::running:  // recovered, or parked
@@ -471,7 +480,7 @@ void WorkflowEngine::decide(Workflow& wf, TimeMs now, std::set<std::size_t>& run
       case compensation::CompensationStatus::retry_wait:
         if (now >= c->retry_at_ms) {
           emit(wf, RecordType::compensation_scheduled,
-               {{"step", c->step_id}, {"attempt", c->attempts + 1}});
+               step_payload(c->step_id, c->attempts + 1));
           wf.compensation_in_flight = run_compensation = true;
         } else {
           note_wake(c->retry_at_ms);
@@ -501,7 +510,7 @@ void WorkflowEngine::decide(Workflow& wf, TimeMs now, std::set<std::size_t>& run
     const std::string& id = st.plan().steps[i].id;
     switch (s.status) {
       case StepStatus::pending:
-        emit(wf, RecordType::step_scheduled, {{"step", id}, {"attempt", 1}});
+        emit(wf, RecordType::step_scheduled, step_payload(id, 1));
         wf.in_flight.insert(i);
         run_steps.insert(i);
         break;
@@ -521,7 +530,7 @@ void WorkflowEngine::decide(Workflow& wf, TimeMs now, std::set<std::size_t>& run
         break;
       case StepStatus::retry_wait:
         if (now >= s.retry_at_ms) {
-          emit(wf, RecordType::step_scheduled, {{"step", id}, {"attempt", s.attempts + 1}});
+          emit(wf, RecordType::step_scheduled, step_payload(id, s.attempts + 1));
           wf.in_flight.insert(i);
           run_steps.insert(i);
         } else {
@@ -593,7 +602,7 @@ void WorkflowEngine::on_step_done(const WorkflowPtr& wfp, std::size_t index, int
   if (outcome.kind == ActivityOutcomeKind::ok) {
     if (metrics_) metrics_->activity_finished(def.activity, "success", seconds);
     emit(wf, RecordType::step_completed,
-         {{"step", planned.id}, {"attempt", attempt}, {"output", std::move(outcome.output)}});
+         step_payload(planned.id, attempt, std::move(outcome.output)));
   } else if (outcome.kind == ActivityOutcomeKind::unavailable &&
              st.unwind_reason() != UnwindReason::none && !wf.outcome_unknown.count(index)) {
     // Never sent, and the saga is unwinding: nothing to wait for or undo.
@@ -663,9 +672,19 @@ void WorkflowEngine::execute_compensation(const WorkflowPtr& wfp) {
   const std::string key = st.workflow_id() + ":" + c->step_id + ":compensate";
   const std::string traceparent =
       traceparent_for(wf, WorkflowTracer::compensation_span_id(st, c->step_id, c->attempts));
-  ActivityRequest request{st.workflow_id(), c->step_id,   c->attempts,        key,
-                          planned.definition->timeout,   st.input(),         planned.item,
-                          st.outputs(),     st.patches(), c->forward_output,  traceparent};
+  static const json kNoOutput;
+  const auto output = st.outputs().find(c->step_id);
+  ActivityRequest request{st.workflow_id(),
+                          c->step_id,
+                          c->attempts,
+                          key,
+                          planned.definition->timeout,
+                          st.input(),
+                          planned.item,
+                          st.outputs(),
+                          st.patches(),
+                          output == st.outputs().end() ? kNoOutput : output->second,
+                          traceparent};
   activity->run(request, std::move(done));
 }
 
@@ -683,7 +702,7 @@ void WorkflowEngine::on_compensation_done(const WorkflowPtr& wfp, std::string st
   if (outcome.kind == ActivityOutcomeKind::ok) {
     if (metrics_) metrics_->compensation_run(to_string(st.unwind_reason()));
     emit(wf, RecordType::compensation_completed,
-         {{"step", step_id}, {"attempt", attempt}, {"output", std::move(outcome.output)}});
+         step_payload(step_id, attempt, std::move(outcome.output)));
   } else {
     // Compensations are never abandoned: retry with capped backoff, forever.
     const RetryPolicy& policy = st.definition().compensation_retry;

@@ -256,7 +256,7 @@ Status WorkflowState::apply(const JournalRecord& r) {
   return apply(r, p);
 }
 
-Status WorkflowState::apply(const JournalRecord& r, const json& p) {
+Status WorkflowState::apply(const JournalRecord& r, json& p) {
   if (r.seq != last_seq_ + 1)
     return Status::error("workflow " + workflow_id_ + ": record seq " + std::to_string(r.seq) +
                          " after " + std::to_string(last_seq_));
@@ -293,10 +293,10 @@ Status WorkflowState::apply(const JournalRecord& r, const json& p) {
         s.status = StepStatus::completed;
         s.finished_ms = r.time_ms;
         s.last_error.clear();
-        const json& output = outputs_[plan_.steps[i].id] = p.at("output");
+        outputs_[plan_.steps[i].id] = std::move(p.at("output"));
         const StepDefinition& def = *plan_.steps[i].definition;
         if (!def.compensation.empty())
-          compensations_.register_completed(plan_.steps[i].id, def.compensation, r.seq, output);
+          compensations_.register_completed(plan_.steps[i].id, def.compensation, r.seq);
         break;
       }
       case RecordType::step_failed: {

@@ -77,8 +77,9 @@ class WorkflowState {
   // Folds the next record in. Records must come with seq == last_seq() + 1.
   Status apply(const JournalRecord& record);
   // The same, with `payload` already parsed from record.payload (the engine
-  // has it at hand when it creates the record: no second parse).
-  Status apply(const JournalRecord& record, const nlohmann::json& payload);
+  // has it at hand when it creates the record: no second parse). A step's
+  // output is moved out of `payload` into outputs(), not copied.
+  Status apply(const JournalRecord& record, nlohmann::json& payload);
 
   // Identity and input.
   const std::string& workflow_id() const { return workflow_id_; }
