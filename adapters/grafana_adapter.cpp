@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "engine/json_object.h"
+
 namespace orch::adapters {
 
 using nlohmann::json;
@@ -17,28 +19,23 @@ void GrafanaAdapter::create_dashboard(const phases::CallContext& ctx, const std:
   int i = 0;
   std::string datasource = setting("datasource_uid");
   for (const auto& metric : metrics) {
-    json target = {{"refId", "A"},
-                   {"expr", "sum(rate(campaign_" + metric + "_total{campaign=\"" + uid +
-                                "\"}[5m]))"}};
-    json panel = {{"id", i + 1},
-                  {"type", "timeseries"},
-                  {"title", metric},
-                  {"gridPos", {{"h", 8}, {"w", 12}, {"x", (i % 2) * 12}, {"y", (i / 2) * 8}}},
-                  {"targets", json::array({std::move(target)})}};
-    if (!datasource.empty()) panel["datasource"] = {{"type", "prometheus"}, {"uid", datasource}};
+    json target = json_object(
+        "refId", "A", "expr",
+        "sum(rate(campaign_" + metric + "_total{campaign=\"" + uid + "\"}[5m]))");
+    json panel = json_object(
+        "id", i + 1, "type", "timeseries", "title", metric, "gridPos",
+        json_object("h", 8, "w", 12, "x", (i % 2) * 12, "y", (i / 2) * 8), "targets",
+        json_array(std::move(target)));
+    if (!datasource.empty())
+      panel["datasource"] = json_object("type", "prometheus", "uid", datasource);
     panels.push_back(std::move(panel));
     ++i;
   }
-  json body = {{"dashboard",
-                {{"id", nullptr},
-                 {"uid", uid},
-                 {"title", title},
-                 {"tags", json::array({"campaign"})},
-                 {"timezone", "browser"},
-                 {"schemaVersion", 39},
-                 {"panels", std::move(panels)}}},
-               {"overwrite", true},
-               {"message", "campaign orchestrator"}};
+  json body = json_object("dashboard",
+                          json_object("id", nullptr, "uid", uid, "title", title, "tags",
+                                      json_array("campaign"), "timezone", "browser",
+                                      "schemaVersion", 39, "panels", std::move(panels)),
+                          "overwrite", true, "message", "campaign orchestrator");
   if (std::string folder = setting("folder_uid"); !folder.empty()) body["folderUid"] = folder;
   Exchange ex;
   ex.method = "POST";
@@ -58,7 +55,7 @@ void GrafanaAdapter::create_dashboard(const phases::CallContext& ctx, const std:
             std::string url = json_string(b, "url");
             if (url.empty()) return reject(out, "unusable response body: no url");
             if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) url = base + url;
-            out.value = {{"uid", got.empty() ? uid : got}, {"url", url}};
+            out.value = json_object("uid", got.empty() ? uid : got, "url", url);
           },
           std::move(done));
 }

@@ -3,6 +3,7 @@
 #include <functional>
 #include <string>
 
+#include "engine/json_object.h"
 #include "phases/campaign_definition.h"
 
 namespace orch::phases {
@@ -104,7 +105,7 @@ std::string asset_url(const ActivityRequest& r, const std::string& channel) {
 json research_findings(const ActivityRequest& r) {
   json findings = json::array();
   for (const auto& [step, out] : r.outputs)
-    if (step.rfind("research.", 0) == 0) findings.push_back({{"source", step}, {"data", out}});
+    if (step.rfind("research.", 0) == 0) findings.push_back(json_object("source", step, "data", out));
   return findings;
 }
 
@@ -163,23 +164,22 @@ void CampaignActivities::register_all(engine::ActivityRegistry& registry) {
     const std::string query = input_string(r, "campaign_name") + " " +
                               input_string(r, "target_audience");
     s.knowledge->search(context_of(r), query, finish(std::move(done), [](const json& v) {
-      return json{{"source", "notion"}, {"results", v.value("results", json::array())}};
+      return json_object("source", "notion", "results", v.value("results", json::array()));
     }));
   });
   add("tool.scrape", [s](const ActivityRequest& r, ActivityDone done) {
     s.scraper->scrape(context_of(r), r.item.get<std::string>(),
                       finish(std::move(done), [](const json& v) {
-                        return json{{"source", "web"},
-                                    {"url", v.value("url", "")},
-                                    {"title", v.value("title", "")},
-                                    {"summary", v.value("text", "").substr(0, 500)}};
+                        return json_object("source", "web", "url", v.value("url", ""),
+                                           "title", v.value("title", ""), "summary",
+                                           v.value("text", "").substr(0, 500));
                       }));
   });
   add("memory.recall", [s](const ActivityRequest& r, ActivityDone done) {
     s.memory->recall(context_of(r), "research " + input_string(r, "campaign_name"),
                      finish(std::move(done), [](const json& v) {
-                       return json{{"source", "memory"},
-                                   {"memories", v.value("memories", json::array())}};
+                       return json_object("source", "memory", "memories",
+                                          v.value("memories", json::array()));
                      }));
   });
 
@@ -189,8 +189,8 @@ void CampaignActivities::register_all(engine::ActivityRegistry& registry) {
     if (voice.empty()) voice = "default";
     s.memory->recall(context_of(r), "brand-voice/" + voice,
                      finish(std::move(done), [voice](const json& v) {
-                       return json{{"brand_voice_id", voice},
-                                   {"memories", v.value("memories", json::array())}};
+                       return json_object("brand_voice_id", voice, "memories",
+                                          v.value("memories", json::array()));
                      }));
   });
   add("slm.generate", [s](const ActivityRequest& r, ActivityDone done) {
@@ -200,24 +200,26 @@ void CampaignActivities::register_all(engine::ActivityRegistry& registry) {
         "You write marketing campaigns. Answer with one JSON object with the string fields "
         "headline, tagline, email_subject, email_body, social_post, blog_outline. Tone: " +
         input_string(r, "tone") + ". Brand voice: " + voice.dump();
-    const std::string user = json{{"campaign_name", input_string(r, "campaign_name")},
-                                  {"campaign_goals", input_strings(r, "campaign_goals")},
-                                  {"target_audience", input_string(r, "target_audience")},
-                                  {"channels", input_strings(r, "channels")},
-                                  {"research_findings", research_findings(r)}}
-                                 .dump();
+    const std::string user =
+        json_object("campaign_name", input_string(r, "campaign_name"),
+                    "campaign_goals", input_strings(r, "campaign_goals"),
+                    "target_audience", input_string(r, "target_audience"),
+                    "channels", input_strings(r, "channels"),
+                    "research_findings", research_findings(r))
+            .dump();
     s.language_model->complete(context_of(r), system, user,
                                finish(std::move(done), [](const json& v) {
-                                 return json{{"content_pieces", parse_content(v.value("text", ""))},
-                                             {"model_used", v.value("model", "")},
-                                             {"tokens_used", v.value("tokens_used", 0)}};
+                                 return json_object("content_pieces",
+                                                    parse_content(v.value("text", "")),
+                                                    "model_used", v.value("model", ""),
+                                                    "tokens_used", v.value("tokens_used", 0));
                                }));
   });
   add("memory.remember_drafts", [s](const ActivityRequest& r, ActivityDone done) {
     const std::string key = drafts_key(r);
     s.memory->remember(context_of(r), key, content_pieces(r),
                        finish(std::move(done), [key](const json&) {
-                         return json{{"memory_key", key}};
+                         return json_object("memory_key", key);
                        }));
   });
   add("memory.delete_drafts", [s](const ActivityRequest& r, ActivityDone done) {
@@ -229,16 +231,14 @@ void CampaignActivities::register_all(engine::ActivityRegistry& registry) {
   add("figma.render", [s](const ActivityRequest& r, ActivityDone done) {
     const std::string channel = r.item.get<std::string>();
     const json pieces = content_pieces(r);
-    json variables = {{"headline", piece(pieces, "headline")},
-                      {"tagline", piece(pieces, "tagline")},
-                      {"channel", channel},
-                      {"campaign_name", input_string(r, "campaign_name")}};
+    json variables = json_object("headline", piece(pieces, "headline"),
+                                 "tagline", piece(pieces, "tagline"), "channel", channel,
+                                 "campaign_name", input_string(r, "campaign_name"));
     s.design->render(context_of(r), template_for(channel), variables,
                      finish(std::move(done), [channel](const json& v) {
-                       return json{{"type", channel},
-                                   {"asset_id", v.value("asset_id", "")},
-                                   {"url", v.value("url", "")},
-                                   {"format", v.value("format", "png")}};
+                       return json_object("type", channel, "asset_id", v.value("asset_id", ""),
+                                          "url", v.value("url", ""), "format",
+                                          v.value("format", "png"));
                      }));
   });
   add("figma.delete_asset", [s](const ActivityRequest& r, ActivityDone done) {
@@ -258,7 +258,7 @@ void CampaignActivities::register_all(engine::ActivityRegistry& registry) {
     s.code_host->open_pull_request(
         context_of(r), "Campaign review: " + input_string(r, "campaign_name"), body,
         "campaign/" + r.workflow_id, finish(std::move(done), [](const json& v) {
-          return json{{"github_pr_url", v.value("url", "")}, {"number", v.value("number", 0)}};
+          return json_object("github_pr_url", v.value("url", ""), "number", v.value("number", 0));
         }));
   });
   add("slack.notify", [s](const ActivityRequest& r, ActivityDone done) {
@@ -274,9 +274,9 @@ void CampaignActivities::register_all(engine::ActivityRegistry& registry) {
     const std::size_t count = reviewers.size();
     s.chat->post_message(context_of(r), "#campaign-reviews", text,
                          finish(std::move(done), [count](const json& v) {
-                           return json{{"slack_message_ts", v.value("ts", "")},
-                                       {"channel", v.value("channel", "")},
-                                       {"reviewers_notified", count}};
+                           return json_object("slack_message_ts", v.value("ts", ""), "channel",
+                                              v.value("channel", ""), "reviewers_notified",
+                                              count);
                          }));
   });
 
@@ -289,9 +289,8 @@ void CampaignActivities::register_all(engine::ActivityRegistry& registry) {
              "</p>";
     m.batch_id = "batch-" + r.workflow_id;
     s.email->send(context_of(r), m, finish(std::move(done), [](const json& v) {
-      return json{{"status", "sent"},
-                  {"message_id", v.value("message_id", "")},
-                  {"batch_id", v.value("batch_id", "")}};
+      return json_object("status", "sent", "message_id", v.value("message_id", ""), "batch_id",
+                         v.value("batch_id", ""));
     }));
   });
   add("sendgrid.cancel", [s](const ActivityRequest& r, ActivityDone done) {
@@ -302,8 +301,8 @@ void CampaignActivities::register_all(engine::ActivityRegistry& registry) {
     const json pieces = content_pieces(r);
     s.social->create_update(context_of(r), piece(pieces, "social_post"), asset_url(r, "social"),
                             finish(std::move(done), [](const json& v) {
-                              return json{{"status", "scheduled"},
-                                          {"update_id", v.value("update_id", "")}};
+                              return json_object("status", "scheduled", "update_id",
+                                                 v.value("update_id", ""));
                             }));
   });
   add("buffer.destroy", [s](const ActivityRequest& r, ActivityDone done) {
@@ -319,11 +318,10 @@ void CampaignActivities::register_all(engine::ActivityRegistry& registry) {
     s.pages->publish_file(context_of(r), path, md,
                           "Publish campaign " + input_string(r, "campaign_name"),
                           finish(std::move(done), [](const json& v) {
-                            return json{{"status", "published"},
-                                        {"path", v.value("path", "")},
-                                        {"sha", v.value("sha", "")},
-                                        {"commit_sha", v.value("commit_sha", "")},
-                                        {"url", v.value("url", "")}};
+                            return json_object("status", "published", "path",
+                                               v.value("path", ""), "sha", v.value("sha", ""),
+                                               "commit_sha", v.value("commit_sha", ""), "url",
+                                               v.value("url", ""));
                           }));
   });
   add("pages.unpublish", [s](const ActivityRequest& r, ActivityDone done) {
@@ -339,9 +337,8 @@ void CampaignActivities::register_all(engine::ActivityRegistry& registry) {
     s.messaging->send(context_of(r), channel, input_string(r, "target_audience"),
                       piece(pieces, "headline") + " " + piece(pieces, "tagline"),
                       finish(std::move(done), [channel](const json& v) {
-                        return json{{"status", "sent"},
-                                    {"channel", channel},
-                                    {"message_id", v.value("message_id", "")}};
+                        return json_object("status", "sent", "channel", channel, "message_id",
+                                           v.value("message_id", ""));
                       }));
   });
   add("messaging.cancel", [s](const ActivityRequest& r, ActivityDone done) {
@@ -358,9 +355,8 @@ void CampaignActivities::register_all(engine::ActivityRegistry& registry) {
         context_of(r), dashboard_uid(r.workflow_id),
         "Campaign: " + input_string(r, "campaign_name"), metrics,
         finish(std::move(done), [metrics](const json& v) {
-          return json{{"dashboard_url", v.value("url", "")},
-                      {"uid", v.value("uid", "")},
-                      {"metrics_tracked", metrics}};
+          return json_object("dashboard_url", v.value("url", ""), "uid", v.value("uid", ""),
+                             "metrics_tracked", metrics);
         }));
   });
   add("grafana.delete_dashboard", [s](const ActivityRequest& r, ActivityDone done) {

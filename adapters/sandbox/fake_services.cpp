@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "adapters/sandbox/sandbox_state.h"
+#include "engine/json_object.h"
 
 namespace orch::sandbox {
 
@@ -368,25 +369,27 @@ Response notion_search(Sandbox::State&, Call& c) {
     std::string compact;
     for (char ch : id)
       if (ch != '-') compact.push_back(ch);
-    json rich = json::array({{{"type", "text"},
-                              {"text", {{"content", title}, {"link", nullptr}}},
-                              {"plain_text", title},
-                              {"href", nullptr}}});
-    results.push_back({{"object", "page"},
-                       {"id", id},
-                       {"created_time", "2024-01-15T09:00:00.000Z"},
-                       {"last_edited_time", "2024-03-01T12:30:00.000Z"},
-                       {"archived", false},
-                       {"url", "https://www.notion.so/" + slugify(title) + "-" + compact},
-                       {"properties",
-                        {{"title", {{"id", "title"}, {"type", "title"}, {"title", rich}}}}}});
+    std::string url = "https://www.notion.so/" + slugify(title) + "-" + compact;
+    json rich = json_array(json_object("type", "text",
+                                       "text", json_object("content", title, "link", nullptr),
+                                       "plain_text", title,
+                                       "href", nullptr));
+    results.push_back(json_object(
+        "object", "page",
+        "id", std::move(id),
+        "created_time", "2024-01-15T09:00:00.000Z",
+        "last_edited_time", "2024-03-01T12:30:00.000Z",
+        "archived", false,
+        "url", std::move(url),
+        "properties",
+        json_object("title", json_object("id", "title", "type", "title", "title", std::move(rich)))));
   }
-  return json_response(200, {{"object", "list"},
-                             {"results", std::move(results)},
-                             {"next_cursor", nullptr},
-                             {"has_more", false},
-                             {"type", "page_or_database"},
-                             {"page_or_database", json::object()}});
+  return json_response(200, json_object("object", "list",
+                                        "results", std::move(results),
+                                        "next_cursor", nullptr,
+                                        "has_more", false,
+                                        "type", "page_or_database",
+                                        "page_or_database", json::object()));
 }
 
 // ---------------------------------------------------------------------------
@@ -409,11 +412,11 @@ Response tool_scrape(Sandbox::State&, Call& c) {
                      " highlights faster onboarding, usage-based pricing from $29/month "
                      "and case studies from mid-market teams. Latest announcement: an "
                      "AI assistant for campaign planning.";
-  return json_response(200, {{"url", url},
-                             {"title", std::move(title)},
-                             {"text", std::move(text)},
-                             {"status_code", 200},
-                             {"content_type", "text/html; charset=utf-8"}});
+  return json_response(200, json_object("url", url,
+                                        "title", std::move(title),
+                                        "text", std::move(text),
+                                        "status_code", 200,
+                                        "content_type", "text/html; charset=utf-8"));
 }
 
 // ---------------------------------------------------------------------------
@@ -427,9 +430,9 @@ Response memory_recall(Sandbox::State& s, Call& c) {
   json mems = json::array();
   for (auto it = s.memories.lower_bound(query);
        it != s.memories.end() && mems.size() < limit && starts_with(it->first, query); ++it) {
-    mems.push_back({{"key", it->first}, {"value", it->second}, {"score", 1.0}});
+    mems.push_back(json_object("key", it->first, "value", it->second, "score", 1.0));
   }
-  return json_response(200, {{"memories", std::move(mems)}, {"query", query}});
+  return json_response(200, json_object("memories", std::move(mems), "query", query));
 }
 
 Response memory_remember(Sandbox::State& s, Call& c) {
@@ -534,35 +537,37 @@ Response slm_chat(Sandbox::State& s, Call& c) {
   std::string hook = tone == "casual"      ? "Say hello to"
                      : tone == "technical" ? "Under the hood of"
                                            : "Introducing";
-  json content = {
-      {"headline", hook + " " + topic},
-      {"tagline", topic + ": less busywork, more results."},
-      {"email_subject", hook + " " + topic},
-      {"email_body", "Hi there,\n\n" + topic +
-                         " is here. It helps your team plan, launch and measure "
-                         "campaigns in one place.\n\nSee what's new and get started "
-                         "today.\n\nThe Team"},
-      {"social_post", topic + " is live! Plan, launch and measure in one place. #launch"},
-      {"blog_outline", "1. Why " + topic + "\n2. What's new\n3. How teams use it\n4. Getting started"},
-  };
+  json content = json_object(
+      "headline", hook + " " + topic,
+      "tagline", topic + ": less busywork, more results.",
+      "email_subject", hook + " " + topic,
+      "email_body",
+      "Hi there,\n\n" + topic +
+          " is here. It helps your team plan, launch and measure "
+          "campaigns in one place.\n\nSee what's new and get started "
+          "today.\n\nThe Team",
+      "social_post", topic + " is live! Plan, launch and measure in one place. #launch",
+      "blog_outline", "1. Why " + topic + "\n2. What's new\n3. How teams use it\n4. Getting started");
   std::string text = content.dump();
   int prompt_tokens = static_cast<int>(all.size() / 4) + 1;
   int completion_tokens = static_cast<int>(text.size() / 4) + 1;
   uint64_t n = s.next_id();
   return json_response(
-      200, {{"id", "chatcmpl-" + hex_id(n, 24, fnv1a(all))},
-            {"object", "chat.completion"},
-            {"created", 1'700'000'000 + static_cast<int64_t>(n)},
-            {"model", model},
-            {"system_fingerprint", "fp_sandbox"},
-            {"choices", json::array({{{"index", 0},
-                                      {"message", {{"role", "assistant"}, {"content", text}}},
-                                      {"logprobs", nullptr},
-                                      {"finish_reason", "stop"}}})},
-            {"usage",
-             {{"prompt_tokens", prompt_tokens},
-              {"completion_tokens", completion_tokens},
-              {"total_tokens", prompt_tokens + completion_tokens}}}});
+      200, json_object("id", "chatcmpl-" + hex_id(n, 24, fnv1a(all)),
+                       "object", "chat.completion",
+                       "created", 1'700'000'000 + static_cast<int64_t>(n),
+                       "model", model,
+                       "system_fingerprint", "fp_sandbox",
+                       "choices",
+                       json_array(json_object(
+                           "index", 0,
+                           "message", json_object("role", "assistant", "content", text),
+                           "logprobs", nullptr,
+                           "finish_reason", "stop")),
+                       "usage",
+                       json_object("prompt_tokens", prompt_tokens,
+                                   "completion_tokens", completion_tokens,
+                                   "total_tokens", prompt_tokens + completion_tokens)));
 }
 
 // ---------------------------------------------------------------------------
@@ -640,18 +645,19 @@ Response github_pulls(Sandbox::State& s, Call& c) {
   std::string slug = owner + "/" + repo;
   uint64_t id = s.next_id();
   return json_response(
-      201, {{"id", 1'000'000 + static_cast<int64_t>(id)},
-            {"node_id", "PR_" + hex_id(id, 16)},
-            {"number", number},
-            {"state", "open"},
-            {"title", title},
-            {"body", str_of(c.body, "body")},
-            {"draft", false},
-            {"merged", false},
-            {"url", "https://api.github.com/repos/" + slug + "/pulls/" + std::to_string(number)},
-            {"html_url", "https://github.com/" + slug + "/pull/" + std::to_string(number)},
-            {"head", {{"ref", head}, {"label", owner + ":" + head}}},
-            {"base", {{"ref", base}, {"label", owner + ":" + base}}}});
+      201,
+      json_object("id", 1'000'000 + static_cast<int64_t>(id),
+                  "node_id", "PR_" + hex_id(id, 16),
+                  "number", number,
+                  "state", "open",
+                  "title", title,
+                  "body", str_of(c.body, "body"),
+                  "draft", false,
+                  "merged", false,
+                  "url", "https://api.github.com/repos/" + slug + "/pulls/" + std::to_string(number),
+                  "html_url", "https://github.com/" + slug + "/pull/" + std::to_string(number),
+                  "head", json_object("ref", head, "label", owner + ":" + head),
+                  "base", json_object("ref", base, "label", owner + ":" + base)));
 }
 
 std::string contents_path(const Call& c) {
@@ -703,20 +709,21 @@ Response github_put_contents(Sandbox::State& s, Call& c) {
   GitFile file{hex_id(fnv1a(b64), 40, n), base64_decoded_size(b64)};
   std::string commit_sha = hex_id(n, 40, 0xc0ffee);
   std::string name = path.substr(path.rfind('/') == std::string::npos ? 0 : path.rfind('/') + 1);
-  json body = {
-      {"content",
-       {{"name", name},
-        {"path", path},
-        {"sha", file.sha},
-        {"size", file.size},
-        {"type", "file"},
-        {"url", "https://api.github.com/repos/" + slug + "/contents/" + path},
-        {"html_url", "https://github.com/" + slug + "/blob/" + branch + "/" + path},
-        {"download_url", "https://raw.githubusercontent.com/" + slug + "/" + branch + "/" + path}}},
-      {"commit",
-       {{"sha", commit_sha},
-        {"message", message},
-        {"html_url", "https://github.com/" + slug + "/commit/" + commit_sha}}}};
+  json body = json_object(
+      "content",
+      json_object("name", name,
+                  "path", path,
+                  "sha", file.sha,
+                  "size", file.size,
+                  "type", "file",
+                  "url", "https://api.github.com/repos/" + slug + "/contents/" + path,
+                  "html_url", "https://github.com/" + slug + "/blob/" + branch + "/" + path,
+                  "download_url",
+                  "https://raw.githubusercontent.com/" + slug + "/" + branch + "/" + path),
+      "commit",
+      json_object("sha", commit_sha,
+                  "message", message,
+                  "html_url", "https://github.com/" + slug + "/commit/" + commit_sha));
   s.github_files[key] = std::move(file);
   return json_response(created ? 201 : 200, body);
 }
@@ -781,16 +788,16 @@ Response slack_post(Sandbox::State& s, Call& c) {
   std::snprintf(ts, sizeof ts, "%lld.%06llu", static_cast<long long>(unix_now()),
                 static_cast<unsigned long long>(s.next_id() % 1'000'000));
   std::string id = slack_channel_id(channel);
-  return json_response(200, {{"ok", true},
-                             {"channel", id},
-                             {"ts", ts},
-                             {"message",
-                              {{"type", "message"},
-                               {"subtype", "bot_message"},
-                               {"text", text},
-                               {"ts", ts},
-                               {"bot_id", "B0SANDBOX1"},
-                               {"user", "U0SANDBOX1"}}}});
+  return json_response(200, json_object("ok", true,
+                                        "channel", id,
+                                        "ts", ts,
+                                        "message",
+                                        json_object("type", "message",
+                                                    "subtype", "bot_message",
+                                                    "text", text,
+                                                    "ts", ts,
+                                                    "bot_id", "B0SANDBOX1",
+                                                    "user", "U0SANDBOX1")));
 }
 
 // ---------------------------------------------------------------------------
@@ -899,24 +906,24 @@ Response buffer_create(Sandbox::State& s, Call& c) {
   for (const auto& p : profiles) {
     std::string id = hex_id(s.next_id(), 24, 0xb0ff);
     s.buffer_updates[id] = "buffer";
-    json u = {{"id", id},
-              {"created_at", now},
-              {"due_at", now + 3600},
-              {"profile_id", p},
-              {"profile_service", "twitter"},
-              {"status", "buffer"},
-              {"text", text},
-              {"text_formatted", text},
-              {"user_id", "sandbox-user"},
-              {"via", "api"}};
-    if (!photo.empty()) u["media"] = {{"photo", photo}, {"thumbnail", photo}};
+    json u = json_object("id", id,
+                         "created_at", now,
+                         "due_at", now + 3600,
+                         "profile_id", p,
+                         "profile_service", "twitter",
+                         "status", "buffer",
+                         "text", text,
+                         "text_formatted", text,
+                         "user_id", "sandbox-user",
+                         "via", "api");
+    if (!photo.empty()) u["media"] = json_object("photo", photo, "thumbnail", photo);
     updates.push_back(std::move(u));
   }
   auto count = static_cast<int64_t>(s.buffer_updates.size());
-  return json_response(200, {{"success", true},
-                             {"buffer_count", count},
-                             {"buffer_percentage", std::min<int64_t>(100, count * 10)},
-                             {"updates", std::move(updates)}});
+  return json_response(200, json_object("success", true,
+                                        "buffer_count", count,
+                                        "buffer_percentage", std::min<int64_t>(100, count * 10),
+                                        "updates", std::move(updates)));
 }
 
 Response buffer_destroy(Sandbox::State& s, Call& c) {
@@ -960,12 +967,12 @@ Response grafana_create(Sandbox::State& s, Call& c) {
   }
   s.dashboards[uid] = d;
   std::string slug = slugify(title);
-  return json_response(200, {{"id", d.id},
-                             {"uid", uid},
-                             {"url", "/d/" + uid + "/" + slug},
-                             {"status", "success"},
-                             {"version", d.version},
-                             {"slug", slug}});
+  return json_response(200, json_object("id", d.id,
+                                        "uid", uid,
+                                        "url", "/d/" + uid + "/" + slug,
+                                        "status", "success",
+                                        "version", d.version,
+                                        "slug", slug));
 }
 
 Response grafana_delete(Sandbox::State& s, Call& c) {
