@@ -1,6 +1,6 @@
 #include "engine/journal_record.h"
 
-#include <boost/crc.hpp>
+#include "engine/crc32.h"
 
 namespace orch::engine {
 
@@ -34,14 +34,14 @@ std::optional<RecordType> record_type_from_int(int value) {
 }
 
 std::uint32_t JournalRecord::checksum() const {
-  boost::crc_32_type crc;
-  crc.process_bytes(workflow_id.data(), workflow_id.size());
-  crc.process_byte(0);
+  Crc32 crc;
+  crc.update(workflow_id.data(), workflow_id.size());
+  crc.update_byte(0);
   const std::uint64_t fixed[3] = {seq, static_cast<std::uint64_t>(type),
                                   static_cast<std::uint64_t>(time_ms)};
-  crc.process_bytes(fixed, sizeof(fixed));
-  crc.process_bytes(payload.data(), payload.size());
-  return crc.checksum();
+  crc.update(fixed, sizeof(fixed));
+  crc.update(payload.data(), payload.size());
+  return crc.value();
 }
 
 }  // namespace orch::engine

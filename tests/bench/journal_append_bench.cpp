@@ -4,12 +4,15 @@
 //
 // BM_StoreAppend: one SqliteJournalStore transaction (WAL, synchronous=FULL,
 //   so one fsync) of `batch` records of a typical payload size.
+// BM_RecordChecksum / BM_RecordChecksumBoost: the CRC-32 each record carries
+//   (engine/crc32.h, eight bytes a step) against Boost.CRC's byte-wise one.
 // BM_GroupCommit: `in_flight` appends queued at once through Journal (the
 //   group-commit writer thread), each acknowledged on the io_context only
 //   once durable; items/s is appends made durable per second.
 #include <benchmark/benchmark.h>
 
 #include <boost/asio/executor_work_guard.hpp>
+#include <boost/crc.hpp>
 #include <boost/asio/io_context.hpp>
 #include <atomic>
 #include <filesystem>
@@ -75,6 +78,29 @@ void BM_StoreAppend(benchmark::State& state) {
                                                   benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_StoreAppend)->Arg(1)->Arg(16)->Arg(64)->Arg(256)->UseRealTime();
+
+void BM_RecordChecksum(benchmark::State& state) {
+  JournalRecord r;
+  r.workflow_id = "cmp-0123456789abcdef0123456789abcdef";
+  r.seq = 7;
+  r.type = RecordType::step_completed;
+  r.time_ms = 1'700'000'000'000;
+  r.payload = kPayload;
+  for (auto _ : state) benchmark::DoNotOptimize(r.checksum());
+  state.SetBytesProcessed(state.iterations() *
+                          static_cast<std::int64_t>(r.workflow_id.size() + 25 + r.payload.size()));
+}
+BENCHMARK(BM_RecordChecksum);
+
+void BM_RecordChecksumBoost(benchmark::State& state) {
+  for (auto _ : state) {
+    boost::crc_32_type crc;
+    crc.process_bytes(kPayload.data(), kPayload.size());
+    benchmark::DoNotOptimize(crc.checksum());
+  }
+  state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(kPayload.size()));
+}
+BENCHMARK(BM_RecordChecksumBoost);
 
 void BM_GroupCommit(benchmark::State& state) {
   Scratch scratch;
