@@ -300,4 +300,13 @@ void OrchestratorApp::run_on_engine(std::function<void()> fn) {
   done.get_future().wait();
 }
 
+void OrchestratorApp::wait_until_durable() {
+  std::promise<void> done;
+  net::post(impl_->io, [&] { impl_->journal->flush([&](const Status&) { done.set_value(); }); });
+  done.get_future().wait();
+  // The commits flushed with it release what they held once their batch's
+  // handler returns: one more turn of the engine's queue.
+  run_on_engine([] {});
+}
+
 }  // namespace orch::api

@@ -56,6 +56,9 @@ class OrchestratorApp {
 
   // Runs `fn` on the engine thread and waits for it (tests, the demo).
   void run_on_engine(std::function<void()> fn);
+  // Waits until everything the engine has appended so far is durable and
+  // the engine has run the commits' callbacks (tests).
+  void wait_until_durable();
 
   // The span exporter, or null when tracing is off (no OTLP endpoint).
   observability::OtlpExporter* span_exporter();

@@ -122,6 +122,7 @@ std::string ManualClockAppTest::start(const nlohmann::json& input) {
 
 void ManualClockAppTest::settle() {
   for (int i = 0; i < 3; ++i) app_->run_on_engine([] {});
+  app_->wait_until_durable();
 }
 
 void AppTest::inject(const nlohmann::json& fault) {

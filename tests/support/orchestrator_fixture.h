@@ -81,7 +81,9 @@ class ManualClockAppTest : public ::testing::Test {
   void start_app(const api::AppConfig& config);
   // POST /v1/campaigns, expecting 201; returns the workflow id.
   std::string start(const nlohmann::json& input);
-  // Lets the engine act on everything already queued (timer checks included).
+  // Lets the engine act on everything already queued (timer checks included)
+  // and waits until what it appended is durable: a workflow a query shows in
+  // a new state may still have that commit in flight, and is busy until then.
   void settle();
 
   engine::ManualClock clock_;
