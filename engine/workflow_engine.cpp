@@ -23,14 +23,6 @@ using nlohmann::json;
 namespace {
 constexpr std::size_t kNpos = static_cast<std::size_t>(-1);
 constexpr int kMaxDecideRounds = 16;
-
-// {"step": id, "attempt": n}, the payload most records start from.
-json step_payload(const std::string& step, int attempt) {
-  return json_object("step", step, "attempt", attempt);
-}
-json step_payload(const std::string& step, int attempt, json output) {
-  return json_object("step", step, "attempt", attempt, "output", std::move(output));
-}
 // Shortest wait before a parked call tries the service again, plus up to as
 // much jitter so a thousand parked steps do not knock at once.
 constexpr TimeMs kMinParkMs = 200;
@@ -41,6 +33,17 @@ constexpr TimeMs kMaxParkMs = 2000;
 // A workflow whose journal could not be read back when its deadline came
 // tries again after this long.
 constexpr TimeMs kReadBackRetryMs = 5000;
+// The forward output an activity reads when it has none: a forward step's,
+// or a compensation's whose step left no output.
+const json kNullJson;
+
+// {"step": id, "attempt": n}, the payload most records start from.
+json step_payload(const std::string& step, int attempt) {
+  return json_object("step", step, "attempt", attempt);
+}
+json step_payload(const std::string& step, int attempt, json output) {
+  return json_object("step", step, "attempt", attempt, "output", std::move(output));
+}
 
 // Statuses in which a workflow waits for a human (a decision, a resume or a
 // redrive) and may wait on disk. Only its approval deadline wakes it by itself.
@@ -584,10 +587,9 @@ void WorkflowEngine::execute_step(const WorkflowPtr& wfp, std::size_t index) {
   }
   const std::string key = st.workflow_id() + ":" + planned.id;
   const std::string traceparent = traceparent_for(wf, WorkflowTracer::step_span_id(st, index));
-  static const json kNull;
   ActivityRequest request{st.workflow_id(), planned.id,   attempt,         key,
                           def.timeout,      st.input(),   planned.item,    st.outputs(),
-                          st.patches(),     kNull,        traceparent};
+                          st.patches(),     kNullJson,    traceparent};
   activity->run(request, std::move(done));
 }
 
@@ -672,7 +674,6 @@ void WorkflowEngine::execute_compensation(const WorkflowPtr& wfp) {
   const std::string key = st.workflow_id() + ":" + c->step_id + ":compensate";
   const std::string traceparent =
       traceparent_for(wf, WorkflowTracer::compensation_span_id(st, c->step_id, c->attempts));
-  static const json kNoOutput;
   const auto output = st.outputs().find(c->step_id);
   ActivityRequest request{st.workflow_id(),
                           c->step_id,
@@ -683,7 +684,7 @@ void WorkflowEngine::execute_compensation(const WorkflowPtr& wfp) {
                           planned.item,
                           st.outputs(),
                           st.patches(),
-                          output == st.outputs().end() ? kNoOutput : output->second,
+                          output == st.outputs().end() ? kNullJson : output->second,
                           traceparent};
   activity->run(request, std::move(done));
 }
