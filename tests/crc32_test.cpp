@@ -26,7 +26,9 @@ TEST(Crc32, KnownValue) {
   EXPECT_EQ(Crc32().value(), 0u);
 }
 
-TEST(Crc32, SameAsBoostForEveryLengthAndAlignment) {
+// Every length up to 40 (the byte-wise tail and the first eight-byte steps),
+// then every 37th up to 600, each at the eight alignments.
+TEST(Crc32, SameAsBoostAtEveryAlignment) {
   std::mt19937 random(7);
   std::string data(600, '\0');
   for (char& c : data) c = static_cast<char>(random());

@@ -38,6 +38,7 @@ TEST(JsonObject, MovesRvaluesAndKeepsTheFirstOfEqualKeys) {
   EXPECT_EQ(built.size(), 2u);
   EXPECT_EQ(built["big"], json::array({"x", "y"}));
   EXPECT_EQ(built["text"].get<std::string>().size(), 100u);
+  EXPECT_TRUE(big.is_null()) << "an rvalue json is moved from (nlohmann leaves it null)";
   EXPECT_TRUE(json_object().is_object());
   EXPECT_TRUE(json_object().empty());
   EXPECT_TRUE(json_array().is_array());
