@@ -158,6 +158,11 @@ std::string load_config(const std::string& path, AppConfig* c) {
           c->passivate_after_ms = value.get<std::int64_t>();
           if (c->passivate_after_ms < -1)
             return "config: passivate_after_ms must be >= 0, or -1 (never)";
+        } else if (key == "journal_checkpoint_pages") {
+          const auto pages = value.get<std::int64_t>();
+          if (pages < 0 || pages > 1'000'000)
+            return "config: journal_checkpoint_pages must be between 0 and 1000000";
+          c->journal_checkpoint_pages = static_cast<int>(pages);
         } else if (key == "auth") {
           if (std::string e = parse_auth(value, &c->auth); !e.empty()) return e;
         } else if (key == "otlp_endpoint") {

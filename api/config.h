@@ -33,6 +33,10 @@ struct AppConfig {
   // A workflow waiting for a human leaves memory after this long idle (see
   // engine::EngineLimits); -1 keeps every workflow in memory.
   std::int64_t passivate_after_ms = 1'000;
+  // The SQLite journal's log is copied back into the database by a thread of
+  // its own once it holds this many pages; 0 leaves it to SQLite, inside the
+  // journal writer's commits (see engine::StoreOptions).
+  int journal_checkpoint_pages = 10'000;
   // Outbound HTTP (socket I/O, parsing) on a thread of its own, so the
   // engine thread only decides (see adapters/io_thread_transport.h). It pays
   // where cores are spare and calls wait on slow services (thousands in

@@ -89,7 +89,9 @@ std::string OrchestratorApp::start() {
   m.auth = std::make_unique<Authenticator>(m.config.auth);
 
   std::string error;
-  m.store = engine::open_store(m.config.store_url, &error);
+  engine::StoreOptions store_options;
+  store_options.wal_checkpoint_pages = m.config.journal_checkpoint_pages;
+  m.store = engine::open_store(m.config.store_url, &error, store_options);
   if (!m.store) return error;
   // Integrity first, of what was written since the last clean shutdown: a
   // torn tail (the last commit) is dropped with a warning; corruption before

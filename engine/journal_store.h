@@ -104,8 +104,17 @@ class JournalStore {
   virtual void mark_clean_shutdown() {}
 };
 
+struct StoreOptions {
+  // SQLite: once the write-ahead log holds this many pages (4 KiB each), a
+  // thread of the store's own copies it back into the database
+  // (wal_checkpointer.h). 0 leaves that to SQLite's automatic checkpoint,
+  // inside the commit that crosses 10,000 pages.
+  int wal_checkpoint_pages = 10'000;
+};
+
 // Opens a store from a URL ("sqlite:PATH"). Returns nullptr and sets *error
 // on failure.
-std::unique_ptr<JournalStore> open_store(const std::string& url, std::string* error);
+std::unique_ptr<JournalStore> open_store(const std::string& url, std::string* error,
+                                         const StoreOptions& options = {});
 
 }  // namespace orch::engine

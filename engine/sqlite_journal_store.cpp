@@ -114,7 +114,8 @@ void install_sqlite_log() {
 }  // namespace
 
 std::unique_ptr<SqliteJournalStore> SqliteJournalStore::open(const std::string& path,
-                                                             std::string* error) {
+                                                             std::string* error,
+                                                             const StoreOptions& options) {
   install_sqlite_log();
   std::unique_ptr<SqliteJournalStore> store(new SqliteJournalStore());
   store->path_ = path;
@@ -163,6 +164,12 @@ std::unique_ptr<SqliteJournalStore> SqliteJournalStore::open(const std::string& 
   }
   sqlite3_busy_timeout(store->drafts_, 5000);
   exec(store->drafts_, "PRAGMA synchronous=FULL;");
+  if (options.wal_checkpoint_pages > 0) {
+    store->checkpointer_ = WalCheckpointer::start(path, options.wal_checkpoint_pages, error);
+    if (!store->checkpointer_) return nullptr;
+    store->checkpointer_->watch(store->writer_);
+    store->checkpointer_->watch(store->drafts_);
+  }
   if (Status s = store->prepare(); !s) {
     *error = s.message();
     return nullptr;
@@ -208,6 +215,11 @@ SqliteJournalStore::~SqliteJournalStore() {
   if (reader_) sqlite3_close(reader_);
   if (drafts_) sqlite3_close(drafts_);
   if (writer_) sqlite3_close(writer_);
+  checkpointer_.reset();
+}
+
+WalCheckpointer::Stats SqliteJournalStore::checkpoint_stats() const {
+  return checkpointer_ ? checkpointer_->stats() : WalCheckpointer::Stats{};
 }
 
 Status SqliteJournalStore::append(const std::vector<JournalRecord>& records,
@@ -540,7 +552,8 @@ Status SqliteJournalStore::verify_from(std::int64_t after_offset, bool repair,
   return Status::ok();
 }
 
-std::unique_ptr<JournalStore> open_store(const std::string& url, std::string* error) {
+std::unique_ptr<JournalStore> open_store(const std::string& url, std::string* error,
+                                         const StoreOptions& options) {
   constexpr std::string_view kSqlite = "sqlite:";
   if (url.rfind(kSqlite, 0) == 0) {
     std::string path = url.substr(kSqlite.size());
@@ -548,7 +561,7 @@ std::unique_ptr<JournalStore> open_store(const std::string& url, std::string* er
       *error = "store URL '" + url + "' has no path";
       return nullptr;
     }
-    return SqliteJournalStore::open(path, error);
+    return SqliteJournalStore::open(path, error, options);
   }
   if (url.rfind("postgres://", 0) == 0 || url.rfind("postgresql://", 0) == 0) {
     *error = "PostgreSQL store is not available in this build yet; use sqlite:PATH";

@@ -1,11 +1,13 @@
 // JournalStore on SQLite: WAL mode, synchronous=FULL (every commit is fsynced),
-// one writer connection and one reader connection.
+// one writer connection and one reader connection; the log is checkpointed
+// on a thread of its own (wal_checkpointer.h).
 #pragma once
 
 #include <mutex>
 #include <string>
 
 #include "engine/journal_store.h"
+#include "engine/wal_checkpointer.h"
 
 struct sqlite3;
 struct sqlite3_stmt;
@@ -15,8 +17,8 @@ namespace orch::engine {
 class SqliteJournalStore final : public JournalStore {
  public:
   // Opens or creates the database at `path` (parent directory is created).
-  static std::unique_ptr<SqliteJournalStore> open(const std::string& path,
-                                                  std::string* error);
+  static std::unique_ptr<SqliteJournalStore> open(const std::string& path, std::string* error,
+                                                  const StoreOptions& options = {});
   ~SqliteJournalStore() override;
 
   Status append(const std::vector<JournalRecord>& records,
@@ -32,6 +34,10 @@ class SqliteJournalStore final : public JournalStore {
   Status verify_since_clean_shutdown(bool repair, VerifyReport* report) override;
   void mark_clean_shutdown() override;
   Status delete_workflows(const std::vector<std::string>& workflow_ids) override;
+
+  // What the background checkpointer did; all zero when the options left
+  // checkpoints to SQLite.
+  WalCheckpointer::Stats checkpoint_stats() const;
 
  private:
   SqliteJournalStore() = default;
@@ -53,6 +59,8 @@ class SqliteJournalStore final : public JournalStore {
   sqlite3_stmt* select_workflow_ = nullptr;  // GUARDED_BY(read_mu_)
   std::mutex draft_mu_;                       // serialises drafts_ use
   sqlite3* drafts_ = nullptr;                 // GUARDED_BY(draft_mu_)
+  // Destroyed after every connection above is closed (see the destructor).
+  std::unique_ptr<WalCheckpointer> checkpointer_;
 };
 
 }  // namespace orch::engine

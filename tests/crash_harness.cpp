@@ -9,11 +9,13 @@
 //
 //   crash_harness --orchestrator PATH [--workflows N] [--kills K] [--seed S]
 //                 [--latency MS] [--start-interval MS] [--keep DIR]
-//                 [--passivate-after MS]
+//                 [--passivate-after MS] [--checkpoint-pages P]
 //
 // --passivate-after sets the orchestrator's passivate_after_ms (0: a campaign
 // leaves memory as soon as it waits for a human), so decisions and deadlines
 // read campaigns back from the journal while kills land anywhere.
+// --checkpoint-pages sets journal_checkpoint_pages: a small value keeps the
+// background checkpointer copying the log while kills land.
 //
 // Exit 0 when every check holds; the last line is a JSON summary.
 #include <signal.h>
@@ -64,6 +66,7 @@ struct Options {
   int kills = 10;
   unsigned seed = 7;
   long long passivate_after_ms = -2;  // -2: the server's default
+  long long checkpoint_pages = -1;    // -1: the server's default
   int latency_ms = 8;
   int start_interval_ms = 5;
   std::string keep;
@@ -139,6 +142,7 @@ class Harness {
                    {"log_level", "warn"},
                    {"retry_initial_interval_ms", 20}};
     if (o_.passivate_after_ms >= -1) config["passivate_after_ms"] = o_.passivate_after_ms;
+    if (o_.checkpoint_pages >= 0) config["journal_checkpoint_pages"] = o_.checkpoint_pages;
     std::ofstream(dir_ / "config.json") << config.dump(2);
   }
 
@@ -433,6 +437,7 @@ int main(int argc, char** argv) {
     else if (a == "--latency") o.latency_ms = std::stoi(next());
     else if (a == "--keep") o.keep = next();
     else if (a == "--passivate-after") o.passivate_after_ms = std::stoll(next());
+    else if (a == "--checkpoint-pages") o.checkpoint_pages = std::stoll(next());
     else if (a == "--start-interval") o.start_interval_ms = std::stoi(next());
     else {
       std::fprintf(stderr, "crash_harness: unknown argument %s\n", a.c_str());
