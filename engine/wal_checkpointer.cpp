@@ -31,14 +31,13 @@ std::unique_ptr<WalCheckpointer> WalCheckpointer::start(const std::string& path,
     *error = "cannot open journal checkpointer " + path + ": " + sqlite3_errmsg(c->db_);
     return nullptr;
   }
-  // Its own commits: none. Its checkpoints fsync the database as the
-  // writer's would (synchronous=FULL), before the log may start over. A
-  // connection opens the log only when it first reads; until then a
-  // checkpoint through it does nothing and says so only by a log size of -1.
+  // It never commits, so it has no automatic checkpoint of its own to turn
+  // off. Its checkpoints fsync the database as the writer's would
+  // (synchronous=FULL), before the log may start over. A connection opens
+  // the log only when it first reads; until then a checkpoint through it
+  // does nothing and says so only by a log size of -1.
   char* message = nullptr;
-  if (sqlite3_exec(c->db_,
-                   "PRAGMA synchronous=FULL; PRAGMA wal_autocheckpoint=0; "
-                   "SELECT count(*) FROM sqlite_master;",
+  if (sqlite3_exec(c->db_, "PRAGMA synchronous=FULL; SELECT count(*) FROM sqlite_master;",
                    nullptr, nullptr, &message) != SQLITE_OK) {
     *error = "cannot open journal checkpointer " + path + ": " + (message ? message : "");
     sqlite3_free(message);
@@ -116,7 +115,8 @@ void WalCheckpointer::run() {
 }
 
 void WalCheckpointer::copy() {
-  // Little enough for a commit hook to copy: at most 1/16 of the threshold.
+  // Little enough for a commit hook to copy: 1/16 of the threshold, and at
+  // least 16 pages.
   const int small = std::max(16, threshold_ / 16);
   for (int round = 0; round < kMaxRounds; ++round) {
     int log = 0;
