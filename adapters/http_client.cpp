@@ -18,7 +18,6 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
@@ -61,7 +60,7 @@ namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using tcp = boost::asio::ip::tcp;
 using error_code = boost::system::error_code;
-using detail::Strand;
+using detail::Executor;
 
 constexpr std::uint64_t kMaxResponseBody = 8u << 20;  // 8 MiB
 constexpr std::uint32_t kMaxResponseHeader = 64u << 10;
@@ -236,7 +235,7 @@ using detail::trim_ows;
 // and `timed_out` set); unlike it, one timer wait serves every operation of
 // a call (connect, write, reads) instead of one per operation.
 struct Conn : std::enable_shared_from_this<Conn> {
-  explicit Conn(const Strand& ex) : socket(ex), timer(ex) {}
+  explicit Conn(const Executor& ex) : socket(ex), timer(ex) {}
 
   // An operation bounded by `at` is about to start.
   void watch(Clock::time_point at) {
@@ -318,10 +317,10 @@ struct Origin {
 
 struct ClientCore : std::enable_shared_from_this<ClientCore> {
   ClientCore(asio::io_context& io_, HttpClient::PoolLimits l)
-      : io(io_), strand(asio::make_strand(io_)), limits(l), rng(std::random_device{}()) {}
+      : io(io_), ex(io_.get_executor()), limits(l), rng(std::random_device{}()) {}
 
   asio::io_context& io;
-  Strand strand;
+  Executor ex;  // the io_context's: it runs on one thread
   HttpClient::PoolLimits limits;
   std::unordered_map<std::string, Origin> origins;  // never erased: Origin* stay valid
   std::mt19937_64 rng;
@@ -380,7 +379,7 @@ class Call : public std::enable_shared_from_this<Call> {
         url_(std::move(url)),
         options_(options),
         done_(std::move(done)),
-        timer_(core_->strand) {
+        timer_(core_->ex) {
     key_.reserve(url_.host.size() + 8);
     if (url_.ipv6) key_ += '[';
     key_ += url_.host;
@@ -452,7 +451,7 @@ class Call : public std::enable_shared_from_this<Call> {
     });
     if (!o.resolving) {
       o.resolving = true;
-      auto resolver = std::make_shared<tcp::resolver>(core_->strand);
+      auto resolver = std::make_shared<tcp::resolver>(core_->ex);
       auto* r = resolver.get();
       r->async_resolve(url_.host, std::to_string(url_.port),
                        [core = core_, resolver = std::move(resolver), key = key_](
@@ -469,7 +468,7 @@ class Call : public std::enable_shared_from_this<Call> {
     if (o.literal) {
       for (auto& ep : endpoints_) ep.port(url_.port);
     }
-    conn_ = std::make_shared<Conn>(core_->strand);
+    conn_ = std::make_shared<Conn>(core_->ex);
     if (past_deadline()) return on_connect(beast::error::timeout);
     conn_->watch(deadline_);
     asio::async_connect(conn_->socket, endpoints_,
@@ -764,10 +763,10 @@ HttpClient::~HttpClient() {
     core->shutting_down = true;
     core->close_idle();
   };
-  if (core->strand.running_in_this_thread() || core->io.stopped()) {
+  if (core->ex.running_in_this_thread() || core->io.stopped()) {
     shutdown();
   } else {
-    asio::post(core->strand, std::move(shutdown));
+    asio::post(core->ex, std::move(shutdown));
   }
 }
 
@@ -781,7 +780,7 @@ void HttpClient::send(const std::string& base_url, const Request& request,
   if (url) error = build_request(wire, head, *url, request);
   if (!error.empty()) {
     // Never complete inline: callers may hold locks or be mid-iteration.
-    asio::post(core->strand, [done = std::move(done), error = std::move(error)]() mutable {
+    asio::post(core->ex, [done = std::move(done), error = std::move(error)]() mutable {
       CallResult result;
       result.error = TransportError::bad_url;
       result.error_message = std::move(error);
@@ -790,7 +789,7 @@ void HttpClient::send(const std::string& base_url, const Request& request,
     });
     return;
   }
-  auto ex = core->strand;
+  auto ex = core->ex;
   auto call = std::make_shared<Call>(std::move(core), std::move(*url), options, std::move(done));
   call->set_wire(std::move(wire), head);
   asio::post(ex, [call = std::move(call)] { call->start_attempt(); });
@@ -798,7 +797,7 @@ void HttpClient::send(const std::string& base_url, const Request& request,
 
 void HttpClient::close_idle() {
   auto core = impl_->core;
-  asio::dispatch(core->strand, [core] { core->close_idle(); });
+  asio::dispatch(core->ex, [core] { core->close_idle(); });
 }
 
 }  // namespace orch::http

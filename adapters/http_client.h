@@ -69,6 +69,8 @@ struct HttpPoolLimits {
   int max_idle_per_origin = 8192;
 };
 
+// REQUIRES: `io` is run by one thread (calls use its executor, not strands).
+// send() may be called from any thread.
 class HttpClient final : public HttpTransport {
  public:
   using PoolLimits = HttpPoolLimits;

@@ -15,7 +15,7 @@
 #include <boost/asio/basic_waitable_timer.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/strand.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/read_size.hpp>
 #include <boost/beast/http.hpp>
@@ -26,11 +26,15 @@
 namespace orch::http::detail {
 
 // Concrete executor types: no any_io_executor type erasure on the hot path.
-using Strand = boost::asio::strand<boost::asio::io_context::executor_type>;
-using Socket = boost::asio::basic_stream_socket<boost::asio::ip::tcp, Strand>;
+// Every io_context that runs a client or a server runs on one thread (see
+// HttpClient and HttpServer), so its own executor already runs a
+// connection's handlers one at a time. A strand would add, to every
+// completion, a queue under a mutex and a second pass through the scheduler.
+using Executor = boost::asio::io_context::executor_type;
+using Socket = boost::asio::basic_stream_socket<boost::asio::ip::tcp, Executor>;
 using Timer =
     boost::asio::basic_waitable_timer<std::chrono::steady_clock,
-                                      boost::asio::wait_traits<std::chrono::steady_clock>, Strand>;
+                                      boost::asio::wait_traits<std::chrono::steady_clock>, Executor>;
 
 constexpr std::size_t kMaxReadSize = 64 * 1024;  // as Beast's read_some_op
 

@@ -15,7 +15,6 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
@@ -134,7 +133,7 @@ std::string format_endpoint(const tcp::endpoint& ep) {
 
 class Session;
 
-using detail::Strand;
+using detail::Executor;
 using Clock = std::chrono::steady_clock;
 using detail::append_decimal;
 using detail::RequestParser;
@@ -146,7 +145,7 @@ using detail::trim_ows;
 // HttpServer::Impl and by every live session, so a session never outlives it.
 struct ServerCore : std::enable_shared_from_this<ServerCore> {
   ServerCore(asio::io_context& io_, Handler h, ServerLimits l)
-      : io(io_), handler(std::move(h)), limits(l), acceptor(asio::make_strand(io_)) {}
+      : io(io_), handler(std::move(h)), limits(l), acceptor(io_.get_executor()) {}
 
   asio::io_context& io;
   Handler handler;
@@ -166,7 +165,7 @@ struct ServerCore : std::enable_shared_from_this<ServerCore> {
   void track(const std::shared_ptr<Session>& s);
 };
 
-// One connection. All members are used on the session's strand only.
+// One connection. All members are used on the io_context's thread only.
 //
 // Deadlines behave like beast::tcp_stream's (a deadline set before each read
 // or write; an operation pending when it passes fails and the socket is
@@ -175,7 +174,7 @@ struct ServerCore : std::enable_shared_from_this<ServerCore> {
 // the timer re-arms itself when it fires early.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(Strand ex, std::shared_ptr<ServerCore> core)
+  Session(Executor ex, std::shared_ptr<ServerCore> core)
       : socket_(ex), timer_(ex), core_(std::move(core)) {}
 
   Socket& socket() { return socket_; }
@@ -192,7 +191,7 @@ class Session : public std::enable_shared_from_this<Session> {
     asio::dispatch(socket_.get_executor(), [self = shared_from_this()] { self->do_read(); });
   }
 
-  // Must run on the session's strand.
+  // Must run on the io_context's thread.
   void close() {
     closed_ = true;
     error_code ec;
@@ -201,9 +200,9 @@ class Session : public std::enable_shared_from_this<Session> {
     timer_.cancel();
   }
 
-  Strand executor() { return socket_.get_executor(); }
+  Executor executor() { return socket_.get_executor(); }
 
-  // Runs on the session's strand: send the handler's response.
+  // Runs on the io_context's thread: send the handler's response.
   void write_response(Response r);
 
  private:
@@ -542,7 +541,7 @@ void ServerCore::track(const std::shared_ptr<Session>& s) {
 void ServerCore::do_accept() {
   std::lock_guard<std::mutex> lock(mu);
   if (stopped.load() || !acceptor.is_open()) return;
-  auto session = std::make_shared<Session>(asio::make_strand(io), shared_from_this());
+  auto session = std::make_shared<Session>(io.get_executor(), shared_from_this());
   Socket& socket = session->socket();
   acceptor.async_accept(socket, [self = shared_from_this(), session = std::move(session)](
                                     error_code ec) mutable {
@@ -648,7 +647,7 @@ void HttpServer::stop() {
   auto& core = *impl_->core;
   if (core.stopped.exchange(true)) return;
   // Thread-safe: acceptor operations are serialised by the core's mutex and
-  // sessions are closed on their own strands.
+  // sessions are closed on the io_context's thread.
   core.do_stop();
 }
 

@@ -30,6 +30,8 @@ struct ServerLimits {
   std::size_t max_header_bytes = 16 * 1024;
 };
 
+// REQUIRES: `io` is run by one thread (its sessions use its executor, not
+// strands). stop() and a Responder may be called from any thread.
 class HttpServer {
  public:
   HttpServer(boost::asio::io_context& io, Handler handler, ServerLimits limits = {});
