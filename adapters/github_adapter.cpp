@@ -1,4 +1,6 @@
 #include "adapters/github_adapter.h"
+#include "engine/json_text.h"
+#include "engine/json_object.h"
 
 #include <utility>
 
@@ -27,11 +29,8 @@ void GitHubAdapter::open_pull_request(const phases::CallContext& ctx, const std:
   Exchange ex;
   ex.method = "POST";
   ex.target = repo_path() + "/pulls";
-  ex.body = json{{"title", title},
-                 {"head", branch},
-                 {"base", setting("base_branch", "main")},
-                 {"body", body}}
-                .dump();
+  ex.body = dump_json(json_object("title", title, "head", branch, "base",
+                                  setting("base_branch", "main"), "body", body));
   add_headers(ex.headers);
   execute(ctx, std::move(ex),
           [](const http::Response& res, phases::ServiceResult& out) {
@@ -53,7 +52,7 @@ void GitHubAdapter::publish_file(const phases::CallContext& ctx, const std::stri
   Exchange ex;
   ex.method = "PUT";
   ex.target = repo_path() + "/contents/" + url_encode_path(path);
-  ex.body = body.dump();
+  ex.body = dump_json(body);
   add_headers(ex.headers);
   execute(ctx, std::move(ex),
           [path](const http::Response& res, phases::ServiceResult& out) {
@@ -82,7 +81,7 @@ void GitHubAdapter::delete_file(const phases::CallContext& ctx, const std::strin
   Exchange ex;
   ex.method = "DELETE";
   ex.target = repo_path() + "/contents/" + url_encode_path(path);
-  ex.body = body.dump();
+  ex.body = dump_json(body);
   ex.compensation = true;
   ex.absent_value = {{"commit_sha", ""}};
   add_headers(ex.headers);

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "engine/json_object.h"
+#include "engine/json_text.h"
 
 namespace orch::adapters {
 
@@ -40,7 +41,7 @@ void GrafanaAdapter::create_dashboard(const phases::CallContext& ctx, const std:
   Exchange ex;
   ex.method = "POST";
   ex.target = "/api/dashboards/db";
-  ex.body = body.dump();
+  ex.body = dump_json(body);
   add_bearer(ex.headers);
   std::string base = setting("public_url", endpoint().base_url);
   while (!base.empty() && base.back() == '/') base.pop_back();

@@ -1,4 +1,6 @@
 #include "adapters/memory_gateway_adapter.h"
+#include "engine/json_text.h"
+#include "engine/json_object.h"
 
 #include <utility>
 
@@ -15,7 +17,7 @@ void MemoryGatewayAdapter::recall(const phases::CallContext& ctx, const std::str
   Exchange ex;
   ex.method = "POST";
   ex.target = "/v1/recall";
-  ex.body = json{{"query", query}}.dump();
+  ex.body = dump_json(json_object("query", query));
   add_bearer(ex.headers);
   execute(ctx, std::move(ex),
           [](const http::Response& res, phases::ServiceResult& out) {
@@ -41,7 +43,7 @@ void MemoryGatewayAdapter::remember(const phases::CallContext& ctx, const std::s
   Exchange ex;
   ex.method = "POST";
   ex.target = "/v1/remember";
-  ex.body = json{{"key", key}, {"value", value}}.dump();
+  ex.body = dump_json(json_object("key", key, "value", value));
   add_bearer(ex.headers);
   execute(ctx, std::move(ex),
           [key](const http::Response& res, phases::ServiceResult& out) {

@@ -1,4 +1,6 @@
 #include "adapters/messaging_adapter.h"
+#include "engine/json_text.h"
+#include "engine/json_object.h"
 
 #include <cctype>
 #include <utility>
@@ -105,7 +107,7 @@ void MessagingAdapter::send(const phases::CallContext& ctx, const std::string& c
                       {"body", body}}},
                     {"data", {{"channel", channel}}}};
     ex.target = "/v1/projects/" + url_encode(project) + "/messages:send";
-    ex.body = json{{"message", std::move(message)}}.dump();
+    ex.body = dump_json(json_object("message", std::move(message)));
     fcm_->add_bearer(ex.headers);
     fcm_->execute(ctx, std::move(ex),
                   [channel](const http::Response& res, phases::ServiceResult& out) {

@@ -1,4 +1,6 @@
 #include "adapters/notion_adapter.h"
+#include "engine/json_text.h"
+#include "engine/json_object.h"
 
 #include <utility>
 
@@ -51,10 +53,9 @@ void NotionAdapter::search(const phases::CallContext& ctx, const std::string& qu
     page_size = std::stoi(setting("page_size", "10"));
   } catch (const std::exception&) {
   }
-  ex.body = json{{"query", query},
-                 {"filter", {{"property", "object"}, {"value", "page"}}},
-                 {"page_size", page_size}}
-                .dump();
+  ex.body = dump_json(json_object("query", query, "filter",
+                                  json_object("property", "object", "value", "page"),
+                                  "page_size", page_size));
   add_bearer(ex.headers);
   ex.headers.emplace_back("Notion-Version", setting("notion_version", "2022-06-28"));
   execute(ctx, std::move(ex),

@@ -1,4 +1,5 @@
 #include "adapters/openai_adapter.h"
+#include "engine/json_text.h"
 
 #include <utility>
 
@@ -25,7 +26,7 @@ void OpenAiAdapter::complete(const phases::CallContext& ctx, const std::string& 
   Exchange ex;
   ex.method = "POST";
   ex.target = "/v1/chat/completions";
-  ex.body = body.dump();
+  ex.body = dump_json(body);
   add_bearer(ex.headers);
   execute(ctx, std::move(ex),
           [model](const http::Response& res, phases::ServiceResult& out) {

@@ -1,4 +1,6 @@
 #include "adapters/sendgrid_adapter.h"
+#include "engine/json_text.h"
+#include "engine/json_object.h"
 
 #include <chrono>
 #include <utility>
@@ -56,7 +58,7 @@ void SendGridAdapter::send(const phases::CallContext& ctx, const phases::EmailMe
   Exchange ex;
   ex.method = "POST";
   ex.target = "/v3/mail/send";
-  ex.body = body.dump();
+  ex.body = dump_json(body);
   add_bearer(ex.headers);
   execute(ctx, std::move(ex),
           [batch = message.batch_id](const http::Response& res, phases::ServiceResult& out) {
@@ -72,7 +74,7 @@ void SendGridAdapter::cancel(const phases::CallContext& ctx, const std::string& 
   Exchange ex;
   ex.method = "POST";
   ex.target = "/v3/user/scheduled_sends";
-  ex.body = json{{"batch_id", batch_id}, {"status", "cancel"}}.dump();
+  ex.body = dump_json(json_object("batch_id", batch_id, "status", "cancel"));
   ex.compensation = true;
   ex.absent_value = {{"batch_id", batch_id}};
   add_bearer(ex.headers);

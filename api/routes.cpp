@@ -9,6 +9,7 @@
 #include "api/request_body.h"
 #include "phases/campaign_definition.h"
 #include "phases/campaign_input.h"
+#include "engine/json_text.h"
 
 namespace orch::api {
 
@@ -27,7 +28,7 @@ constexpr std::size_t kContentMax = 20000;
 constexpr std::size_t kDefaultWaitMs = 30'000;  // progress long poll
 constexpr std::size_t kMaxWaitMs = 60'000;
 
-Response ok_json(int status, const json& body) { return Response::json(status, body.dump()); }
+Response ok_json(int status, const json& body) { return Response::json(status, dump_json(body)); }
 
 std::vector<std::string> split_path(std::string_view path) {
   std::vector<std::string> parts;

@@ -15,6 +15,7 @@
 #include "engine/workflow_tracer.h"
 #include "observability/log.h"
 #include "observability/metrics.h"
+#include "engine/json_text.h"
 
 namespace orch::engine {
 
@@ -82,7 +83,7 @@ std::string trace_id_from(const std::string& traceparent) {
 }  // namespace
 
 std::string input_hash(const json& input) {
-  const std::string text = input.dump();
+  const std::string text = dump_json(input);
   std::uint64_t h = 1469598103934665603ULL;
   for (unsigned char c : text) {
     h ^= c;
@@ -185,7 +186,7 @@ void WorkflowEngine::emit(Workflow& wf, RecordType type, json payload) {
   r.seq = wf.state->last_seq() + 1;
   r.type = type;
   r.time_ms = clock_.now_ms();
-  r.payload = payload.dump();
+  r.payload = dump_json(payload);
   const WorkflowTracer::Before before =
       tracer_ ? WorkflowTracer::before(*wf.state, type, payload) : WorkflowTracer::Before{};
   if (Status s = wf.state->apply(r, payload); !s)
@@ -786,7 +787,7 @@ void WorkflowEngine::start(StartRequest request, std::function<void(StartResult)
                  {"trace_parent", trace_parent}};
   // Who started it, for the audit trail.
   if (!request.actor.is_null()) payload["actor"] = std::move(request.actor);
-  started.payload = payload.dump();
+  started.payload = dump_json(payload);
   std::string error;
   auto state = WorkflowState::start(started, std::move(payload), *def, &error);
   if (!state) {

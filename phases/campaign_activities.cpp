@@ -5,6 +5,7 @@
 
 #include "engine/json_object.h"
 #include "phases/campaign_definition.h"
+#include "engine/json_text.h"
 
 namespace orch::phases {
 
@@ -199,14 +200,13 @@ void CampaignActivities::register_all(engine::ActivityRegistry& registry) {
     const std::string system =
         "You write marketing campaigns. Answer with one JSON object with the string fields "
         "headline, tagline, email_subject, email_body, social_post, blog_outline. Tone: " +
-        input_string(r, "tone") + ". Brand voice: " + voice.dump();
-    const std::string user =
+        input_string(r, "tone") + ". Brand voice: " + dump_json(voice);
+    const std::string user = dump_json(
         json_object("campaign_name", input_string(r, "campaign_name"),
                     "campaign_goals", input_strings(r, "campaign_goals"),
                     "target_audience", input_string(r, "target_audience"),
                     "channels", input_strings(r, "channels"),
-                    "research_findings", research_findings(r))
-            .dump();
+                    "research_findings", research_findings(r)));
     s.language_model->complete(context_of(r), system, user,
                                finish(std::move(done), [](const json& v) {
                                  return json_object("content_pieces",

@@ -11,6 +11,7 @@
 
 #include "adapters/sandbox/sandbox_state.h"
 #include "engine/json_object.h"
+#include "engine/json_text.h"
 
 namespace orch::sandbox {
 
@@ -194,7 +195,7 @@ FormFields parse_form(std::string_view body) {
 }
 
 Response json_response(int status, const json& body) {
-  return Response::json(status, body.dump());
+  return Response::json(status, dump_json(body));
 }
 
 Response problem(int status, std::string_view detail) {
@@ -205,7 +206,7 @@ Response problem(int status, std::string_view detail) {
   Response r;
   r.status = status;
   r.headers.emplace_back("Content-Type", "application/problem+json");
-  r.body = j.dump();
+  r.body = dump_json(j);
   return r;
 }
 
@@ -548,7 +549,7 @@ Response slm_chat(Sandbox::State& s, Call& c) {
           "today.\n\nThe Team",
       "social_post", topic + " is live! Plan, launch and measure in one place. #launch",
       "blog_outline", "1. Why " + topic + "\n2. What's new\n3. How teams use it\n4. Getting started");
-  std::string text = content.dump();
+  std::string text = dump_json(content);
   int prompt_tokens = static_cast<int>(all.size() / 4) + 1;
   int completion_tokens = static_cast<int>(text.size() / 4) + 1;
   uint64_t n = s.next_id();

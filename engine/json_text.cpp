@@ -1,0 +1,127 @@
+#include "engine/json_text.h"
+
+#include <charconv>
+#include <cstdint>
+#include <string_view>
+
+namespace orch {
+
+namespace {
+
+using nlohmann::json;
+
+// What nlohmann writes for an ASCII byte below 0x20 (ensure_ascii off):
+// the short escapes, else \u00XX with lower-case hex digits.
+void append_control(std::string& out, unsigned char c) {
+  switch (c) {
+    case '\b': out += "\\b"; return;
+    case '\t': out += "\\t"; return;
+    case '\n': out += "\\n"; return;
+    case '\f': out += "\\f"; return;
+    case '\r': out += "\\r"; return;
+    default: {
+      static constexpr char kHex[] = "0123456789abcdef";
+      const char escaped[] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xF]};
+      out.append(escaped, sizeof escaped);
+      return;
+    }
+  }
+}
+
+void append_string(std::string& out, const std::string& s) {
+  for (unsigned char c : s) {
+    if (c >= 0x80) {
+      // UTF-8: nlohmann validates it and throws on a bad byte.
+      out += json(s).dump();
+      return;
+    }
+  }
+  out += '"';
+  std::string_view rest(s);
+  while (!rest.empty()) {
+    std::size_t plain = 0;
+    while (plain < rest.size()) {
+      const auto c = static_cast<unsigned char>(rest[plain]);
+      if (c < 0x20 || c == '"' || c == '\\') break;
+      ++plain;
+    }
+    out.append(rest.data(), plain);
+    if (plain == rest.size()) break;
+    const auto c = static_cast<unsigned char>(rest[plain]);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else {
+      append_control(out, c);
+    }
+    rest.remove_prefix(plain + 1);
+  }
+  out += '"';
+}
+
+template <class Integer>
+void append_integer(std::string& out, Integer v) {
+  char buffer[24];
+  auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, v);
+  (void)ec;  // 24 characters hold any 64-bit integer
+  out.append(buffer, end);
+}
+
+}  // namespace
+
+void append_json(std::string& out, const json& value) {
+  switch (value.type()) {
+    case json::value_t::object: {
+      out += '{';
+      bool first = true;
+      for (const auto& [key, member] : value.get_ref<const json::object_t&>()) {
+        if (!first) out += ',';
+        first = false;
+        append_string(out, key);
+        out += ':';
+        append_json(out, member);
+      }
+      out += '}';
+      return;
+    }
+    case json::value_t::array: {
+      out += '[';
+      bool first = true;
+      for (const json& element : value.get_ref<const json::array_t&>()) {
+        if (!first) out += ',';
+        first = false;
+        append_json(out, element);
+      }
+      out += ']';
+      return;
+    }
+    case json::value_t::string:
+      append_string(out, value.get_ref<const std::string&>());
+      return;
+    case json::value_t::boolean:
+      out += value.get<bool>() ? "true" : "false";
+      return;
+    case json::value_t::null:
+      out += "null";
+      return;
+    case json::value_t::number_integer:
+      append_integer(out, value.get<std::int64_t>());
+      return;
+    case json::value_t::number_unsigned:
+      append_integer(out, value.get<std::uint64_t>());
+      return;
+    case json::value_t::number_float:
+    case json::value_t::binary:
+    case json::value_t::discarded:
+      out += value.dump();
+      return;
+  }
+}
+
+std::string dump_json(const json& value) {
+  std::string out;
+  append_json(out, value);
+  return out;
+}
+
+}  // namespace orch
