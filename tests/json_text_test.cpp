@@ -45,6 +45,19 @@ TEST(JsonText, EveryAsciiByteIsEscapedAsNlohmannEscapesIt) {
   expect_same(json("quote \" backslash \\ slash / tab \t end"));
 }
 
+// Plain text is scanned eight bytes at a time: one byte to escape at every
+// position of a longer string, with plain bytes on both sides.
+TEST(JsonText, OneSpecialByteAtEveryPositionOfALongString) {
+  for (const std::string special : {"\"", "\\", "\n", "\x01", "\x1f", "\x7f", " ", "~",
+                                    "\xc3\xa9"}) {
+    for (std::size_t at = 0; at <= 40; ++at) {
+      std::string s(40, 'x');
+      s.insert(at, special);
+      expect_same(json(s));
+    }
+  }
+}
+
 TEST(JsonText, Utf8IsKeptAndInvalidUtf8ThrowsTheSameError) {
   expect_same(json("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x9a\x80 and \"quotes\"\n"));
   expect_same(json::object({{"cl\xc3\xa9", "v\xc3\xa4lue"}}));
