@@ -526,8 +526,12 @@ Response slm_chat(Sandbox::State& s, Call& c) {
     if (str_of(m, "role") == "user") user = text;
   }
   std::string topic = topic_of(user.empty() ? all : user);
-  std::string lower_all;
-  for (char ch : all) lower_all.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(ch))));
+  // ASCII lower case, as std::tolower in the "C" locale the sandbox runs in;
+  // one pass over a sized string (prompts run to kilobytes).
+  std::string lower_all(all.size(), '\0');
+  std::transform(all.begin(), all.end(), lower_all.begin(), [](char ch) {
+    return (ch >= 'A' && ch <= 'Z') ? static_cast<char>(ch - 'A' + 'a') : ch;
+  });
   // "Tone: X" decides; otherwise any mention of a known tone.
   std::string_view tone_text(lower_all);
   if (auto t = lower_all.find("tone:"); t != std::string::npos)
