@@ -1,4 +1,5 @@
 #include "adapters/figma_adapter.h"
+#include "engine/json_object.h"
 
 #include <utility>
 
@@ -45,7 +46,7 @@ void FigmaAdapter::render(const phases::CallContext& ctx, const std::string& tem
             std::string_view name = path.substr(path.rfind('/') + 1);
             name = name.substr(0, name.rfind('.'));
             if (name.empty()) return reject(out, "unusable image url");
-            out.value = {{"asset_id", std::string(name)}, {"url", url}, {"format", "png"}};
+            out.value = json_object("asset_id", std::string(name), "url", url, "format", "png");
           },
           std::move(done));
 }

@@ -39,7 +39,8 @@ void GitHubAdapter::open_pull_request(const phases::CallContext& ctx, const std:
             auto number = b.find("number");
             if (number == b.end() || !number->is_number_integer())
               return reject(out, "unusable response body: no pull request number");
-            out.value = {{"number", number->get<int64_t>()}, {"url", json_string(b, "html_url")}};
+            out.value = json_object("number", number->get<int64_t>(), "url",
+                                    json_string(b, "html_url"));
           },
           std::move(done));
 }
@@ -47,7 +48,7 @@ void GitHubAdapter::open_pull_request(const phases::CallContext& ctx, const std:
 void GitHubAdapter::publish_file(const phases::CallContext& ctx, const std::string& path,
                                  const std::string& content, const std::string& message,
                                  phases::ServiceCallback done) {
-  json body = {{"message", message}, {"content", base64_encode(content)}};
+  json body = json_object("message", message, "content", base64_encode(content));
   if (std::string branch = setting("branch"); !branch.empty()) body["branch"] = branch;
   Exchange ex;
   ex.method = "PUT";
@@ -65,10 +66,9 @@ void GitHubAdapter::publish_file(const phases::CallContext& ctx, const std::stri
             std::string sha = json_string(*c, "sha");
             if (sha.empty()) return reject(out, "unusable response body: no content sha");
             std::string got = json_string(*c, "path");
-            out.value = {{"path", got.empty() ? path : got},
-                         {"sha", sha},
-                         {"commit_sha", json_string(*commit, "sha")},
-                         {"url", json_string(*c, "html_url")}};
+            out.value = json_object("path", got.empty() ? path : got, "sha", sha, "commit_sha",
+                                    json_string(*commit, "sha"), "url",
+                                    json_string(*c, "html_url"));
           },
           std::move(done));
 }

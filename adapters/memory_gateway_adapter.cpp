@@ -30,10 +30,10 @@ void MemoryGatewayAdapter::recall(const phases::CallContext& ctx, const std::str
             for (const auto& m : *mems) {
               if (!m.is_object()) continue;
               auto v = m.find("value");
-              list.push_back({{"key", json_string(m, "key")},
-                              {"value", v == m.end() ? json(nullptr) : *v}});
+              list.push_back(json_object("key", json_string(m, "key"), "value",
+                                         v == m.end() ? json(nullptr) : *v));
             }
-            out.value = {{"memories", std::move(list)}};
+            out.value = json_object("memories", std::move(list));
           },
           std::move(done));
 }

@@ -68,11 +68,10 @@ void NotionAdapter::search(const phases::CallContext& ctx, const std::string& qu
             json list = json::array();
             for (const auto& r : *results) {
               if (!r.is_object()) continue;
-              list.push_back({{"id", json_string(r, "id")},
-                              {"title", title_of(r)},
-                              {"url", json_string(r, "url")}});
+              list.push_back(json_object("id", json_string(r, "id"), "title", title_of(r), "url",
+                                         json_string(r, "url")));
             }
-            out.value = {{"results", std::move(list)}};
+            out.value = json_object("results", std::move(list));
           },
           std::move(done));
 }

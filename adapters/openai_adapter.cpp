@@ -1,5 +1,6 @@
 #include "adapters/openai_adapter.h"
 #include "engine/json_text.h"
+#include "engine/json_object.h"
 
 #include <utility>
 
@@ -14,9 +15,10 @@ void OpenAiAdapter::complete(const phases::CallContext& ctx, const std::string& 
                              const std::string& user_prompt, phases::ServiceCallback done) {
   std::string model = setting("model", "campaign-writer");
   json messages = json::array();
-  if (!system_prompt.empty()) messages.push_back({{"role", "system"}, {"content", system_prompt}});
-  messages.push_back({{"role", "user"}, {"content", user_prompt}});
-  json body = {{"model", model}, {"messages", std::move(messages)}};
+  if (!system_prompt.empty())
+    messages.push_back(json_object("role", "system", "content", system_prompt));
+  messages.push_back(json_object("role", "user", "content", user_prompt));
+  json body = json_object("model", model, "messages", std::move(messages));
   if (std::string t = setting("temperature"); !t.empty()) {
     try {
       body["temperature"] = std::stod(t);
@@ -48,9 +50,8 @@ void OpenAiAdapter::complete(const phases::CallContext& ctx, const std::string& 
                 tokens = t->get<int64_t>();
             }
             std::string used = json_string(b, "model");
-            out.value = {{"text", content->get<std::string>()},
-                         {"model", used.empty() ? model : used},
-                         {"tokens_used", tokens}};
+            out.value = json_object("text", content->get<std::string>(), "model",
+                                    used.empty() ? model : used, "tokens_used", tokens);
           },
           std::move(done));
 }

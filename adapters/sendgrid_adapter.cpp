@@ -36,13 +36,13 @@ void SendGridAdapter::send(const phases::CallContext& ctx, const phases::EmailMe
   std::vector<std::string> to = message.to;
   if (to.empty()) to = split_list(setting("to", "subscribers@example.com"));
   json recipients = json::array();
-  for (const auto& r : to) recipients.push_back({{"email", r}});
-  json from = {{"email", setting("from", "campaigns@example.com")}};
+  for (const auto& r : to) recipients.push_back(json_object("email", r));
+  json from = json_object("email", setting("from", "campaigns@example.com"));
   if (std::string name = setting("from_name"); !name.empty()) from["name"] = name;
-  json body = {{"personalizations", json::array({{{"to", std::move(recipients)}}})},
-               {"from", std::move(from)},
-               {"subject", message.subject},
-               {"content", json::array({{{"type", "text/html"}, {"value", message.html}}})}};
+  json body = json_object(
+      "personalizations", json_array(json_object("to", std::move(recipients))),
+      "from", std::move(from), "subject", message.subject,
+      "content", json_array(json_object("type", "text/html", "value", message.html)));
   if (!message.batch_id.empty()) body["batch_id"] = message.batch_id;
   long delay = 600;
   try {
@@ -63,8 +63,8 @@ void SendGridAdapter::send(const phases::CallContext& ctx, const phases::EmailMe
   execute(ctx, std::move(ex),
           [batch = message.batch_id](const http::Response& res, phases::ServiceResult& out) {
             auto id = res.header("X-Message-Id");
-            out.value = {{"message_id", id ? std::string(*id) : std::string()},
-                         {"batch_id", batch}};
+            out.value = json_object("message_id", id ? std::string(*id) : std::string(),
+                                    "batch_id", batch);
           },
           std::move(done));
 }

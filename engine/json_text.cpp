@@ -149,8 +149,16 @@ void append_json(std::string& out, const json& value) {
 }
 
 std::string dump_json(const json& value) {
-  std::string out;
-  append_json(out, value);
+  // Built in a buffer that keeps its capacity, so the result is one
+  // allocation of the right size instead of a string grown by doubling
+  // (about three reallocations per journal payload). A buffer grown past
+  // kKeptCapacity by a large document is given back.
+  constexpr std::size_t kKeptCapacity = 64 * 1024;
+  thread_local std::string scratch;
+  scratch.clear();
+  append_json(scratch, value);
+  std::string out(scratch);
+  if (scratch.capacity() > kKeptCapacity) std::string().swap(scratch);
   return out;
 }
 

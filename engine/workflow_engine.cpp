@@ -778,13 +778,13 @@ void WorkflowEngine::start(StartRequest request, std::function<void(StartResult)
   started.seq = 1;
   started.type = RecordType::workflow_started;
   started.time_ms = clock_.now_ms();
-  json payload = {{"definition", def->name},
-                 {"version", def->version},
-                 {"input", std::move(request.input)},
-                 {"run_id", new_hex(32)},
-                 {"idempotency_key", request.idempotency_key},
-                 {"trace_id", trace_id},
-                 {"trace_parent", trace_parent}};
+  json payload = json_object("definition", def->name,
+                             "version", def->version,
+                             "input", std::move(request.input),
+                             "run_id", new_hex(32),
+                             "idempotency_key", request.idempotency_key,
+                             "trace_id", trace_id,
+                             "trace_parent", trace_parent);
   // Who started it, for the audit trail.
   if (!request.actor.is_null()) payload["actor"] = std::move(request.actor);
   started.payload = dump_json(payload);
@@ -1172,12 +1172,12 @@ std::optional<json> WorkflowEngine::progress(const std::string& workflow_id) {
 
 json WorkflowEngine::progress_of(const WorkflowState& st) const {
   const TimeMs end = is_terminal(st.status()) ? st.updated_ms() : clock_.now_ms();
-  return json{{"workflow_id", st.workflow_id()},
-              {"progress_percentage", st.progress_percentage()},
-              {"current_phase", st.current_phase_name()},
-              {"status", to_string(st.status())},
-              {"started_at", format_time(st.created_ms())},
-              {"elapsed_seconds", static_cast<double>(end - st.created_ms()) / 1000.0}};
+  return json_object("workflow_id", st.workflow_id(),
+                     "progress_percentage", st.progress_percentage(),
+                     "current_phase", st.current_phase_name(),
+                     "status", to_string(st.status()),
+                     "started_at", format_time(st.created_ms()),
+                     "elapsed_seconds", static_cast<double>(end - st.created_ms()) / 1000.0);
 }
 
 // ---------------------------------------------------------------- long poll
