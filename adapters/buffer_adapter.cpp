@@ -39,7 +39,8 @@ void BufferAdapter::create_update(const phases::CallContext& ctx, const std::str
   execute(ctx, std::move(ex),
           [](const http::Response& res, phases::ServiceResult& out) {
             json b;
-            if (!parse_object(res, b, out)) return;
+            static const JsonProjection kFields{"success", "message", "updates/*/id"};
+            if (!parse_object(res, kFields, b, out)) return;
             check_success(b, out);
             if (!out.ok()) return;
             auto updates = b.find("updates");
@@ -64,7 +65,8 @@ void BufferAdapter::destroy_update(const phases::CallContext& ctx, const std::st
   execute(ctx, std::move(ex),
           [update_id](const http::Response& res, phases::ServiceResult& out) {
             json b;
-            if (!parse_object(res, b, out)) return;
+            static const JsonProjection kFields{"success", "message"};
+            if (!parse_object(res, kFields, b, out)) return;
             check_success(b, out);
             if (!out.ok()) return;
             out.value = {{"update_id", update_id}};

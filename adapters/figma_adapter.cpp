@@ -29,7 +29,8 @@ void FigmaAdapter::render(const phases::CallContext& ctx, const std::string& tem
   execute(ctx, std::move(ex),
           [node](const http::Response& res, phases::ServiceResult& out) {
             json body;
-            if (!parse_object(res, body, out)) return;
+            static const JsonProjection kFields{"err", "images"};
+            if (!parse_object(res, kFields, body, out)) return;
             if (auto err = body.find("err"); err != body.end() && !err->is_null())
               return reject(out, "figma error: " + (err->is_string() ? err->get<std::string>()
                                                                      : err->dump()));

@@ -35,7 +35,8 @@ void GitHubAdapter::open_pull_request(const phases::CallContext& ctx, const std:
   execute(ctx, std::move(ex),
           [](const http::Response& res, phases::ServiceResult& out) {
             json b;
-            if (!parse_object(res, b, out)) return;
+            static const JsonProjection kFields{"number", "html_url"};
+            if (!parse_object(res, kFields, b, out)) return;
             auto number = b.find("number");
             if (number == b.end() || !number->is_number_integer())
               return reject(out, "unusable response body: no pull request number");
@@ -58,7 +59,9 @@ void GitHubAdapter::publish_file(const phases::CallContext& ctx, const std::stri
   execute(ctx, std::move(ex),
           [path](const http::Response& res, phases::ServiceResult& out) {
             json b;
-            if (!parse_object(res, b, out)) return;
+            static const JsonProjection kFields{"content/sha", "content/path",
+                                                "content/html_url", "commit/sha"};
+            if (!parse_object(res, kFields, b, out)) return;
             auto c = b.find("content");
             auto commit = b.find("commit");
             if (c == b.end() || !c->is_object() || commit == b.end() || !commit->is_object())
@@ -88,7 +91,8 @@ void GitHubAdapter::delete_file(const phases::CallContext& ctx, const std::strin
   execute(ctx, std::move(ex),
           [](const http::Response& res, phases::ServiceResult& out) {
             json b;
-            if (!parse_object(res, b, out)) return;
+            static const JsonProjection kFields{"commit/sha"};
+            if (!parse_object(res, kFields, b, out)) return;
             auto commit = b.find("commit");
             out.value = {{"commit_sha", commit == b.end() ? std::string()
                                                           : json_string(*commit, "sha")}};

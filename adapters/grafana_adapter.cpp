@@ -48,7 +48,8 @@ void GrafanaAdapter::create_dashboard(const phases::CallContext& ctx, const std:
   execute(ctx, std::move(ex),
           [uid, base](const http::Response& res, phases::ServiceResult& out) {
             json b;
-            if (!parse_object(res, b, out)) return;
+            static const JsonProjection kFields{"status", "uid", "url"};
+            if (!parse_object(res, kFields, b, out)) return;
             std::string status = json_string(b, "status");
             if (!status.empty() && status != "success")
               return reject(out, "grafana status: " + status);

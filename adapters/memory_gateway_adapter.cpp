@@ -22,7 +22,8 @@ void MemoryGatewayAdapter::recall(const phases::CallContext& ctx, const std::str
   execute(ctx, std::move(ex),
           [](const http::Response& res, phases::ServiceResult& out) {
             json body;
-            if (!parse_object(res, body, out)) return;
+            static const JsonProjection kFields{"memories/*/key", "memories/*/value"};
+            if (!parse_object(res, kFields, body, out)) return;
             auto mems = body.find("memories");
             if (mems == body.end() || !mems->is_array())
               return reject(out, "unusable response body: no memories array");
@@ -48,7 +49,8 @@ void MemoryGatewayAdapter::remember(const phases::CallContext& ctx, const std::s
   execute(ctx, std::move(ex),
           [key](const http::Response& res, phases::ServiceResult& out) {
             json body;
-            if (!parse_object(res, body, out)) return;
+            static const JsonProjection kFields{"key"};
+            if (!parse_object(res, kFields, body, out)) return;
             std::string got = json_string(body, "key");
             out.value = {{"key", got.empty() ? key : got}};
           },

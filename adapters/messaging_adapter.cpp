@@ -72,7 +72,8 @@ void MessagingAdapter::send(const phases::CallContext& ctx, const std::string& c
     twilio_->execute(ctx, std::move(ex),
                      [channel](const http::Response& res, phases::ServiceResult& out) {
                        json b;
-                       if (!parse_object(res, b, out)) return;
+                       static const JsonProjection kFields{"sid", "status"};
+                       if (!parse_object(res, kFields, b, out)) return;
                        std::string msid = json_string(b, "sid");
                        if (msid.empty()) {
                          out.outcome = phases::ServiceOutcome::permanent;
@@ -112,7 +113,8 @@ void MessagingAdapter::send(const phases::CallContext& ctx, const std::string& c
     fcm_->execute(ctx, std::move(ex),
                   [channel](const http::Response& res, phases::ServiceResult& out) {
                     json b;
-                    if (!parse_object(res, b, out)) return;
+                    static const JsonProjection kFields{"name"};
+                    if (!parse_object(res, kFields, b, out)) return;
                     std::string name = json_string(b, "name");
                     std::string id = name.substr(name.rfind('/') + 1);
                     if (name.empty() || id.empty()) {

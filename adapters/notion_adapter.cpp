@@ -61,7 +61,9 @@ void NotionAdapter::search(const phases::CallContext& ctx, const std::string& qu
   execute(ctx, std::move(ex),
           [](const http::Response& res, phases::ServiceResult& out) {
             json body;
-            if (!parse_object(res, body, out)) return;
+            static const JsonProjection kFields{"results/*/id", "results/*/url",
+                                                "results/*/properties", "results/*/title"};
+            if (!parse_object(res, kFields, body, out)) return;
             auto results = body.find("results");
             if (results == body.end() || !results->is_array())
               return reject(out, "unusable response body: no results array");

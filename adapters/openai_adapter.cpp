@@ -33,7 +33,9 @@ void OpenAiAdapter::complete(const phases::CallContext& ctx, const std::string& 
   execute(ctx, std::move(ex),
           [model](const http::Response& res, phases::ServiceResult& out) {
             json b;
-            if (!parse_object(res, b, out)) return;
+            static const JsonProjection kFields{"choices/*/message/content", "model",
+                                                "usage/total_tokens"};
+            if (!parse_object(res, kFields, b, out)) return;
             auto choices = b.find("choices");
             if (choices == b.end() || !choices->is_array() || choices->empty())
               return reject(out, "unusable response body: no choices");

@@ -353,9 +353,9 @@ std::string base64_encode(std::string_view in) {
   return out;
 }
 
-bool parse_object(const http::Response& res, json& body, ServiceResult& out) {
-  body = json::parse(res.body, nullptr, false);
-  if (body.is_discarded() || !body.is_object()) {
+bool parse_object(const http::Response& res, const JsonProjection& fields, json& body,
+                  ServiceResult& out) {
+  if (!fields.parse(res.body, body) || !body.is_object()) {
     out.outcome = ServiceOutcome::permanent;
     out.error = "unusable response body (not a JSON object)";
     return false;

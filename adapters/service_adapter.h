@@ -27,6 +27,7 @@
 
 #include "adapters/adapter_config.h"
 #include "adapters/http_client.h"
+#include "adapters/json_projection.h"
 #include "phases/ports.h"
 
 namespace orch::observability {
@@ -121,9 +122,11 @@ std::string url_encode_path(std::string_view path);
 std::string form_encode(const std::vector<std::pair<std::string, std::string>>& fields);
 std::string base64_encode(std::string_view in);
 
-// Parses a 2xx body as a JSON object into `body`; on failure rejects `out`
+// Parses a 2xx body as a JSON object into `body`, keeping only the members
+// `fields` names (see json_projection.h); on failure rejects `out`
 // (permanent, "unusable response body") and returns false.
-bool parse_object(const http::Response& res, nlohmann::json& body, phases::ServiceResult& out);
+bool parse_object(const http::Response& res, const JsonProjection& fields, nlohmann::json& body,
+                  phases::ServiceResult& out);
 // j[key] when it is a string, else "".
 std::string json_string(const nlohmann::json& j, const char* key);
 

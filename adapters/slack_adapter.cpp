@@ -22,7 +22,8 @@ void SlackAdapter::post_message(const phases::CallContext& ctx, const std::strin
   execute(ctx, std::move(ex),
           [channel](const http::Response& res, phases::ServiceResult& out) {
             json b;
-            if (!parse_object(res, b, out)) return;
+            static const JsonProjection kFields{"ok", "error", "ts", "channel"};
+            if (!parse_object(res, kFields, b, out)) return;
             auto ok = b.find("ok");
             if (ok == b.end() || !ok->is_boolean())
               return reject(out, "unusable response body: no ok field");

@@ -21,7 +21,8 @@ void ToolServiceAdapter::scrape(const phases::CallContext& ctx, const std::strin
   execute(ctx, std::move(ex),
           [url](const http::Response& res, phases::ServiceResult& out) {
             json body;
-            if (!parse_object(res, body, out)) return;
+            static const JsonProjection kFields{"text", "status_code", "url", "title"};
+            if (!parse_object(res, kFields, body, out)) return;
             auto text = body.find("text");
             if (text == body.end() || !text->is_string())
               return reject(out, "unusable response body: no text");
