@@ -98,7 +98,7 @@ void Journal::run() {
         if (inserted) {
           summaries.push_back(s);
         } else {
-          summaries[it->second].update_from(WorkflowSummary(s));
+          summaries[it->second].update_from(s);
         }
       }
     }

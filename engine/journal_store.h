@@ -34,9 +34,9 @@ struct WorkflowSummary {
   // Takes what a later row of the same workflow changes (status, phase,
   // updated_ms, wake_ms); the first row's identity, creation time, key and
   // input hash stay.
-  void update_from(WorkflowSummary&& later) {
-    status = std::move(later.status);
-    phase = std::move(later.phase);
+  void update_from(const WorkflowSummary& later) {
+    status = later.status;
+    phase = later.phase;
     updated_ms = later.updated_ms;
     wake_ms = later.wake_ms;
   }

@@ -249,15 +249,18 @@ void WorkflowEngine::log_transition(const WorkflowState& st, const JournalRecord
   observability::log(level, to_string(r.type), fields);
 }
 
-void WorkflowEngine::remember_summary(WorkflowSummary summary) {
+// A new workflow's row is copied (or moved, at recovery); a later row only
+// updates what changes, without copying its identity strings.
+template <class Summary>
+void WorkflowEngine::remember_summary(Summary&& summary) {
   auto it = summary_index_.find(summary.workflow_id);
   if (it == summary_index_.end()) {
     summary_index_.emplace(summary.workflow_id, summaries_.size());
     if (!summary.idempotency_key.empty())
       by_idempotency_key_.emplace(summary.idempotency_key, summary.workflow_id);
-    summaries_.push_back(std::move(summary));
+    summaries_.push_back(std::forward<Summary>(summary));
   } else {
-    summaries_[it->second].update_from(std::move(summary));
+    summaries_[it->second].update_from(summary);
   }
 }
 

@@ -239,7 +239,8 @@ class WorkflowEngine {
                                            std::string* error = nullptr);
   // A Workflow around a state rebuilt from the journal (recovery, read back).
   WorkflowPtr resume(std::unique_ptr<WorkflowState> state) const;
-  void remember_summary(WorkflowSummary summary);
+  template <class Summary>  // const WorkflowSummary& or WorkflowSummary&&
+  void remember_summary(Summary&& summary);
   void forget_summaries(const std::vector<std::string>& workflow_ids);
   std::string new_hex(std::size_t chars);
   // The traceparent handed to an activity: the workflow's trace, with the
