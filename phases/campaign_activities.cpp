@@ -79,15 +79,20 @@ std::string join(const std::vector<std::string>& items, const std::string& sep) 
   return out;
 }
 
-// Content pieces as generated, with update_content patches applied.
-json content_pieces(const ActivityRequest& r) {
-  json pieces = json::object();
-  auto it = r.outputs.find("content.generate");
-  if (it != r.outputs.end() && it->second.contains("content_pieces"))
-    pieces = it->second["content_pieces"];
-  if (r.patches.contains("update_content"))
-    for (const auto& [k, v] : r.patches["update_content"].items()) pieces[k] = v;
-  return pieces;
+// The generated content pieces with any update_content patch applied. Without
+// a patch this is the step's output itself, not a copy (most steps of the
+// design, review and distribution phases read it); with one, the patched
+// copy is built in `merged`.
+const json& content_pieces(const ActivityRequest& r, json& merged) {
+  static const json kNone = json::object();
+  const json* base = &kNone;
+  if (auto it = r.outputs.find("content.generate"); it != r.outputs.end()) {
+    if (auto p = it->second.find("content_pieces"); p != it->second.end()) base = &*p;
+  }
+  if (!r.patches.contains("update_content")) return *base;
+  merged = *base;
+  for (const auto& [k, v] : r.patches["update_content"].items()) merged[k] = v;
+  return merged;
 }
 
 std::string piece(const json& pieces, const char* name) {
@@ -217,7 +222,8 @@ void CampaignActivities::register_all(engine::ActivityRegistry& registry) {
   });
   add("memory.remember_drafts", [s](const ActivityRequest& r, ActivityDone done) {
     const std::string key = drafts_key(r);
-    s.memory->remember(context_of(r), key, content_pieces(r),
+    json merged;
+    s.memory->remember(context_of(r), key, content_pieces(r, merged),
                        finish(std::move(done), [key](const json&) {
                          return json_object("memory_key", key);
                        }));
@@ -230,7 +236,8 @@ void CampaignActivities::register_all(engine::ActivityRegistry& registry) {
   // ---- design
   add("figma.render", [s](const ActivityRequest& r, ActivityDone done) {
     const std::string channel = r.item.get<std::string>();
-    const json pieces = content_pieces(r);
+    json merged;
+    const json& pieces = content_pieces(r, merged);
     json variables = json_object("headline", piece(pieces, "headline"),
                                  "tagline", piece(pieces, "tagline"), "channel", channel,
                                  "campaign_name", input_string(r, "campaign_name"));
@@ -248,7 +255,8 @@ void CampaignActivities::register_all(engine::ActivityRegistry& registry) {
 
   // ---- review
   add("github.review_pr", [s](const ActivityRequest& r, ActivityDone done) {
-    const json pieces = content_pieces(r);
+    json merged;
+    const json& pieces = content_pieces(r, merged);
     std::string body = "## Campaign: " + input_string(r, "campaign_name") + "\n\n";
     for (const auto& [k, v] : pieces.items())
       body += "### " + k + "\n" + (v.is_string() ? v.get<std::string>() : v.dump()) + "\n\n";
@@ -282,7 +290,8 @@ void CampaignActivities::register_all(engine::ActivityRegistry& registry) {
 
   // ---- distribution
   add("sendgrid.send", [s](const ActivityRequest& r, ActivityDone done) {
-    const json pieces = content_pieces(r);
+    json merged;
+    const json& pieces = content_pieces(r, merged);
     EmailMessage m;
     m.subject = piece(pieces, "email_subject");
     m.html = "<img src=\"" + asset_url(r, "email") + "\"/><p>" + piece(pieces, "email_body") +
@@ -298,7 +307,8 @@ void CampaignActivities::register_all(engine::ActivityRegistry& registry) {
                     finish(std::move(done), value_as_is));
   });
   add("buffer.schedule", [s](const ActivityRequest& r, ActivityDone done) {
-    const json pieces = content_pieces(r);
+    json merged;
+    const json& pieces = content_pieces(r, merged);
     s.social->create_update(context_of(r), piece(pieces, "social_post"), asset_url(r, "social"),
                             finish(std::move(done), [](const json& v) {
                               return json_object("status", "scheduled", "update_id",
@@ -310,7 +320,8 @@ void CampaignActivities::register_all(engine::ActivityRegistry& registry) {
                              finish(std::move(done), value_as_is));
   });
   add("pages.publish", [s](const ActivityRequest& r, ActivityDone done) {
-    const json pieces = content_pieces(r);
+    json merged;
+    const json& pieces = content_pieces(r, merged);
     const std::string path = "_posts/" + r.workflow_id + ".md";
     const std::string md = "---\ntitle: \"" + piece(pieces, "headline") + "\"\nimage: " +
                            asset_url(r, "blog") + "\n---\n\n" + piece(pieces, "blog_outline") +
@@ -331,7 +342,8 @@ void CampaignActivities::register_all(engine::ActivityRegistry& registry) {
                          finish(std::move(done), value_as_is));
   });
   add("messaging.send", [s](const ActivityRequest& r, ActivityDone done) {
-    const json pieces = content_pieces(r);
+    json merged;
+    const json& pieces = content_pieces(r, merged);
     // The step id is "distribution.<channel>".
     const std::string channel = r.step_id.substr(r.step_id.find('.') + 1);
     s.messaging->send(context_of(r), channel, input_string(r, "target_audience"),
