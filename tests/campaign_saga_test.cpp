@@ -191,6 +191,17 @@ TEST_F(CampaignSagaTest, UpdateContentBeforeDistributionIsPublished) {
   approve(id);
   json state = client_->wait_for_status(id, "completed");
   EXPECT_EQ(state["patches"]["update_content"]["email_subject"], "Edited subject");
+  // The edit reached the email that was sent (SendGrid's Email Activity in
+  // the sandbox), not only the workflow's state.
+  std::string message_id;
+  for (const json& phase : state["phases"])
+    for (const json& step : phase["steps"])
+      if (step["id"] == "distribution.email") message_id = step["output"].value("message_id", "");
+  ASSERT_FALSE(message_id.empty()) << state.dump();
+  HttpReply sent = sandbox_->call("GET", "/v3/messages/" + message_id, "",
+                                  {{"Authorization", "Bearer test-token"}});
+  ASSERT_EQ(sent.status, 200) << sent.raw;
+  EXPECT_EQ(sent.body["subject"], "Edited subject");
   EXPECT_EQ(client_
                 ->post("/v1/workflows/" + id + "/signals/update_content",
                        {{"content_id", "email_subject"}, {"new_content", "too late"}})

@@ -333,6 +333,30 @@ TEST_F(SandboxTest, ResetClearsLedgerObjectsAndFaults) {
   EXPECT_EQ(sb.sandbox().ledger_summary()["replays"], 0);
 }
 
+// SendGrid's Email Activity: what was sent can be read back by message id,
+// which is how a test sees that an edit reached the email.
+TEST_F(SandboxTest, SentEmailIsFoundByItsMessageId) {
+  auto sent = mail("wm:distribution.email");
+  ASSERT_EQ(sent.response.status, 202) << sent.response.body;
+  auto id = sent.response.header("X-Message-Id");
+  ASSERT_TRUE(id);
+  const std::string target = "/v3/messages/" + std::string(*id);
+  auto got = client.call(sb.base_url(), "GET", target, "", keyed(""));
+  ASSERT_EQ(got.response.status, 200) << got.response.body;
+  json m = body_json(got.response);
+  EXPECT_EQ(m["msg_id"], *id);
+  EXPECT_EQ(m["subject"], "Hello");
+  EXPECT_EQ(m["to_email"], "a@b.c");
+  EXPECT_EQ(m["from_email"], "x@y.z");
+  EXPECT_EQ(client.call(sb.base_url(), "GET", "/v3/messages/unknown", "", keyed("")).response.status,
+            404);
+  EXPECT_EQ(client.call(sb.base_url(), "GET", target).response.status, 401);
+  // Reading it back adds nothing to the sending workflow's ledger.
+  EXPECT_EQ(sb.sandbox().ledger_for("wm")["side_effects"].size(), 1u);
+  client.call(sb.base_url(), "POST", "/sandbox/reset");
+  EXPECT_EQ(client.call(sb.base_url(), "GET", target, "", keyed("")).response.status, 404);
+}
+
 TEST_F(SandboxTest, RecallFindsRememberedKeysByPrefix) {
   remember("w:1", "brand/acme/voice");
   remember("w:2", "brand/acme/colors");

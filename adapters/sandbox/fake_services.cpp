@@ -256,6 +256,8 @@ void Sandbox::State::clear() {
   github_pr_numbers.clear();
   github_files.clear();
   sendgrid_batches.clear();
+  sendgrid_messages.clear();
+  sendgrid_message_order.clear();
   buffer_updates.clear();
   dashboards.clear();
   dashboard_ids = 0;
@@ -808,6 +810,9 @@ Response slack_post(Sandbox::State& s, Call& c) {
 // ---------------------------------------------------------------------------
 // SendGrid
 
+// How many sent emails GET /v3/messages/{msg_id} can still find.
+constexpr std::size_t kSentEmailsKept = 10000;
+
 Response sendgrid_error(int status, const std::string& field, const std::string& message) {
   return json_response(
       status, {{"errors", json::array({{{"message", message},
@@ -858,10 +863,32 @@ Response sendgrid_send(Sandbox::State& s, Call& c) {
                             "length.");
   std::string batch = str_of(b, "batch_id");
   if (!batch.empty()) s.sendgrid_batches.emplace(batch, "scheduled");
+  std::string msg_id = hex_id(s.next_id(), 22, 0x5e9d);
+  const json& first = (*pers)[0];
+  std::string subject = str_of(first, "subject");
+  if (subject.empty()) subject = str_of(b, "subject");
+  s.sendgrid_messages[msg_id] = {str_of(*from, "email"), str_of((*obj_of(first, "to"))[0], "email"),
+                                 std::move(subject)};
+  s.sendgrid_message_order.push_back(msg_id);
+  if (s.sendgrid_message_order.size() > kSentEmailsKept) {
+    s.sendgrid_messages.erase(s.sendgrid_message_order.front());
+    s.sendgrid_message_order.pop_front();
+  }
   Response r;
   r.status = 202;
-  r.headers.emplace_back("X-Message-Id", hex_id(s.next_id(), 22, 0x5e9d));
+  r.headers.emplace_back("X-Message-Id", std::move(msg_id));
   return r;
+}
+
+// GET /v3/messages/{msg_id}: what was sent, as SendGrid's Email Activity
+// answers it (the fields the sandbox knows).
+Response sendgrid_message(Sandbox::State& s, Call& c) {
+  auto it = s.sendgrid_messages.find(c.seg[2]);
+  if (it == s.sendgrid_messages.end()) return sendgrid_error(404, "msg_id", "message not found");
+  const Sandbox::State::SentEmail& m = it->second;
+  return json_response(200, json_object("msg_id", it->first, "from_email", m.from_email,
+                                        "to_email", m.to_email, "subject", m.subject,
+                                        "status", "delivered"));
 }
 
 Response sendgrid_scheduled(Sandbox::State& s, Call& c) {
@@ -1203,6 +1230,9 @@ RouteMatch match_service_route(std::string_view method, const std::vector<std::s
     if (n == 3 && s[1] == "user" && s[2] == "scheduled_sends")
       return pick(method, "sendgrid", AuthKind::sendgrid,
                   {{"POST", sendgrid_scheduled, BodyKind::json}});
+    if (n == 3 && s[1] == "messages")
+      return pick(method, "sendgrid", AuthKind::sendgrid,
+                  {{"GET", sendgrid_message, BodyKind::none}});
     return not_found();
   }
   if (a == "1" && n >= 3 && s[1] == "updates") {

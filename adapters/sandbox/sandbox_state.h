@@ -133,6 +133,14 @@ struct Sandbox::State {
   std::unordered_map<std::string, int64_t> github_pr_numbers;  // "o/r" -> last number
   std::unordered_map<std::string, GitFile> github_files;       // "o/r/path"
   std::unordered_map<std::string, std::string> sendgrid_batches;  // batch -> status
+  // Sent emails, for GET /v3/messages/{msg_id} (SendGrid's Email Activity):
+  // the newest ones only (kSentEmailsKept in fake_services.cpp), so that a
+  // long benchmark's sandbox stays small.
+  struct SentEmail {
+    std::string from_email, to_email, subject;
+  };
+  std::unordered_map<std::string, SentEmail> sendgrid_messages;  // msg_id -> email
+  std::deque<std::string> sendgrid_message_order;                // oldest first
   std::unordered_map<std::string, std::string> buffer_updates;    // id -> status
   std::unordered_map<std::string, Dashboard> dashboards;          // uid
   int64_t dashboard_ids = 0;
