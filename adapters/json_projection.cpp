@@ -70,7 +70,8 @@ class ProjectionBuilder {
     *alive = 0;
     if (stack_.empty()) {  // the root
       if (paths_.empty()) return Fate::keep_all;
-      *alive = paths_.size() == 32 ? ~0u : (1u << paths_.size()) - 1;
+      static_assert(JsonProjection::kMaxPaths == 32, "one bit of `alive` per path");
+      *alive = paths_.size() == JsonProjection::kMaxPaths ? ~0u : (1u << paths_.size()) - 1;
       return container ? Fate::partial : Fate::keep_all;
     }
     const Frame& parent = stack_.back();
