@@ -3,10 +3,10 @@
 //
 // A service answers with much more than an adapter keeps (a pull request,
 // a page, a chat completion): parsed whole, every member became a map node
-// and most strings a heap copy, only to be freed a moment later; about a
-// fifth of the orchestrator's allocations under the benchmark. This reads
-// the text through nlohmann's SAX interface, so the text is checked exactly
-// as json::parse checks it, and builds only the members the paths name.
+// and most strings a heap copy, only to be freed a moment later. This reads
+// the text with orch::JsonReader (engine/json_read.h), which checks it as
+// json::parse checks it, skips what no path names without building it, and
+// builds only the members the paths name.
 //
 // A path names a member to keep whole: keys separated by '/', '*' for every
 // element of an array or every member of an object. The objects and arrays

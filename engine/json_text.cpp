@@ -1,5 +1,7 @@
 #include "engine/json_text.h"
 
+#include "engine/json_ascii.h"
+
 #include <charconv>
 #include <cstdint>
 #include <cstring>
@@ -29,31 +31,8 @@ void append_control(std::string& out, unsigned char c) {
   }
 }
 
-// Bytes that end a plain run: below 0x20, '"', '\\', or 0x80 and above.
-bool special(unsigned char c) { return c < 0x20 || c == '"' || c == '\\' || c >= 0x80; }
-
-// Whether any of the 8 bytes in `w` is special, a word at a time: the
-// "has a zero byte" and "has a byte less than n" tests of Hacker's Delight
-// (6-1), on `w` and on `w` XORed with '"' and with '\\' in every byte.
-bool any_special(std::uint64_t w) {
-  constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
-  constexpr std::uint64_t kHigh = 0x8080808080808080ULL;
-  auto has_zero = [](std::uint64_t v) { return (v - kOnes) & ~v & kHigh; };
-  const std::uint64_t below_space = (w - 0x20 * kOnes) & ~w & kHigh;  // exact when w has no high bit
-  return ((w & kHigh) | below_space | has_zero(w ^ ('"' * kOnes)) |
-          has_zero(w ^ ('\\' * kOnes))) != 0;
-}
-
-// Length of the run of plain bytes at the start of `s`.
 std::size_t plain_prefix(std::string_view s) {
-  std::size_t n = 0;
-  for (; n + 8 <= s.size(); n += 8) {
-    std::uint64_t w;
-    std::memcpy(&w, s.data() + n, 8);
-    if (any_special(w)) break;
-  }
-  while (n < s.size() && !special(static_cast<unsigned char>(s[n]))) ++n;
-  return n;
+  return json_ascii::plain_prefix(s.data(), s.size());
 }
 
 void append_string(std::string& out, const std::string& s) {

@@ -154,5 +154,42 @@ TEST(JsonProjection, GeneratedDocumentsMatchThePlainFilter) {
   }
 }
 
+// The same documents with random bytes changed: the projection accepts what
+// json::parse accepts, and then keeps what the plain filter keeps.
+TEST(JsonProjection, MutatedDocumentsAsParseThenThePlainFilter) {
+  std::mt19937 rng(20261123);
+  static const std::string kBytes = std::string("{}[],:\"\\u0123456789abcdef.-+eE tfnrl") +
+                                    std::string("\x00\x1f\x80\xc2\xed\xff", 6);
+  const std::vector<std::string_view> paths = {"a/*/url", "b", "c/*/*", "id"};
+  JsonProjection projection(paths);
+  const auto segments = split(paths);
+  int accepted = 0, rejected = 0;
+  for (int i = 0; i < 3000; ++i) {
+    json doc = json::object();
+    doc["a"] = generate(rng, 3);
+    doc["b"] = generate(rng, 2);
+    doc["c"] = generate(rng, 3);
+    std::string text = doc.dump();
+    for (int n = 1 + rng() % 2; n > 0; --n) {
+      const std::size_t at = rng() % (text.size() + 1);
+      const char c = kBytes[rng() % kBytes.size()];
+      if (rng() % 2) text.insert(text.begin() + static_cast<std::ptrdiff_t>(at), c);
+      else if (at < text.size()) text[at] = c;
+    }
+    const json whole = json::parse(text, nullptr, false);
+    json out;
+    ASSERT_EQ(projection.parse(text, out), !whole.is_discarded()) << text;
+    if (whole.is_discarded()) {
+      ++rejected;
+      continue;
+    }
+    ++accepted;
+    EXPECT_EQ(out, whole.is_object() || whole.is_array() ? reference(whole, segments, 0) : whole)
+        << text;
+  }
+  EXPECT_GT(accepted, 300);
+  EXPECT_GT(rejected, 300);
+}
+
 }  // namespace
 }  // namespace orch::adapters
