@@ -22,6 +22,7 @@
 #include "adapters/blocking_http.h"
 #include "adapters/http_client.h"
 #include "api/child_process.h"
+#include "engine/json_read.h"
 #include "phases/campaign_input.h"
 
 namespace orch::api {
@@ -301,7 +302,9 @@ class Driver {
     options.timeout = std::chrono::milliseconds(kLongPollMs + 30'000);
     client_.send(base_, req, options, [then = std::move(then)](http::CallResult r) {
       if (!r.ok()) return then(0, nullptr);
-      then(r.response.status, json::parse(r.response.body, nullptr, false));
+      json body;
+      parse_json(r.response.body, body);  // discarded when not JSON
+      then(r.response.status, std::move(body));
     });
   }
 

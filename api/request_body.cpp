@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "api/problem.h"
+#include "engine/json_read.h"
 
 namespace orch::api {
 
@@ -57,8 +58,8 @@ std::optional<nlohmann::json> parse_object(const http::Request& request, bool al
                      std::string(request.path()));
     return std::nullopt;
   }
-  nlohmann::json body = nlohmann::json::parse(request.body, nullptr, false);
-  if (body.is_discarded()) {
+  nlohmann::json body;
+  if (!parse_json(request.body, body)) {
     *error = problem(400, "malformed-body", "Malformed Request Body",
                      "the body is not valid JSON", std::string(request.path()));
     return std::nullopt;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "engine/json_read.h"
 #include "engine/time_format.h"
 
 namespace orch::engine {
@@ -63,10 +64,8 @@ std::unique_ptr<WorkflowState> WorkflowState::start(const JournalRecord& started
                                                     const WorkflowDefinition& definition,
                                                     std::string* error) {
   json p;
-  try {
-    p = json::parse(started.payload);
-  } catch (const json::exception& e) {
-    *error = "workflow " + started.workflow_id + ": bad workflow_started record: " + e.what();
+  if (!parse_json(started.payload, p)) {
+    *error = "workflow " + started.workflow_id + ": bad workflow_started record: not JSON";
     return nullptr;
   }
   return start(started, std::move(p), definition, error);
@@ -247,12 +246,9 @@ void WorkflowState::recompute() {
 
 Status WorkflowState::apply(const JournalRecord& r) {
   json p;
-  try {
-    p = json::parse(r.payload);
-  } catch (const std::exception& e) {
+  if (!parse_json(r.payload, p))
     return Status::error("workflow " + workflow_id_ + " record " + std::to_string(r.seq) + " (" +
-                         to_string(r.type) + "): " + e.what());
-  }
+                         to_string(r.type) + "): the payload is not JSON");
   return apply(r, p);
 }
 

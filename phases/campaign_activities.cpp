@@ -4,6 +4,7 @@
 #include <string>
 
 #include "engine/json_object.h"
+#include "engine/json_read.h"
 #include "phases/campaign_definition.h"
 #include "engine/json_text.h"
 
@@ -135,7 +136,8 @@ std::string dashboard_uid(const std::string& workflow_id) {
 }
 
 json parse_content(const std::string& text) {
-  json parsed = json::parse(text, nullptr, false);
+  json parsed;
+  parse_json(text, parsed);
   json pieces = json::object();
   for (const std::string& name : content_piece_names()) {
     if (parsed.is_object() && parsed.contains(name) && parsed[name].is_string())

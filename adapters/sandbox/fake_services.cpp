@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "adapters/sandbox/sandbox_state.h"
+#include "adapters/json_projection.h"
 #include "engine/json_object.h"
 #include "engine/json_text.h"
 
@@ -476,8 +477,10 @@ std::string message_text(const json& m) {
 std::string topic_of(const std::string& prompt) {
   std::size_t brace = prompt.find_first_not_of(" \t\r\n");
   if (brace != std::string::npos && prompt[brace] == '{') {
-    json j = json::parse(prompt, nullptr, false);
-    if (j.is_object()) {
+    static const adapters::JsonProjection kTopics{"campaign_name", "campaign", "name", "topic",
+                                                  "product"};
+    json j;
+    if (kTopics.parse(prompt, j) && j.is_object()) {
       for (const char* k : {"campaign_name", "campaign", "name", "topic", "product"}) {
         std::string t = trim(str_of(j, k));
         if (!t.empty()) return t.substr(0, 80);

@@ -11,6 +11,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "adapters/sandbox/sandbox_state.h"
+#include "engine/json_read.h"
 
 namespace orch::sandbox {
 
@@ -460,7 +461,7 @@ void Sandbox::handle(Request req, Responder respond) {
         } else if (first == std::string_view::npos) {
           call.body = json::object();
         } else {
-          call.body = json::parse(body, nullptr, false);
+          parse_json(body, call.body);
           bad_body = call.body.is_discarded() || !call.body.is_object();
         }
       }
