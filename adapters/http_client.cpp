@@ -289,6 +289,7 @@ struct Conn : std::enable_shared_from_this<Conn> {
   beast::flat_buffer buffer;
   Clock::time_point deadline{};
   Clock::time_point armed_at{};
+  Clock::time_point idle_since{};  // when it went back to the pool
   std::uint64_t gen = 0;
   bool armed = false;
   bool pending = false;
@@ -342,11 +343,20 @@ struct ClientCore : std::enable_shared_from_this<ClientCore> {
     return it->second;
   }
 
+  // A connection back in the pool for less than kFreshIdle is taken without
+  // the peek: a server closes an idle connection after seconds of keep-alive,
+  // not milliseconds, and if one did, the call's one retry on a fresh
+  // connection covers it (a stale reused connection that fails before any
+  // response byte). Under load that saves a system call on the engine's
+  // thread for nearly every request.
+  static constexpr std::chrono::milliseconds kFreshIdle{500};
+
   std::shared_ptr<Conn> take_idle(Origin& o) {
     while (!o.idle.empty()) {
       auto c = std::move(o.idle.back());
       o.idle.pop_back();
-      if (idle_socket_usable(c->socket)) return c;
+      const bool fresh = Clock::now() - c->idle_since < kFreshIdle;
+      if (fresh ? c->socket.is_open() : idle_socket_usable(c->socket)) return c;
       error_code ec;
       c->socket.close(ec);
     }
@@ -359,6 +369,7 @@ struct ClientCore : std::enable_shared_from_this<ClientCore> {
       c->close();
       return;
     }
+    c->idle_since = Clock::now();
     o.idle.push_back(std::move(c));
   }
 
