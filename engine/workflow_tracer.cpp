@@ -1,6 +1,7 @@
 #include "engine/workflow_tracer.h"
 
 #include <algorithm>
+#include <charconv>
 
 #include "engine/time_format.h"
 
@@ -15,7 +16,14 @@ constexpr std::size_t kNpos = static_cast<std::size_t>(-1);
 constexpr std::int64_t kNanosPerMs = 1'000'000;
 
 std::string span_id(const WorkflowState& st, const std::string& what) {
-  return observability::derive_span_id(st.trace_id(), st.workflow_id() + "/" + what);
+  return observability::derive_span_id(st.trace_id(), {st.workflow_id(), "/", what});
+}
+
+// Decimal digits of `n`, in `buffer`.
+std::string_view decimal(char (&buffer)[24], std::int64_t n) {
+  auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, n);
+  (void)ec;  // 24 characters hold any 64-bit integer
+  return {buffer, static_cast<std::size_t>(end - buffer)};
 }
 
 // Unwinding, and no step of the current phase is still in flight: the
@@ -63,8 +71,10 @@ std::string WorkflowTracer::step_span_id(const WorkflowState& st, std::size_t in
   const StepState& s = st.step(index);
   // The scheduling time tells apart the attempts of a step an operator
   // redrove (its attempts count restarts at 1).
-  return span_id(st, "step:" + st.plan().steps[index].id + ":" + std::to_string(s.attempts) + ":" +
-                         std::to_string(s.last_scheduled_ms));
+  char attempts[24], scheduled[24];
+  return observability::derive_span_id(
+      st.trace_id(), {st.workflow_id(), "/step:", st.plan().steps[index].id, ":",
+                      decimal(attempts, s.attempts), ":", decimal(scheduled, s.last_scheduled_ms)});
 }
 
 std::string WorkflowTracer::compensation_span_id(const WorkflowState& st,

@@ -98,7 +98,8 @@ std::string format_traceparent(std::string_view trace_id, std::string_view span_
   return out;
 }
 
-std::string derive_span_id(std::string_view trace_id, std::string_view key) {
+std::string derive_span_id(std::string_view trace_id,
+                           std::initializer_list<std::string_view> key_pieces) {
   std::uint64_t h = 1469598103934665603ULL;  // FNV-1a 64
   auto feed = [&h](std::string_view s) {
     for (unsigned char c : s) {
@@ -108,9 +109,13 @@ std::string derive_span_id(std::string_view trace_id, std::string_view key) {
   };
   feed(trace_id);
   feed(std::string_view("\0", 1));
-  feed(key);
+  for (std::string_view piece : key_pieces) feed(piece);
   const std::uint64_t id = mix(h);
   return to_hex(id ? id : 1);
+}
+
+std::string derive_span_id(std::string_view trace_id, std::string_view key) {
+  return derive_span_id(trace_id, {key});
 }
 
 std::string random_span_id() {

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -71,6 +72,10 @@ std::string format_traceparent(std::string_view trace_id, std::string_view span_
 // The same (trace_id, key) always gives the same 16-hex-digit id, never all
 // zeros; different keys give different ids with overwhelming probability.
 std::string derive_span_id(std::string_view trace_id, std::string_view key);
+// The same id as derive_span_id(trace_id, the pieces joined), without
+// building the joined key (span ids are derived for every step).
+std::string derive_span_id(std::string_view trace_id,
+                           std::initializer_list<std::string_view> key_pieces);
 // A fresh random span id. Thread-safe.
 std::string random_span_id();
 

@@ -150,6 +150,13 @@ TEST(TraceContextTest, ParsesFormatsAndDerives) {
   EXPECT_EQ(a, observability::derive_span_id("t", "wf/phase:research"));
   EXPECT_NE(a, observability::derive_span_id("t", "wf/phase:content"));
   EXPECT_NE(a, observability::derive_span_id("u", "wf/phase:research"));
+  // The key given in pieces is the key joined: ids stay those of earlier runs.
+  EXPECT_EQ(a, observability::derive_span_id("t", {"wf", "/phase:", "research"}));
+  EXPECT_EQ(a, observability::derive_span_id("t", {"", "wf/phase:research", ""}));
+  EXPECT_NE(a, observability::derive_span_id("t", {"wf", "/phase:", "content"}));
+  // The value before the pieces form existed: a change would break the
+  // traces of workflows running across an upgrade.
+  EXPECT_EQ(a, "5cbecadbc9fd7850");
   EXPECT_NE(observability::random_span_id(), observability::random_span_id());
 }
 

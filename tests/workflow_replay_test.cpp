@@ -9,6 +9,8 @@
 #include "adapters/sandbox/sandbox.h"
 #include "engine/sqlite_journal_store.h"
 #include "engine/workflow_state.h"
+#include "engine/workflow_tracer.h"
+#include "observability/trace.h"
 #include "phases/campaign_definition.h"
 #include "tests/support/orchestrator_fixture.h"
 
@@ -93,6 +95,34 @@ TEST(WorkflowReplayTest, OutOfOrderOrUnknownRecordsAreRejected) {
                            json{{"step", "research.notion_search"}, {"attempt", 1}}.dump()};
   EXPECT_TRUE(state->apply(ok).is_ok());
   EXPECT_EQ(state->step(0).status, engine::StepStatus::scheduled);
+}
+
+// Span ids are derived from the workflow and the step, so a step scheduled
+// before a restart (or an upgrade) keeps the span its traceparent named.
+// They must stay what they were: the trace id and one key per span.
+TEST(WorkflowReplayTest, SpanIdsAreDerivedFromTheirKeysAsBefore) {
+  const engine::WorkflowDefinition def = phases::campaign_definition();
+  engine::JournalRecord started{"wf-1", 1, engine::RecordType::workflow_started, 1000,
+                                json{{"definition", def.name},
+                                     {"input", sample_campaign()},
+                                     {"run_id", "r1"},
+                                     {"trace_id", "4bf92f3577b34da6a3ce929d0e0e4736"}}.dump()};
+  std::string error;
+  auto state = engine::WorkflowState::start(started, def, &error);
+  ASSERT_TRUE(state) << error;
+  engine::JournalRecord scheduled{"wf-1", 2, engine::RecordType::step_scheduled, 1234,
+                                  json{{"step", "research.notion_search"}, {"attempt", 1}}.dump()};
+  ASSERT_TRUE(state->apply(scheduled).is_ok());
+  ASSERT_EQ(state->trace_id(), "4bf92f3577b34da6a3ce929d0e0e4736");
+  auto derived = [&](const std::string& key) {
+    return observability::derive_span_id(state->trace_id(), key);
+  };
+  EXPECT_EQ(engine::WorkflowTracer::workflow_span_id(*state), derived("wf-1/workflow"));
+  EXPECT_EQ(engine::WorkflowTracer::phase_span_id(*state, 0), derived("wf-1/phase:research"));
+  EXPECT_EQ(engine::WorkflowTracer::step_span_id(*state, 0),
+            derived("wf-1/step:research.notion_search:1:1234"));
+  EXPECT_EQ(engine::WorkflowTracer::compensation_span_id(*state, "design.render", 2),
+            derived("wf-1/compensation:design.render:2"));
 }
 
 }  // namespace
