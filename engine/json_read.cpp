@@ -77,10 +77,12 @@ bool JsonReader::begin_array() {
   return enter();
 }
 
-bool JsonReader::next_member(bool& first, std::string& key) {
+// Past the ',' before the container's next item: true there, false after
+// its closing `close` (consumed) or on an error.
+bool JsonReader::next_item(bool& first, char close) {
   if (failed_) return false;
   const char c = peek();
-  if (c == '}') {
+  if (c == close) {
     ++p_;
     --depth_;
     return false;
@@ -88,30 +90,20 @@ bool JsonReader::next_member(bool& first, std::string& key) {
   if (!first) {
     if (c != ',') return fail();
     ++p_;
-    whitespace();
   }
   first = false;
-  if (p_ == end_ || *p_ != '"' || !string(&key)) return fail();
+  return true;
+}
+
+bool JsonReader::next_member(bool& first, std::string& key) {
+  if (!next_item(first, '}')) return false;
+  if (peek() != '"' || !string(&key)) return fail();
   if (peek() != ':') return fail();
   ++p_;
   return true;
 }
 
-bool JsonReader::next_element(bool& first) {
-  if (failed_) return false;
-  const char c = peek();
-  if (c == ']') {
-    ++p_;
-    --depth_;
-    return false;
-  }
-  if (!first) {
-    if (c != ',') return fail();
-    ++p_;
-  }
-  first = false;
-  return true;
-}
+bool JsonReader::next_element(bool& first) { return next_item(first, ']'); }
 
 bool JsonReader::value(json* out) {
   switch (peek()) {

@@ -75,6 +75,7 @@ class JsonReader {
   bool number(nlohmann::json* out);
   bool literal(std::string_view word);
   bool enter();
+  bool next_item(bool& first, char close);
   bool fail() {
     failed_ = true;
     return false;

@@ -1,6 +1,7 @@
 // JsonProjection must keep exactly the members its paths name, and accept
 // and reject the same texts as json::parse.
 #include "adapters/json_projection.h"
+#include "tests/support/json_mutation.h"
 
 #include <gtest/gtest.h>
 
@@ -158,8 +159,6 @@ TEST(JsonProjection, GeneratedDocumentsMatchThePlainFilter) {
 // json::parse accepts, and then keeps what the plain filter keeps.
 TEST(JsonProjection, MutatedDocumentsAsParseThenThePlainFilter) {
   std::mt19937 rng(20261123);
-  static const std::string kBytes = std::string("{}[],:\"\\u0123456789abcdef.-+eE tfnrl") +
-                                    std::string("\x00\x1f\x80\xc2\xed\xff", 6);
   const std::vector<std::string_view> paths = {"a/*/url", "b", "c/*/*", "id"};
   JsonProjection projection(paths);
   const auto segments = split(paths);
@@ -169,13 +168,7 @@ TEST(JsonProjection, MutatedDocumentsAsParseThenThePlainFilter) {
     doc["a"] = generate(rng, 3);
     doc["b"] = generate(rng, 2);
     doc["c"] = generate(rng, 3);
-    std::string text = doc.dump();
-    for (int n = 1 + rng() % 2; n > 0; --n) {
-      const std::size_t at = rng() % (text.size() + 1);
-      const char c = kBytes[rng() % kBytes.size()];
-      if (rng() % 2) text.insert(text.begin() + static_cast<std::ptrdiff_t>(at), c);
-      else if (at < text.size()) text[at] = c;
-    }
+    const std::string text = testing::mutate_json_text(doc.dump(), rng);
     const json whole = json::parse(text, nullptr, false);
     json out;
     ASSERT_EQ(projection.parse(text, out), !whole.is_discarded()) << text;

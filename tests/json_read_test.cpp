@@ -1,6 +1,7 @@
 // parse_json and JsonReader must accept and reject what json::parse does and
 // build the same value, down to the kind of each number.
 #include "engine/json_read.h"
+#include "tests/support/json_mutation.h"
 
 #include <gtest/gtest.h>
 
@@ -141,21 +142,6 @@ json random_value(std::mt19937& rng, int depth) {
   }
 }
 
-std::string mutate(std::string text, std::mt19937& rng) {
-  static const std::string kBytes = std::string("{}[],:\"\\u0123456789abcdefABCDEF.-+eE tfnrl") +
-                                    std::string("\x00\x1f\x7f\x80\xbf\xc2\xe0\xed\xf0\xf4\xff\xef", 12);
-  for (int n = 1 + rng() % 3; n > 0; --n) {
-    const std::size_t at = text.empty() ? 0 : rng() % (text.size() + 1);
-    const char c = kBytes[rng() % kBytes.size()];
-    switch (rng() % 3) {
-      case 0: text.insert(text.begin() + static_cast<std::ptrdiff_t>(at), c); break;
-      case 1: if (at < text.size()) text.erase(at, 1); break;
-      default: if (at < text.size()) text[at] = c; break;
-    }
-  }
-  return text;
-}
-
 TEST(JsonRead, GeneratedAndMutatedTextsAsNlohmann) {
   std::mt19937 rng(20261123);
   int rejected = 0;
@@ -164,7 +150,7 @@ TEST(JsonRead, GeneratedAndMutatedTextsAsNlohmann) {
     const std::string text = i % 2 ? doc.dump() : doc.dump(1);  // compact and indented
     expect_as_nlohmann(text);
     for (int m = 0; m < 4; ++m) {
-      const std::string changed = mutate(text, rng);
+      const std::string changed = testing::mutate_json_text(text, rng);
       rejected += json::parse(changed, nullptr, false).is_discarded();
       expect_as_nlohmann(changed);
     }

@@ -76,12 +76,18 @@ TEST(WorkflowReplayTest, RebuildingEveryJournalPrefixGivesTheLiveState) {
   }
 }
 
+// The workflow_started record of a sample campaign "wf-1", with `extra`
+// members in its payload.
+engine::JournalRecord started_record(const engine::WorkflowDefinition& def,
+                                     json extra = json::object()) {
+  json payload = {{"definition", def.name}, {"input", sample_campaign()}, {"run_id", "r1"}};
+  payload.update(extra);
+  return {"wf-1", 1, engine::RecordType::workflow_started, 1000, payload.dump()};
+}
+
 TEST(WorkflowReplayTest, OutOfOrderOrUnknownRecordsAreRejected) {
   const engine::WorkflowDefinition def = phases::campaign_definition();
-  engine::JournalRecord started{"wf-1", 1, engine::RecordType::workflow_started, 1000,
-                                json{{"definition", def.name},
-                                     {"input", sample_campaign()},
-                                     {"run_id", "r1"}}.dump()};
+  const engine::JournalRecord started = started_record(def);
   std::string error;
   auto state = engine::WorkflowState::start(started, def, &error);
   ASSERT_TRUE(state) << error;
@@ -102,11 +108,8 @@ TEST(WorkflowReplayTest, OutOfOrderOrUnknownRecordsAreRejected) {
 // They must stay what they were: the trace id and one key per span.
 TEST(WorkflowReplayTest, SpanIdsAreDerivedFromTheirKeysAsBefore) {
   const engine::WorkflowDefinition def = phases::campaign_definition();
-  engine::JournalRecord started{"wf-1", 1, engine::RecordType::workflow_started, 1000,
-                                json{{"definition", def.name},
-                                     {"input", sample_campaign()},
-                                     {"run_id", "r1"},
-                                     {"trace_id", "4bf92f3577b34da6a3ce929d0e0e4736"}}.dump()};
+  const engine::JournalRecord started =
+      started_record(def, {{"trace_id", "4bf92f3577b34da6a3ce929d0e0e4736"}});
   std::string error;
   auto state = engine::WorkflowState::start(started, def, &error);
   ASSERT_TRUE(state) << error;

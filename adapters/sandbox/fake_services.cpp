@@ -6,8 +6,10 @@
 #include <cctype>
 #include <cstdio>
 #include <ctime>
+#include <iterator>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "adapters/sandbox/sandbox_state.h"
 #include "adapters/json_projection.h"
@@ -477,11 +479,13 @@ std::string message_text(const json& m) {
 std::string topic_of(const std::string& prompt) {
   std::size_t brace = prompt.find_first_not_of(" \t\r\n");
   if (brace != std::string::npos && prompt[brace] == '{') {
-    static const adapters::JsonProjection kTopics{"campaign_name", "campaign", "name", "topic",
-                                                  "product"};
+    static constexpr const char* kKeys[] = {"campaign_name", "campaign", "name", "topic",
+                                            "product"};  // in order of preference
+    static const adapters::JsonProjection kTopics(
+        std::vector<std::string_view>(std::begin(kKeys), std::end(kKeys)));
     json j;
     if (kTopics.parse(prompt, j) && j.is_object()) {
-      for (const char* k : {"campaign_name", "campaign", "name", "topic", "product"}) {
+      for (const char* k : kKeys) {
         std::string t = trim(str_of(j, k));
         if (!t.empty()) return t.substr(0, 80);
       }
