@@ -1,6 +1,7 @@
 #include "adapters/github_adapter.h"
 #include "engine/json_text.h"
 #include "engine/json_object.h"
+#include "engine/json_writer.h"
 
 #include <utility>
 
@@ -29,8 +30,13 @@ void GitHubAdapter::open_pull_request(const phases::CallContext& ctx, const std:
   Exchange ex;
   ex.method = "POST";
   ex.target = repo_path() + "/pulls";
-  ex.body = dump_json(json_object("title", title, "head", branch, "base",
-                                  setting("base_branch", "main"), "body", body));
+  JsonWriter(ex.body)
+      .begin_object()
+      .key("base").string(setting("base_branch", "main"))
+      .key("body").string(body)
+      .key("head").string(branch)
+      .key("title").string(title)
+      .end_object();
   add_headers(ex.headers);
   execute(ctx, std::move(ex),
           [](const http::Response& res, phases::ServiceResult& out) {
@@ -49,12 +55,13 @@ void GitHubAdapter::open_pull_request(const phases::CallContext& ctx, const std:
 void GitHubAdapter::publish_file(const phases::CallContext& ctx, const std::string& path,
                                  const std::string& content, const std::string& message,
                                  phases::ServiceCallback done) {
-  json body = json_object("message", message, "content", base64_encode(content));
-  if (std::string branch = setting("branch"); !branch.empty()) body["branch"] = branch;
   Exchange ex;
   ex.method = "PUT";
   ex.target = repo_path() + "/contents/" + url_encode_path(path);
-  ex.body = dump_json(body);
+  JsonWriter w(ex.body);
+  w.begin_object();
+  if (std::string branch = setting("branch"); !branch.empty()) w.key("branch").string(branch);
+  w.key("content").string(base64_encode(content)).key("message").string(message).end_object();
   add_headers(ex.headers);
   execute(ctx, std::move(ex),
           [path](const http::Response& res, phases::ServiceResult& out) {

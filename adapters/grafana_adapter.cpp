@@ -3,7 +3,7 @@
 #include <utility>
 
 #include "engine/json_object.h"
-#include "engine/json_text.h"
+#include "engine/json_writer.h"
 
 namespace orch::adapters {
 
@@ -16,32 +16,45 @@ void GrafanaAdapter::create_dashboard(const phases::CallContext& ctx, const std:
                                       const std::string& title,
                                       const std::vector<std::string>& metrics,
                                       phases::ServiceCallback done) {
-  json panels = json::array();
+  // Written in place, keys in order (see engine/json_writer.h).
+  const std::string datasource = setting("datasource_uid");
+  const std::string folder = setting("folder_uid");
+  std::string body;
+  JsonWriter w(body);
+  w.begin_object().key("dashboard").begin_object();
+  w.key("id").null().key("panels").begin_array();
   int i = 0;
-  std::string datasource = setting("datasource_uid");
   for (const auto& metric : metrics) {
-    json target = json_object(
-        "refId", "A", "expr",
-        "sum(rate(campaign_" + metric + "_total{campaign=\"" + uid + "\"}[5m]))");
-    json panel = json_object(
-        "id", i + 1, "type", "timeseries", "title", metric, "gridPos",
-        json_object("h", 8, "w", 12, "x", (i % 2) * 12, "y", (i / 2) * 8), "targets",
-        json_array(std::move(target)));
+    w.begin_object();
     if (!datasource.empty())
-      panel["datasource"] = json_object("type", "prometheus", "uid", datasource);
-    panels.push_back(std::move(panel));
+      w.key("datasource").begin_object().key("type").string("prometheus").key("uid").string(
+          datasource).end_object();
+    w.key("gridPos").begin_object();
+    w.key("h").number(8).key("w").number(12).key("x").number((i % 2) * 12).key("y").number(
+        (i / 2) * 8);
+    w.end_object();
+    w.key("id").number(i + 1);
+    w.key("targets").begin_array().begin_object();
+    w.key("expr").string("sum(rate(campaign_" + metric + "_total{campaign=\"" + uid +
+                         "\"}[5m]))");
+    w.key("refId").string("A");
+    w.end_object().end_array();
+    w.key("title").string(metric).key("type").string("timeseries");
+    w.end_object();
     ++i;
   }
-  json body = json_object("dashboard",
-                          json_object("id", nullptr, "uid", uid, "title", title, "tags",
-                                      json_array("campaign"), "timezone", "browser",
-                                      "schemaVersion", 39, "panels", std::move(panels)),
-                          "overwrite", true, "message", "campaign orchestrator");
-  if (std::string folder = setting("folder_uid"); !folder.empty()) body["folderUid"] = folder;
+  w.end_array();
+  w.key("schemaVersion").number(39);
+  w.key("tags").begin_array().string("campaign").end_array();
+  w.key("timezone").string("browser").key("title").string(title).key("uid").string(uid);
+  w.end_object();
+  if (!folder.empty()) w.key("folderUid").string(folder);
+  w.key("message").string("campaign orchestrator").key("overwrite").boolean(true);
+  w.end_object();
   Exchange ex;
   ex.method = "POST";
   ex.target = "/api/dashboards/db";
-  ex.body = dump_json(body);
+  ex.body = std::move(body);
   add_bearer(ex.headers);
   std::string base = setting("public_url", endpoint().base_url);
   while (!base.empty() && base.back() == '/') base.pop_back();

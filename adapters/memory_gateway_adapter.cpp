@@ -1,6 +1,6 @@
 #include "adapters/memory_gateway_adapter.h"
-#include "engine/json_text.h"
 #include "engine/json_object.h"
+#include "engine/json_writer.h"
 
 #include <utility>
 
@@ -17,7 +17,7 @@ void MemoryGatewayAdapter::recall(const phases::CallContext& ctx, const std::str
   Exchange ex;
   ex.method = "POST";
   ex.target = "/v1/recall";
-  ex.body = dump_json(json_object("query", query));
+  JsonWriter(ex.body).begin_object().key("query").string(query).end_object();
   add_bearer(ex.headers);
   execute(ctx, std::move(ex),
           [](const http::Response& res, phases::ServiceResult& out) {
@@ -44,7 +44,7 @@ void MemoryGatewayAdapter::remember(const phases::CallContext& ctx, const std::s
   Exchange ex;
   ex.method = "POST";
   ex.target = "/v1/remember";
-  ex.body = dump_json(json_object("key", key, "value", value));
+  JsonWriter(ex.body).begin_object().key("key").string(key).key("value").value(value).end_object();
   add_bearer(ex.headers);
   execute(ctx, std::move(ex),
           [key](const http::Response& res, phases::ServiceResult& out) {

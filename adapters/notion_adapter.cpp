@@ -1,6 +1,6 @@
 #include "adapters/notion_adapter.h"
-#include "engine/json_text.h"
 #include "engine/json_object.h"
+#include "engine/json_writer.h"
 
 #include <utility>
 
@@ -53,9 +53,13 @@ void NotionAdapter::search(const phases::CallContext& ctx, const std::string& qu
     page_size = std::stoi(setting("page_size", "10"));
   } catch (const std::exception&) {
   }
-  ex.body = dump_json(json_object("query", query, "filter",
-                                  json_object("property", "object", "value", "page"),
-                                  "page_size", page_size));
+  JsonWriter(ex.body)
+      .begin_object()
+      .key("filter").begin_object().key("property").string("object").key("value").string("page")
+      .end_object()
+      .key("page_size").number(page_size)
+      .key("query").string(query)
+      .end_object();
   add_bearer(ex.headers);
   ex.headers.emplace_back("Notion-Version", setting("notion_version", "2022-06-28"));
   execute(ctx, std::move(ex),

@@ -1,7 +1,8 @@
 #include "adapters/openai_adapter.h"
-#include "engine/json_text.h"
 #include "engine/json_object.h"
+#include "engine/json_writer.h"
 
+#include <optional>
 #include <utility>
 
 namespace orch::adapters {
@@ -14,21 +15,26 @@ OpenAiAdapter::OpenAiAdapter(http::HttpTransport& transport, ServiceEndpoint end
 void OpenAiAdapter::complete(const phases::CallContext& ctx, const std::string& system_prompt,
                              const std::string& user_prompt, phases::ServiceCallback done) {
   std::string model = setting("model", "campaign-writer");
-  json messages = json::array();
-  if (!system_prompt.empty())
-    messages.push_back(json_object("role", "system", "content", system_prompt));
-  messages.push_back(json_object("role", "user", "content", user_prompt));
-  json body = json_object("model", model, "messages", std::move(messages));
+  std::optional<double> temperature;
   if (std::string t = setting("temperature"); !t.empty()) {
     try {
-      body["temperature"] = std::stod(t);
+      temperature = std::stod(t);
     } catch (const std::exception&) {
     }
   }
   Exchange ex;
   ex.method = "POST";
   ex.target = "/v1/chat/completions";
-  ex.body = dump_json(body);
+  // Written in place, keys in order (see engine/json_writer.h): the prompts
+  // are long and are not copied into a tree first.
+  JsonWriter w(ex.body);
+  w.begin_object().key("messages").begin_array();
+  if (!system_prompt.empty())
+    w.begin_object().key("content").string(system_prompt).key("role").string("system").end_object();
+  w.begin_object().key("content").string(user_prompt).key("role").string("user").end_object();
+  w.end_array().key("model").string(model);
+  if (temperature) w.key("temperature").value(*temperature);
+  w.end_object();
   add_bearer(ex.headers);
   execute(ctx, std::move(ex),
           [model](const http::Response& res, phases::ServiceResult& out) {

@@ -1,6 +1,7 @@
 #include "adapters/sendgrid_adapter.h"
 #include "engine/json_text.h"
 #include "engine/json_object.h"
+#include "engine/json_writer.h"
 
 #include <chrono>
 #include <utility>
@@ -35,30 +36,35 @@ void SendGridAdapter::send(const phases::CallContext& ctx, const phases::EmailMe
                            phases::ServiceCallback done) {
   std::vector<std::string> to = message.to;
   if (to.empty()) to = split_list(setting("to", "subscribers@example.com"));
-  json recipients = json::array();
-  for (const auto& r : to) recipients.push_back(json_object("email", r));
-  json from = json_object("email", setting("from", "campaigns@example.com"));
-  if (std::string name = setting("from_name"); !name.empty()) from["name"] = name;
-  json body = json_object(
-      "personalizations", json_array(json_object("to", std::move(recipients))),
-      "from", std::move(from), "subject", message.subject,
-      "content", json_array(json_object("type", "text/html", "value", message.html)));
-  if (!message.batch_id.empty()) body["batch_id"] = message.batch_id;
   long delay = 600;
   try {
     delay = std::stol(setting("send_delay_s", "600"));
   } catch (const std::exception&) {
   }
+  Exchange ex;
+  ex.method = "POST";
+  ex.target = "/v3/mail/send";
+  // Written in place, keys in order (see engine/json_writer.h).
+  JsonWriter w(ex.body);
+  w.begin_object();
+  if (!message.batch_id.empty()) w.key("batch_id").string(message.batch_id);
+  w.key("content").begin_array().begin_object();
+  w.key("type").string("text/html").key("value").string(message.html);
+  w.end_object().end_array();
+  w.key("from").begin_object().key("email").string(setting("from", "campaigns@example.com"));
+  if (std::string name = setting("from_name"); !name.empty()) w.key("name").string(name);
+  w.end_object();
+  w.key("personalizations").begin_array().begin_object().key("to").begin_array();
+  for (const auto& r : to) w.begin_object().key("email").string(r).end_object();
+  w.end_array().end_object().end_array();
   if (delay > 0) {
     auto now = std::chrono::duration_cast<std::chrono::seconds>(
                    std::chrono::system_clock::now().time_since_epoch())
                    .count();
-    body["send_at"] = now + delay;
+    w.key("send_at").number(now + delay);
   }
-  Exchange ex;
-  ex.method = "POST";
-  ex.target = "/v3/mail/send";
-  ex.body = dump_json(body);
+  w.key("subject").string(message.subject);
+  w.end_object();
   add_bearer(ex.headers);
   execute(ctx, std::move(ex),
           [batch = message.batch_id](const http::Response& res, phases::ServiceResult& out) {

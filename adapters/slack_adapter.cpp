@@ -1,6 +1,6 @@
 #include "adapters/slack_adapter.h"
-#include "engine/json_text.h"
 #include "engine/json_object.h"
+#include "engine/json_writer.h"
 
 #include <utility>
 
@@ -16,7 +16,7 @@ void SlackAdapter::post_message(const phases::CallContext& ctx, const std::strin
   Exchange ex;
   ex.method = "POST";
   ex.target = "/api/chat.postMessage";
-  ex.body = dump_json(json_object("channel", channel, "text", text));
+  JsonWriter(ex.body).begin_object().key("channel").string(channel).key("text").string(text).end_object();
   ex.content_type = "application/json; charset=utf-8";
   add_bearer(ex.headers);
   execute(ctx, std::move(ex),

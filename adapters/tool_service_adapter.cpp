@@ -1,6 +1,6 @@
 #include "adapters/tool_service_adapter.h"
-#include "engine/json_text.h"
 #include "engine/json_object.h"
+#include "engine/json_writer.h"
 
 #include <utility>
 
@@ -16,7 +16,7 @@ void ToolServiceAdapter::scrape(const phases::CallContext& ctx, const std::strin
   Exchange ex;
   ex.method = "POST";
   ex.target = "/v1/tools/scrape";
-  ex.body = dump_json(json_object("url", url));
+  JsonWriter(ex.body).begin_object().key("url").string(url).end_object();
   add_bearer(ex.headers);
   execute(ctx, std::move(ex),
           [url](const http::Response& res, phases::ServiceResult& out) {

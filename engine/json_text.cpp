@@ -35,7 +35,7 @@ std::size_t plain_prefix(std::string_view s) {
   return json_ascii::plain_prefix(s.data(), s.size());
 }
 
-void append_string(std::string& out, const std::string& s) {
+void append_string(std::string& out, std::string_view s) {
   std::string_view rest(s);
   std::size_t plain = plain_prefix(rest);
   if (plain == rest.size()) {  // the common case: one append
@@ -47,7 +47,7 @@ void append_string(std::string& out, const std::string& s) {
   for (unsigned char c : rest.substr(plain)) {
     if (c >= 0x80) {
       // UTF-8: nlohmann validates it and throws on a bad byte.
-      out += json(s).dump();
+      out += json(std::string(s)).dump();
       return;
     }
   }
@@ -126,6 +126,10 @@ void append_json(std::string& out, const json& value) {
       return;
   }
 }
+
+void append_json_string(std::string& out, std::string_view text) { append_string(out, text); }
+
+void append_json_integer(std::string& out, std::int64_t value) { append_integer(out, value); }
 
 std::string dump_json(const json& value) {
   // Built in a buffer that keeps its capacity, so the result is one

@@ -15,7 +15,9 @@
 // json_text_test checks that over hand-written and generated documents.
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -26,5 +28,11 @@ void append_json(std::string& out, const nlohmann::json& value);
 
 // The compact JSON text of `value`: what value.dump() returns.
 std::string dump_json(const nlohmann::json& value);
+
+// Appends `text` as a JSON string, as append_json writes a string value.
+void append_json_string(std::string& out, std::string_view text);
+
+// Appends the decimal text of `value`.
+void append_json_integer(std::string& out, std::int64_t value);
 
 }  // namespace orch

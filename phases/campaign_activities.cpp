@@ -4,6 +4,7 @@
 #include <string>
 
 #include "engine/json_object.h"
+#include "engine/json_writer.h"
 #include "engine/json_read.h"
 #include "phases/campaign_definition.h"
 #include "engine/json_text.h"
@@ -109,11 +110,33 @@ std::string asset_url(const ActivityRequest& r, const std::string& channel) {
   return "";
 }
 
-json research_findings(const ActivityRequest& r) {
-  json findings = json::array();
+// The language model's user prompt: the campaign and what research found,
+// as one JSON object written in place, keys in order (engine/json_writer.h),
+// so the research outputs are not copied into a tree first.
+std::string user_prompt(const ActivityRequest& r) {
+  auto strings = [&](JsonWriter& w, const char* field) {
+    w.begin_array();
+    if (auto it = r.input.find(field); it != r.input.end() && it->is_array())
+      for (const json& v : *it)
+        if (v.is_string()) w.string(v.get_ref<const std::string&>());
+    w.end_array();
+  };
+  std::string text;
+  JsonWriter w(text);
+  w.begin_object();
+  w.key("campaign_goals");
+  strings(w, "campaign_goals");
+  w.key("campaign_name").string(input_string(r, "campaign_name"));
+  w.key("channels");
+  strings(w, "channels");
+  w.key("research_findings").begin_array();
   for (const auto& [step, out] : r.outputs)
-    if (step.rfind("research.", 0) == 0) findings.push_back(json_object("source", step, "data", out));
-  return findings;
+    if (step.rfind("research.", 0) == 0)
+      w.begin_object().key("data").value(out).key("source").string(step).end_object();
+  w.end_array();
+  w.key("target_audience").string(input_string(r, "target_audience"));
+  w.end_object();
+  return text;
 }
 
 const char* template_for(const std::string& channel) {
@@ -202,18 +225,15 @@ void CampaignActivities::register_all(engine::ActivityRegistry& registry) {
                      }));
   });
   add("slm.generate", [s](const ActivityRequest& r, ActivityDone done) {
-    json voice = r.outputs.count("content.brand_voice") ? r.outputs.at("content.brand_voice")
-                                                        : json::object();
-    const std::string system =
+    std::string system =
         "You write marketing campaigns. Answer with one JSON object with the string fields "
         "headline, tagline, email_subject, email_body, social_post, blog_outline. Tone: " +
-        input_string(r, "tone") + ". Brand voice: " + dump_json(voice);
-    const std::string user = dump_json(
-        json_object("campaign_name", input_string(r, "campaign_name"),
-                    "campaign_goals", input_strings(r, "campaign_goals"),
-                    "target_audience", input_string(r, "target_audience"),
-                    "channels", input_strings(r, "channels"),
-                    "research_findings", research_findings(r)));
+        input_string(r, "tone") + ". Brand voice: ";
+    if (auto voice = r.outputs.find("content.brand_voice"); voice != r.outputs.end())
+      append_json(system, voice->second);
+    else
+      system += "{}";
+    const std::string user = user_prompt(r);
     s.language_model->complete(context_of(r), system, user,
                                finish(std::move(done), [](const json& v) {
                                  return json_object("content_pieces",
