@@ -15,6 +15,7 @@
 #include "adapters/json_projection.h"
 #include "engine/json_object.h"
 #include "engine/json_text.h"
+#include "engine/json_writer.h"
 
 namespace orch::sandbox {
 
@@ -365,7 +366,14 @@ Response notion_search(Sandbox::State&, Call& c) {
     page_size = std::clamp(ps->get<int>(), 1, 100);
   static constexpr const char* kTopics[] = {"market research", "audience insights",
                                             "competitor analysis"};
-  json results = json::array();
+  // Written in place, keys in order (engine/json_writer.h): what dump_json
+  // of Notion's page list would give, without building it first.
+  std::string body;
+  JsonWriter w(body);
+  w.begin_object();
+  w.key("has_more").boolean(false).key("next_cursor").null().key("object").string("list");
+  w.key("page_or_database").begin_object().end_object();
+  w.key("results").begin_array();
   int n = std::min(page_size, 3);
   uint64_t qh = fnv1a(query);
   for (int i = 0; i < n; ++i) {
@@ -376,26 +384,28 @@ Response notion_search(Sandbox::State&, Call& c) {
     for (char ch : id)
       if (ch != '-') compact.push_back(ch);
     std::string url = "https://www.notion.so/" + slugify(title) + "-" + compact;
-    json rich = json_array(json_object("type", "text",
-                                       "text", json_object("content", title, "link", nullptr),
-                                       "plain_text", title,
-                                       "href", nullptr));
-    results.push_back(json_object(
-        "object", "page",
-        "id", std::move(id),
-        "created_time", "2024-01-15T09:00:00.000Z",
-        "last_edited_time", "2024-03-01T12:30:00.000Z",
-        "archived", false,
-        "url", std::move(url),
-        "properties",
-        json_object("title", json_object("id", "title", "type", "title", "title", std::move(rich)))));
+    w.begin_object();
+    w.key("archived").boolean(false);
+    w.key("created_time").string("2024-01-15T09:00:00.000Z");
+    w.key("id").string(id);
+    w.key("last_edited_time").string("2024-03-01T12:30:00.000Z");
+    w.key("object").string("page");
+    w.key("properties").begin_object().key("title").begin_object();
+    w.key("id").string("title");
+    w.key("title").begin_array().begin_object();  // rich text
+    w.key("href").null().key("plain_text").string(title);
+    w.key("text").begin_object().key("content").string(title).key("link").null().end_object();
+    w.key("type").string("text");
+    w.end_object().end_array();
+    w.key("type").string("title");
+    w.end_object().end_object();
+    w.key("url").string(url);
+    w.end_object();
   }
-  return json_response(200, json_object("object", "list",
-                                        "results", std::move(results),
-                                        "next_cursor", nullptr,
-                                        "has_more", false,
-                                        "type", "page_or_database",
-                                        "page_or_database", json::object()));
+  w.end_array();
+  w.key("type").string("page_or_database");
+  w.end_object();
+  return Response::json(200, std::move(body));
 }
 
 // ---------------------------------------------------------------------------
@@ -551,37 +561,40 @@ Response slm_chat(Sandbox::State& s, Call& c) {
   std::string hook = tone == "casual"      ? "Say hello to"
                      : tone == "technical" ? "Under the hood of"
                                            : "Introducing";
-  json content = json_object(
-      "headline", hook + " " + topic,
-      "tagline", topic + ": less busywork, more results.",
-      "email_subject", hook + " " + topic,
-      "email_body",
-      "Hi there,\n\n" + topic +
-          " is here. It helps your team plan, launch and measure "
-          "campaigns in one place.\n\nSee what's new and get started "
-          "today.\n\nThe Team",
-      "social_post", topic + " is live! Plan, launch and measure in one place. #launch",
-      "blog_outline", "1. Why " + topic + "\n2. What's new\n3. How teams use it\n4. Getting started");
-  std::string text = dump_json(content);
+  // The completion and the answer, written in place with their keys in
+  // order (engine/json_writer.h): the same text as dump_json of the trees.
+  std::string text;
+  JsonWriter(text)
+      .begin_object()
+      .key("blog_outline").string("1. Why " + topic + "\n2. What's new\n3. How teams use it\n4. Getting started")
+      .key("email_body").string("Hi there,\n\n" + topic +
+                                " is here. It helps your team plan, launch and measure "
+                                "campaigns in one place.\n\nSee what's new and get started "
+                                "today.\n\nThe Team")
+      .key("email_subject").string(hook + " " + topic)
+      .key("headline").string(hook + " " + topic)
+      .key("social_post").string(topic + " is live! Plan, launch and measure in one place. #launch")
+      .key("tagline").string(topic + ": less busywork, more results.")
+      .end_object();
   int prompt_tokens = static_cast<int>(all.size() / 4) + 1;
   int completion_tokens = static_cast<int>(text.size() / 4) + 1;
   uint64_t n = s.next_id();
-  return json_response(
-      200, json_object("id", "chatcmpl-" + hex_id(n, 24, fnv1a(all)),
-                       "object", "chat.completion",
-                       "created", 1'700'000'000 + static_cast<int64_t>(n),
-                       "model", model,
-                       "system_fingerprint", "fp_sandbox",
-                       "choices",
-                       json_array(json_object(
-                           "index", 0,
-                           "message", json_object("role", "assistant", "content", text),
-                           "logprobs", nullptr,
-                           "finish_reason", "stop")),
-                       "usage",
-                       json_object("prompt_tokens", prompt_tokens,
-                                   "completion_tokens", completion_tokens,
-                                   "total_tokens", prompt_tokens + completion_tokens)));
+  std::string body;
+  JsonWriter w(body);
+  w.begin_object();
+  w.key("choices").begin_array().begin_object();
+  w.key("finish_reason").string("stop").key("index").number(0).key("logprobs").null();
+  w.key("message").begin_object().key("content").string(text).key("role").string("assistant");
+  w.end_object().end_object().end_array();
+  w.key("created").number(1'700'000'000 + static_cast<int64_t>(n));
+  w.key("id").string("chatcmpl-" + hex_id(n, 24, fnv1a(all)));
+  w.key("model").string(model).key("object").string("chat.completion");
+  w.key("system_fingerprint").string("fp_sandbox");
+  w.key("usage").begin_object();
+  w.key("completion_tokens").number(completion_tokens).key("prompt_tokens").number(prompt_tokens);
+  w.key("total_tokens").number(prompt_tokens + completion_tokens);
+  w.end_object().end_object();
+  return Response::json(200, std::move(body));
 }
 
 // ---------------------------------------------------------------------------
