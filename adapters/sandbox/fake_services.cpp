@@ -671,20 +671,22 @@ Response github_pulls(Sandbox::State& s, Call& c) {
   int64_t number = ++s.github_pr_numbers[owner + "/" + repo];
   std::string slug = owner + "/" + repo;
   uint64_t id = s.next_id();
-  return json_response(
-      201,
-      json_object("id", 1'000'000 + static_cast<int64_t>(id),
-                  "node_id", "PR_" + hex_id(id, 16),
-                  "number", number,
-                  "state", "open",
-                  "title", title,
-                  "body", str_of(c.body, "body"),
-                  "draft", false,
-                  "merged", false,
-                  "url", "https://api.github.com/repos/" + slug + "/pulls/" + std::to_string(number),
-                  "html_url", "https://github.com/" + slug + "/pull/" + std::to_string(number),
-                  "head", json_object("ref", head, "label", owner + ":" + head),
-                  "base", json_object("ref", base, "label", owner + ":" + base)));
+  // Written in place, keys in order (engine/json_writer.h).
+  std::string body;
+  JsonWriter w(body);
+  w.begin_object();
+  w.key("base").begin_object().key("label").string(owner + ":" + base).key("ref").string(base);
+  w.end_object();
+  w.key("body").string(str_of(c.body, "body")).key("draft").boolean(false);
+  w.key("head").begin_object().key("label").string(owner + ":" + head).key("ref").string(head);
+  w.end_object();
+  w.key("html_url").string("https://github.com/" + slug + "/pull/" + std::to_string(number));
+  w.key("id").number(1'000'000 + static_cast<int64_t>(id));
+  w.key("merged").boolean(false).key("node_id").string("PR_" + hex_id(id, 16));
+  w.key("number").number(number).key("state").string("open").key("title").string(title);
+  w.key("url").string("https://api.github.com/repos/" + slug + "/pulls/" + std::to_string(number));
+  w.end_object();
+  return Response::json(201, std::move(body));
 }
 
 std::string contents_path(const Call& c) {
@@ -736,23 +738,23 @@ Response github_put_contents(Sandbox::State& s, Call& c) {
   GitFile file{hex_id(fnv1a(b64), 40, n), base64_decoded_size(b64)};
   std::string commit_sha = hex_id(n, 40, 0xc0ffee);
   std::string name = path.substr(path.rfind('/') == std::string::npos ? 0 : path.rfind('/') + 1);
-  json body = json_object(
-      "content",
-      json_object("name", name,
-                  "path", path,
-                  "sha", file.sha,
-                  "size", file.size,
-                  "type", "file",
-                  "url", "https://api.github.com/repos/" + slug + "/contents/" + path,
-                  "html_url", "https://github.com/" + slug + "/blob/" + branch + "/" + path,
-                  "download_url",
-                  "https://raw.githubusercontent.com/" + slug + "/" + branch + "/" + path),
-      "commit",
-      json_object("sha", commit_sha,
-                  "message", message,
-                  "html_url", "https://github.com/" + slug + "/commit/" + commit_sha));
+  // Written in place, keys in order (engine/json_writer.h).
+  std::string body;
+  JsonWriter w(body);
+  w.begin_object().key("commit").begin_object();
+  w.key("html_url").string("https://github.com/" + slug + "/commit/" + commit_sha);
+  w.key("message").string(message).key("sha").string(commit_sha);
+  w.end_object();
+  w.key("content").begin_object();
+  w.key("download_url").string("https://raw.githubusercontent.com/" + slug + "/" + branch + "/" +
+                               path);
+  w.key("html_url").string("https://github.com/" + slug + "/blob/" + branch + "/" + path);
+  w.key("name").string(name).key("path").string(path).key("sha").string(file.sha);
+  w.key("size").number(static_cast<std::int64_t>(file.size)).key("type").string("file");
+  w.key("url").string("https://api.github.com/repos/" + slug + "/contents/" + path);
+  w.end_object().end_object();
   s.github_files[key] = std::move(file);
-  return json_response(created ? 201 : 200, body);
+  return Response::json(created ? 201 : 200, std::move(body));
 }
 
 Response github_delete_contents(Sandbox::State& s, Call& c) {
@@ -815,16 +817,17 @@ Response slack_post(Sandbox::State& s, Call& c) {
   std::snprintf(ts, sizeof ts, "%lld.%06llu", static_cast<long long>(unix_now()),
                 static_cast<unsigned long long>(s.next_id() % 1'000'000));
   std::string id = slack_channel_id(channel);
-  return json_response(200, json_object("ok", true,
-                                        "channel", id,
-                                        "ts", ts,
-                                        "message",
-                                        json_object("type", "message",
-                                                    "subtype", "bot_message",
-                                                    "text", text,
-                                                    "ts", ts,
-                                                    "bot_id", "B0SANDBOX1",
-                                                    "user", "U0SANDBOX1")));
+  // Written in place, keys in order (engine/json_writer.h).
+  std::string body;
+  JsonWriter w(body);
+  w.begin_object().key("channel").string(id);
+  w.key("message").begin_object();
+  w.key("bot_id").string("B0SANDBOX1").key("subtype").string("bot_message").key("text").string(text);
+  w.key("ts").string(ts).key("type").string("message").key("user").string("U0SANDBOX1");
+  w.end_object();
+  w.key("ok").boolean(true).key("ts").string(ts);
+  w.end_object();
+  return Response::json(200, std::move(body));
 }
 
 // ---------------------------------------------------------------------------
@@ -954,28 +957,33 @@ Response buffer_create(Sandbox::State& s, Call& c) {
     photo = str_of(*media, "photo");
   }
   int64_t now = unix_now();
-  json updates = json::array();
-  for (const auto& p : profiles) {
-    std::string id = hex_id(s.next_id(), 24, 0xb0ff);
-    s.buffer_updates[id] = "buffer";
-    json u = json_object("id", id,
-                         "created_at", now,
-                         "due_at", now + 3600,
-                         "profile_id", p,
-                         "profile_service", "twitter",
-                         "status", "buffer",
-                         "text", text,
-                         "text_formatted", text,
-                         "user_id", "sandbox-user",
-                         "via", "api");
-    if (!photo.empty()) u["media"] = json_object("photo", photo, "thumbnail", photo);
-    updates.push_back(std::move(u));
+  std::vector<std::string> ids;
+  for (std::size_t i = 0; i < profiles.size(); ++i) {
+    ids.push_back(hex_id(s.next_id(), 24, 0xb0ff));
+    s.buffer_updates[ids.back()] = "buffer";
   }
   auto count = static_cast<int64_t>(s.buffer_updates.size());
-  return json_response(200, json_object("success", true,
-                                        "buffer_count", count,
-                                        "buffer_percentage", std::min<int64_t>(100, count * 10),
-                                        "updates", std::move(updates)));
+  // Written in place, keys in order (engine/json_writer.h).
+  std::string body;
+  JsonWriter w(body);
+  w.begin_object();
+  w.key("buffer_count").number(count);
+  w.key("buffer_percentage").number(std::min<int64_t>(100, count * 10));
+  w.key("success").boolean(true);
+  w.key("updates").begin_array();
+  for (std::size_t i = 0; i < profiles.size(); ++i) {
+    w.begin_object();
+    w.key("created_at").number(now).key("due_at").number(now + 3600).key("id").string(ids[i]);
+    if (!photo.empty())
+      w.key("media").begin_object().key("photo").string(photo).key("thumbnail").string(photo)
+          .end_object();
+    w.key("profile_id").string(profiles[i]).key("profile_service").string("twitter");
+    w.key("status").string("buffer").key("text").string(text).key("text_formatted").string(text);
+    w.key("user_id").string("sandbox-user").key("via").string("api");
+    w.end_object();
+  }
+  w.end_array().end_object();
+  return Response::json(200, std::move(body));
 }
 
 Response buffer_destroy(Sandbox::State& s, Call& c) {
