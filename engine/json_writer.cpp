@@ -1,10 +1,29 @@
 #include "engine/json_writer.h"
 
+#include "engine/json_ascii.h"
 #include "engine/json_text.h"
+
+#include <cstring>
 
 namespace orch {
 
 JsonWriter& JsonWriter::key(std::string_view name) {
+  // A short key with nothing to escape (the usual case: a literal) goes in
+  // with one append, separator, quotes and colon included.
+  constexpr std::size_t kShort = 48;
+  if (name.size() <= kShort && json_ascii::plain_prefix(name.data(), name.size()) == name.size()) {
+    char buffer[kShort + 4];
+    std::size_t n = 0;
+    if (need_comma_) buffer[n++] = ',';
+    buffer[n++] = '"';
+    std::memcpy(buffer + n, name.data(), name.size());
+    n += name.size();
+    buffer[n++] = '"';
+    buffer[n++] = ':';
+    out_.append(buffer, n);
+    need_comma_ = false;
+    return *this;
+  }
   separate();
   append_json_string(out_, name);
   out_ += ':';

@@ -58,6 +58,7 @@ TEST(JsonWriterTest, HandWrittenValuesAreDumpJsonsText) {
            {"message", "campaign orchestrator"}},
       json{{"quote \" and \\ back", "tab\tnew\nline\x01\x1f"}, {"", ""}},
       json{{"utf8", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"}},
+      json{{std::string(48, 'k'), 1}, {std::string(49, 'l'), 2}, {std::string(200, 'm'), 3}},
       json{{"min", std::numeric_limits<std::int64_t>::min()},
            {"max", std::numeric_limits<std::int64_t>::max()},
            {"zero", 0},

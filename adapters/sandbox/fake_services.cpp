@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <ctime>
 #include <iterator>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -608,7 +609,7 @@ Response figma_images(Sandbox::State& s, Call& c) {
   std::string format = c.req.query_param("format").value_or("png");
   if (format != "png" && format != "jpg" && format != "svg" && format != "pdf")
     return json_response(400, {{"status", 400}, {"err", "Invalid format: " + format}});
-  json images = json::object();
+  std::map<std::string, std::string> images;  // by node id, in key order; a repeated id: the last
   std::string_view rest(*ids);
   while (!rest.empty()) {
     auto comma = rest.find(',');
@@ -623,7 +624,13 @@ Response figma_images(Sandbox::State& s, Call& c) {
   }
   if (images.empty())
     return json_response(400, {{"status", 400}, {"err", "Missing required parameter: ids"}});
-  return json_response(200, {{"err", nullptr}, {"images", std::move(images)}});
+  // Written in place, keys in order (engine/json_writer.h).
+  std::string body;
+  JsonWriter w(body);
+  w.begin_object().key("err").null().key("images").begin_object();
+  for (const auto& [node, url] : images) w.key(node).string(url);
+  w.end_object().end_object();
+  return Response::json(200, std::move(body));
 }
 
 Response figma_delete(Sandbox::State& s, Call& c) {
