@@ -30,6 +30,10 @@ struct WorkflowSummary {
   // an update, a cancel); -1 = unknown (a row written before this was kept).
   // Lets a restart leave a workflow that waits for a human on disk.
   TimeMs wake_ms = -1;
+  // The row was written before (by an earlier commit), so the store may
+  // update its changing columns instead of inserting it. A hint: a store
+  // that finds no row inserts it whole.
+  bool stored = false;
 
   // Takes what a later row of the same workflow changes (status, phase,
   // updated_ms, wake_ms); the first row's identity, creation time, key and

@@ -202,6 +202,12 @@ Status SqliteJournalStore::prepare() {
                       &upsert_summary_);
       !s)
     return s;
+  if (Status s = prep(writer_,
+                      "UPDATE workflows SET status=?2, phase=?3, updated_ms=?4, wake_ms=?5 "
+                      "WHERE workflow_id=?1",
+                      &update_summary_);
+      !s)
+    return s;
   return prep(reader_,
               "SELECT offset, workflow_id, seq, type, time_ms, payload, checksum FROM journal "
               "WHERE workflow_id=? ORDER BY seq",
@@ -211,6 +217,7 @@ Status SqliteJournalStore::prepare() {
 SqliteJournalStore::~SqliteJournalStore() {
   sqlite3_finalize(insert_record_);
   sqlite3_finalize(upsert_summary_);
+  sqlite3_finalize(update_summary_);
   sqlite3_finalize(select_workflow_);
   if (reader_) sqlite3_close(reader_);
   if (drafts_) sqlite3_close(drafts_);
@@ -243,6 +250,20 @@ Status SqliteJournalStore::append(const std::vector<JournalRecord>& records,
                                                 std::to_string(r.seq)));
   }
   for (const WorkflowSummary& w : summaries) {
+    // A row written before needs only its changing columns: a plain UPDATE
+    // skips the upsert's attempt to insert the whole row first (building
+    // it, then finding the key taken). No row found: upsert it whole.
+    if (w.stored) {
+      StatementReset reset{update_summary_};
+      bind_text(update_summary_, 1, w.workflow_id);
+      bind_text(update_summary_, 2, w.status);
+      bind_text(update_summary_, 3, w.phase);
+      sqlite3_bind_int64(update_summary_, 4, w.updated_ms);
+      sqlite3_bind_int64(update_summary_, 5, w.wake_ms);
+      if (sqlite3_step(update_summary_) != SQLITE_DONE)
+        return rollback(sqlite_error(writer_, "update summary of " + w.workflow_id));
+      if (sqlite3_changes(writer_) > 0) continue;
+    }
     StatementReset reset{upsert_summary_};
     bind_text(upsert_summary_, 1, w.workflow_id);
     bind_text(upsert_summary_, 2, w.run_id);

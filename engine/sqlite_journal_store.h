@@ -55,6 +55,7 @@ class SqliteJournalStore final : public JournalStore {
 
   sqlite3_stmt* insert_record_ = nullptr;   // writer thread only
   sqlite3_stmt* upsert_summary_ = nullptr;  // writer thread only
+  sqlite3_stmt* update_summary_ = nullptr;  // writer thread only
   std::mutex read_mu_;                      // serialises reader_ use
   sqlite3_stmt* select_workflow_ = nullptr;  // GUARDED_BY(read_mu_)
   std::mutex draft_mu_;                       // serialises drafts_ use

@@ -281,7 +281,7 @@ void WorkflowEngine::commit(const WorkflowPtr& wfp, std::function<void()> after_
     WorkflowSummary row{st.workflow_id(), st.run_id(),  st.definition().name,
                         status,           phase,        st.created_ms(),
                         st.updated_ms(),  st.idempotency_key(), wf.input_hash,
-                        wake};
+                        wake,             /*stored=*/!wf.journaled_status.empty()};
     remember_summary(row);
     summaries.push_back(std::move(row));
     wf.journaled_wake = wake;

@@ -60,6 +60,44 @@ TEST(JournalStoreTest, RecordsAndSummariesRoundTrip) {
   EXPECT_EQ(rows[0].status, "awaiting_approval");
 }
 
+// A row the engine wrote before is updated in place (its changing columns
+// only, as the upsert does); a row marked stored that is not there is
+// inserted whole.
+TEST(JournalStoreTest, StoredSummariesAreUpdatedAndAMissingOneIsInserted) {
+  TempDir dir;
+  std::string error;
+  auto store = engine::SqliteJournalStore::open((dir.path / "j.db").string(), &error);
+  ASSERT_TRUE(store) << error;
+  engine::WorkflowSummary first{"a", "run-a", "marketing_campaign", "running", "research",
+                                1, 1, "key-a", "hash-a", 0};
+  ASSERT_TRUE(store->append({record("a", 1, "{}")}, {first}).is_ok());
+  engine::WorkflowSummary later{"a", "other-run", "other", "awaiting_approval", "review",
+                                7, 5, "other-key", "other-hash", 99, /*stored=*/true};
+  engine::WorkflowSummary unknown{"z", "run-z", "marketing_campaign", "completed", "analytics",
+                                  3, 4, "", "hash-z", 0, /*stored=*/true};
+  ASSERT_TRUE(store->append({record("a", 2, "{}"), record("z", 1, "{}")}, {later, unknown}).is_ok());
+
+  std::vector<engine::WorkflowSummary> rows;
+  ASSERT_TRUE(store->load_summaries(&rows).is_ok());
+  ASSERT_EQ(rows.size(), 2u);
+  const engine::WorkflowSummary& a = rows[0].workflow_id == "a" ? rows[0] : rows[1];
+  const engine::WorkflowSummary& z = rows[0].workflow_id == "z" ? rows[0] : rows[1];
+  EXPECT_EQ(a.status, "awaiting_approval");
+  EXPECT_EQ(a.phase, "review");
+  EXPECT_EQ(a.updated_ms, 5);
+  EXPECT_EQ(a.wake_ms, 99);
+  EXPECT_EQ(a.run_id, "run-a");  // identity, creation, key and hash stay
+  EXPECT_EQ(a.definition, "marketing_campaign");
+  EXPECT_EQ(a.created_ms, 1);
+  EXPECT_EQ(a.idempotency_key, "key-a");
+  EXPECT_EQ(a.input_hash, "hash-a");
+  EXPECT_EQ(z.workflow_id, "z");
+  EXPECT_EQ(z.run_id, "run-z");
+  EXPECT_EQ(z.status, "completed");
+  EXPECT_EQ(z.phase, "analytics");
+  EXPECT_EQ(z.input_hash, "hash-z");
+}
+
 TEST(JournalStoreTest, ChecksumMismatchNamesWorkflowAndOffset) {
   TempDir dir;
   const std::string path = (dir.path / "j.db").string();
