@@ -8,6 +8,7 @@
 #include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -72,6 +73,28 @@ std::string self_exe() {
 // is this very binary even if the file was replaced since.
 pid_t spawn(const std::vector<std::string>& argv, const fs::path& log) {
   return spawn_child("/proc/self/exe", argv, log, /*die_with_parent=*/true);
+}
+
+// For profiling: ORCH_BENCH_WRAP_SERVE="/usr/bin/valgrind --tool=callgrind"
+// runs the orchestrator under that command (words split on spaces, the first
+// an absolute path), so its instructions can be counted under the real load.
+// /proc/self/exe cannot be used then: inside a wrapper it names the wrapper.
+pid_t spawn_serve(const std::vector<std::string>& argv, const fs::path& log) {
+  const char* wrap = std::getenv("ORCH_BENCH_WRAP_SERVE");
+  if (!wrap || !*wrap) return spawn(argv, log);
+  std::vector<std::string> full;
+  std::string word;
+  for (const char* c = wrap;; ++c) {
+    if (*c == ' ' || *c == '\0') {
+      if (!word.empty()) full.push_back(std::move(word));
+      word.clear();
+      if (!*c) break;
+    } else {
+      word += *c;
+    }
+  }
+  full.insert(full.end(), argv.begin(), argv.end());
+  return spawn_child(full.front(), full, log, /*die_with_parent=*/true);
 }
 
 // SIGTERM, then SIGKILL if it does not exit in time. Returns true on a clean exit.
@@ -415,7 +438,7 @@ class Bench {
   }
 
   void start_orchestrator() {
-    orchestrator_ = spawn({exe_, "serve", "--no-auth", "--listen", api_url_.substr(7), "--store",
+    orchestrator_ = spawn_serve({exe_, "serve", "--no-auth", "--listen", api_url_.substr(7), "--store",
                            "sqlite:" + (dir_ / "orchestrator.db").string(), "--config",
                            (dir_ / "config.json").string()},
                           dir_ / "orchestrator.log");
