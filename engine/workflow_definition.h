@@ -9,6 +9,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -141,6 +142,10 @@ struct WorkflowPlan {
   // [begin, end) into steps for each phase.
   std::vector<std::pair<std::size_t, std::size_t>> phase_ranges;
 };
+
+// The value at a JSON pointer (RFC 6901, as nlohmann's json_pointer reads
+// it) in `input`, or nullptr if the pointer is malformed or leads nowhere.
+const nlohmann::json* at_pointer(const nlohmann::json& input, std::string_view pointer);
 
 // REQUIRES: `definition` outlives the plan.
 WorkflowPlan expand_plan(const WorkflowDefinition& definition, const nlohmann::json& input);

@@ -88,6 +88,7 @@ std::unique_ptr<WorkflowState> WorkflowState::start(const JournalRecord& started
     s->idempotency_key_ = p.value("idempotency_key", "");
     s->trace_id_ = p.value("trace_id", "");
     s->trace_parent_ = p.value("trace_parent", "");
+    s->span_seed_ = observability::SpanIdSeed(s->trace_id_, {s->workflow_id_, "/"});
     s->input_ = std::move(p.at("input"));
   } catch (const json::exception& e) {
     *error = "workflow " + started.workflow_id + ": bad workflow_started record: " + e.what();

@@ -15,6 +15,7 @@
 #include "engine/journal_record.h"
 #include "engine/status.h"
 #include "engine/workflow_definition.h"
+#include "observability/trace.h"
 
 namespace orch::engine {
 
@@ -86,6 +87,8 @@ class WorkflowState {
   const std::string& run_id() const { return run_id_; }
   const std::string& idempotency_key() const { return idempotency_key_; }
   const std::string& trace_id() const { return trace_id_; }
+  // Span ids of this workflow: derive_span_id(trace_id, workflow_id + "/" + key).
+  const observability::SpanIdSeed& span_seed() const { return span_seed_; }
   // The caller's span (from its traceparent) the workflow's span hangs off, or "".
   const std::string& trace_parent() const { return trace_parent_; }
   const WorkflowDefinition& definition() const { return *definition_; }
@@ -163,6 +166,7 @@ class WorkflowState {
   std::string idempotency_key_;
   std::string trace_id_;
   std::string trace_parent_;
+  observability::SpanIdSeed span_seed_;
   nlohmann::json input_;
   WorkflowPlan plan_;
   std::vector<StepState> steps_;

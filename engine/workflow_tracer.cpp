@@ -16,7 +16,7 @@ constexpr std::size_t kNpos = static_cast<std::size_t>(-1);
 constexpr std::int64_t kNanosPerMs = 1'000'000;
 
 std::string span_id(const WorkflowState& st, const std::string& what) {
-  return observability::derive_span_id(st.trace_id(), {st.workflow_id(), "/", what});
+  return st.span_seed().derive({what});
 }
 
 // Decimal digits of `n`, in `buffer`.
@@ -72,9 +72,9 @@ std::string WorkflowTracer::step_span_id(const WorkflowState& st, std::size_t in
   // The scheduling time tells apart the attempts of a step an operator
   // redrove (its attempts count restarts at 1).
   char attempts[24], scheduled[24];
-  return observability::derive_span_id(
-      st.trace_id(), {st.workflow_id(), "/step:", st.plan().steps[index].id, ":",
-                      decimal(attempts, s.attempts), ":", decimal(scheduled, s.last_scheduled_ms)});
+  return st.span_seed().derive({"step:", st.plan().steps[index].id, ":",
+                                decimal(attempts, s.attempts), ":",
+                                decimal(scheduled, s.last_scheduled_ms)});
 }
 
 std::string WorkflowTracer::compensation_span_id(const WorkflowState& st,

@@ -98,20 +98,40 @@ std::string format_traceparent(std::string_view trace_id, std::string_view span_
   return out;
 }
 
-std::string derive_span_id(std::string_view trace_id,
-                           std::initializer_list<std::string_view> key_pieces) {
-  std::uint64_t h = 1469598103934665603ULL;  // FNV-1a 64
-  auto feed = [&h](std::string_view s) {
-    for (unsigned char c : s) {
-      h ^= c;
-      h *= 1099511628211ULL;
-    }
-  };
-  feed(trace_id);
-  feed(std::string_view("\0", 1));
-  for (std::string_view piece : key_pieces) feed(piece);
+namespace {
+
+constexpr std::uint64_t kFnvOffset = 1469598103934665603ULL;  // FNV-1a 64
+
+std::uint64_t fnv1a(std::uint64_t h, std::string_view s) {
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+std::string finish_span_id(std::uint64_t h) {
   const std::uint64_t id = mix(h);
   return to_hex(id ? id : 1);
+}
+
+}  // namespace
+
+SpanIdSeed::SpanIdSeed(std::string_view trace_id,
+                       std::initializer_list<std::string_view> key_prefix) {
+  hash_ = fnv1a(fnv1a(kFnvOffset, trace_id), std::string_view("\0", 1));
+  for (std::string_view piece : key_prefix) hash_ = fnv1a(hash_, piece);
+}
+
+std::string SpanIdSeed::derive(std::initializer_list<std::string_view> rest) const {
+  std::uint64_t h = hash_;
+  for (std::string_view piece : rest) h = fnv1a(h, piece);
+  return finish_span_id(h);
+}
+
+std::string derive_span_id(std::string_view trace_id,
+                           std::initializer_list<std::string_view> key_pieces) {
+  return SpanIdSeed(trace_id, key_pieces).derive({});
 }
 
 std::string derive_span_id(std::string_view trace_id, std::string_view key) {

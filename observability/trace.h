@@ -76,6 +76,21 @@ std::string derive_span_id(std::string_view trace_id, std::string_view key);
 // building the joined key (span ids are derived for every step).
 std::string derive_span_id(std::string_view trace_id,
                            std::initializer_list<std::string_view> key_pieces);
+// derive_span_id in two steps: the hash of the trace id and a key's first
+// pieces, kept, then the ids of keys that start with those pieces. A
+// workflow's spans all start with (its trace id, its id, "/"), so the
+// workflow keeps one and derives each step's span from the rest.
+class SpanIdSeed {
+ public:
+  SpanIdSeed() = default;
+  SpanIdSeed(std::string_view trace_id, std::initializer_list<std::string_view> key_prefix);
+  // derive_span_id(trace_id, key_prefix then rest, joined).
+  std::string derive(std::initializer_list<std::string_view> rest) const;
+
+ private:
+  std::uint64_t hash_ = 0;
+};
+
 // A fresh random span id. Thread-safe.
 std::string random_span_id();
 

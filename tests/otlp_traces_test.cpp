@@ -157,6 +157,13 @@ TEST(TraceContextTest, ParsesFormatsAndDerives) {
   // The value before the pieces form existed: a change would break the
   // traces of workflows running across an upgrade.
   EXPECT_EQ(a, "5cbecadbc9fd7850");
+  // A seed of the key's first pieces derives the same ids from the rest.
+  const observability::SpanIdSeed seed("t", {"wf", "/"});
+  EXPECT_EQ(seed.derive({"phase:research"}), "5cbecadbc9fd7850");
+  EXPECT_EQ(seed.derive({"phase:", "research"}), a);
+  EXPECT_EQ(observability::SpanIdSeed("t", {}).derive({"wf/phase:research"}), a);
+  EXPECT_NE(seed.derive({"phase:content"}), a);
+  EXPECT_NE(observability::SpanIdSeed("u", {"wf", "/"}).derive({"phase:research"}), a);
   EXPECT_NE(observability::random_span_id(), observability::random_span_id());
 }
 
