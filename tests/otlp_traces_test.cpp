@@ -408,7 +408,15 @@ TEST(OtlpTracesTest, FailedCampaignIsOneConsistentTree) {
   // Secrets never appear in traces, even from the service that failed.
   for (const json& s : spans) EXPECT_EQ(s.dump().find(kPlantedToken), std::string::npos);
 
-  const std::string metrics = app.metrics().serialize();
+  // The exporter counts a batch once the collector has answered, which can
+  // be just after the test read the spans the collector holds.
+  std::string metrics = app.metrics().serialize();
+  for (int i = 0; i < 250 && sample(metrics, "otel_spans_exported_total") <
+                                 static_cast<double>(spans.size());
+       ++i) {
+    std::this_thread::sleep_for(20ms);
+    metrics = app.metrics().serialize();
+  }
   EXPECT_GE(sample(metrics, "otel_spans_exported_total"), static_cast<double>(spans.size()));
   EXPECT_EQ(sample(metrics, "otel_spans_dropped_total{reason=\"queue_full\"}"), 0);
   std::printf("exported %zu spans for one campaign failing in distribution (%zu HTTP)\n",
