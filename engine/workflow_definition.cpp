@@ -78,7 +78,9 @@ const nlohmann::json* at_pointer(const nlohmann::json& input, std::string_view p
 
 WorkflowPlan expand_plan(const WorkflowDefinition& definition, const nlohmann::json& input) {
   WorkflowPlan plan;
-  plan.steps.reserve(16);
+  std::size_t defined_steps = 0;
+  for (const PhaseDefinition& phase : definition.phases) defined_steps += phase.steps.size();
+  plan.steps.reserve(defined_steps);  // for_each steps may add more
   plan.phase_ranges.reserve(definition.phases.size());
   for (std::size_t p = 0; p < definition.phases.size(); ++p) {
     const PhaseDefinition& phase = definition.phases[p];
