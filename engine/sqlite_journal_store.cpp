@@ -106,9 +106,17 @@ void sqlite_log(void*, int code, const char* message) {
                      {{"sqlite_code", code}, {"detail", message ? message : ""}});
 }
 
-void install_sqlite_log() {
+// Process-wide settings, which SQLite takes only before its first use.
+// Memory statistics off: with them on (Debian's default), every allocation
+// and free inside SQLite takes a global mutex and asks glibc for the block's
+// size, about 450 times per campaign on the journal writer; nothing here
+// reads sqlite3_memory_used().
+void configure_sqlite() {
   static std::once_flag once;
-  std::call_once(once, [] { sqlite3_config(SQLITE_CONFIG_LOG, sqlite_log, nullptr); });
+  std::call_once(once, [] {
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    sqlite3_config(SQLITE_CONFIG_LOG, sqlite_log, nullptr);
+  });
 }
 
 }  // namespace
@@ -116,7 +124,7 @@ void install_sqlite_log() {
 std::unique_ptr<SqliteJournalStore> SqliteJournalStore::open(const std::string& path,
                                                              std::string* error,
                                                              const StoreOptions& options) {
-  install_sqlite_log();
+  configure_sqlite();
   std::unique_ptr<SqliteJournalStore> store(new SqliteJournalStore());
   store->path_ = path;
   std::error_code ec;
