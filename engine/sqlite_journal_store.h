@@ -3,6 +3,8 @@
 // on a thread of its own (wal_checkpointer.h).
 #pragma once
 
+#include <array>
+#include <cstddef>
 #include <mutex>
 #include <string>
 
@@ -42,6 +44,9 @@ class SqliteJournalStore final : public JournalStore {
  private:
   SqliteJournalStore() = default;
   Status prepare();
+  // The INSERT of `rows` journal records in one statement, prepared on first
+  // use. REQUIRES: 1 <= rows <= kRowsPerInsert; the writer thread.
+  sqlite3_stmt* insert_statement(std::size_t rows, Status* error);
   // verify() of the records after `after_offset` (0: all of them).
   Status verify_from(std::int64_t after_offset, bool repair, VerifyReport* report);
   Status read_records(sqlite3_stmt* stmt,
@@ -53,7 +58,10 @@ class SqliteJournalStore final : public JournalStore {
   std::int64_t next_batch_ = 1;  // writer thread only
   sqlite3* reader_ = nullptr;
 
-  sqlite3_stmt* insert_record_ = nullptr;   // writer thread only
+  // One statement per row count (index = rows; [0] unused): a group commit
+  // inserts its records kRowsPerInsert at a time. Writer thread only.
+  static constexpr std::size_t kRowsPerInsert = 32;
+  std::array<sqlite3_stmt*, kRowsPerInsert + 1> insert_records_{};
   sqlite3_stmt* upsert_summary_ = nullptr;  // writer thread only
   sqlite3_stmt* update_summary_ = nullptr;  // writer thread only
   std::mutex read_mu_;                      // serialises reader_ use

@@ -5,6 +5,7 @@
 #include <sqlite3.h>
 
 #include <atomic>
+#include <set>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <thread>
@@ -96,6 +97,80 @@ TEST(JournalStoreTest, StoredSummariesAreUpdatedAndAMissingOneIsInserted) {
   EXPECT_EQ(z.status, "completed");
   EXPECT_EQ(z.phase, "analytics");
   EXPECT_EQ(z.input_hash, "hash-z");
+}
+
+// A commit's records go in several rows per INSERT statement (32 at a time):
+// across those chunks they keep the order they were appended in (offsets),
+// one batch number, their checksums, and the commit stays all or nothing.
+TEST(JournalStoreTest, ACommitOfManyRecordsKeepsItsOrderAndIsAllOrNothing) {
+  TempDir dir;
+  const std::string path = (dir.path / "j.db").string();
+  std::string error;
+  auto store = engine::SqliteJournalStore::open(path, &error);
+  ASSERT_TRUE(store) << error;
+  // 75 records = 32 + 32 + 11, three workflows interleaved.
+  const std::vector<std::string> wfs{"wf-a", "wf-b", "wf-c"};
+  std::vector<JournalRecord> many;
+  std::vector<std::string> appended;  // "wf/seq" in append order
+  for (std::uint64_t i = 0; i < 75; ++i) {
+    const std::string& wf = wfs[i % 3];
+    const std::uint64_t seq = i / 3 + 1;
+    many.push_back(record(wf, seq, "{\"i\":" + std::to_string(i) + "}"));
+    appended.push_back(wf + "/" + std::to_string(seq));
+  }
+  ASSERT_TRUE(store->append(many, {summary("wf-a", "running")}).is_ok());
+  ASSERT_TRUE(store->append({record("wf-d", 1, "{}")}, {}).is_ok());
+
+  for (std::size_t w = 0; w < wfs.size(); ++w) {
+    std::vector<JournalRecord> got;
+    ASSERT_TRUE(store->load_workflow(wfs[w], &got).is_ok());
+    ASSERT_EQ(got.size(), 25u);
+    for (std::size_t k = 0; k < got.size(); ++k) {
+      EXPECT_EQ(got[k].seq, k + 1);
+      EXPECT_EQ(got[k].payload, "{\"i\":" + std::to_string(k * 3 + w) + "}");
+    }
+  }
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT offset, workflow_id, seq, batch FROM journal "
+                                     "ORDER BY offset", -1, &st, nullptr),
+              SQLITE_OK);
+    std::vector<std::string> stored;
+    std::set<std::int64_t> batches;
+    std::int64_t expected_offset = 1;
+    while (sqlite3_step(st) == SQLITE_ROW && stored.size() < 75) {
+      EXPECT_EQ(sqlite3_column_int64(st, 0), expected_offset++);
+      stored.push_back(std::string(reinterpret_cast<const char*>(sqlite3_column_text(st, 1))) +
+                       "/" + std::to_string(sqlite3_column_int64(st, 2)));
+      batches.insert(sqlite3_column_int64(st, 3));
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    EXPECT_EQ(stored, appended);
+    EXPECT_EQ(batches.size(), 1u);
+  }
+
+  // A duplicate (workflow, seq) in the second chunk of 40 rolls back the
+  // whole commit, the first chunk's 32 records with it.
+  std::vector<JournalRecord> failing;
+  for (std::uint64_t i = 0; i < 40; ++i) failing.push_back(record("wf-e", i + 1, "{}"));
+  failing[35] = record("wf-a", 7, "{\"dup\":true}");
+  EXPECT_FALSE(store->append(failing, {summary("wf-e", "running")}).is_ok());
+  std::vector<JournalRecord> e;
+  ASSERT_TRUE(store->load_workflow("wf-e", &e).is_ok());
+  EXPECT_TRUE(e.empty());
+  std::vector<engine::WorkflowSummary> rows;
+  ASSERT_TRUE(store->load_summaries(&rows).is_ok());
+  EXPECT_EQ(rows.size(), 1u);  // wf-a's only
+
+  // And the store goes on: the next commit lands, and every checksum holds.
+  ASSERT_TRUE(store->append({record("wf-e", 1, "{}")}, {}).is_ok());
+  engine::VerifyReport report;
+  ASSERT_TRUE(store->verify(false, &report).is_ok());
+  EXPECT_TRUE(report.sound()) << report.corrupt;
+  EXPECT_EQ(report.records, 77u);
 }
 
 TEST(JournalStoreTest, ChecksumMismatchNamesWorkflowAndOffset) {
