@@ -37,7 +37,10 @@ CREATE TABLE IF NOT EXISTS workflows (
   input_hash      TEXT NOT NULL,
   wake_ms         INTEGER NOT NULL DEFAULT -1
 );
-CREATE INDEX IF NOT EXISTS workflows_by_status ON workflows(status);
+-- No index on status: no query looks a workflow up by it (recovery scans
+-- the summaries in workflow_id order), and keeping one cost every status
+-- change an index delete and insert. Stores made before drop theirs.
+DROP INDEX IF EXISTS workflows_by_status;
 CREATE TABLE IF NOT EXISTS journal_meta (
   key   TEXT PRIMARY KEY,
   value INTEGER NOT NULL

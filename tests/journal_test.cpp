@@ -99,6 +99,55 @@ TEST(JournalStoreTest, StoredSummariesAreUpdatedAndAMissingOneIsInserted) {
   EXPECT_EQ(z.input_hash, "hash-z");
 }
 
+// The summaries keep no index on status (nothing looks a workflow up by it);
+// a store made by an older build loses its index when opened, and its rows
+// read as before.
+TEST(JournalStoreTest, AStoreFromBeforeLosesItsStatusIndexAndKeepsItsRows) {
+  TempDir dir;
+  const std::string path = (dir.path / "j.db").string();
+  std::string error;
+  {
+    auto store = engine::SqliteJournalStore::open(path, &error);
+    ASSERT_TRUE(store) << error;
+    ASSERT_TRUE(store->append({record("a", 1, "{}")}, {summary("a", "running")}).is_ok());
+  }
+  auto indexes = [&] {
+    sqlite3* db = nullptr;
+    EXPECT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db, "SELECT name FROM sqlite_master WHERE type='index' AND "
+                                     "tbl_name='workflows' AND sql IS NOT NULL",
+                                 -1, &st, nullptr),
+              SQLITE_OK);
+    std::vector<std::string> names;
+    while (sqlite3_step(st) == SQLITE_ROW)
+      names.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)));
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return names;
+  };
+  EXPECT_TRUE(indexes().empty());
+  {  // what older builds created
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "CREATE INDEX workflows_by_status ON workflows(status)", nullptr,
+                           nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+  }
+  EXPECT_EQ(indexes(), std::vector<std::string>{"workflows_by_status"});
+  auto store = engine::SqliteJournalStore::open(path, &error);
+  ASSERT_TRUE(store) << error;
+  EXPECT_TRUE(indexes().empty());
+  engine::WorkflowSummary later = summary("a", "completed");
+  later.stored = true;
+  ASSERT_TRUE(store->append({record("a", 2, "{}")}, {later}).is_ok());
+  std::vector<engine::WorkflowSummary> rows;
+  ASSERT_TRUE(store->load_summaries(&rows).is_ok());
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].status, "completed");
+}
+
 // A commit's records go in several rows per INSERT statement (32 at a time):
 // across those chunks they keep the order they were appended in (offsets),
 // one batch number, their checksums, and the commit stays all or nothing.
