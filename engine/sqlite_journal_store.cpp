@@ -66,6 +66,13 @@ Status exec(sqlite3* db, const char* sql) {
   return Status::ok();
 }
 
+// A statement kept for the store's lifetime; *out is null on error.
+Status prepare_persistent(sqlite3* db, const char* sql, sqlite3_stmt** out) {
+  return sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, out, nullptr) == SQLITE_OK
+             ? Status::ok()
+             : sqlite_error(db, std::string("prepare ") + sql);
+}
+
 void bind_text(sqlite3_stmt* s, int i, const std::string& v) {
   sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
 }
@@ -194,12 +201,7 @@ std::unique_ptr<SqliteJournalStore> SqliteJournalStore::open(const std::string& 
 }
 
 Status SqliteJournalStore::prepare() {
-  auto prep = [](sqlite3* db, const char* sql, sqlite3_stmt** out) {
-    return sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, out, nullptr) == SQLITE_OK
-               ? Status::ok()
-               : sqlite_error(db, std::string("prepare ") + sql);
-  };
-  if (Status s = prep(writer_,
+  if (Status s = prepare_persistent(writer_,
                       "INSERT INTO workflows(workflow_id, run_id, definition, status, phase, "
                       "created_ms, updated_ms, idempotency_key, input_hash, wake_ms) "
                       "VALUES(?,?,?,?,?,?,?,?,?,?) ON CONFLICT(workflow_id) DO UPDATE SET "
@@ -208,13 +210,13 @@ Status SqliteJournalStore::prepare() {
                       &upsert_summary_);
       !s)
     return s;
-  if (Status s = prep(writer_,
+  if (Status s = prepare_persistent(writer_,
                       "UPDATE workflows SET status=?2, phase=?3, updated_ms=?4, wake_ms=?5 "
                       "WHERE workflow_id=?1",
                       &update_summary_);
       !s)
     return s;
-  return prep(reader_,
+  return prepare_persistent(reader_,
               "SELECT offset, workflow_id, seq, type, time_ms, payload, checksum FROM journal "
               "WHERE workflow_id=? ORDER BY seq",
               &select_workflow_);
@@ -233,12 +235,7 @@ sqlite3_stmt* SqliteJournalStore::insert_statement(std::size_t rows, Status* err
   std::string sql =
       "INSERT INTO journal(workflow_id, seq, type, time_ms, payload, checksum, batch) VALUES";
   for (std::size_t i = 0; i < rows; ++i) sql += i == 0 ? "(?,?,?,?,?,?,?)" : ",(?,?,?,?,?,?,?)";
-  if (sqlite3_prepare_v3(writer_, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr) !=
-      SQLITE_OK) {
-    *error = sqlite_error(writer_, "prepare the insert of " + std::to_string(rows) + " records");
-    sqlite3_finalize(stmt);
-    stmt = nullptr;
-  }
+  if (Status s = prepare_persistent(writer_, sql.c_str(), &stmt); !s) *error = s;
   return stmt;
 }
 
