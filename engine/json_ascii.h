@@ -1,13 +1,22 @@
-// The word-at-a-time scan for plain JSON string bytes, shared by the writer
+// The fast scan for plain JSON string bytes, shared by the writer
 // (json_text.cpp) and the reader (json_read.cpp).
 //
 // A byte is plain when a JSON string may hold it as it is and it needs no
 // UTF-8 check: printable ASCII other than '"' and '\\'.
+//
+// Where SSE2 is there (every x86-64), 16 bytes are tested per step with
+// three compares: under the benchmark the scan was 4.6 % of the
+// orchestrator's instructions at 8 bytes per step. Elsewhere the 8-byte
+// word test below does it.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace orch::json_ascii {
 
@@ -26,6 +35,51 @@ inline bool any_special(std::uint64_t w) {
           has_zero(w ^ ('\\' * kOnes))) != 0;
 }
 
+#if defined(__SSE2__)
+// Bit i set when byte i of the 16 at `p` is special. A signed compare: bytes
+// 0x80 and above are negative, so "below a space" catches them together with
+// the control characters.
+inline unsigned special_mask16(const char* p) {
+  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  const __m128i stop = _mm_or_si128(
+      _mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
+      _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
+  return static_cast<unsigned>(_mm_movemask_epi8(stop));
+}
+
+// Length of the run of plain bytes at the start of [data, data + size).
+// Reads only those bytes: a short range is copied into a padded block, and
+// the last block of a long one overlaps the bytes already found plain.
+inline std::size_t plain_prefix(const char* data, std::size_t size) {
+  if (size < 16) {
+    if (size == 0) return 0;
+    char padded[16];
+    std::memset(padded, 'a', sizeof padded);  // plain, so never the first stop
+    std::memcpy(padded, data, size);
+    const unsigned mask = special_mask16(padded);
+    return mask != 0 ? static_cast<std::size_t>(__builtin_ctz(mask)) : size;
+  }
+  std::size_t n = 0;
+  for (; n + 16 <= size; n += 16)
+    if (const unsigned mask = special_mask16(data + n); mask != 0)
+      return n + static_cast<std::size_t>(__builtin_ctz(mask));
+  if (n == size) return size;
+  const std::size_t last = size - 16;
+  const unsigned mask = special_mask16(data + last);
+  return mask != 0 ? last + static_cast<std::size_t>(__builtin_ctz(mask)) : size;
+}
+
+// Whether every byte of [data, data + size) is below 0x80.
+inline bool all_ascii(const char* data, std::size_t size) {
+  std::size_t n = 0;
+  __m128i any = _mm_setzero_si128();
+  for (; n + 16 <= size; n += 16)
+    any = _mm_or_si128(any, _mm_loadu_si128(reinterpret_cast<const __m128i*>(data + n)));
+  unsigned char tail = 0;
+  for (; n < size; ++n) tail |= static_cast<unsigned char>(data[n]);
+  return _mm_movemask_epi8(any) == 0 && tail < 0x80;
+}
+#else
 // Length of the run of plain bytes at the start of [data, data + size).
 inline std::size_t plain_prefix(const char* data, std::size_t size) {
   std::size_t n = 0;
@@ -37,5 +91,13 @@ inline std::size_t plain_prefix(const char* data, std::size_t size) {
   while (n < size && !special(static_cast<unsigned char>(data[n]))) ++n;
   return n;
 }
+
+// Whether every byte of [data, data + size) is below 0x80.
+inline bool all_ascii(const char* data, std::size_t size) {
+  unsigned char any = 0;
+  for (std::size_t n = 0; n < size; ++n) any |= static_cast<unsigned char>(data[n]);
+  return any < 0x80;
+}
+#endif
 
 }  // namespace orch::json_ascii

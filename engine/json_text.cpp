@@ -44,12 +44,10 @@ void append_string(std::string& out, std::string_view s) {
     out += '"';
     return;
   }
-  for (unsigned char c : rest.substr(plain)) {
-    if (c >= 0x80) {
-      // UTF-8: nlohmann validates it and throws on a bad byte.
-      out += json(std::string(s)).dump();
-      return;
-    }
+  if (!json_ascii::all_ascii(rest.data() + plain, rest.size() - plain)) {
+    // UTF-8: nlohmann validates it and throws on a bad byte.
+    out += json(std::string(s)).dump();
+    return;
   }
   out += '"';
   for (;;) {
