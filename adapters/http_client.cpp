@@ -22,6 +22,7 @@
 #include <boost/beast/http.hpp>
 
 #include "adapters/http_parser.h"
+#include "adapters/http_syntax.h"
 
 namespace orch::http {
 
@@ -66,37 +67,8 @@ constexpr std::uint64_t kMaxResponseBody = 8u << 20;  // 8 MiB
 constexpr std::uint32_t kMaxResponseHeader = 64u << 10;
 constexpr std::chrono::seconds kMaxRetryAfter{30};
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
-
-bool is_token_char(char c) {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-    return true;
-  switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*':
-    case '+': case '-': case '.': case '^': case '_': case '`': case '|': case '~':
-      return true;
-    default:
-      return false;
-  }
-}
-
-bool valid_token(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), is_token_char);
-}
-
-bool valid_header_value(std::string_view s) {
-  return std::none_of(s.begin(), s.end(),
-                      [](char c) { return c == '\r' || c == '\n' || c == '\0'; });
-}
+using syntax::iequals;
+using syntax::valid_token;
 
 bool valid_target(std::string_view s) {
   return std::none_of(s.begin(), s.end(), [](char c) {
@@ -720,7 +692,7 @@ std::string build_request(std::string& out, bool& head, const Url& url, const Re
   bool has_host = false, has_user_agent = false, has_content_type = false;
   for (const auto& [name, value] : in.headers) {
     if (!valid_token(name)) return "invalid request header name";
-    if (!valid_header_value(value)) return "invalid value for request header '" + name + "'";
+    if (!syntax::valid_field_value(value)) return "invalid value for request header '" + name + "'";
     if (iequals(name, "content-length") || iequals(name, "transfer-encoding") ||
         iequals(name, "connection")) {
       continue;

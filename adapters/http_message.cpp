@@ -1,20 +1,12 @@
 #include "adapters/http_message.h"
 
+#include "adapters/http_syntax.h"
+
 
 namespace orch::http {
 
 namespace {
-// ASCII case folding: what std::tolower does in the "C" locale, which the
-// program never leaves, without a library call per character.
-char ascii_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
-  }
-  return true;
-}
+using syntax::iequals;
 
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';

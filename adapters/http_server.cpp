@@ -19,6 +19,7 @@
 #include <boost/beast/http.hpp>
 
 #include "adapters/http_parser.h"
+#include "adapters/http_syntax.h"
 
 namespace orch::http {
 
@@ -36,16 +37,7 @@ using error_code = boost::system::error_code;
 constexpr std::chrono::seconds kMaxLinger{5};
 constexpr std::size_t kMaxLingerBytes = 64u << 20;
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
+using syntax::iequals;
 
 bool contains_token_ci(std::string_view haystack, std::string_view token) {
   if (token.size() > haystack.size()) return false;
@@ -55,29 +47,9 @@ bool contains_token_ci(std::string_view haystack, std::string_view token) {
   return false;
 }
 
-bool is_token_char(char c) {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-    return true;
-  switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*':
-    case '+': case '-': case '.': case '^': case '_': case '`': case '|': case '~':
-      return true;
-    default:
-      return false;
-  }
-}
+bool valid_header_name(std::string_view s) { return syntax::valid_token(s); }
 
-bool valid_header_name(std::string_view s) {
-  if (s.empty()) return false;
-  return std::all_of(s.begin(), s.end(), is_token_char);
-}
-
-bool valid_header_value(std::string_view s) {
-  for (char c : s) {
-    if (c == '\r' || c == '\n' || c == '\0') return false;
-  }
-  return true;
-}
+bool valid_header_value(std::string_view s) { return syntax::valid_field_value(s); }
 
 void append_json_escaped(std::string& out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
