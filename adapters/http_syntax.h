@@ -9,7 +9,12 @@
 #pragma once
 
 #include <array>
+#include <cstring>
 #include <string_view>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace orch::http::syntax {
 
@@ -36,15 +41,41 @@ inline bool valid_token(std::string_view s) {
 }
 
 // A field value must not hold CR, LF or NUL (they would split the message).
+// With SSE2, 16 bytes per step (an outbound request carries a few hundred
+// bytes of values: tokens, idempotency keys, traceparent); a short value is
+// copied into a padded block, and a long one's last block overlaps.
 inline bool valid_field_value(std::string_view s) {
+#if defined(__SSE2__)
+  auto breaks = [](const char* at) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(at));
+    const __m128i hit = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\r')),
+                                     _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\n')),
+                                                  _mm_cmpeq_epi8(v, _mm_setzero_si128())));
+    return _mm_movemask_epi8(hit) != 0;
+  };
+  const std::size_t n = s.size();
+  if (n < 16) {
+    char padded[16];
+    std::memset(padded, 'a', sizeof padded);
+    if (n != 0) std::memcpy(padded, s.data(), n);
+    return !breaks(padded);
+  }
+  std::size_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    if (breaks(s.data() + i)) return false;
+  return i == n || !breaks(s.data() + n - 16);
+#else
   for (char c : s)
-    if (static_cast<unsigned char>(c) <= '\r' && (c == '\r' || c == '\n' || c == '\0')) return false;
+    if (c == '\r' || c == '\n' || c == '\0') return false;
   return true;
+#endif
 }
 
 // ASCII case folding: what std::tolower does in the "C" locale, which the
 // program never leaves, without a library call per character.
-inline char ascii_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+inline char ascii_lower(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
 
 inline bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;

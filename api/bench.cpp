@@ -77,10 +77,12 @@ pid_t spawn(const std::vector<std::string>& argv, const fs::path& log) {
 
 // For profiling: ORCH_BENCH_WRAP_SERVE="/usr/bin/valgrind --tool=callgrind"
 // runs the orchestrator under that command (words split on spaces, the first
-// an absolute path), so its instructions can be counted under the real load.
-// /proc/self/exe cannot be used then: inside a wrapper it names the wrapper.
-pid_t spawn_serve(const std::vector<std::string>& argv, const fs::path& log) {
-  const char* wrap = std::getenv("ORCH_BENCH_WRAP_SERVE");
+// an absolute path), so its instructions can be counted under the real load;
+// ORCH_BENCH_WRAP_SANDBOX does the same for the sandbox. /proc/self/exe
+// cannot be used then: inside a wrapper it names the wrapper.
+pid_t spawn_wrapped(const char* wrap_variable, const std::vector<std::string>& argv,
+                    const fs::path& log) {
+  const char* wrap = std::getenv(wrap_variable);
   if (!wrap || !*wrap) return spawn(argv, log);
   std::vector<std::string> full;
   std::string word;
@@ -378,13 +380,15 @@ class Bench {
     sandbox_url_ = "http://127.0.0.1:" + std::to_string(free_loopback_port());
     api_url_ = "http://127.0.0.1:" + std::to_string(free_loopback_port());
     write_config();
-    sandbox_ = spawn({exe_, "sandbox", "--listen", sandbox_url_.substr(7), "--latency",
-                      std::to_string(o_.latency_ms)},
-                     dir_ / "sandbox.log");
+    sandbox_ = spawn_wrapped("ORCH_BENCH_WRAP_SANDBOX",
+                             {exe_, "sandbox", "--listen", sandbox_url_.substr(7), "--latency",
+                              std::to_string(o_.latency_ms)},
+                             dir_ / "sandbox.log");
     if (!wait_ready(sandbox_url_, "/health", sandbox_)) return fail("the sandbox did not start");
     if (o_.fail_rate > 0 && !inject_failures()) return fail("cannot inject the failures");
     start_orchestrator();
-    if (!wait_ready(api_url_, "/ready", orchestrator_)) return fail("the orchestrator did not start");
+    if (!wait_ready(api_url_, "/ready", orchestrator_))
+      return fail("the orchestrator did not start");
     const ProcessSample empty = sample_process(orchestrator_);
 
     // The main run: N campaigns, each to its end.
@@ -438,10 +442,11 @@ class Bench {
   }
 
   void start_orchestrator() {
-    orchestrator_ = spawn_serve({exe_, "serve", "--no-auth", "--listen", api_url_.substr(7), "--store",
-                           "sqlite:" + (dir_ / "orchestrator.db").string(), "--config",
-                           (dir_ / "config.json").string()},
-                          dir_ / "orchestrator.log");
+    orchestrator_ = spawn_wrapped("ORCH_BENCH_WRAP_SERVE",
+                                  {exe_, "serve", "--no-auth", "--listen", api_url_.substr(7),
+                                   "--store", "sqlite:" + (dir_ / "orchestrator.db").string(),
+                                   "--config", (dir_ / "config.json").string()},
+                                  dir_ / "orchestrator.log");
   }
 
   bool inject_failures() {

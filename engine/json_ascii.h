@@ -30,9 +30,10 @@ inline bool any_special(std::uint64_t w) {
   constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
   constexpr std::uint64_t kHigh = 0x8080808080808080ULL;
   auto has_zero = [](std::uint64_t v) { return (v - kOnes) & ~v & kHigh; };
-  const std::uint64_t below_space = (w - 0x20 * kOnes) & ~w & kHigh;  // exact when w has no high bit
-  return ((w & kHigh) | below_space | has_zero(w ^ ('"' * kOnes)) |
-          has_zero(w ^ ('\\' * kOnes))) != 0;
+  const std::uint64_t below_space =
+      (w - 0x20 * kOnes) & ~w & kHigh;  // exact when w has no high bit
+  return ((w & kHigh) | below_space | has_zero(w ^ ('"' * kOnes)) | has_zero(w ^ ('\\' * kOnes))) !=
+         0;
 }
 
 #if defined(__SSE2__)

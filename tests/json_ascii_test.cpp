@@ -3,12 +3,12 @@
 // so each lane of the 16-byte and 8-byte steps and the tail are covered.
 #include "engine/json_ascii.h"
 
+#include <gtest/gtest.h>
+
 #include <cstdint>
 #include <cstring>
 #include <random>
 #include <string>
-
-#include <gtest/gtest.h>
 
 namespace {
 
@@ -65,7 +65,8 @@ TEST(JsonAsciiTest, TheFirstOfSeveralSpecialBytesEndsTheRun) {
     std::string s(rng() % 70, ' ');
     for (char& ch : s) ch = plain[rng() % plain.size()];
     const int specials = static_cast<int>(rng() % 4);
-    for (int k = 0; k < specials && !s.empty(); ++k) s[rng() % s.size()] = stops[rng() % stops.size()];
+    for (int k = 0; k < specials && !s.empty(); ++k)
+      s[rng() % s.size()] = stops[rng() % stops.size()];
     ASSERT_EQ(plain_prefix(s.data(), s.size()), byte_by_byte(s)) << round;
   }
 }
