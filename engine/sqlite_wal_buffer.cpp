@@ -66,6 +66,13 @@ int x_write(sqlite3_file* file, const void* data, int amount, sqlite3_int64 offs
   File* f = of(file);
   if (!f->wal) return f->real->pMethods->xWrite(f->real, data, amount, offset);
   g_writes_in.fetch_add(1, std::memory_order_relaxed);
+  // SQLite writes a frame header or a page at a time; anything longer than a
+  // gathered write may be goes on as it came.
+  if (static_cast<std::size_t>(amount) > kMaxBuffered) {
+    if (int rc = flush(f); rc != SQLITE_OK) return rc;
+    g_writes_out.fetch_add(1, std::memory_order_relaxed);
+    return f->real->pMethods->xWrite(f->real, data, amount, offset);
+  }
   std::string& pending = *f->pending;
   const bool follows =
       !pending.empty() && offset == f->start + static_cast<sqlite3_int64>(pending.size());
