@@ -47,10 +47,6 @@ bool contains_token_ci(std::string_view haystack, std::string_view token) {
   return false;
 }
 
-bool valid_header_name(std::string_view s) { return syntax::valid_token(s); }
-
-bool valid_header_value(std::string_view s) { return syntax::valid_field_value(s); }
-
 void append_json_escaped(std::string& out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
   for (char c : s) {
@@ -465,7 +461,7 @@ void Session::write_response(Response r) {
   out.append(reason.data(), reason.size());
   out += "\r\n";
   for (auto& [name, value] : r.headers) {
-    if (!valid_header_name(name) || !valid_header_value(value)) continue;
+    if (!syntax::valid_token(name) || !syntax::valid_field_value(value)) continue;
     if (iequals(name, "content-length") || iequals(name, "transfer-encoding")) continue;
     if (iequals(name, "connection")) {
       if (contains_token_ci(value, "close")) keep_alive = false;

@@ -9,12 +9,9 @@
 #pragma once
 
 #include <array>
-#include <cstring>
 #include <string_view>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
+#include "engine/byte_scan.h"
 
 namespace orch::http::syntax {
 
@@ -41,29 +38,19 @@ inline bool valid_token(std::string_view s) {
 }
 
 // A field value must not hold CR, LF or NUL (they would split the message).
-// With SSE2, 16 bytes per step (an outbound request carries a few hundred
-// bytes of values: tokens, idempotency keys, traceparent); a short value is
-// copied into a padded block, and a long one's last block overlaps.
+// With SSE2, 16 bytes per step (engine/byte_scan.h): an outbound request
+// carries a few hundred bytes of values (tokens, idempotency keys,
+// traceparent).
 inline bool valid_field_value(std::string_view s) {
 #if defined(__SSE2__)
   auto breaks = [](const char* at) {
-    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(at));
+    const __m128i v = byte_scan::load16(at);
     const __m128i hit = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\r')),
                                      _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\n')),
                                                   _mm_cmpeq_epi8(v, _mm_setzero_si128())));
-    return _mm_movemask_epi8(hit) != 0;
+    return static_cast<unsigned>(_mm_movemask_epi8(hit));
   };
-  const std::size_t n = s.size();
-  if (n < 16) {
-    char padded[16];
-    std::memset(padded, 'a', sizeof padded);
-    if (n != 0) std::memcpy(padded, s.data(), n);
-    return !breaks(padded);
-  }
-  std::size_t i = 0;
-  for (; i + 16 <= n; i += 16)
-    if (breaks(s.data() + i)) return false;
-  return i == n || !breaks(s.data() + n - 16);
+  return byte_scan::first_flagged(s.data(), s.size(), breaks) == s.size();
 #else
   for (char c : s)
     if (c == '\r' || c == '\n' || c == '\0') return false;

@@ -14,9 +14,7 @@
 #include <cstdint>
 #include <cstring>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
+#include "engine/byte_scan.h"
 
 namespace orch::json_ascii {
 
@@ -41,7 +39,7 @@ inline bool any_special(std::uint64_t w) {
 // 0x80 and above are negative, so "below a space" catches them together with
 // the control characters.
 inline unsigned special_mask16(const char* p) {
-  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  const __m128i v = byte_scan::load16(p);
   const __m128i stop = _mm_or_si128(
       _mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
       _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
@@ -49,33 +47,16 @@ inline unsigned special_mask16(const char* p) {
 }
 
 // Length of the run of plain bytes at the start of [data, data + size).
-// Reads only those bytes: a short range is copied into a padded block, and
-// the last block of a long one overlaps the bytes already found plain.
 inline std::size_t plain_prefix(const char* data, std::size_t size) {
-  if (size < 16) {
-    if (size == 0) return 0;
-    char padded[16];
-    std::memset(padded, 'a', sizeof padded);  // plain, so never the first stop
-    std::memcpy(padded, data, size);
-    const unsigned mask = special_mask16(padded);
-    return mask != 0 ? static_cast<std::size_t>(__builtin_ctz(mask)) : size;
-  }
-  std::size_t n = 0;
-  for (; n + 16 <= size; n += 16)
-    if (const unsigned mask = special_mask16(data + n); mask != 0)
-      return n + static_cast<std::size_t>(__builtin_ctz(mask));
-  if (n == size) return size;
-  const std::size_t last = size - 16;
-  const unsigned mask = special_mask16(data + last);
-  return mask != 0 ? last + static_cast<std::size_t>(__builtin_ctz(mask)) : size;
+  // A lambda, not the function's address: its own type, so the test inlines.
+  return byte_scan::first_flagged(data, size, [](const char* p) { return special_mask16(p); });
 }
 
 // Whether every byte of [data, data + size) is below 0x80.
 inline bool all_ascii(const char* data, std::size_t size) {
   std::size_t n = 0;
   __m128i any = _mm_setzero_si128();
-  for (; n + 16 <= size; n += 16)
-    any = _mm_or_si128(any, _mm_loadu_si128(reinterpret_cast<const __m128i*>(data + n)));
+  for (; n + 16 <= size; n += 16) any = _mm_or_si128(any, byte_scan::load16(data + n));
   unsigned char tail = 0;
   for (; n < size; ++n) tail |= static_cast<unsigned char>(data[n]);
   return _mm_movemask_epi8(any) == 0 && tail < 0x80;
