@@ -205,25 +205,28 @@ std::unique_ptr<SqliteJournalStore> SqliteJournalStore::open(const std::string& 
 }
 
 Status SqliteJournalStore::prepare() {
-  if (Status s = prepare_persistent(writer_,
-                      "INSERT INTO workflows(workflow_id, run_id, definition, status, phase, "
-                      "created_ms, updated_ms, idempotency_key, input_hash, wake_ms) "
-                      "VALUES(?,?,?,?,?,?,?,?,?,?) ON CONFLICT(workflow_id) DO UPDATE SET "
-                      "status=excluded.status, phase=excluded.phase, "
-                      "updated_ms=excluded.updated_ms, wake_ms=excluded.wake_ms",
-                      &upsert_summary_);
+  if (Status s = prepare_persistent(
+          writer_,
+          "INSERT INTO workflows(workflow_id, run_id, definition, status, phase, "
+          "created_ms, updated_ms, idempotency_key, input_hash, wake_ms) "
+          "VALUES(?,?,?,?,?,?,?,?,?,?) ON CONFLICT(workflow_id) DO UPDATE SET "
+          "status=excluded.status, phase=excluded.phase, "
+          "updated_ms=excluded.updated_ms, wake_ms=excluded.wake_ms",
+          &upsert_summary_);
       !s)
     return s;
-  if (Status s = prepare_persistent(writer_,
-                      "UPDATE workflows SET status=?2, phase=?3, updated_ms=?4, wake_ms=?5 "
-                      "WHERE workflow_id=?1",
-                      &update_summary_);
+  if (Status s =
+          prepare_persistent(writer_,
+                             "UPDATE workflows SET status=?2, phase=?3, updated_ms=?4, wake_ms=?5 "
+                             "WHERE workflow_id=?1",
+                             &update_summary_);
       !s)
     return s;
-  return prepare_persistent(reader_,
-              "SELECT offset, workflow_id, seq, type, time_ms, payload, checksum FROM journal "
-              "WHERE workflow_id=? ORDER BY seq",
-              &select_workflow_);
+  return prepare_persistent(
+      reader_,
+      "SELECT offset, workflow_id, seq, type, time_ms, payload, checksum FROM journal "
+      "WHERE workflow_id=? ORDER BY seq",
+      &select_workflow_);
 }
 
 // Why several rows per statement: SQLite as Debian builds it has no lookaside

@@ -28,9 +28,9 @@ std::atomic<std::uint64_t> g_writes_out{0};
 struct File {
   sqlite3_file base;  // first: SQLite sees this
   sqlite3_file* real;
-  bool wal;
-  // The writes not yet handed on: `pending` holds the bytes that start at
-  // file offset `start`.
+  // The writes not yet handed on, for a file opened as a WAL (null for the
+  // others, whose writes go straight through):
+  // `pending` holds the bytes that start at file offset `start`.
   std::string* pending;
   sqlite3_int64 start;
 };
@@ -64,10 +64,10 @@ int x_read(sqlite3_file* file, void* out, int amount, sqlite3_int64 offset) {
 
 int x_write(sqlite3_file* file, const void* data, int amount, sqlite3_int64 offset) {
   File* f = of(file);
-  if (!f->wal) return f->real->pMethods->xWrite(f->real, data, amount, offset);
+  if (!f->pending) return f->real->pMethods->xWrite(f->real, data, amount, offset);
   g_writes_in.fetch_add(1, std::memory_order_relaxed);
-  // SQLite writes a frame header or a page at a time; anything longer than a
-  // gathered write may be goes on as it came.
+  // SQLite writes a frame header or a page at a time; anything longer than
+  // one gathered write may carry goes on as it came.
   if (static_cast<std::size_t>(amount) > kMaxBuffered) {
     if (int rc = flush(f); rc != SQLITE_OK) return rc;
     g_writes_out.fetch_add(1, std::memory_order_relaxed);
@@ -196,7 +196,6 @@ int x_open(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* file, int flags, i
   File* f = of(file);
   f->base.pMethods = nullptr;  // SQLite calls xClose only when this is set
   f->real = reinterpret_cast<sqlite3_file*>(f + 1);
-  f->wal = (flags & SQLITE_OPEN_WAL) != 0;
   f->pending = nullptr;
   f->start = 0;
   const int rc = g_real->xOpen(g_real, name, f->real, flags, out_flags);
@@ -207,11 +206,13 @@ int x_open(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* file, int flags, i
     if (f->real->pMethods) f->real->pMethods->xClose(f->real);
     return SQLITE_CANTOPEN;
   }
-  try {
-    f->pending = new std::string();
-  } catch (const std::bad_alloc&) {
-    f->real->pMethods->xClose(f->real);
-    return SQLITE_NOMEM;
+  if (flags & SQLITE_OPEN_WAL) {
+    try {
+      f->pending = new std::string();
+    } catch (const std::bad_alloc&) {
+      f->real->pMethods->xClose(f->real);
+      return SQLITE_NOMEM;
+    }
   }
   f->base.pMethods = &kMethods;
   return SQLITE_OK;

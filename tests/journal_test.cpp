@@ -12,6 +12,7 @@
 #include "engine/journal.h"
 #include "engine/sqlite_journal_store.h"
 #include "tests/support/orchestrator_fixture.h"
+#include "tests/support/sqlite_query.h"
 
 namespace orch::testing {
 namespace {
@@ -26,21 +27,6 @@ JournalRecord record(const std::string& wf, std::uint64_t seq, const std::string
 
 engine::WorkflowSummary summary(const std::string& wf, const std::string& status) {
   return {wf, "run", "marketing_campaign", status, "research", 1, 2, "", "hash"};
-}
-
-// The first column of every row `sql` returns, as text, read through a
-// connection of its own (what an outside reader of the file sees).
-std::vector<std::string> query_column(const std::string& path, const char* sql) {
-  std::vector<std::string> out;
-  sqlite3* db = nullptr;
-  EXPECT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
-  sqlite3_stmt* st = nullptr;
-  EXPECT_EQ(sqlite3_prepare_v2(db, sql, -1, &st, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
-  while (sqlite3_step(st) == SQLITE_ROW)
-    out.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)));
-  sqlite3_finalize(st);
-  sqlite3_close(db);
-  return out;
 }
 
 TEST(JournalStoreTest, RecordsAndSummariesRoundTrip) {
