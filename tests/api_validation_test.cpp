@@ -149,6 +149,13 @@ TEST_F(ApiValidationTest, StartCampaignRejectsInvalidFieldsWith422) {
       {"bad tone", "tone", with("tone", "angry")},
       {"bad schedule_time", "schedule_time", with("schedule_time", "tomorrow at nine")},
       {"bad schedule_time month", "schedule_time", with("schedule_time", "2026-13-01T09:00:00Z")},
+      // Offsets of 24 h or more were accepted and then ignored: the campaign
+      // started at once.
+      {"schedule_time offset +24:00", "schedule_time",
+       with("schedule_time", "2027-06-01T09:00:00+24:00")},
+      {"schedule_time offset -99:30", "schedule_time",
+       with("schedule_time", "2027-06-01T09:00:00-99:30")},
+      {"schedule_time February 30", "schedule_time", with("schedule_time", "2027-02-30T09:00:00Z")},
       {"workflow_id with colon", "workflow_id", with("workflow_id", "a:b")},
       {"workflow_id leading dash", "workflow_id", with("workflow_id", "-x")},
       {"workflow_id 200 chars", "workflow_id", with("workflow_id", std::string(200, 'a'))},
