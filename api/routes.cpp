@@ -120,6 +120,8 @@ Response signal_problem(const Request& r, const engine::SignalResult& result) {
       return problem(422, "validation-error", "Invalid Request", result.detail, instance);
     case engine::SignalCode::unavailable:
       return problem(503, "journal-unavailable", "Service Unavailable", result.detail, instance);
+    case engine::SignalCode::key_reused:
+      return problem(409, "idempotency-key-reused", "Conflict", result.detail, instance);
     case engine::SignalCode::accepted:
     case engine::SignalCode::duplicate:
       break;

@@ -814,18 +814,27 @@ void WorkflowEngine::start(StartRequest request, std::function<void(StartResult)
 void WorkflowEngine::signal(const std::string& workflow_id, const std::string& name, json payload,
                             const std::string& idempotency_key,
                             std::function<void(SignalResult)> done) {
-  WorkflowPtr wf = active_or_reply(workflow_id, done);
-  if (!wf) return;
+  // An idempotency key stands for one request: the same signal with the
+  // same body from the same identity (the actor is in the payload).
+  const std::string fingerprint =
+      idempotency_key.empty() ? std::string()
+                              : input_hash(json_object("name", name, "payload", payload));
+  std::string error;
+  WorkflowPtr wf = resident(workflow_id, &error);
+  if (!wf && error.empty() && !fingerprint.empty() && summary(workflow_id)) {
+    // Finished: a repeat of a signal it took still answers as the first did.
+    if (auto finished = read_back(workflow_id, &error);
+        finished && answered_repeat(*finished, idempotency_key, fingerprint, done))
+      return;
+  }
+  if (!wf) return reply_inactive(workflow_id, error, done);
   WorkflowState& st = *wf->state;
   const WorkflowDefinition& def = st.definition();
+  if (!fingerprint.empty() && answered_repeat(st, idempotency_key, fingerprint, done)) return;
   if (st.last_seq() >= limits_.unwind_threshold())
     return done({SignalCode::conflict, "workflow " + workflow_id + " has reached its journal cap of " +
                                            std::to_string(limits_.max_records_per_workflow) +
                                            " records"});
-  if (!idempotency_key.empty() && st.seen_signal_key(idempotency_key)) {
-    journal_.flush([done = std::move(done)](const Status&) { done({SignalCode::duplicate, ""}); });
-    return;
-  }
   bool known = false;
   for (std::size_t p = 0; p < def.phases.size() && !known; ++p) {
     const auto& gate = def.phases[p].gate;
@@ -856,16 +865,39 @@ void WorkflowEngine::signal(const std::string& workflow_id, const std::string& n
                    patch.key_field + " '" + key.get<std::string>() + "' is not one of the workflow's"});
   }
   if (!known) return done({SignalCode::unknown_signal, "workflow " + def.name + " has no signal " + name});
-  emit(*wf, RecordType::signal_received,
-       {{"name", name}, {"payload", std::move(payload)}, {"key", idempotency_key}});
+  json record = {{"name", name}, {"payload", std::move(payload)}, {"key", idempotency_key}};
+  if (!fingerprint.empty()) record["fingerprint"] = std::move(fingerprint);
+  emit(*wf, RecordType::signal_received, std::move(record));
   advance(wf);
   journal_.flush([done = std::move(done)](const Status&) { done({SignalCode::accepted, ""}); });
+}
+
+bool WorkflowEngine::answered_repeat(const WorkflowState& st, const std::string& key,
+                                     const std::string& fingerprint,
+                                     std::function<void(SignalResult)>& done) {
+  const std::string* first = st.signal_key_fingerprint(key);
+  if (!first) return false;
+  // "" : journaled before keys were bound to their request; a repeat then.
+  if (!first->empty() && *first != fingerprint) {
+    done({SignalCode::key_reused, "Idempotency-Key was already used on workflow " +
+                                      st.workflow_id() +
+                                      " for a different request (another signal, body or identity)"});
+    return true;
+  }
+  journal_.flush([done = std::move(done)](const Status&) { done({SignalCode::duplicate, ""}); });
+  return true;
 }
 
 WorkflowEngine::WorkflowPtr WorkflowEngine::active_or_reply(
     const std::string& workflow_id, const std::function<void(SignalResult)>& done) {
   std::string error;
   if (WorkflowPtr wf = resident(workflow_id, &error)) return wf;
+  reply_inactive(workflow_id, error, done);
+  return nullptr;
+}
+
+void WorkflowEngine::reply_inactive(const std::string& workflow_id, const std::string& error,
+                                    const std::function<void(SignalResult)>& done) {
   if (!error.empty()) {
     observability::log(observability::LogLevel::error, "workflow read back failed",
                        {{"workflow_id", workflow_id}, {"error", error}});
@@ -875,7 +907,6 @@ WorkflowEngine::WorkflowPtr WorkflowEngine::active_or_reply(
                                     "; it accepts no more commands"});
   else
     done({SignalCode::not_found, "no workflow " + workflow_id});
-  return nullptr;
 }
 
 void WorkflowEngine::cancel(const std::string& workflow_id, const std::string& reason,

@@ -78,9 +78,11 @@ struct StartResult {
 
 // `unavailable`: the workflow waits on disk and its journal could not be read
 // back (an I/O error or a corrupt record); nothing was journaled.
+// `key_reused`: the idempotency key was first used for a different request.
 enum class SignalCode {
   accepted,
   duplicate,
+  key_reused,
   not_found,
   unknown_signal,
   conflict,
@@ -198,6 +200,14 @@ class WorkflowEngine {
   // or nullptr after answering not_found / conflict / unavailable.
   WorkflowPtr active_or_reply(const std::string& workflow_id,
                               const std::function<void(SignalResult)>& done);
+  // Answers a command to a workflow that is not running: unavailable (its
+  // journal could not be read: `error`), conflict (finished) or not_found.
+  void reply_inactive(const std::string& workflow_id, const std::string& error,
+                      const std::function<void(SignalResult)>& done);
+  // If `key` was used on `st` before, answers as the first request was
+  // answered (duplicate) or, for a different request, key_reused; true then.
+  bool answered_repeat(const WorkflowState& st, const std::string& key,
+                       const std::string& fingerprint, std::function<void(SignalResult)>& done);
   // The unfinished workflow `workflow_id` in memory, reading it back from
   // the journal if it waits on disk; nullptr if it is neither (or, with
   // *error set, if its journal cannot be read).

@@ -321,7 +321,7 @@ Status WorkflowState::apply(const JournalRecord& r, json& p) {
         const std::string name = p.at("name").get<std::string>();
         const json& payload = p.at("payload");
         if (p.contains("key") && !p["key"].get<std::string>().empty())
-          signal_keys_.insert(p["key"].get<std::string>());
+          signal_keys_.emplace(p["key"].get<std::string>(), p.value("fingerprint", ""));
         bool handled = false;
         const GateDefinition* gate =
             gate_phase_ < definition_->phases.size() ? &*definition_->phases[gate_phase_].gate

@@ -137,7 +137,13 @@ class WorkflowState {
   // Outputs of completed steps, by step id.
   const std::map<std::string, nlohmann::json>& outputs() const { return outputs_; }
   const nlohmann::json& patches() const { return patches_; }
-  bool seen_signal_key(const std::string& key) const { return signal_keys_.count(key) > 0; }
+  // The fingerprint of the request a signal's idempotency key was first
+  // used with (see signal_fingerprint), "" for a key journaled before keys
+  // were bound to their request, or nullptr for a key not seen.
+  const std::string* signal_key_fingerprint(const std::string& key) const {
+    auto it = signal_keys_.find(key);
+    return it == signal_keys_.end() ? nullptr : &it->second;
+  }
 
   // The step that paused the workflow (npos when not paused).
   std::size_t paused_step() const { return paused_step_; }
@@ -190,7 +196,7 @@ class WorkflowState {
   bool held_ = false;
   std::string hold_reason_;
   std::vector<AuditEntry> audit_;
-  std::set<std::string> signal_keys_;
+  std::map<std::string, std::string> signal_keys_;  // idempotency key -> fingerprint
 
   std::size_t paused_step_ = static_cast<std::size_t>(-1);
   std::string pause_reason_;

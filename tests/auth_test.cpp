@@ -210,6 +210,34 @@ TEST_F(AuthTest, ReviewerIdentityComesFromTheToken) {
   EXPECT_EQ(call("POST", "/v1/campaigns", input, kOperator).status, 403);
 }
 
+// One reviewer's Idempotency-Key reused by another identity is refused,
+// not taken as a repeat: bob's approval would otherwise be dropped silently
+// and the quorum of two never met.
+TEST_F(AuthTest, AnIdempotencyKeyIsBoundToTheIdentityThatUsedIt) {
+  json input = sample_campaign();
+  input["reviewers"] = {"alice", "bob"};
+  input["approval_policy"] = {
+      {"levels", {{{"name", "marketing"}, {"reviewers", {"alice", "bob"}}, {"quorum", 2}}}}};
+  HttpReply started = call("POST", "/v1/campaigns", input, kOperator);
+  ASSERT_EQ(started.status, 201) << started.raw;
+  const std::string id = started.body.value("workflow_id", "");
+  wait_for(id, "awaiting_approval");
+  const std::string approve = "/v1/workflows/" + id + "/signals/approve";
+  auto approve_as = [&](const char* token, const std::string& key) {
+    return client_->call("POST", approve, R"({"comment":"ok"})",
+                         {{"Authorization", std::string("Bearer ") + token},
+                          {"Content-Type", "application/json"},
+                          {"Idempotency-Key", key}});
+  };
+  EXPECT_EQ(approve_as(kReviewer, "k-1").status, 202);
+  HttpReply reused = approve_as(kOtherReviewer, "k-1");
+  EXPECT_EQ(reused.status, 409) << reused.raw;
+  EXPECT_NE(reused.body.value("type", "").find("idempotency-key-reused"), std::string::npos);
+  EXPECT_EQ(approve_as(kReviewer, "k-1").status, 202);  // alice's own repeat
+  EXPECT_EQ(approve_as(kOtherReviewer, "k-2").status, 202);
+  wait_for(id, "completed");
+}
+
 TEST_F(AuthTest, OpenPathsAndRefusalsCountedInMetrics) {
   EXPECT_EQ(client_->get("/health").status, 200);
   EXPECT_EQ(client_->get("/ready").status, 200);

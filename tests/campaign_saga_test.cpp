@@ -236,5 +236,43 @@ TEST_F(CampaignSagaTest, RepeatedSignalWithTheSameIdempotencyKeyIsAppliedOnce) {
   EXPECT_EQ(signals, 2);  // one update_content, one approve
 }
 
+// An Idempotency-Key stands for one request. Reused for another signal, body
+// or reviewer it is refused (409), not acknowledged and silently dropped:
+// max's approval under mia's key would otherwise never count, and a quorum
+// of two would never be met.
+TEST_F(CampaignSagaTest, AnIdempotencyKeyIsBoundToTheRequestItFirstCarried) {
+  json input = sample_campaign();
+  input["reviewers"] = {"mia", "max"};
+  input["approval_policy"] = {
+      {"levels", {{{"name", "marketing"}, {"reviewers", {"mia", "max"}}, {"quorum", 2}}}}};
+  const std::string id = start(input);
+  client_->wait_for_status(id, "awaiting_approval");
+  const std::string approve = "/v1/workflows/" + id + "/signals/approve";
+  const std::string reject = "/v1/workflows/" + id + "/signals/reject";
+  const http::Headers key = {{"Idempotency-Key", "decision-1"}};
+  const json mia = {{"reviewer", "mia"}, {"comment", "good"}};
+
+  ASSERT_EQ(client_->post(approve, mia, key).status, 202);
+  HttpReply reused = client_->post(approve, {{"reviewer", "max"}, {"comment", "good"}}, key);
+  EXPECT_EQ(reused.status, 409) << reused.raw;
+  EXPECT_EQ(reused.body.value("type", ""), "https://campaign-orchestrator.dev/problems/idempotency-key-reused") << reused.raw;
+  EXPECT_EQ(client_->post(approve, {{"reviewer", "mia"}, {"comment", "other"}}, key).status, 409);
+  EXPECT_EQ(client_->post(reject, {{"reviewer", "mia"}, {"reason", "no"}}, key).status, 409);
+  EXPECT_EQ(client_->post(approve, mia, key).status, 202);  // a true repeat
+  json approvals = client_->get("/v1/workflows/" + id + "/approvals").body;
+  EXPECT_EQ(approvals["levels"][0]["approved_by"], json({"mia"})) << approvals.dump();
+
+  ASSERT_EQ(client_->post(approve, {{"reviewer", "max"}}, {{"Idempotency-Key", "decision-2"}}).status,
+            202);
+  client_->wait_for_status(id, "completed");
+  // Finished: the repeat still answers as the first did; another use does not.
+  EXPECT_EQ(client_->post(approve, mia, key).status, 202);
+  EXPECT_EQ(client_->post(reject, {{"reviewer", "mia"}, {"reason", "no"}}, key).status, 409);
+  HttpReply history = client_->get("/v1/workflows/" + id + "/history?page_size=1000");
+  int signals = 0;
+  for (const json& rec : history.body["data"]) signals += rec["type"] == "signal_received";
+  EXPECT_EQ(signals, 2);
+}
+
 }  // namespace
 }  // namespace orch::testing
