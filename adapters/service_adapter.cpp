@@ -108,6 +108,8 @@ struct ServiceAdapter::GuardedCall {
   phases::ServiceCallback done;
   int attempts;
   int max_retries;
+  std::uint64_t caller;  // the step's idempotency key, hashed (0 = none)
+  bool probe = false;    // the last admission was a half-open probe
 };
 
 void ServiceAdapter::execute(const phases::CallContext& ctx, Exchange ex, Normalizer normalize,
@@ -134,10 +136,12 @@ void ServiceAdapter::execute(const phases::CallContext& ctx, Exchange ex, Normal
   std::string path(path_of(ex.target));
   if (guard_) {
     options.max_retries = 0;  // retries happen in send_guarded, under the budget
+    const std::uint64_t caller =
+        ctx.idempotency_key.empty() ? 0 : std::hash<std::string>{}(ctx.idempotency_key) | 1;
     auto call = std::make_shared<GuardedCall>(GuardedCall{std::move(req), options, std::move(ex),
                                                           std::move(path), std::move(normalize),
                                                           std::move(done), 0,
-                                                          base_options_.max_retries});
+                                                          base_options_.max_retries, caller});
     guard_->on_first_attempt();
     send_guarded(std::move(call));
     return;
@@ -159,7 +163,8 @@ void ServiceAdapter::protect(ServiceGuard* guard, Scheduler scheduler,
 }
 
 void ServiceAdapter::send_guarded(std::shared_ptr<GuardedCall> call) {
-  ServiceGuard::Admission admission = guard_->admit();
+  ServiceGuard::Admission admission = guard_->admit(call->caller);
+  call->probe = admission.probe;
   if (!admission.admitted) {
     if (metrics_) metrics_->adapter_call(service_, "rejected", 0.0);
     ServiceResult out;
@@ -201,11 +206,12 @@ void ServiceAdapter::send_guarded(std::shared_ptr<GuardedCall> call) {
             if (auto h = result.response.header("Retry-After"))
               if (auto parsed = resilience::parse_retry_after(*h, 0)) retry_after = *parsed;
         }
-        guard_->finish(outcome, elapsed,
-                       outcome == resilience::CallOutcome::failure
-                           ? redact(service_ + " " + call->exchange.method + " " + call->path +
-                                    ": " + label)
-                           : std::string());
+        const bool outage = guard_->finish(
+            outcome, elapsed,
+            outcome == resilience::CallOutcome::failure
+                ? redact(service_ + " " + call->exchange.method + " " + call->path + ": " + label)
+                : std::string(),
+            call->caller, call->probe);
         if (metrics_)
           metrics_->adapter_call(service_, label, std::chrono::duration<double>(elapsed).count());
         constexpr std::chrono::milliseconds kLongestInlineWait{1000};
@@ -220,12 +226,9 @@ void ServiceAdapter::send_guarded(std::shared_ptr<GuardedCall> call) {
         }
         result.attempts = call->attempts;
         ServiceResult out = translate(call->exchange, call->path, result, call->normalize);
-        // A failure that leaves the breaker open is the outage's, not the
-        // step's: the step waits for the service instead of spending an attempt.
-        const resilience::BreakerState state = guard_->breaker().snapshot().state;
-        if (outcome == resilience::CallOutcome::failure &&
-            (state == resilience::BreakerState::open ||
-             state == resilience::BreakerState::forced_open)) {
+        // An outage's failure is not the step's: the step waits for the
+        // service instead of spending an attempt (ServiceGuard::finish).
+        if (outage) {
           out.outcome = ServiceOutcome::unavailable;
           out.retry_after = guard_->breaker().retry_after();
         }

@@ -68,6 +68,7 @@ ServiceGuard::ServiceGuard(std::string service, const ServiceEndpoint& endpoint,
       clock_(clock),
       metrics_(metrics),
       breaker_(service_, breaker_config(endpoint), clock),
+      evidence_({breaker_.config().failure_rate_threshold}, clock),
       bulkhead_(static_cast<int>(number(endpoint, "max_concurrent", 64))),
       rate_(number(endpoint, "rate_per_second", 0),
             number(endpoint, "rate_burst", number(endpoint, "rate_per_second", 0)), clock),
@@ -87,39 +88,55 @@ ServiceGuard::ServiceGuard(std::string service, const ServiceEndpoint& endpoint,
   }
 }
 
-ServiceGuard::Admission ServiceGuard::admit() {
-  if (!breaker_.try_acquire()) {
+ServiceGuard::Admission ServiceGuard::admit(std::uint64_t caller) {
+  const resilience::CircuitBreaker::Permit permit = breaker_.acquire(caller);
+  if (!permit.granted) {
     std::lock_guard lock(mu_);
     ++rejected_;
-    return {false, breaker_.retry_after(),
+    // A half-open breaker that refuses this caller a second probe: "open"
+    // would mislead, so the state is named as it is.
+    return {false, false, breaker_.retry_after(),
             service_ + " circuit breaker is " + resilience::to_string(breaker_.snapshot().state)};
   }
   if (!rate_.try_take()) {
-    breaker_.release();
+    breaker_.release(caller);
     std::lock_guard lock(mu_);
     ++rejected_;
-    return {false, rate_.time_until_available(), service_ + " rate limit reached"};
+    return {false, false, rate_.time_until_available(), service_ + " rate limit reached"};
   }
   if (!bulkhead_.try_enter()) {
-    breaker_.release();
+    breaker_.release(caller);
     std::lock_guard lock(mu_);
     ++rejected_;
-    return {false, milliseconds(100),
+    return {false, false, milliseconds(100),
             service_ + " bulkhead full (" + std::to_string(bulkhead_.max()) + " in flight)"};
   }
-  return {true, milliseconds(0), ""};
+  return {true, permit.probe, milliseconds(0), ""};
 }
 
-void ServiceGuard::finish(resilience::CallOutcome outcome, milliseconds duration,
-                          const std::string& error) {
+bool ServiceGuard::finish(resilience::CallOutcome outcome, milliseconds duration,
+                          const std::string& error, std::uint64_t caller, bool probe) {
+  using resilience::BreakerState;
+  using resilience::CallOutcome;
   bulkhead_.leave();
-  breaker_.on_result(outcome, duration);
-  if (outcome == resilience::CallOutcome::failure) {
+  breaker_.on_result(outcome, duration, caller);
+  bool outage = false;
+  bool own = false;  // judged its own while the service answered others
+  if (outcome == CallOutcome::failure) {
+    const BreakerState state = breaker_.state();
+    const resilience::FailureVerdict verdict =
+        caller != 0 ? evidence_.judge(caller) : resilience::FailureVerdict::lone;
+    outage = probe || state == BreakerState::open || state == BreakerState::forced_open ||
+             verdict == resilience::FailureVerdict::outage;
+    own = !outage && verdict == resilience::FailureVerdict::own;
     if (metrics_) metrics_->breaker_failure(service_);
     std::lock_guard lock(mu_);
     last_error_ = error;
     last_error_ms_ = clock_.now_ms();
   }
+  if (outcome != CallOutcome::ignored && caller != 0)
+    evidence_.record(caller, outcome == CallOutcome::failure, own);
+  return outage;
 }
 
 nlohmann::json ServiceGuard::describe() const {

@@ -27,6 +27,7 @@
 #include "adapters/adapter_config.h"
 #include "adapters/resilience/bulkhead.h"
 #include "adapters/resilience/circuit_breaker.h"
+#include "adapters/resilience/outage_evidence.h"
 #include "adapters/resilience/rate_limiter.h"
 #include "adapters/resilience/retry_budget.h"
 #include "engine/clock.h"
@@ -42,19 +43,27 @@ class ServiceGuard {
   ServiceGuard(std::string service, const ServiceEndpoint& endpoint, const engine::Clock& clock,
                observability::Metrics* metrics);
 
-  // Whether a call may be sent now. When admitted, the caller holds a
-  // breaker permission and a bulkhead slot until finish().
+  // Whether a call may be sent now, on behalf of `caller` (a hash of the
+  // step's idempotency key; 0 = anonymous, see CircuitBreaker). When
+  // admitted, the caller holds a breaker permission and a bulkhead slot
+  // until finish().
   struct Admission {
     bool admitted = false;
+    bool probe = false;  // admitted as one of the breaker's half-open probes
     std::chrono::milliseconds retry_after{0};
     std::string reason;  // why not admitted
   };
-  Admission admit();
+  Admission admit(std::uint64_t caller = 0);
 
   // Classified result of an admitted call. `failure`: 5xx, timeout,
   // connection error (and 429 when configured); `ignored` never counts.
-  void finish(resilience::CallOutcome outcome, std::chrono::milliseconds duration,
-              const std::string& error);
+  // Returns, for a failure, whether it is part of a service-wide outage
+  // rather than the caller's own: a failed half-open probe, a failure that
+  // leaves the breaker open, or one that other callers share (see
+  // resilience/outage_evidence.h). An outage's failure costs the step no
+  // attempt: it waits for the service.
+  bool finish(resilience::CallOutcome outcome, std::chrono::milliseconds duration,
+              const std::string& error, std::uint64_t caller = 0, bool probe = false);
   // A retry is allowed only within the retry budget.
   void on_first_attempt() { budget_.on_call(); }
   bool allow_retry() { return budget_.try_retry(); }
@@ -72,6 +81,7 @@ class ServiceGuard {
   const engine::Clock& clock_;
   observability::Metrics* metrics_;
   resilience::CircuitBreaker breaker_;
+  resilience::OutageEvidence evidence_;
   resilience::Bulkhead bulkhead_;
   resilience::TokenBucket rate_;
   resilience::RetryBudget budget_;

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -42,6 +43,8 @@ constexpr long long kEffectsPerCompleted = 15;
 constexpr long long kEffectsPerFailedInDistribution = 13;
 // Waiting at review: research 3, content 3, design 3, review 2.
 constexpr long long kEffectsPerParked = 11;
+// Failed in distribution: drafts, three renders, social and blog undone.
+constexpr long long kCompensationsPerFailedInDistribution = 6;
 constexpr int kLongPollMs = 30'000;
 constexpr std::chrono::seconds kStartupTimeout{60};
 constexpr std::chrono::seconds kStopTimeout{30};
@@ -55,6 +58,12 @@ struct BenchOptions {
   int concurrency = 50;
   int parked = 0;
   double fail_rate = 0.0;
+  // The share of campaigns, chosen by workflow id, whose email SendGrid
+  // refuses with a 500 on every attempt (their input is bad, SendGrid is
+  // fine for everybody else): they must fail and compensate, the others
+  // complete, whatever the breaker makes of it.
+  double poison_rate = 0.0;
+  int deadline_seconds = 0;  // > 0: campaigns not ended by then are errors
   int latency_ms = 0;
   bool park_only = false;  // --parked without approving them afterwards
   bool outbound_io_thread = false;  // the server's outbound HTTP on its own thread
@@ -204,6 +213,8 @@ class Driver {
     int cancelled = 0;
     int parked = 0;
     int errors = 0;     // transport errors or unexpected answers
+    int mismatched = 0; // poisoned and completed, or healthy and failed
+    int unfinished = 0; // not ended by the deadline
     std::vector<double> latencies_ms;
     std::vector<std::string> parked_ids;
     double seconds = 0;
@@ -219,8 +230,28 @@ class Driver {
         ids_(std::move(ids)),
         client_(io_, http::HttpClient::PoolLimits{1 << 16}) {}
 
+  // Campaign i gets the workflow id poisoned_id(tag, i) (so a fault can name
+  // it), and those `poisoned` picks must fail while the others complete.
+  void choose(double poison_rate) { poison_rate_ = poison_rate; }
+  static bool poisoned(int i, double rate) {
+    return rate > 0 && static_cast<long long>((i + 1) * rate) > static_cast<long long>(i * rate);
+  }
+  static std::string campaign_id(const std::string& tag, int i) {
+    return "bench-" + tag + "-" + std::to_string(i);
+  }
+  void stop_after(std::chrono::seconds deadline) { deadline_ = deadline; }
+
   Result run() {
     const auto t0 = Clock::now();
+    net::steady_timer deadline(io_);
+    if (deadline_.count() > 0) {
+      deadline.expires_after(deadline_);
+      deadline.async_wait([this](const boost::system::error_code& ec) {
+        if (ec) return;
+        result_.unfinished = total_ - ended_;
+        io_.stop();
+      });
+    }
     for (int c = 0; c < std::min(concurrency_, total_); ++c) next();
     io_.run();
     result_.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
@@ -231,12 +262,16 @@ class Driver {
   struct Lane {
     std::string id;
     Clock::time_point started;
+    bool poisoned = false;
   };
   using LanePtr = std::shared_ptr<Lane>;
   using Then = std::function<void(int status, json body)>;
 
   void next() {
-    if (next_ >= total_) return;
+    if (next_ >= total_) {
+      if (ended_ == total_ && deadline_.count() > 0) io_.stop();  // the deadline's timer
+      return;
+    }
     const int i = next_++;
     auto lane = std::make_shared<Lane>();
     lane->started = Clock::now();
@@ -244,8 +279,12 @@ class Driver {
       lane->id = ids_[static_cast<std::size_t>(i)];
       return approve(lane);
     }
-    const json input = phases::sample_campaign_input("bench " + tag_ + " " + std::to_string(i),
-                                                     {kReviewer});
+    json input = phases::sample_campaign_input("bench " + tag_ + " " + std::to_string(i),
+                                               {kReviewer});
+    if (poison_rate_ > 0) {
+      input["workflow_id"] = campaign_id(tag_, i);
+      lane->poisoned = poisoned(i, poison_rate_);
+    }
     send("POST", "/v1/campaigns", input.dump(), "bench-" + tag_ + "-" + std::to_string(i),
          [this, lane](int status, json body) {
            if (status != 201 && status != 200) return error(lane);
@@ -308,11 +347,14 @@ class Driver {
     else if (status == "failed") ++result_.failed;
     else if (status == "cancelled") ++result_.cancelled;
     else ++result_.errors;  // paused: the benchmark configures no pausing
+    if (poison_rate_ > 0 && (status == "failed") != lane->poisoned) ++result_.mismatched;
+    ++ended_;
     next();
   }
 
   void error(const LanePtr&) {
     ++result_.errors;
+    ++ended_;
     next();
   }
 
@@ -341,7 +383,10 @@ class Driver {
   const std::vector<std::string> ids_;
   net::io_context io_{1};
   http::HttpClient client_;
+  double poison_rate_ = 0;
+  std::chrono::seconds deadline_{0};
   int next_ = 0;
+  int ended_ = 0;
   Result result_;
 };
 
@@ -386,6 +431,7 @@ class Bench {
                              dir_ / "sandbox.log");
     if (!wait_ready(sandbox_url_, "/health", sandbox_)) return fail("the sandbox did not start");
     if (o_.fail_rate > 0 && !inject_failures()) return fail("cannot inject the failures");
+    if (o_.poison_rate > 0 && !inject_poison()) return fail("cannot inject the poison");
     start_orchestrator();
     if (!wait_ready(api_url_, "/ready", orchestrator_))
       return fail("the orchestrator did not start");
@@ -397,8 +443,12 @@ class Bench {
     const ProcessSample client_before = sample_process(::getpid());
     const ProcessSample before = sample_process(orchestrator_);
     Driver::Result main;
-    if (o_.workflows > 0)
-      main = Driver(api_url_, DriveMode::to_end, o_.workflows, o_.concurrency, "run").run();
+    if (o_.workflows > 0) {
+      Driver driver(api_url_, DriveMode::to_end, o_.workflows, o_.concurrency, "run");
+      driver.choose(o_.poison_rate);
+      driver.stop_after(std::chrono::seconds(o_.deadline_seconds));
+      main = driver.run();
+    }
     const ProcessSample after = sample_process(orchestrator_);
     sandbox_cpu_ = sample_process(sandbox_).cpu_seconds - sandbox_before.cpu_seconds;
     client_cpu_ = sample_process(::getpid()).cpu_seconds - client_before.cpu_seconds;
@@ -456,6 +506,19 @@ class Bench {
                         {"method", "POST"},
                         {"status", 400},
                         {"rate", o_.fail_rate}};
+    auto r = http_.call(sandbox_url_, "POST", "/sandbox/faults", fault.dump(),
+                        {{"Content-Type", "application/json"}});
+    return r.ok() && r.response.status == 201;
+  }
+
+  bool inject_poison() {
+    json ids = json::array();
+    for (int i = 0; i < o_.workflows; ++i)
+      if (Driver::poisoned(i, o_.poison_rate)) ids.push_back(Driver::campaign_id("run", i));
+    const json fault = {{"path_prefix", "/v3/mail/send"},
+                        {"method", "POST"},
+                        {"status", 500},
+                        {"workflow_ids", std::move(ids)}};
     auto r = http_.call(sandbox_url_, "POST", "/sandbox/faults", fault.dump(),
                         {{"Content-Type", "application/json"}});
     return r.ok() && r.response.status == 201;
@@ -564,15 +627,24 @@ class Bench {
                                kEffectsPerFailedInDistribution * failed +
                                kEffectsPerParked * still_parked;
     const int errors = r.errors + resumed.errors + r.cancelled + resumed.cancelled;
+    // Poisoned campaigns: each failed and undid its completed steps; no
+    // healthy one failed, none was left unfinished at the deadline.
+    const bool poison_ok =
+        o_.poison_rate == 0 ||
+        (r.mismatched == 0 && compensations == kCompensationsPerFailedInDistribution * failed);
     const bool correct = errors == 0 && duplicates == 0 && side_effects == expected &&
+                         r.unfinished == 0 && poison_ok &&
                          completed + failed + still_parked ==
                              static_cast<long long>(o_.workflows) + o_.parked &&
-                         (o_.fail_rate > 0 || failed == 0);
+                         (o_.fail_rate > 0 || o_.poison_rate > 0 || failed == 0);
     json result = {
         {"workflows", o_.workflows},
         {"concurrency", o_.concurrency},
         {"sandbox_latency_ms", o_.latency_ms},
         {"fail_rate", o_.fail_rate},
+        {"poison_rate", o_.poison_rate},
+        {"mismatched", r.mismatched},
+        {"unfinished", r.unfinished},
         {"completed", r.completed},
         {"failed", r.failed},
         {"errors", errors},
@@ -643,6 +715,10 @@ class Bench {
     std::printf("side effects         %lld of %lld expected, %lld duplicates, %lld compensations, "
                 "%d errors\n",
                 side_effects, expected, duplicates, compensations, errors);
+    if (o_.poison_rate > 0 || r.unfinished > 0)
+      std::printf("poisoned             %d ended otherwise than their input implies, %d not ended "
+                  "by the deadline\n",
+                  r.mismatched, r.unfinished);
     std::printf("%s\n", result.dump().c_str());
     std::fflush(stdout);
     return correct ? 0 : 1;
@@ -663,7 +739,8 @@ class Bench {
 int bench_usage() {
   std::fprintf(stderr,
                "usage: orchestrator bench --workflows N --concurrency C [--parked M] "
-               "[--park-only] [--fail-rate R] [--latency MS] [--outbound-io-thread] [--keep]\n");
+               "[--park-only] [--fail-rate R] [--poison-rate R] [--deadline SECONDS] "
+               "[--latency MS] [--outbound-io-thread] [--keep]\n");
   return 2;
 }
 
@@ -678,6 +755,8 @@ int run_bench(const std::vector<std::string>& args) {
     else if (args[i] == "--concurrency" && has) ok = parse_int(args[++i], 1, &o.concurrency);
     else if (args[i] == "--parked" && has) ok = parse_int(args[++i], 0, &o.parked);
     else if (args[i] == "--fail-rate" && has) ok = parse_rate(args[++i], &o.fail_rate);
+    else if (args[i] == "--poison-rate" && has) ok = parse_rate(args[++i], &o.poison_rate);
+    else if (args[i] == "--deadline" && has) ok = parse_int(args[++i], 1, &o.deadline_seconds);
     else if (args[i] == "--latency" && has) ok = parse_int(args[++i], 0, &o.latency_ms);
     else if (args[i] == "--keep") ok = (o.keep = true);
     else if (args[i] == "--park-only") ok = (o.park_only = true);

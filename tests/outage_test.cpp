@@ -148,13 +148,17 @@ TEST(OutageTest, OnExhaustedPauseKeepsItsPlaceUntilRedriven) {
   EXPECT_EQ(app.sandbox()->ledger_for(id)["side_effects"].size(), 15u);
 }
 
-TEST(OutageTest, ThousandCampaignsRideOutASendGridOutage) {
-  constexpr int kCampaigns = 1000;
+// `kCampaigns` campaigns ride out a SendGrid outage that lasts `hold` after
+// every one of them waits on SendGrid, under these breaker settings: none
+// fails, each sends its email once, and while the breaker is open SendGrid
+// sees only the calls that tripped it and the half-open probes.
+void ride_out_a_sendgrid_outage(int kCampaigns, milliseconds hold,
+                                const std::map<std::string, std::string>& breaker) {
   TempDir dir;
   api::AppConfig config = test_config(dir.path);
   config.tuning.retry_initial_interval = milliseconds(200);
   config.tuning.retry_max_interval = milliseconds(1000);
-  config.adapters.services["sendgrid"].settings["breaker_wait_ms"] = "500";
+  for (const auto& [key, value] : breaker) config.adapters.services["sendgrid"].settings[key] = value;
   api::OrchestratorApp app(config);
   ASSERT_EQ(app.start(), "");
   ApiClient client(app.base_url());
@@ -178,7 +182,7 @@ TEST(OutageTest, ThousandCampaignsRideOutASendGridOutage) {
     if (waiting.get<int>() + done.get<int>() >= kCampaigns) break;
     std::this_thread::sleep_for(milliseconds(10));
   }
-  std::this_thread::sleep_for(milliseconds(1500));  // a few open/half-open cycles
+  std::this_thread::sleep_for(hold);  // open/half-open cycles
   const json during = adapter(client, "sendgrid");
   EXPECT_NE(during["breaker"]["state"], "closed");
   const json ledger_during = app.sandbox()->ledger_summary();
@@ -205,6 +209,67 @@ TEST(OutageTest, ThousandCampaignsRideOutASendGridOutage) {
   EXPECT_GE(trips, 1);
   EXPECT_LE(ledger_during["faults_injected"].get<int>(), 64 + 10 + 5 * trips)
       << "trips " << trips;
+}
+
+
+TEST(OutageTest, ThousandCampaignsRideOutASendGridOutage) {
+  ride_out_a_sendgrid_outage(1000, milliseconds(1500), {{"breaker_wait_ms", "500"}});
+}
+
+// The same with a breaker quick to trip and to probe again, through some 30
+// half-open rounds, and no transport retries (as when the retry budget is
+// spent, so each probe is one call): failures just before a trip and failed
+// half-open probes are the outage's, so no step spends its attempts on them.
+// Before, a step whose earlier attempt failed lost its last one to a failing
+// probe, and its campaign failed and compensated.
+TEST(OutageTest, AQuickBreakerFailsNoCampaignDuringAnOutage) {
+  ride_out_a_sendgrid_outage(
+      200, milliseconds(3000),
+      {{"breaker_min_calls", "4"}, {"breaker_wait_ms", "100"}, {"max_retries", "0"}});
+}
+
+// Three campaigns in a real outage (every email send answers 503), the
+// breaker at 4 minimum calls and a 3 s wait: as the README promises, they
+// wait for SendGrid, and all complete once it is back. (Before, one failed
+// and compensated 3.3 s in: its first attempt came before the trip and its
+// second was a failing half-open probe.)
+TEST(OutageTest, AFewCampaignsWaitOutAnOutageInsteadOfFailing) {
+  TempDir dir;
+  api::AppConfig config = test_config(dir.path);
+  config.adapters.services["sendgrid"].settings["breaker_min_calls"] = "4";
+  config.adapters.services["sendgrid"].settings["breaker_wait_ms"] = "3000";
+  api::OrchestratorApp app(config);
+  ASSERT_EQ(app.start(), "");
+  ApiClient client(app.base_url());
+  ApiClient sandbox(app.sandbox()->base_url());
+  ASSERT_EQ(sandbox.post("/sandbox/faults", {{"path_prefix", "/v3/mail/send"}, {"status", 503}}).status,
+            201);
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3; ++i) {
+    ids.push_back(client.post("/v1/campaigns", sample_campaign("few " + std::to_string(i)))
+                      .body["workflow_id"]);
+    client.post("/v1/workflows/" + ids.back() + "/signals/approve", {{"reviewer", "alice"}});
+  }
+  // Every email step has waited on SendGrid at least once; then the outage
+  // goes on for a few seconds more, past a breaker wait.
+  for (const std::string& id : ids) {
+    json state = client.get("/v1/workflows/" + id).body;
+    for (int i = 0; i < 1000 && step_status(state, "distribution.email") != "waiting_for_service";
+         ++i) {
+      std::this_thread::sleep_for(milliseconds(10));
+      state = client.get("/v1/workflows/" + id).body;
+    }
+    ASSERT_EQ(step_status(state, "distribution.email"), "waiting_for_service") << state.dump();
+  }
+  std::this_thread::sleep_for(milliseconds(4000));
+  for (const std::string& id : ids)
+    EXPECT_EQ(client.get("/v1/workflows/" + id).body["status"], "running") << id;
+  ASSERT_EQ(sandbox.call("DELETE", "/sandbox/faults").status, 200);
+  for (const std::string& id : ids) {
+    json state = client.wait_for_status(id, "completed");
+    EXPECT_EQ(state["status"], "completed") << state.dump();
+    EXPECT_EQ(app.sandbox()->ledger_for(id)["side_effects"].size(), 15u);
+  }
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 
 #include "adapters/resilience/bulkhead.h"
 #include "adapters/resilience/circuit_breaker.h"
+#include "adapters/resilience/outage_evidence.h"
 #include "adapters/resilience/rate_limiter.h"
 #include "adapters/resilience/retry_budget.h"
 #include "adapters/resilience/retry_schedule.h"
@@ -422,6 +423,103 @@ TEST(CircuitBreaker, ConcurrentCallersKeepCountsConsistent) {
   auto s = b.snapshot();
   EXPECT_EQ(s.calls, 1000);
   EXPECT_EQ(s.failures_total, 1000u);
+}
+
+// A caller's repeated failures are one failure in the window: one request
+// that fails on every attempt cannot trip the breaker for everybody.
+TEST(CircuitBreaker, ACallersRepeatedFailuresCountOnce) {
+  engine::ManualClock clock;
+  CircuitBreaker b("svc", small_config(), clock);
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(b.acquire(100 + i).granted);
+    b.on_result(CallOutcome::success, 10ms, 100 + i);
+  }
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(b.acquire(7).granted);
+    b.on_result(CallOutcome::failure, 10ms, 7);
+  }
+  EXPECT_EQ(b.state(), BreakerState::closed);
+  EXPECT_EQ(b.snapshot().calls, 4);
+  EXPECT_EQ(b.snapshot().failures, 1);
+  EXPECT_EQ(b.snapshot().failures_total, 20u);
+  // Distinct failing callers do trip it: 3 failures of 6 results.
+  for (int caller = 8; caller < 10; ++caller) {
+    ASSERT_TRUE(b.acquire(caller).granted);
+    b.on_result(CallOutcome::failure, 10ms, caller);
+  }
+  EXPECT_EQ(b.state(), BreakerState::open);
+  // Anonymous calls keep the plain count (tests above).
+}
+
+TEST(CircuitBreaker, HalfOpenGivesACallerOneProbePerRound) {
+  engine::ManualClock clock;
+  CircuitBreaker b("svc", small_config(), clock);
+  trip(b);
+  clock.advance(10'001ms);
+  const CircuitBreaker::Permit first = b.acquire(7);
+  EXPECT_TRUE(first.granted);
+  EXPECT_TRUE(first.probe);
+  EXPECT_FALSE(b.acquire(7).granted);  // its second probe of the round
+  b.on_result(CallOutcome::failure, 10ms, 7);
+  EXPECT_FALSE(b.acquire(7).granted);  // still this round
+  EXPECT_TRUE(b.acquire(8).granted);
+  b.release(8);                         // unused: 8 may take it again
+  EXPECT_TRUE(b.acquire(8).granted);
+  EXPECT_TRUE(b.acquire(9).granted);
+  b.on_result(CallOutcome::success, 10ms, 8);
+  b.on_result(CallOutcome::success, 10ms, 9);
+  EXPECT_EQ(b.state(), BreakerState::closed);  // 2 of 3 probes succeeded
+  EXPECT_FALSE(b.acquire(7).probe);
+}
+
+// ----------------------------------------------------------- outage evidence
+
+TEST(OutageEvidence, ALoneCallerCannotTell) {
+  engine::ManualClock clock;
+  OutageEvidence e({}, clock);
+  EXPECT_EQ(e.judge(1), FailureVerdict::lone);
+  e.record(1, true);
+  EXPECT_EQ(e.judge(1), FailureVerdict::lone);  // only its own failures
+}
+
+TEST(OutageEvidence, OthersFailingTooIsAnOutage) {
+  engine::ManualClock clock;
+  OutageEvidence e({}, clock);
+  e.record(2, true);  // a lone caller's failure is evidence for the next
+  EXPECT_EQ(e.judge(1), FailureVerdict::outage);
+  e.record(3, false);  // one of two others failed: at the 50 % threshold
+  EXPECT_EQ(e.judge(1), FailureVerdict::outage);
+  e.record(4, false);  // one of three: the service answers others
+  EXPECT_EQ(e.judge(1), FailureVerdict::own);
+}
+
+TEST(OutageEvidence, TheLatestAnswerPerCallerWithinTheHorizonCounts) {
+  engine::ManualClock clock;
+  OutageEvidence e({0.5, 10'000ms, 4}, clock);
+  for (std::uint64_t caller = 2; caller < 6; ++caller) e.record(caller, true);
+  EXPECT_EQ(e.judge(1), FailureVerdict::outage);
+  for (std::uint64_t caller = 2; caller < 6; ++caller) e.record(caller, false);  // recovered
+  EXPECT_EQ(e.judge(1), FailureVerdict::own);
+  e.record(6, true);  // evicts the caller answered longest ago: 1 of 4 failed
+  EXPECT_EQ(e.judge(1), FailureVerdict::own);
+  clock.advance(10'001ms);  // all too old: no evidence
+  EXPECT_EQ(e.judge(1), FailureVerdict::lone);
+  e.record(7, true);
+  EXPECT_EQ(e.judge(1), FailureVerdict::outage);
+}
+
+// Callers whose failures were judged their own (the service answered
+// others) say nothing about the service: a few bad requests left alone are
+// not an outage to each other.
+TEST(OutageEvidence, FailuresJudgedTheirOwnAreNoEvidence) {
+  engine::ManualClock clock;
+  OutageEvidence e({}, clock);
+  e.record(2, false);
+  e.record(3, true, /*own=*/true);
+  e.record(4, true, /*own=*/true);
+  EXPECT_EQ(e.judge(1), FailureVerdict::own);  // only 2 counts, and it was answered
+  e.record(5, true);  // an outage's failure, or a lone caller's
+  EXPECT_EQ(e.judge(1), FailureVerdict::outage);  // 1 of 2 others
 }
 
 // --------------------------------------------------------------- bulkhead

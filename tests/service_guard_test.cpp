@@ -62,17 +62,19 @@ class ServiceGuardTest : public ::testing::Test {
     ready.get_future().wait();
   }
 
-  std::future<ServiceResult> post() {
+  // A call from a new step each time, or from the step `key` names.
+  std::future<ServiceResult> post(std::string key = "") {
     auto promise = std::make_shared<std::promise<ServiceResult>>();
     auto future = promise->get_future();
-    net::post(io_, [this, promise, n = ++calls_] {
-      phases::CallContext ctx{"wf:notify" + std::to_string(n), milliseconds(5000), ""};
+    if (key.empty()) key = "wf:notify" + std::to_string(++calls_);
+    net::post(io_, [this, promise, key] {
+      phases::CallContext ctx{key, milliseconds(5000), ""};
       adapter_->post_message(ctx, "#c", "hello",
                              [promise](ServiceResult r) { promise->set_value(std::move(r)); });
     });
     return future;
   }
-  ServiceResult call() { return post().get(); }
+  ServiceResult call(std::string key = "") { return post(std::move(key)).get(); }
   resilience::BreakerState state() { return guard_->breaker().snapshot().state; }
 
   engine::ManualClock clock_;
@@ -90,8 +92,12 @@ TEST_F(ServiceGuardTest, FailuresOpenTheBreakerAndNothingIsSentWhileOpen) {
   build({{"breaker_min_calls", "4"}, {"breaker_window", "10"}, {"max_retries", "0"},
          {"breaker_wait_ms", "30000"}, {"breaker_half_open_calls", "2"}});
   mock_.script("POST", kPath, {reply(500, R"({"ok":false})")});
-  for (int i = 0; i < 3; ++i) EXPECT_EQ(call().outcome, ServiceOutcome::retryable);
-  // The fourth failure trips the breaker: it is the outage's, so "unavailable".
+  // A lone caller cannot tell an outage from a bad request: its failure is
+  // its own. Once others fail too, the failures are the outage's: the steps
+  // wait ("unavailable") instead of using attempts.
+  EXPECT_EQ(call().outcome, ServiceOutcome::retryable);
+  for (int i = 0; i < 2; ++i) EXPECT_EQ(call().outcome, ServiceOutcome::unavailable);
+  // The fourth failing caller trips the breaker.
   ServiceResult tripping = call();
   EXPECT_EQ(tripping.outcome, ServiceOutcome::unavailable);
   EXPECT_EQ(state(), resilience::BreakerState::open);
@@ -114,6 +120,52 @@ TEST_F(ServiceGuardTest, FailuresOpenTheBreakerAndNothingIsSentWhileOpen) {
   EXPECT_EQ(call().outcome, ServiceOutcome::ok);
   EXPECT_EQ(call().outcome, ServiceOutcome::ok);
   EXPECT_EQ(state(), resilience::BreakerState::closed);
+}
+
+// A request the service refuses on its own merits while it answers everybody
+// else uses the step's attempts, and however often it is retried it never
+// trips the breaker for the others. (Before, ten retries of one bad request
+// opened the breaker and every step waited on it.)
+TEST_F(ServiceGuardTest, APoisonRequestUsesItsAttemptsAndNeverTripsTheBreaker) {
+  build({{"breaker_min_calls", "4"}, {"breaker_window", "10"}, {"max_retries", "0"}});
+  const ScriptedResponse ok = reply(200, R"({"ok":true,"channel":"C1","ts":"1.2"})");
+  const ScriptedResponse failed = reply(500, R"({"ok":false})");
+  std::vector<ScriptedResponse> replies(5, ok);
+  for (int round = 0; round < 10; ++round) {
+    replies.push_back(failed);
+    replies.push_back(ok);
+  }
+  mock_.script("POST", kPath, replies);
+  for (int i = 0; i < 5; ++i) ASSERT_EQ(call().outcome, ServiceOutcome::ok);
+  for (int round = 0; round < 10; ++round) {
+    EXPECT_EQ(call("wf-poison:distribution.email").outcome, ServiceOutcome::retryable) << round;
+    EXPECT_EQ(call().outcome, ServiceOutcome::ok) << round;
+    EXPECT_EQ(state(), resilience::BreakerState::closed) << round;
+  }
+  EXPECT_EQ(mock_.count(kPath), 25);
+}
+
+// In half-open each caller gets one probe a round, so a request that keeps
+// failing cannot take every probe; its failed probe is the outage's.
+TEST_F(ServiceGuardTest, HalfOpenGivesEachCallerOneProbe) {
+  build({{"breaker_min_calls", "2"}, {"breaker_window", "10"}, {"max_retries", "0"},
+         {"breaker_wait_ms", "1000"}, {"breaker_half_open_calls", "3"}});
+  mock_.script("POST", kPath, {reply(500, R"({"ok":false})")});
+  call();
+  call();
+  ASSERT_EQ(state(), resilience::BreakerState::open);
+  clock_.advance(milliseconds(1001));
+  EXPECT_EQ(call("wf-1:step").outcome, ServiceOutcome::unavailable);  // a failed probe
+  EXPECT_EQ(state(), resilience::BreakerState::half_open);
+  ServiceResult again = call("wf-1:step");  // refused, never sent
+  EXPECT_EQ(again.outcome, ServiceOutcome::unavailable);
+  EXPECT_NE(again.error.find("half_open"), std::string::npos) << again.error;
+  EXPECT_EQ(mock_.count(kPath), 3);
+  mock_.script("POST", kPath, {reply(200, R"({"ok":true,"channel":"C1","ts":"1.2"})")});
+  EXPECT_EQ(call("wf-2:step").outcome, ServiceOutcome::ok);
+  EXPECT_EQ(call("wf-3:step").outcome, ServiceOutcome::ok);
+  EXPECT_EQ(state(), resilience::BreakerState::closed);  // 2 of 3 probes succeeded
+  EXPECT_EQ(mock_.count(kPath), 5);
 }
 
 TEST_F(ServiceGuardTest, ClientErrorsNeverTripIt) {
@@ -168,7 +220,9 @@ TEST_F(ServiceGuardTest, TheRetryBudgetCapsAmplification) {
          {"retry_budget_min", "3"}});
   guard_->breaker().force(resilience::BreakerState::disabled);  // isolate the budget
   mock_.script("POST", kPath, {reply(503)});
-  for (int i = 0; i < kCalls; ++i) EXPECT_EQ(call().outcome, ServiceOutcome::retryable);
+  // Every caller fails: the first alone (its own failure), then an outage.
+  for (int i = 0; i < kCalls; ++i)
+    EXPECT_EQ(call().outcome, i == 0 ? ServiceOutcome::retryable : ServiceOutcome::unavailable);
   // Without a budget: 50 x 3 = 150 requests. With it: 50 + at most 20 %.
   EXPECT_LE(mock_.count(kPath), kCalls + kCalls / 5);
   EXPECT_GE(mock_.count(kPath), kCalls + 3);

@@ -41,6 +41,7 @@ CircuitBreaker::CircuitBreaker(std::string service, BreakerConfig config,
                                const engine::Clock& clock)
     : service_(std::move(service)), config_(std::move(config)), clock_(clock) {
   ring_.assign(static_cast<std::size_t>(std::max(1, config_.window_size)), 0);
+  ring_callers_.assign(ring_.size(), kAnonymous);
   current_wait_ = wait_for_trip(1);
 }
 
@@ -60,7 +61,19 @@ std::chrono::milliseconds CircuitBreaker::wait_for_trip(std::uint32_t consecutiv
   return std::chrono::milliseconds(static_cast<std::int64_t>(wait));
 }
 
-void CircuitBreaker::record_window(bool failure, bool slow) {
+bool CircuitBreaker::failing_in_window(std::uint64_t caller) const {
+  if (caller == kAnonymous) return false;
+  for (int i = 0; i < count_; ++i) {
+    // The newest count_ entries end just before head_.
+    const int at = (head_ - 1 - i + static_cast<int>(ring_.size())) % static_cast<int>(ring_.size());
+    if (ring_callers_[static_cast<std::size_t>(at)] == caller &&
+        (ring_[static_cast<std::size_t>(at)] & kFailureBit))
+      return true;
+  }
+  return false;
+}
+
+void CircuitBreaker::record_window(bool failure, bool slow, std::uint64_t caller) {
   const int size = static_cast<int>(ring_.size());
   if (count_ == size) {  // evict the oldest result
     std::uint8_t old = ring_[static_cast<std::size_t>(head_)];
@@ -71,6 +84,7 @@ void CircuitBreaker::record_window(bool failure, bool slow) {
   }
   std::uint8_t bits = static_cast<std::uint8_t>((failure ? kFailureBit : 0) | (slow ? kSlowBit : 0));
   ring_[static_cast<std::size_t>(head_)] = bits;
+  ring_callers_[static_cast<std::size_t>(head_)] = caller;
   head_ = (head_ + 1) % size;
   if (failure) ++failures_;
   if (slow) ++slow_;
@@ -78,11 +92,13 @@ void CircuitBreaker::record_window(bool failure, bool slow) {
 
 void CircuitBreaker::clear_window() {
   std::fill(ring_.begin(), ring_.end(), 0);
+  std::fill(ring_callers_.begin(), ring_callers_.end(), kAnonymous);
   head_ = count_ = failures_ = slow_ = 0;
 }
 
 void CircuitBreaker::transition(BreakerState to) {
   probes_out_ = probe_results_ = probe_failures_ = probe_slow_ = 0;
+  probe_callers_.clear();
   if (state_ == to) return;
   pending_.emplace_back(state_, to);
   state_ = to;
@@ -142,33 +158,37 @@ void CircuitBreaker::deliver(std::unique_lock<std::mutex>& lock) {
   delivering_ = false;
 }
 
-bool CircuitBreaker::try_acquire() {
+CircuitBreaker::Permit CircuitBreaker::acquire(std::uint64_t caller) {
   std::unique_lock lock(mu_);
-  bool permitted = false;
+  Permit permit;
   switch (state_) {
     case BreakerState::closed:
     case BreakerState::disabled:
-      permitted = true;
+      permit.granted = true;
       break;
     case BreakerState::forced_open:
-      permitted = false;
       break;
     case BreakerState::open:
       if (clock_.now_ms() - opened_at_ms_ < current_wait_.count()) break;
       enter_half_open();
       [[fallthrough]];
     case BreakerState::half_open:
-      if (probes_out_ + probe_results_ < std::max(1, config_.permitted_calls_in_half_open)) {
+      if (probes_out_ + probe_results_ < std::max(1, config_.permitted_calls_in_half_open) &&
+          (caller == kAnonymous ||
+           std::find(probe_callers_.begin(), probe_callers_.end(), caller) ==
+               probe_callers_.end())) {
         ++probes_out_;
-        permitted = true;
+        if (caller != kAnonymous) probe_callers_.push_back(caller);
+        permit = {true, true};
       }
       break;
   }
   deliver(lock);
-  return permitted;
+  return permit;
 }
 
-void CircuitBreaker::on_result(CallOutcome outcome, std::chrono::milliseconds duration) {
+void CircuitBreaker::on_result(CallOutcome outcome, std::chrono::milliseconds duration,
+                               std::uint64_t caller) {
   std::unique_lock lock(mu_);
   const bool failure = outcome == CallOutcome::failure;
   if (failure) ++failures_total_;
@@ -176,7 +196,8 @@ void CircuitBreaker::on_result(CallOutcome outcome, std::chrono::milliseconds du
   switch (state_) {
     case BreakerState::closed:
       if (outcome == CallOutcome::ignored) break;
-      record_window(failure, slow);
+      if (failure && failing_in_window(caller)) break;  // the same request failing again
+      record_window(failure, slow, caller);
       if (count_ >= effective_minimum() &&
           (rate(failures_, count_) >= config_.failure_rate_threshold ||
            rate(slow_, count_) >= config_.slow_call_rate_threshold)) {
@@ -199,9 +220,13 @@ void CircuitBreaker::on_result(CallOutcome outcome, std::chrono::milliseconds du
   deliver(lock);
 }
 
-void CircuitBreaker::release() {
+void CircuitBreaker::release(std::uint64_t caller) {
   std::lock_guard lock(mu_);
-  if (state_ == BreakerState::half_open && probes_out_ > 0) --probes_out_;
+  if (state_ != BreakerState::half_open || probes_out_ == 0) return;
+  --probes_out_;
+  if (auto it = std::find(probe_callers_.begin(), probe_callers_.end(), caller);
+      caller != kAnonymous && it != probe_callers_.end())
+    probe_callers_.erase(it);
 }
 
 std::chrono::milliseconds CircuitBreaker::retry_after() const {

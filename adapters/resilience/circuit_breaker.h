@@ -9,6 +9,15 @@
 //   ... call ...; breaker.on_result(outcome, duration)
 //   or, if the permission is not used after all, breaker.release().
 //
+// Callers. A call may name its caller (a hash of the step's idempotency key;
+// 0 = anonymous) so that the breaker measures the service, not one bad
+// request: a caller's failure is counted in the window only if that caller
+// has no failure there already (its retries of the same request do not push
+// the rate up), and in half-open each caller gets at most one probe per
+// round (one request the service keeps refusing cannot take every probe).
+// So a few requests that fail on every attempt (their input is bad) never
+// trip the breaker while the service answers everybody else.
+//
 // All time comes from the injected engine::Clock. Thread-safe (one mutex);
 // the state-change listener is invoked without the mutex held, in transition
 // order, so it may call back into the breaker.
@@ -78,14 +87,25 @@ class CircuitBreaker {
   // breaker turns half_open and this call takes a probe permit. half_open:
   // true while fewer than permitted_calls_in_half_open permits are out.
   // forced_open: false.
-  bool try_acquire();
+  bool try_acquire() { return acquire(kAnonymous).granted; }
+  struct Permit {
+    bool granted = false;
+    bool probe = false;  // granted as a half-open probe
+  };
+  // try_acquire() on behalf of `caller`; in half-open a caller that already
+  // holds or used a probe of this round is refused.
+  Permit acquire(std::uint64_t caller);
 
   // Reports the result of a call made under a permission from try_acquire().
   // Results reported while open or forced_open only count in failures_total.
-  void on_result(CallOutcome outcome, std::chrono::milliseconds duration);
+  void on_result(CallOutcome outcome, std::chrono::milliseconds duration,
+                 std::uint64_t caller = kAnonymous);
 
-  // Gives back a permission that was never used (frees a half-open slot).
-  void release();
+  // Gives back a permission that was never used (frees a half-open slot and
+  // the caller's probe of this round).
+  void release(std::uint64_t caller = kAnonymous);
+
+  static constexpr std::uint64_t kAnonymous = 0;
 
   // Time until the breaker may permit a call: 0 when it permits now; open:
   // the rest of the wait; half_open with every probe out: slow_call_duration
@@ -107,7 +127,8 @@ class CircuitBreaker {
   void set_listener(Listener listener);
 
  private:
-  void record_window(bool failure, bool slow);   // REQUIRES: mu_ held
+  void record_window(bool failure, bool slow, std::uint64_t caller);  // REQUIRES: mu_ held
+  bool failing_in_window(std::uint64_t caller) const;                 // REQUIRES: mu_ held
   void clear_window();                           // REQUIRES: mu_ held
   void transition(BreakerState to);              // REQUIRES: mu_ held
   void trip();                                   // REQUIRES: mu_ held
@@ -123,8 +144,10 @@ class CircuitBreaker {
 
   mutable std::mutex mu_;
   BreakerState state_ = BreakerState::closed;
-  // Ring of the last window_size results: bit 0 failure, bit 1 slow.
+  // Ring of the last window_size results: bit 0 failure, bit 1 slow; and
+  // the caller of each (kAnonymous when unnamed).
   std::vector<std::uint8_t> ring_;
+  std::vector<std::uint64_t> ring_callers_;
   int head_ = 0;
   int count_ = 0;
   int failures_ = 0;
@@ -134,6 +157,7 @@ class CircuitBreaker {
   int probe_results_ = 0;
   int probe_failures_ = 0;
   int probe_slow_ = 0;
+  std::vector<std::uint64_t> probe_callers_;  // named callers given a probe this round
   // Open.
   std::uint32_t consecutive_trips_ = 0;  // reset when the breaker closes
   std::chrono::milliseconds current_wait_{0};
