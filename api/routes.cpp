@@ -23,6 +23,10 @@ namespace {
 constexpr std::size_t kMaxPageSize = 100;
 constexpr std::size_t kDefaultPageSize = 20;
 constexpr std::size_t kMaxHistoryPageSize = 1000;
+// A history page ends early, saying so, once its records' payloads reach
+// this many bytes: 1,000 records of 20 KB signals were 20 MB a page.
+constexpr std::size_t kMaxHistoryPageBytes = 1 << 20;
+constexpr std::size_t kMaxCorruptListed = 20;  // ids /ready names
 constexpr std::size_t kCommentMax = 2000;
 constexpr std::size_t kContentMax = 20000;
 constexpr std::size_t kDefaultWaitMs = 30'000;  // progress long poll
@@ -55,9 +59,26 @@ Response not_found(const Request& r, const std::string& detail) {
   return problem(404, "not-found", "Not Found", detail, std::string(r.path()));
 }
 
-Response unknown_workflow(const Request& r, const std::string& id) {
-  return problem(404, "workflow-not-found", "Workflow Not Found", "no workflow " + id,
-                 std::string(r.path()));
+// Why a query of one workflow found nothing to show.
+Response query_problem(const std::string& instance, const engine::QueryResult& result) {
+  switch (result.code) {
+    case engine::QueryCode::damaged:
+      return problem(500, "workflow-damaged", "Workflow Damaged",
+                     result.detail + "; the workflow is quarantined (GET /v1/workflows?status=corrupt)",
+                     instance);
+    case engine::QueryCode::unavailable:
+      return problem(503, "journal-unavailable", "Service Unavailable", result.detail, instance);
+    case engine::QueryCode::not_found:
+    case engine::QueryCode::found:
+      break;
+  }
+  return problem(404, "workflow-not-found", "Workflow Not Found", result.detail, instance);
+}
+
+// 200 with the view, or the problem.
+Response query_answer(const Request& r, const engine::QueryResult& result) {
+  if (result.found()) return ok_json(200, result.body);
+  return query_problem(std::string(r.path()), result);
 }
 
 Response invalid(const Request& r, const std::string& detail,
@@ -122,6 +143,10 @@ Response signal_problem(const Request& r, const engine::SignalResult& result) {
       return problem(503, "journal-unavailable", "Service Unavailable", result.detail, instance);
     case engine::SignalCode::key_reused:
       return problem(409, "idempotency-key-reused", "Conflict", result.detail, instance);
+    case engine::SignalCode::damaged:
+      return query_problem(instance, {engine::QueryCode::damaged, nullptr, result.detail});
+    case engine::SignalCode::too_large:
+      return problem(413, "payload-too-large", "Payload Too Large", result.detail, instance);
     case engine::SignalCode::accepted:
     case engine::SignalCode::duplicate:
       break;
@@ -130,7 +155,7 @@ Response signal_problem(const Request& r, const engine::SignalResult& result) {
 }
 
 const std::set<std::string> kStatuses = {"running",   "awaiting_approval", "paused", "compensating",
-                                         "completed", "failed",            "cancelled"};
+                                         "completed", "failed",            "cancelled", "corrupt"};
 const std::set<std::string> kPhases = {"research", "content",      "design",
                                        "review",   "distribution", "analytics"};
 
@@ -274,10 +299,14 @@ void ApiRoutes::route(const Request& r, const Responder& respond, std::string* n
     Status s = store_.get_draft("__readiness_probe__", &body, &found);
     if (!s)
       return respond(problem(503, "not-ready", "Not Ready", "store unreachable: " + s.message()));
+    // Quarantined workflows are listed, not a reason to stop serving the
+    // others: the node stays ready.
     return respond(ok_json(200, {{"status", "ready"},
                                  {"active_workflows", engine_.active_count()},
                                  {"resident_workflows", engine_.resident_count()},
-                                 {"known_workflows", engine_.known_count()}}));
+                                 {"known_workflows", engine_.known_count()},
+                                 {"corrupt_workflows", engine_.damaged_count()},
+                                 {"corrupt_workflow_ids", engine_.damaged_ids(kMaxCorruptListed)}}));
   }
   if (is({"metrics"})) {
     *name = "/metrics";
@@ -339,9 +368,7 @@ void ApiRoutes::route(const Request& r, const Responder& respond, std::string* n
   if (is({"v1", "workflows", "*"})) {
     *name = "/v1/workflows/{id}";
     if (m != "GET") return respond(method_not_allowed(r, "GET"));
-    auto state = engine_.describe(parts[2]);
-    if (!state) return respond(unknown_workflow(r, parts[2]));
-    return respond(ok_json(200, *state));
+    return respond(query_answer(r, engine_.describe(parts[2])));
   }
   if (is({"v1", "workflows", "*", "progress"})) {
     *name = "/v1/workflows/{id}/progress";
@@ -363,18 +390,12 @@ void ApiRoutes::route(const Request& r, const Responder& respond, std::string* n
       if (!errors.empty()) return respond(invalid(r, "invalid long poll", errors));
       const std::string id = parts[2];
       return engine_.await_status(id, std::move(statuses), std::chrono::milliseconds(wait_ms),
-                                  [respond, id, path = std::string(r.path())](
-                                      std::optional<json> p) {
-                                    if (!p)
-                                      return respond(problem(404, "workflow-not-found",
-                                                             "Workflow Not Found",
-                                                             "no workflow " + id, path));
-                                    respond(ok_json(200, *p));
+                                  [respond, path = std::string(r.path())](engine::QueryResult p) {
+                                    if (!p.found()) return respond(query_problem(path, p));
+                                    respond(ok_json(200, p.body));
                                   });
     }
-    auto p = engine_.progress(parts[2]);
-    if (!p) return respond(unknown_workflow(r, parts[2]));
-    return respond(ok_json(200, *p));
+    return respond(query_answer(r, engine_.progress(parts[2])));
   }
   if (is({"v1", "workflows", "*", "history"})) {
     *name = "/v1/workflows/{id}/history";
@@ -427,9 +448,7 @@ void ApiRoutes::route(const Request& r, const Responder& respond, std::string* n
   if (is({"v1", "workflows", "*", "approvals"})) {
     *name = "/v1/workflows/{id}/approvals";
     if (m != "GET") return respond(method_not_allowed(r, "GET"));
-    auto approvals = engine_.approvals(parts[2]);
-    if (!approvals) return respond(unknown_workflow(r, parts[2]));
-    return respond(ok_json(200, *approvals));
+    return respond(query_answer(r, engine_.approvals(parts[2])));
   }
   respond(not_found(r, "no route " + std::string(r.path())));
 }
@@ -556,25 +575,39 @@ void ApiRoutes::list_workflows(const Request& r, const Responder& respond) {
                           {"total_pages", pages}}}}));
 }
 
+// Pages by number (`page`, from 1) or from a cursor (`cursor`: the
+// `next_cursor` of the page before). A page holds at most page_size records
+// and ends early, with `byte_limited: true`, past kMaxHistoryPageBytes of
+// payload; `next_cursor` then (and whenever records follow) says where the
+// rest starts.
 void ApiRoutes::get_history(const Request& r, const std::string& id, const Responder& respond) {
   std::vector<phases::FieldError> errors;
-  check_query_names(r, {"page", "page_size"}, &errors);
-  std::size_t page = 1, page_size = 100;
+  check_query_names(r, {"page", "page_size", "cursor"}, &errors);
+  std::size_t page = 1, page_size = 100, cursor = 0;
   query_number(r, "page", 1, 1'000'000, &page, &errors);
   query_number(r, "page_size", 100, kMaxHistoryPageSize, &page_size, &errors);
+  query_number(r, "cursor", 0, 1'000'000'000, &cursor, &errors);
+  if (r.query_param("page") && r.query_param("cursor"))
+    errors.push_back({"cursor", "cannot be combined with page"});
   if (!errors.empty())
     return respond(problem(400, "bad-query", "Bad Query Parameters", "invalid query parameters",
                            std::string(r.path()), errors));
-  std::size_t total = 0;
-  auto records = engine_.history(id, page, page_size, &total);
-  if (!records) return respond(unknown_workflow(r, id));
+  const std::uint64_t from = cursor ? cursor : (page - 1) * page_size + 1;
+  engine::QueryResult h = engine_.history(id, from, page_size, kMaxHistoryPageBytes);
+  if (!h.found()) return respond(query_problem(std::string(r.path()), h));
+  const std::uint64_t total = h.body["total"].get<std::uint64_t>();
+  json pagination = {{"page_size", page_size},
+                     {"total_count", total},
+                     {"byte_limited", h.body["byte_limited"]}};
+  if (!cursor) {
+    pagination["page"] = page;
+    pagination["total_pages"] = (total + page_size - 1) / page_size;
+  }
+  if (const std::uint64_t next = h.body["next_seq"].get<std::uint64_t>())
+    pagination["next_cursor"] = std::to_string(next);
   respond(ok_json(200, {{"workflow_id", id},
-                        {"data", std::move(*records)},
-                        {"pagination",
-                         {{"page", page},
-                          {"page_size", page_size},
-                          {"total_count", total},
-                          {"total_pages", (total + page_size - 1) / page_size}}}}));
+                        {"data", std::move(h.body["records"])},
+                        {"pagination", std::move(pagination)}}));
 }
 
 // The body schema of a human action; with authentication on the reviewer
@@ -635,8 +668,12 @@ void ApiRoutes::post_update(const Request& r, const std::string& id, const std::
   }
   auto errors = check_string_fields(*body, schema);
   if (!errors.empty()) return respond(invalid(r, "invalid " + name + " update", errors));
+  const std::string instance(r.path());
+  if (const std::string* why = engine_.damage(id))
+    return respond(query_problem(instance, {engine::QueryCode::damaged, nullptr, *why}));
   const engine::WorkflowSummary* summary = engine_.summary(id);
-  if (!summary) return respond(unknown_workflow(r, id));
+  if (!summary)
+    return respond(query_problem(instance, {engine::QueryCode::not_found, nullptr, "no workflow " + id}));
   if (name != "update_content" && summary->status != "awaiting_approval")
     return respond(problem(409, "not-awaiting-review", "Conflict",
                            "workflow " + id + " is " + summary->status + ", not awaiting approval",
@@ -645,7 +682,8 @@ void ApiRoutes::post_update(const Request& r, const std::string& id, const std::
   if (who) (*body)["actor"] = who->actor();
   engine_.signal(id, name, std::move(*body), "", [this, respond, r, id](engine::SignalResult res) {
     if (res.code != engine::SignalCode::accepted) return respond(signal_problem(r, res));
-    respond(ok_json(200, engine_.approvals(id).value_or(json::object())));
+    engine::QueryResult approvals = engine_.approvals(id);
+    respond(ok_json(200, approvals.found() ? approvals.body : json::object()));
   });
 }
 

@@ -69,15 +69,34 @@ class JournalStore {
   virtual Status append(const std::vector<JournalRecord>& records,
                         const std::vector<WorkflowSummary>& summaries) = 0;
 
-  // Reads (safe to call from another single thread than append()).
+  // Reads (safe to call from another single thread than append()). A record
+  // that fails its checks is a Status::corruption naming the workflow and
+  // the record's offset.
   virtual Status load_workflow(const std::string& workflow_id,
                                std::vector<JournalRecord>* out) = 0;
+  // One page of a workflow's records, seq >= from_seq in order: at most
+  // max_records, and no more payload bytes than max_bytes (but always the
+  // first record, however large).
+  struct WorkflowPage {
+    std::vector<JournalRecord> records;
+    bool more = false;          // records follow the last one returned
+    bool byte_limited = false;  // the page ended early for max_bytes
+    std::uint64_t last_seq = 0; // the workflow's record count (0: unknown workflow)
+  };
+  virtual Status load_workflow_page(const std::string& workflow_id, std::uint64_t from_seq,
+                                    std::size_t max_records, std::size_t max_bytes,
+                                    WorkflowPage* page) = 0;
   // Calls `visit` once per unfinished workflow with all its records in order,
   // except those whose summary status is one of `lazy_statuses` and whose
-  // wake_ms is known (>= 0): the engine loads those when it needs them.
+  // wake_ms is known (>= 0): the engine loads those when it needs them. A
+  // workflow with a record that fails its checks is not visited: `damaged`
+  // hears of it (workflow id, the corruption) and the scan goes on; without
+  // `damaged` the scan stops with the corruption.
+  using DamageVisitor = std::function<void(const std::string&, const Status&)>;
   virtual Status load_unfinished(
       const std::function<void(std::vector<JournalRecord>&&)>& visit,
-      const std::vector<std::string>& lazy_statuses = {}) = 0;
+      const std::vector<std::string>& lazy_statuses = {},
+      const DamageVisitor& damaged = nullptr) = 0;
   virtual Status load_summaries(std::vector<WorkflowSummary>* out) = 0;
 
   // Campaign drafts saved before they start (POST /v1/wizards). Durable when

@@ -329,28 +329,36 @@ Status SqliteJournalStore::append(const std::vector<JournalRecord>& records,
   return Status::ok();
 }
 
+// The row (offset, workflow_id, seq, type, time_ms, payload, checksum) of
+// `stmt` as a record; corruption when its type or checksum is wrong (the
+// record's workflow id is set even then).
+Status decode_record(sqlite3_stmt* stmt, JournalRecord* r) {
+  const sqlite3_int64 offset = sqlite3_column_int64(stmt, 0);
+  r->workflow_id = column_text(stmt, 1);
+  r->seq = static_cast<std::uint64_t>(sqlite3_column_int64(stmt, 2));
+  auto type = record_type_from_int(sqlite3_column_int(stmt, 3));
+  r->time_ms = sqlite3_column_int64(stmt, 4);
+  r->payload = column_text(stmt, 5);
+  const auto stored = static_cast<std::uint32_t>(sqlite3_column_int64(stmt, 6));
+  if (!type)
+    return Status::corruption("journal corrupt: workflow " + r->workflow_id + " at offset " +
+                              std::to_string(offset) + ": unknown record type");
+  r->type = *type;
+  if (r->checksum() != stored)
+    return Status::corruption("journal corrupt: workflow " + r->workflow_id + " at offset " +
+                              std::to_string(offset) + ": checksum mismatch");
+  return Status::ok();
+}
+
 Status SqliteJournalStore::read_records(sqlite3_stmt* stmt,
-                                        const std::function<void(JournalRecord&&)>& emit) {
+                                        const std::function<bool(JournalRecord&&)>& emit) {
   for (;;) {
     int rc = sqlite3_step(stmt);
     if (rc == SQLITE_DONE) return Status::ok();
     if (rc != SQLITE_ROW) return sqlite_error(reader_, "read journal");
-    const sqlite3_int64 offset = sqlite3_column_int64(stmt, 0);
     JournalRecord r;
-    r.workflow_id = column_text(stmt, 1);
-    r.seq = static_cast<std::uint64_t>(sqlite3_column_int64(stmt, 2));
-    auto type = record_type_from_int(sqlite3_column_int(stmt, 3));
-    r.time_ms = sqlite3_column_int64(stmt, 4);
-    r.payload = column_text(stmt, 5);
-    const auto stored = static_cast<std::uint32_t>(sqlite3_column_int64(stmt, 6));
-    if (!type)
-      return Status::error("journal corrupt: workflow " + r.workflow_id + " at offset " +
-                           std::to_string(offset) + ": unknown record type");
-    r.type = *type;
-    if (r.checksum() != stored)
-      return Status::error("journal corrupt: workflow " + r.workflow_id + " at offset " +
-                           std::to_string(offset) + ": checksum mismatch");
-    emit(std::move(r));
+    if (Status s = decode_record(stmt, &r); !s) return s;
+    if (!emit(std::move(r))) return Status::ok();
   }
 }
 
@@ -359,12 +367,54 @@ Status SqliteJournalStore::load_workflow(const std::string& workflow_id,
   std::lock_guard lock(read_mu_);
   StatementReset reset{select_workflow_};
   bind_text(select_workflow_, 1, workflow_id);
-  return read_records(select_workflow_, [&](JournalRecord&& r) { out->push_back(std::move(r)); });
+  return read_records(select_workflow_, [&](JournalRecord&& r) {
+    out->push_back(std::move(r));
+    return true;
+  });
+}
+
+Status SqliteJournalStore::load_workflow_page(const std::string& workflow_id,
+                                              std::uint64_t from_seq, std::size_t max_records,
+                                              std::size_t max_bytes, WorkflowPage* page) {
+  std::lock_guard lock(read_mu_);
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v2(reader_,
+                         "SELECT offset, workflow_id, seq, type, time_ms, payload, checksum "
+                         "FROM journal WHERE workflow_id=?1 AND seq>=?2 ORDER BY seq LIMIT ?3",
+                         -1, &stmt, nullptr) != SQLITE_OK)
+    return sqlite_error(reader_, "prepare load_workflow_page");
+  bind_text(stmt, 1, workflow_id);
+  sqlite3_bind_int64(stmt, 2, static_cast<sqlite3_int64>(from_seq));
+  sqlite3_bind_int64(stmt, 3, static_cast<sqlite3_int64>(max_records) + 1);
+  std::size_t bytes = 0;
+  Status s = read_records(stmt, [&](JournalRecord&& r) {
+    const bool full = page->records.size() == max_records ||
+                      (!page->records.empty() && bytes + r.payload.size() > max_bytes);
+    if (full) {
+      page->more = true;
+      page->byte_limited = page->records.size() < max_records;
+      return false;
+    }
+    bytes += r.payload.size();
+    page->records.push_back(std::move(r));
+    return true;
+  });
+  sqlite3_finalize(stmt);
+  if (!s) return s;
+  // The workflow's record count: its seqs are dense from 1.
+  if (sqlite3_prepare_v2(reader_, "SELECT coalesce(max(seq), 0) FROM journal WHERE workflow_id=?",
+                         -1, &stmt, nullptr) != SQLITE_OK)
+    return sqlite_error(reader_, "prepare load_workflow_page");
+  bind_text(stmt, 1, workflow_id);
+  const int rc = sqlite3_step(stmt);
+  if (rc == SQLITE_ROW) page->last_seq = static_cast<std::uint64_t>(sqlite3_column_int64(stmt, 0));
+  sqlite3_finalize(stmt);
+  return rc == SQLITE_ROW ? Status::ok() : sqlite_error(reader_, "count records");
 }
 
 Status SqliteJournalStore::load_unfinished(
     const std::function<void(std::vector<JournalRecord>&&)>& visit,
-    const std::vector<std::string>& lazy_statuses) {
+    const std::vector<std::string>& lazy_statuses, const DamageVisitor& damaged) {
   std::lock_guard lock(read_mu_);
   sqlite3_stmt* stmt = nullptr;
   // CROSS JOIN keeps workflows the outer loop: the journal is read through
@@ -384,13 +434,34 @@ Status SqliteJournalStore::load_unfinished(
   for (std::size_t i = 0; i < lazy_statuses.size(); ++i)
     bind_text(stmt, static_cast<int>(i) + 1, lazy_statuses[i]);
   std::vector<JournalRecord> current;
-  Status s = read_records(stmt, [&](JournalRecord&& r) {
+  std::string skipping;  // a damaged workflow: the rest of its records
+  Status s;
+  for (;;) {
+    const int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_DONE) break;
+    if (rc != SQLITE_ROW) {
+      s = sqlite_error(reader_, "read journal");
+      break;
+    }
+    JournalRecord r;
+    Status decoded = decode_record(stmt, &r);
+    if (!skipping.empty() && r.workflow_id == skipping) continue;
+    skipping.clear();
     if (!current.empty() && current.front().workflow_id != r.workflow_id) {
       visit(std::move(current));
       current.clear();
     }
+    if (!decoded) {
+      if (!damaged) {
+        s = decoded;
+        break;
+      }
+      damaged(r.workflow_id, decoded);
+      skipping = r.workflow_id;
+      continue;
+    }
     current.push_back(std::move(r));
-  });
+  }
   sqlite3_finalize(stmt);
   if (s && !current.empty()) visit(std::move(current));
   return s;

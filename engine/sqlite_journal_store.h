@@ -27,8 +27,12 @@ class SqliteJournalStore final : public JournalStore {
                 const std::vector<WorkflowSummary>& summaries) override;
   Status load_workflow(const std::string& workflow_id,
                        std::vector<JournalRecord>* out) override;
+  Status load_workflow_page(const std::string& workflow_id, std::uint64_t from_seq,
+                            std::size_t max_records, std::size_t max_bytes,
+                            WorkflowPage* page) override;
   Status load_unfinished(const std::function<void(std::vector<JournalRecord>&&)>& visit,
-                         const std::vector<std::string>& lazy_statuses = {}) override;
+                         const std::vector<std::string>& lazy_statuses = {},
+                         const DamageVisitor& damaged = nullptr) override;
   Status load_summaries(std::vector<WorkflowSummary>* out) override;
   Status put_draft(const std::string& id, const std::string& body, TimeMs at) override;
   Status get_draft(const std::string& id, std::string* body, bool* found) override;
@@ -49,8 +53,8 @@ class SqliteJournalStore final : public JournalStore {
   sqlite3_stmt* insert_statement(std::size_t rows, Status* error);
   // verify() of the records after `after_offset` (0: all of them).
   Status verify_from(std::int64_t after_offset, bool repair, VerifyReport* report);
-  Status read_records(sqlite3_stmt* stmt,
-                      const std::function<void(JournalRecord&&)>& emit);
+  // Steps `stmt` and decodes each row until done or `emit` returns false.
+  Status read_records(sqlite3_stmt* stmt, const std::function<bool(JournalRecord&&)>& emit);
 
   // Constant after construction.
   std::string path_;

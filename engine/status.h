@@ -10,15 +10,22 @@ class Status {
  public:
   Status() = default;
   static Status ok() { return Status(); }
-  static Status error(std::string message) { return Status(std::move(message)); }
+  static Status error(std::string message) { return Status(Kind::error, std::move(message)); }
+  // Stored data that fails its checks (a checksum, a record's shape): it
+  // will not read better on a second try, unlike an I/O error.
+  static Status corruption(std::string message) {
+    return Status(Kind::corruption, std::move(message));
+  }
 
-  bool is_ok() const { return !failed_; }
-  explicit operator bool() const { return !failed_; }
+  bool is_ok() const { return kind_ == Kind::ok; }
+  bool is_corruption() const { return kind_ == Kind::corruption; }
+  explicit operator bool() const { return kind_ == Kind::ok; }
   const std::string& message() const { return message_; }
 
  private:
-  explicit Status(std::string message) : failed_(true), message_(std::move(message)) {}
-  bool failed_ = false;
+  enum class Kind { ok, error, corruption };
+  Status(Kind kind, std::string message) : kind_(kind), message_(std::move(message)) {}
+  Kind kind_ = Kind::ok;
   std::string message_;
 };
 

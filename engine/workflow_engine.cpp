@@ -82,8 +82,9 @@ std::string trace_id_from(const std::string& traceparent) {
 }
 }  // namespace
 
-std::string input_hash(const json& input) {
-  const std::string text = dump_json(input);
+namespace {
+// FNV-1a 64 of `text`, as 16 hex digits.
+std::string text_hash(std::string_view text) {
   std::uint64_t h = 1469598103934665603ULL;
   for (unsigned char c : text) {
     h ^= c;
@@ -93,6 +94,9 @@ std::string input_hash(const json& input) {
   std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
   return buf;
 }
+}  // namespace
+
+std::string input_hash(const json& input) { return text_hash(dump_json(input)); }
 
 void DefinitionRegistry::add(WorkflowDefinition definition) {
   auto name = definition.name;
@@ -404,6 +408,10 @@ void WorkflowEngine::passivate_idle() {
 WorkflowEngine::WorkflowPtr WorkflowEngine::resident(const std::string& workflow_id,
                                                      std::string* error) {
   if (auto it = active_.find(workflow_id); it != active_.end()) return it->second;
+  if (const std::string* why = damage(workflow_id)) {
+    *error = *why;
+    return nullptr;
+  }
   auto p = passive_.find(workflow_id);
   if (p == passive_.end()) return nullptr;
   auto state = read_back(workflow_id, error);
@@ -737,7 +745,7 @@ void WorkflowEngine::on_finished(const WorkflowPtr& wfp) {
 void WorkflowEngine::on_timer(const std::string& workflow_id) {
   std::string error;
   if (WorkflowPtr wf = resident(workflow_id, &error)) return advance(wf);
-  if (error.empty()) return;  // finished meanwhile
+  if (error.empty() || damage(workflow_id)) return;  // finished meanwhile, or quarantined
   observability::log(observability::LogLevel::error, "workflow deadline missed",
                      {{"workflow_id", workflow_id}, {"error", error}});
   timers_.arm(workflow_id, clock_.now_ms() + kReadBackRetryMs);
@@ -814,11 +822,16 @@ void WorkflowEngine::start(StartRequest request, std::function<void(StartResult)
 void WorkflowEngine::signal(const std::string& workflow_id, const std::string& name, json payload,
                             const std::string& idempotency_key,
                             std::function<void(SignalResult)> done) {
+  const std::string text = dump_json(payload);
+  if (text.size() > limits_.max_signal_payload_bytes)
+    return done({SignalCode::too_large, "the " + name + " signal's payload is " +
+                                            std::to_string(text.size()) + " bytes; at most " +
+                                            std::to_string(limits_.max_signal_payload_bytes) +
+                                            " are journaled"});
   // An idempotency key stands for one request: the same signal with the
   // same body from the same identity (the actor is in the payload).
   const std::string fingerprint =
-      idempotency_key.empty() ? std::string()
-                              : input_hash(json_object("name", name, "payload", payload));
+      idempotency_key.empty() ? std::string() : text_hash(name + '\n' + text);
   std::string error;
   WorkflowPtr wf = resident(workflow_id, &error);
   if (!wf && error.empty() && !fingerprint.empty() && summary(workflow_id)) {
@@ -898,7 +911,9 @@ WorkflowEngine::WorkflowPtr WorkflowEngine::active_or_reply(
 
 void WorkflowEngine::reply_inactive(const std::string& workflow_id, const std::string& error,
                                     const std::function<void(SignalResult)>& done) {
-  if (!error.empty()) {
+  if (const std::string* why = damage(workflow_id)) {
+    done({SignalCode::damaged, *why});
+  } else if (!error.empty()) {
     observability::log(observability::LogLevel::error, "workflow read back failed",
                        {{"workflow_id", workflow_id}, {"error", error}});
     done({SignalCode::unavailable, error});
@@ -1051,20 +1066,22 @@ Status WorkflowEngine::recover() {
     }
     remember_summary(std::move(row));
   }
+  // A damaged workflow is quarantined; the others carry on.
   std::vector<WorkflowPtr> resumed;
-  std::string error;
   Status s = journal_.store().load_unfinished(
       [&](std::vector<JournalRecord>&& records) {
-        if (!error.empty()) return;
+        std::string error;
         auto state = rebuild(records, &error);
-        if (!state) return;
+        if (!state) return quarantine(records.front().workflow_id, "cannot rebuild: " + error);
         WorkflowPtr wf = resume(std::move(state));
         active_.emplace(wf->state->workflow_id(), wf);
         resumed.push_back(std::move(wf));
       },
-      lazy ? kWaitingStatuses : std::vector<std::string>{});
+      lazy ? kWaitingStatuses : std::vector<std::string>{},
+      [&](const std::string& workflow_id, const Status& why) {
+        quarantine(workflow_id, why.message());
+      });
   if (!s) return s;
-  if (!error.empty()) return Status::error(error);
   if (metrics_) metrics_->workflows_resident(active_.size());
   for (const WorkflowPtr& wf : resumed) advance(wf);
   return Status::ok();
@@ -1077,11 +1094,41 @@ std::unique_ptr<WorkflowState> WorkflowEngine::read_back(const std::string& work
   std::vector<JournalRecord> records;
   if (Status s = journal_.store().load_workflow(workflow_id, &records); !s) {
     *error = "cannot read workflow " + workflow_id + " back from the journal: " + s.message();
+    if (s.is_corruption()) quarantine(workflow_id, s.message());
     return nullptr;
   }
   auto state = rebuild(records, error);
-  if (!state) *error = "cannot rebuild workflow " + workflow_id + ": " + *error;
+  if (!state) {
+    *error = "cannot rebuild workflow " + workflow_id + ": " + *error;
+    quarantine(workflow_id, *error);
+  }
   return state;
+}
+
+void WorkflowEngine::quarantine(const std::string& workflow_id, const std::string& why) {
+  if (!damaged_.emplace(workflow_id, why).second) return;
+  observability::log(observability::LogLevel::error, "workflow quarantined: its journal is damaged",
+                     {{"workflow_id", workflow_id}, {"error", why}});
+  passive_.erase(workflow_id);
+  timers_.cancel(workflow_id);
+  if (metrics_) {
+    metrics_->workflows_corrupt(damaged_.size());
+    const WorkflowSummary* row = summary(workflow_id);
+    if (row && row->status != "completed" && row->status != "failed" && row->status != "cancelled")
+      metrics_->active_transition(row->status, row->phase, "", "");
+  }
+}
+
+const std::string* WorkflowEngine::damage(const std::string& workflow_id) const {
+  auto it = damaged_.find(workflow_id);
+  return it == damaged_.end() ? nullptr : &it->second;
+}
+
+std::vector<std::string> WorkflowEngine::damaged_ids(std::size_t max) const {
+  std::vector<std::string> ids;
+  for (auto it = damaged_.begin(); it != damaged_.end() && ids.size() < max; ++it)
+    ids.push_back(it->first);
+  return ids;
 }
 
 // ---------------------------------------------------------------- retention
@@ -1156,7 +1203,23 @@ const WorkflowSummary* WorkflowEngine::summary(const std::string& workflow_id) c
   return it == summary_index_.end() ? nullptr : &summaries_[it->second];
 }
 
-std::optional<json> WorkflowEngine::describe(const std::string& workflow_id) {
+QueryResult WorkflowEngine::not_read(const std::string& workflow_id,
+                                     const std::string& error) const {
+  if (const std::string* why = damage(workflow_id)) return {QueryCode::damaged, json(), *why};
+  if (!error.empty()) return {QueryCode::unavailable, json(), error};
+  return {QueryCode::not_found, json(), "no workflow " + workflow_id};
+}
+
+QueryResult WorkflowEngine::query_back(const std::string& workflow_id,
+                                       const std::function<json(const WorkflowState&)>& view) {
+  if (damage(workflow_id) || !summary(workflow_id)) return not_read(workflow_id, "");
+  std::string error;
+  auto state = read_back(workflow_id, &error);
+  if (!state) return not_read(workflow_id, error);
+  return {QueryCode::found, view(*state), ""};
+}
+
+QueryResult WorkflowEngine::describe(const std::string& workflow_id) {
   auto it = active_.find(workflow_id);
   if (it != active_.end()) {
     json out = it->second->state->to_json();
@@ -1173,35 +1236,21 @@ std::optional<json> WorkflowEngine::describe(const std::string& workflow_id) {
     if (it->second->stalled)
       out["stalled"] = "journal cap of " + std::to_string(limits_.max_records_per_workflow) +
                        " records reached; an operator must intervene";
-    return out;
+    return {QueryCode::found, std::move(out), ""};
   }
-  if (!summary(workflow_id)) return std::nullopt;
-  auto state = read_back(workflow_id);
-  if (!state) return std::nullopt;
-  return state->to_json();
+  return query_back(workflow_id, [](const WorkflowState& st) { return st.to_json(); });
 }
 
-std::optional<json> WorkflowEngine::approvals(const std::string& workflow_id) {
+QueryResult WorkflowEngine::approvals(const std::string& workflow_id) {
   if (auto it = active_.find(workflow_id); it != active_.end())
-    return it->second->state->approvals_json();
-  if (!summary(workflow_id)) return std::nullopt;
-  auto state = read_back(workflow_id);
-  if (!state) return std::nullopt;
-  return state->approvals_json();
+    return {QueryCode::found, it->second->state->approvals_json(), ""};
+  return query_back(workflow_id, [](const WorkflowState& st) { return st.approvals_json(); });
 }
 
-std::optional<json> WorkflowEngine::progress(const std::string& workflow_id) {
-  std::unique_ptr<WorkflowState> loaded;
-  const WorkflowState* st = nullptr;
-  auto it = active_.find(workflow_id);
-  if (it != active_.end()) {
-    st = it->second->state.get();
-  } else if (summary(workflow_id)) {
-    loaded = read_back(workflow_id);
-    st = loaded.get();
-  }
-  if (!st) return std::nullopt;
-  return progress_of(*st);
+QueryResult WorkflowEngine::progress(const std::string& workflow_id) {
+  if (auto it = active_.find(workflow_id); it != active_.end())
+    return {QueryCode::found, progress_of(*it->second->state), ""};
+  return query_back(workflow_id, [this](const WorkflowState& st) { return progress_of(st); });
 }
 
 json WorkflowEngine::progress_of(const WorkflowState& st) const {
@@ -1219,7 +1268,7 @@ json WorkflowEngine::progress_of(const WorkflowState& st) const {
 struct WorkflowEngine::StatusWaiter {
   explicit StatusWaiter(boost::asio::io_context& io) : timer(io) {}
   std::vector<std::string> statuses;
-  std::function<void(std::optional<json>)> done;
+  std::function<void(QueryResult)> done;
   boost::asio::steady_timer timer;
   bool fired = false;
 };
@@ -1227,7 +1276,7 @@ struct WorkflowEngine::StatusWaiter {
 void WorkflowEngine::await_status(const std::string& workflow_id,
                                   std::vector<std::string> statuses,
                                   std::chrono::milliseconds max_wait,
-                                  std::function<void(std::optional<json>)> done) {
+                                  std::function<void(QueryResult)> done) {
   auto it = active_.find(workflow_id);
   const bool on_disk = it == active_.end() && passive_.count(workflow_id);
   // A workflow on disk has the status of its summary row.
@@ -1271,36 +1320,51 @@ void WorkflowEngine::notify_status(const WorkflowPtr& wf) {
   for (const auto& w : ready) {
     w->fired = true;
     w->timer.cancel();
-    w->done(p);
+    w->done({QueryCode::found, p, ""});
   }
 }
 
-std::optional<json> WorkflowEngine::history(const std::string& workflow_id, std::size_t page,
-                                            std::size_t page_size, std::size_t* total) {
-  if (!summary(workflow_id)) return std::nullopt;
-  std::vector<JournalRecord> records;
-  if (!journal_.store().load_workflow(workflow_id, &records)) return std::nullopt;
-  *total = records.size();
-  json out = json::array();
-  const std::size_t first = (page - 1) * page_size;
-  for (std::size_t i = first; i < records.size() && i < first + page_size; ++i) {
-    const JournalRecord& r = records[i];
-    json payload = json::parse(r.payload, nullptr, false);
-    out.push_back({{"seq", r.seq},
-                   {"type", to_string(r.type)},
-                   {"time", format_time(r.time_ms)},
-                   {"data", payload}});
+QueryResult WorkflowEngine::history(const std::string& workflow_id, std::uint64_t from_seq,
+                                    std::size_t max_records, std::size_t max_bytes) {
+  if (damage(workflow_id) || !summary(workflow_id)) return not_read(workflow_id, "");
+  JournalStore::WorkflowPage page;
+  if (Status s = journal_.store().load_workflow_page(workflow_id, from_seq, max_records,
+                                                     max_bytes, &page);
+      !s) {
+    if (!s.is_corruption()) return not_read(workflow_id, s.message());
+    // A workflow running in memory carries on (a restart would quarantine
+    // it); one on disk cannot be read back any more.
+    if (!active_.count(workflow_id)) quarantine(workflow_id, s.message());
+    observability::log(observability::LogLevel::error, "journal damaged",
+                       {{"workflow_id", workflow_id}, {"error", s.message()}});
+    return {QueryCode::damaged, json(), s.message()};
   }
-  return out;
+  json records = json::array();
+  for (const JournalRecord& r : page.records)
+    records.push_back({{"seq", r.seq},
+                       {"type", to_string(r.type)},
+                       {"time", format_time(r.time_ms)},
+                       {"data", json::parse(r.payload, nullptr, false)}});
+  const std::uint64_t next = page.more ? page.records.back().seq + 1 : 0;
+  return {QueryCode::found,
+          json_object("records", std::move(records), "total", page.last_seq, "more", page.more,
+                      "byte_limited", page.byte_limited, "next_seq", next),
+          ""};
 }
 
 ListPage WorkflowEngine::list(const ListQuery& query) const {
   ListPage page;
   const std::size_t first = (query.page - 1) * query.page_size;
+  static const std::string kCorrupt = "corrupt";
   for (auto it = summaries_.rbegin(); it != summaries_.rend(); ++it) {
-    if (!query.status.empty() && it->status != query.status) continue;
+    const bool damaged = !damaged_.empty() && damaged_.count(it->workflow_id);
+    const std::string& status = damaged ? kCorrupt : it->status;
+    if (!query.status.empty() && status != query.status) continue;
     if (!query.phase.empty() && it->phase != query.phase) continue;
-    if (page.total_count >= first && page.rows.size() < query.page_size) page.rows.push_back(*it);
+    if (page.total_count >= first && page.rows.size() < query.page_size) {
+      page.rows.push_back(*it);
+      if (damaged) page.rows.back().status = kCorrupt;
+    }
     ++page.total_count;
   }
   return page;

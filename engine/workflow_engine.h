@@ -18,6 +18,7 @@
 #include <optional>
 #include <random>
 #include <deque>
+#include <map>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -77,12 +78,15 @@ struct StartResult {
 };
 
 // `unavailable`: the workflow waits on disk and its journal could not be read
-// back (an I/O error or a corrupt record); nothing was journaled.
+// back (an I/O error); nothing was journaled. `damaged`: its journal fails
+// its checks and it is quarantined (WorkflowEngine::damage).
 // `key_reused`: the idempotency key was first used for a different request.
 enum class SignalCode {
   accepted,
   duplicate,
   key_reused,
+  damaged,
+  too_large,
   not_found,
   unknown_signal,
   conflict,
@@ -93,6 +97,17 @@ enum class SignalCode {
 struct SignalResult {
   SignalCode code = SignalCode::accepted;
   std::string detail;
+};
+
+// What a query of one workflow found. `damaged`: its journal fails its
+// checks (detail names the workflow and the record's offset); `unavailable`:
+// the store could not be read (an I/O error: a retry may do).
+enum class QueryCode { found, not_found, damaged, unavailable };
+struct QueryResult {
+  QueryCode code = QueryCode::found;
+  nlohmann::json body;  // found: the view
+  std::string detail;   // otherwise: why
+  bool found() const { return code == QueryCode::found; }
 };
 
 struct ListQuery {
@@ -118,6 +133,9 @@ struct ListPage {
 // approval deadline reads it back from the journal. Negative: never.
 struct EngineLimits {
   std::uint64_t max_records_per_workflow = 10'000;
+  // The largest signal payload journaled (its JSON text): a few of them
+  // cannot fill a history page or the journal.
+  std::size_t max_signal_payload_bytes = 64 * 1024;
   TimeMs passivate_after_ms = 1'000;
   std::uint64_t unwind_threshold() const {
     return max_records_per_workflow - max_records_per_workflow / 10;
@@ -155,21 +173,36 @@ class WorkflowEngine {
 
   // Queries: read state, change nothing; finished workflows are read back
   // from the store.
-  std::optional<nlohmann::json> describe(const std::string& workflow_id);
-  std::optional<nlohmann::json> progress(const std::string& workflow_id);
+  QueryResult describe(const std::string& workflow_id);
+  QueryResult progress(const std::string& workflow_id);
   // The approval chain's state and the audit trail of human actions.
-  std::optional<nlohmann::json> approvals(const std::string& workflow_id);
+  QueryResult approvals(const std::string& workflow_id);
   // Long poll: calls `done` with the workflow's progress as soon as its
   // status is one of `statuses` (at once if it already is), otherwise after
-  // `max_wait` with whatever it is then; nullopt for an unknown workflow.
+  // `max_wait` with whatever it is then.
   void await_status(const std::string& workflow_id, std::vector<std::string> statuses,
-                    std::chrono::milliseconds max_wait,
-                    std::function<void(std::optional<nlohmann::json>)> done);
-  // Records oldest first; nullopt if unknown. `total` receives the count.
-  std::optional<nlohmann::json> history(const std::string& workflow_id, std::size_t page,
-                                        std::size_t page_size, std::size_t* total);
+                    std::chrono::milliseconds max_wait, std::function<void(QueryResult)> done);
+  // One page of the workflow's journal, oldest first, from record `from_seq`:
+  // at most `max_records`, and no more payload bytes than `max_bytes` (but
+  // at least one record). Body: {records: [{seq, type, time, data}], total,
+  // more, byte_limited, next_seq (0 when nothing follows)}.
+  QueryResult history(const std::string& workflow_id, std::uint64_t from_seq,
+                      std::size_t max_records, std::size_t max_bytes);
+  // Lists summaries; a quarantined workflow shows the status "corrupt".
   ListPage list(const ListQuery& query) const;
   const WorkflowSummary* summary(const std::string& workflow_id) const;
+
+  // Quarantine. A workflow whose journal fails its checks (a checksum, a
+  // missing or malformed record) when it is read (on recovery, read back
+  // from disk, or queried once finished) is set aside: logged once with the
+  // workflow and the offset, counted in `workflows_corrupt`, listed with
+  // the status "corrupt", answered `damaged` by every query and command, and
+  // never driven again. The others carry on. `journal verify` finds them all
+  // offline. nullptr for a workflow not quarantined.
+  const std::string* damage(const std::string& workflow_id) const;
+  // Quarantined workflows: how many, and their ids (sorted, at most `max`).
+  std::size_t damaged_count() const { return damaged_.size(); }
+  std::vector<std::string> damaged_ids(std::size_t max) const;
 
   // Deletes (after appending each journal as one JSON line to `archive_path`,
   // when not empty) finished workflows last updated before `cutoff_ms`, at
@@ -244,9 +277,16 @@ class WorkflowEngine {
   std::unique_ptr<WorkflowState> rebuild(const std::vector<JournalRecord>& records,
                                          std::string* error) const;
   // The state of a workflow as journaled (finished, or waiting on disk);
-  // nullptr, with *error (if given) saying why, if it cannot be read.
+  // nullptr, with *error (if given) saying why, if it cannot be read. A
+  // journal that fails its checks or cannot be folded quarantines it.
   std::unique_ptr<WorkflowState> read_back(const std::string& workflow_id,
                                            std::string* error = nullptr);
+  void quarantine(const std::string& workflow_id, const std::string& why);
+  // A query's answer for a workflow not in memory: read back and viewed.
+  QueryResult query_back(const std::string& workflow_id,
+                         const std::function<nlohmann::json(const WorkflowState&)>& view);
+  // Why a workflow could not be read (`error` from read_back, "" = no such).
+  QueryResult not_read(const std::string& workflow_id, const std::string& error) const;
   // A Workflow around a state rebuilt from the journal (recovery, read back).
   WorkflowPtr resume(std::unique_ptr<WorkflowState> state) const;
   template <class Summary>  // const WorkflowSummary& or WorkflowSummary&&
@@ -275,6 +315,7 @@ class WorkflowEngine {
   std::vector<WorkflowSummary> summaries_;  // creation order
   std::unordered_map<std::string, std::size_t> summary_index_;
   std::unordered_map<std::string, std::string> by_idempotency_key_;
+  std::map<std::string, std::string> damaged_;  // quarantined: id -> why
   RecordObserver record_observer_;
   std::unique_ptr<WorkflowTracer> tracer_;  // null: tracing off
   std::unordered_map<std::string, std::vector<std::shared_ptr<StatusWaiter>>> status_waiters_;

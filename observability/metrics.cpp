@@ -85,6 +85,10 @@ struct Metrics::Impl {
       BuildGauge().Name("workflows_resident")
           .Help("Unfinished workflows held in memory (the others wait on disk)")
           .Register(*registry).Add({});
+  prometheus::Gauge& corrupt =
+      BuildGauge().Name("workflows_corrupt")
+          .Help("Workflows quarantined because their journal fails its checks")
+          .Register(*registry).Add({});
   prometheus::Counter& passivations =
       BuildCounter().Name("workflow_passivations_total")
           .Help("Workflows waiting for a human moved out of memory").Register(*registry).Add({});
@@ -236,6 +240,9 @@ void Metrics::workflows_resident(std::size_t count) {
   impl_->resident.Set(static_cast<double>(count));
 }
 void Metrics::workflow_passivated() { impl_->passivations.Increment(); }
+void Metrics::workflows_corrupt(std::size_t count) {
+  impl_->corrupt.Set(static_cast<double>(count));
+}
 void Metrics::workflow_read_back() { impl_->read_backs.Increment(); }
 
 void Metrics::step_waiting_for_service(const std::string& activity, int delta) {

@@ -49,6 +49,9 @@ class Metrics {
   void workflows_resident(std::size_t count);
   void workflow_passivated();
   void workflow_read_back();
+  // `workflows_corrupt`: workflows quarantined because their journal fails
+  // its checks (WorkflowEngine::damage).
+  void workflows_corrupt(std::size_t count);
   // Tracing: spans the OTLP exporter delivered, and spans it dropped
   // (`reason`: queue_full, export_failed).
   void spans_exported(double count);

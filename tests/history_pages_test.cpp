@@ -1,0 +1,148 @@
+// History pages are bounded by bytes as well as by count, and one signal's
+// payload by size: a workflow holding 2,000 signals of 20 KB read by eight
+// clients at once with page_size=1000 was 20 MB a page, took the server to
+// 270 MB and stalled /health for 1.2 s. The server runs as a child process;
+// its memory is read from /proc and /health timed over a socket.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <thread>
+
+#include "tests/support/orchestrator_fixture.h"
+#include "tests/support/server_process.h"
+
+namespace orch::testing {
+namespace {
+
+using nlohmann::json;
+using std::chrono::milliseconds;
+
+constexpr int kSignals = 2000;
+constexpr std::size_t kContentBytes = 20'000;
+constexpr int kReaders = 8;
+constexpr std::size_t kPageBytes = 1 << 20;  // the server's bound on a page's payloads
+constexpr long long kMiB = 1 << 20;
+
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kSanitized = true;  // timings under ASan say nothing about the server
+#else
+constexpr bool kSanitized = false;
+#endif
+
+TEST(HistoryPagesTest, ALargeHistoryIsServedInPagesOfBoundedSize) {
+  TempDir dir;
+  ServerProcess server({"serve", "--sandbox", "--no-auth", "--store",
+                        "sqlite:" + (dir.path / "journal.db").string()},
+                       dir.path / "server.log");
+  ASSERT_TRUE(server.ready()) << read_file(dir.path / "server.log");
+  ApiClient client(server.base_url());
+  HttpReply started = client.post("/v1/campaigns", sample_campaign("history pages"));
+  ASSERT_EQ(started.status, 201) << started.raw;
+  const std::string id = started.body["workflow_id"];
+  client.wait_for_status(id, "awaiting_approval");
+
+  // 2,000 content edits of 20 KB each, from four clients.
+  const std::string wf = "/v1/workflows/" + id;
+  const int before = client.get(wf + "/history?page_size=1").body["pagination"]["total_count"];
+  const int total = before + kSignals;
+  std::vector<std::thread> writers;
+  std::atomic<int> refused{0};
+  for (int w = 0; w < 4; ++w)
+    writers.emplace_back([&, w] {
+      ApiClient writer(server.base_url());
+      for (int i = w; i < kSignals; i += 4) {
+        const json body = {{"content_id", "email_body"},
+                           {"new_content", std::string(kContentBytes, 'a' + i % 26)}};
+        if (writer.post(wf + "/signals/update_content", body).status != 202) ++refused;
+      }
+    });
+  for (auto& t : writers) t.join();
+  ASSERT_EQ(refused, 0);
+
+  // Eight readers ask for 1,000 records each while /health is timed.
+  const long long rss_before = server.rss_bytes();
+  std::atomic<bool> reading{true};
+  std::atomic<long long> worst_health_us{0};
+  std::thread prober([&] {
+    ApiClient probe(server.base_url());
+    while (reading) {
+      const auto t0 = std::chrono::steady_clock::now();
+      EXPECT_EQ(probe.get("/health").status, 200);
+      const long long us = std::chrono::duration_cast<std::chrono::microseconds>(
+                               std::chrono::steady_clock::now() - t0)
+                               .count();
+      worst_health_us = std::max<long long>(worst_health_us, us);
+    }
+  });
+  std::vector<HttpReply> pages(kReaders);
+  std::vector<std::thread> readers;
+  for (int r = 0; r < kReaders; ++r)
+    readers.emplace_back([&, r] {
+      pages[r] = ApiClient(server.base_url()).get(wf + "/history?page_size=1000");
+    });
+  for (auto& t : readers) t.join();
+  reading = false;
+  prober.join();
+  const long long peak_growth = server.peak_rss_bytes() - rss_before;
+
+  for (const HttpReply& page : pages) {
+    ASSERT_EQ(page.status, 200) << page.raw.substr(0, 300);
+    EXPECT_LE(page.raw.size(), kPageBytes + 64 * 1024);
+    const json& p = page.body["pagination"];
+    EXPECT_EQ(p["byte_limited"], true);
+    EXPECT_LT(page.body["data"].size(), 1000u);
+    EXPECT_GT(page.body["data"].size(), 10u);
+    EXPECT_EQ(p["total_count"].get<int>(), total) << p.dump();
+    EXPECT_EQ(p["next_cursor"], std::to_string(page.body["data"].back()["seq"].get<int>() + 1));
+  }
+  std::printf("history: %d readers of %zu-byte pages, peak RSS +%.1f MiB, worst /health %.1f ms\n",
+              kReaders, pages[0].raw.size(), static_cast<double>(peak_growth) / kMiB,
+              static_cast<double>(worst_health_us) / 1000);
+  EXPECT_LT(peak_growth, 64 * kMiB);
+  if (!kSanitized) {
+    EXPECT_LT(worst_health_us, 1'000'000);
+  }
+
+  // Following the cursor visits every record once, in order.
+  std::uint64_t expected_seq = 1;
+  std::string target = wf + "/history?page_size=1000";
+  for (int guard = 0; guard < 1000; ++guard) {
+    HttpReply page = client.get(target);
+    ASSERT_EQ(page.status, 200) << page.raw.substr(0, 300);
+    for (const json& record : page.body["data"]) ASSERT_EQ(record["seq"], expected_seq++);
+    if (!page.body["pagination"].contains("next_cursor")) break;
+    target = wf + "/history?page_size=1000&cursor=" +
+             page.body["pagination"]["next_cursor"].get<std::string>();
+  }
+  EXPECT_EQ(expected_seq, static_cast<std::uint64_t>(total + 1));
+  // Page numbers still work where they fit; a cursor and a page together do not.
+  EXPECT_EQ(client.get(wf + "/history?page=2&page_size=10").body["data"][0]["seq"], 11);
+  EXPECT_EQ(client.get(wf + "/history?page=1&cursor=5").status, 400);
+  EXPECT_EQ(client.get(wf + "/history?cursor=0").status, 400);
+}
+
+// One signal's payload is bounded as journaled: 20,000 control characters
+// are 120 KB of JSON escapes, over the 64 KiB a signal may journal.
+TEST(HistoryPagesTest, ASignalPayloadOverTheBoundIsRefusedAndChangesNothing) {
+  TempDir dir;
+  api::OrchestratorApp app(test_config(dir.path));
+  ASSERT_EQ(app.start(), "");
+  ApiClient client(app.base_url());
+  const std::string id = client.post("/v1/campaigns", sample_campaign("big signal")).body["workflow_id"];
+  client.wait_for_status(id, "awaiting_approval");
+  const std::string before = client.get("/v1/workflows/" + id + "/history").raw;
+  HttpReply r = client.post("/v1/workflows/" + id + "/signals/update_content",
+                            {{"content_id", "email_body"}, {"new_content", std::string(20'000, '\x01')}});
+  EXPECT_EQ(r.status, 413) << r.raw;
+  EXPECT_NE(r.body.value("type", "").find("payload-too-large"), std::string::npos) << r.raw;
+  EXPECT_EQ(client.get("/v1/workflows/" + id + "/history").raw, before);
+  // Just under the bound is taken.
+  EXPECT_EQ(client.post("/v1/workflows/" + id + "/signals/update_content",
+                        {{"content_id", "email_body"}, {"new_content", std::string(10'000, '\x01')}})
+                .status,
+            202);
+}
+
+}  // namespace
+}  // namespace orch::testing
