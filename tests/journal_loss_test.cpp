@@ -195,6 +195,7 @@ TEST_F(JournalLossTest, AByteFlippedInTheMiddleOfTheLogStopsTheStartAndChangesNo
   api::OrchestratorApp app(test_config(dir));
   const std::string start = app.start();
   EXPECT_EQ(start.rfind(engine::kJournalLossError, 0), 0u) << start;
+  EXPECT_NE(start.find("journal accept-loss"), std::string::npos) << start;
 
   const engine::VerifyReport report = verified(dir);
   EXPECT_FALSE(report.sound());
@@ -354,6 +355,44 @@ TEST_F(JournalLossTest, ATornLastCommitIsStillOnlyAWarning) {
   const fs::path acknowledged = trial("torn-acknowledged");
   fs::resize_file(acknowledged / kWal, wal_bytes_ - frame_ / 2);
   EXPECT_NE(refused(acknowledged).find("1 commit is missing"), std::string::npos);
+}
+
+TEST(JournalLossAppTest, TheOrchestratorRefusesALogThatLostCommitsUntilTheLossIsAccepted) {
+  constexpr int kCampaigns = 6;
+  TempDir live, crash;
+  {
+    api::OrchestratorApp app(test_config(live.path));
+    ASSERT_EQ(app.start(), "");
+    ApiClient client(app.base_url());
+    for (int i = 0; i < kCampaigns; ++i) {
+      HttpReply r = client.post("/v1/campaigns", sample_campaign("loss " + std::to_string(i)));
+      ASSERT_EQ(r.status, 201);
+      client.wait_for_status(r.body["workflow_id"], "awaiting_approval");
+    }
+    app.wait_until_durable();
+    crash_copy(live.path, crash.path);
+  }
+  const std::uintmax_t frame = frame_bytes(crash.path);
+  const std::uintmax_t frames = (fs::file_size(crash.path / kWal) - kWalHeader) / frame;
+  ASSERT_GT(frames, 8u);
+  flip_byte(crash.path / kWal, kWalHeader + (frames / 2 - 1) * frame + kFrameHeader + 100);
+  {
+    api::OrchestratorApp app(test_config(crash.path));
+    const std::string error = app.start();
+    EXPECT_EQ(error.rfind(engine::kJournalLossError, 0), 0u) << error;
+    EXPECT_NE(error.find("journal verify"), std::string::npos) << error;
+    EXPECT_NE(error.find("journal accept-loss"), std::string::npos) << error;
+  }
+  {
+    std::string error;
+    engine::StoreOptions options;
+    options.on_loss = engine::OnJournalLoss::accept;
+    ASSERT_NE(engine::SqliteJournalStore::open(db_path(crash.path), &error, options), nullptr)
+        << error;
+  }
+  api::OrchestratorApp app(test_config(crash.path));
+  ASSERT_EQ(app.start(), "");
+  EXPECT_LT(app.recovered_workflows(), static_cast<std::size_t>(kCampaigns));
 }
 
 TEST(JournalLossCleanTest, CheckpointsRestartsDeletesAndRepairsRaiseNoAlarm) {
