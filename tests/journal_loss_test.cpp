@@ -2,13 +2,14 @@
 // sqlite_store_check.h). A store of 100 workflows is written through the
 // store API, every commit acknowledged, and its files are copied as a crash
 // leaves them; then the copy is damaged: a byte flipped in the middle of the
-// log, the log cut in half, the database emptied with and without its log,
-// the database cut short. A start refuses each and changes nothing on disk,
+// log or in its header, the log cut in half, the database emptied with and
+// without its log, the database cut short. A start refuses each and changes nothing on disk,
 // verify_store() reports what SQLite keeps and drops, and accepting the loss
 // lets the store go on. A torn last commit (one the crash kept from being
 // acknowledged) is still only a warning, and a store whose log was
-// checkpointed and restarted, or whose newest workflows were deleted, or
-// whose torn tail was dropped, raises no alarm.
+// checkpointed and restarted, or holds frames of a transaction that never
+// committed, or whose newest workflows were deleted, or whose torn tail was
+// dropped, raises no alarm.
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
@@ -253,6 +254,23 @@ TEST_F(JournalLossTest, AcceptingTheLossLetsTheStoreGoOnAndIsNotReportedAgain) {
   EXPECT_EQ(figure(report, "hwm_commit"), kCommits + 1);
 }
 
+TEST_F(JournalLossTest, AByteFlippedInTheLogHeaderStopsTheStart) {
+  // The header's checksum fails: SQLite ignores every frame of the log.
+  const fs::path dir = trial("header");
+  flip_byte(dir / kWal, 13);  // the checkpoint sequence number
+  const std::string error = refused(dir);
+  EXPECT_NE(error.find("high-water mark says commit " + std::to_string(kCommits)),
+            std::string::npos)
+      << error;
+  fs::remove(dir / kMark);
+  EXPECT_NE(refused(dir).find("bad frame at byte 32 (frame 1 of"), std::string::npos);
+  const engine::VerifyReport report = verified(dir);
+  EXPECT_EQ(report.workflows, 0u);
+  EXPECT_EQ(figure(report, "wal_frames_replayed"), 0);
+  // Every commit but the last has a successor (the schema's commits too).
+  EXPECT_GE(figure(report, "wal_durable_commits_dropped"), kCommits - 1);
+}
+
 TEST_F(JournalLossTest, TheLogCutInHalfStopsTheStart) {
   const fs::path dir = trial("half");
   fs::resize_file(dir / kWal, wal_bytes_ / 2);
@@ -355,6 +373,60 @@ TEST_F(JournalLossTest, ATornLastCommitIsStillOnlyAWarning) {
   const fs::path acknowledged = trial("torn-acknowledged");
   fs::resize_file(acknowledged / kWal, wal_bytes_ - frame_ / 2);
   EXPECT_NE(refused(acknowledged).find("1 commit is missing"), std::string::npos);
+}
+
+TEST_F(JournalLossTest, FramesLeftByATransactionThatNeverCommittedRaiseNoAlarm) {
+  // A transaction larger than SQLite's page cache writes frames to the log
+  // before it commits; a crash then leaves them after the last commit, of
+  // the same salt and chained to one another. The next commit, in the same
+  // log, overwrites the first of them and leaves the rest.
+  const fs::path crashed = work_.path / "crashed";
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(db_path(live_.path).c_str(), &db), SQLITE_OK);
+    // A log that started over once keeps its salt when it is next emptied
+    // by recovery (SQLite draws a new one only for a log never restarted).
+    ASSERT_EQ(sqlite3_exec(db,
+                           "INSERT INTO drafts VALUES('a', '{}', 0);"
+                           "PRAGMA wal_checkpoint(PASSIVE);"
+                           "INSERT INTO drafts VALUES('b', '{}', 0);",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK)
+        << sqlite3_errmsg(db);
+    ASSERT_NE(read_file(live_.path / kWal).substr(12, 4), std::string(4, '\0'))
+        << "the log never started over";
+    ASSERT_EQ(sqlite3_exec(db,
+                           "PRAGMA cache_size=8; BEGIN IMMEDIATE; "
+                           "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n "
+                           "WHERE i < 400) INSERT INTO journal(workflow_id, seq, type, time_ms, "
+                           "payload, checksum, batch) SELECT 'big-' || i, 1, 1, 0, "
+                           "printf('%.2000c', 'x'), 0, 999 FROM n;",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK)
+        << sqlite3_errmsg(db);
+    ASSERT_GT(fs::file_size(live_.path / kWal), 20 * frame_) << "nothing spilled";
+    crash_copy(live_.path, crashed);
+    sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+    sqlite3_close(db);
+  }
+  const fs::path again = work_.path / "crashed-again";
+  {
+    std::string error;
+    auto store = engine::SqliteJournalStore::open(db_path(crashed), &error);
+    ASSERT_NE(store, nullptr) << error;
+    engine::VerifyReport report;
+    ASSERT_TRUE(store->verify(/*repair=*/false, &report).is_ok());
+    EXPECT_TRUE(report.sound()) << joined(report.lost);
+    EXPECT_GT(figure(report, "wal_frames_dropped"), 20);
+    EXPECT_EQ(figure(report, "store_commit"), kCommits);
+    ASSERT_TRUE(append_workflow(*store, "wf-after-crash").is_ok());
+    crash_copy(crashed, again);
+  }
+  const engine::VerifyReport report = opened_sound(again, "uncommitted frames overwritten in part");
+  EXPECT_GT(figure(report, "wal_frames_dropped"), 20) << "no frames of the same salt were left";
+  EXPECT_EQ(figure(report, "wal_durable_commits_dropped"), 0);
+  EXPECT_EQ(figure(report, "store_commit"), kCommits + 1);
+  EXPECT_EQ(report.workflows, static_cast<std::uint64_t>(kWorkflows + 1));
 }
 
 TEST(JournalLossAppTest, TheOrchestratorRefusesALogThatLostCommitsUntilTheLossIsAccepted) {
