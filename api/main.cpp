@@ -5,7 +5,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <filesystem>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -35,6 +34,7 @@ void usage() {
                "  orchestrator sandbox [--listen HOST:PORT] [--latency MS]\n"
                "  orchestrator demo\n"
                "  orchestrator journal verify --store URL\n"
+               "  orchestrator journal accept-loss --store URL\n"
                "  orchestrator bench --workflows N --concurrency C [--parked M] [--fail-rate R] "
                "[--latency MS]\n");
 }
@@ -159,42 +159,83 @@ int serve(const std::vector<std::string>& args) {
   return 0;
 }
 
-// orchestrator journal verify --store URL: offline check, exit 0 when sound.
+// Exit codes of `orchestrator journal verify`.
+constexpr int kJournalSound = 0;
+constexpr int kJournalBad = 1;  // corrupt records, a torn last commit, or unreadable
+constexpr int kJournalUsage = 2;
+constexpr int kJournalLost = 3;  // committed data is missing
+
+// orchestrator journal verify --store URL: offline check, changing nothing;
+// exit 0 when sound, 3 when committed data is missing (a damaged or cut log,
+// a truncated or replaced database), 1 for anything else wrong.
+// orchestrator journal accept-loss --store URL: records that the data such a
+// store lost is gone, so the next start goes on with what is left.
 int journal(const std::vector<std::string>& args) {
   std::string url;
-  if (args.size() == 3 && args[0] == "verify" && args[1] == "--store") url = args[2];
+  if (args.size() == 3 && (args[0] == "verify" || args[0] == "accept-loss") && args[1] == "--store")
+    url = args[2];
   if (url.empty()) {
-    std::fprintf(stderr, "usage: orchestrator journal verify --store URL\n");
-    return 2;
+    std::fprintf(stderr,
+                 "usage: orchestrator journal verify --store URL\n"
+                 "       orchestrator journal accept-loss --store URL\n");
+    return kJournalUsage;
   }
-  if (url.rfind("sqlite:", 0) == 0 && !std::filesystem::exists(url.substr(7))) {
-    std::fprintf(stderr, "orchestrator journal verify: no journal at %s\n", url.substr(7).c_str());
-    return 1;
-  }
-  std::string error;
-  auto store = orch::engine::open_store(url, &error);
-  if (!store) {
-    std::fprintf(stderr, "orchestrator journal verify: %s\n", error.c_str());
-    return 1;
+  if (args[0] == "accept-loss") {
+    std::string error;
+    orch::engine::StoreOptions options;
+    options.on_loss = orch::engine::OnJournalLoss::accept;
+    options.wal_checkpoint_pages = 0;  // open and close only
+    auto store = orch::engine::open_store(url, &error, options);
+    if (!store) {
+      std::fprintf(stderr, "orchestrator journal accept-loss: %s\n", error.c_str());
+      return kJournalBad;
+    }
+    orch::engine::VerifyReport report;
+    if (orch::Status s = store->verify(/*repair=*/false, &report); !s) {
+      std::fprintf(stderr, "orchestrator journal accept-loss: %s\n", s.message().c_str());
+      return kJournalBad;
+    }
+    nlohmann::json out = {{"store", url},
+                          {"records", report.records},
+                          {"workflows", report.workflows},
+                          {"accepted", report.warnings}};
+    std::printf("%s\n", out.dump().c_str());
+    return kJournalSound;
   }
   orch::engine::VerifyReport report;
-  if (orch::Status s = store->verify(/*repair=*/false, &report); !s) {
+  if (orch::Status s = orch::engine::verify_store(url, &report); !s) {
     std::fprintf(stderr, "orchestrator journal verify: %s\n", s.message().c_str());
-    return 1;
+    return kJournalBad;
   }
   nlohmann::json out = {{"store", url},
                         {"records", report.records},
                         {"workflows", report.workflows},
                         {"commits", report.commits},
                         {"torn_tail_records", report.torn_tail},
+                        {"data_lost", !report.lost.empty()},
                         {"sound", report.sound()}};
+  nlohmann::json figures = nlohmann::json::object();
+  for (const auto& [name, value] : report.figures) figures[name] = value;
+  out["found"] = figures;
   if (!report.corrupt.empty()) out["error"] = report.corrupt;
+  if (!report.lost.empty()) out["lost"] = report.lost;
+  if (!report.warnings.empty()) out["warnings"] = report.warnings;
   std::printf("%s\n", out.dump().c_str());
+  for (const std::string& line : report.lost) std::fprintf(stderr, "lost: %s\n", line.c_str());
+  for (const std::string& line : report.warnings)
+    std::fprintf(stderr, "warning: %s\n", line.c_str());
   if (!report.corrupt.empty()) std::fprintf(stderr, "%s\n", report.corrupt.c_str());
   if (report.torn_tail)
     std::fprintf(stderr, "torn tail: the last commit has %llu bad record(s); a start drops it\n",
                  static_cast<unsigned long long>(report.torn_tail));
-  return report.sound() ? 0 : 1;
+  if (!report.lost.empty()) {
+    std::fprintf(stderr,
+                 "committed data is missing: a start refuses this store; `orchestrator journal "
+                 "accept-loss --store %s` lets it go on with what is left\n",
+                 url.c_str());
+    return kJournalLost;
+  }
+  return report.sound() ? kJournalSound : kJournalBad;
 }
 
 int sandbox(const std::vector<std::string>& args) {

@@ -91,8 +91,16 @@ std::string OrchestratorApp::start() {
   std::string error;
   engine::StoreOptions store_options;
   store_options.wal_checkpoint_pages = m.config.journal_checkpoint_pages;
+  // A store that lost committed data (sqlite_store_check.h) is refused here,
+  // untouched; the operator decides, offline, whether to go on without it.
   m.store = engine::open_store(m.config.store_url, &error, store_options);
-  if (!m.store) return error;
+  if (!m.store) {
+    if (error.rfind(engine::kJournalLossError, 0) == 0)
+      error += " (`orchestrator journal verify --store " + m.config.store_url +
+               "` reports it; `orchestrator journal accept-loss --store " + m.config.store_url +
+               "` lets the next start go on with what is left)";
+    return error;
+  }
   // Integrity first, of what was written since the last clean shutdown: a
   // torn tail (the last commit) is dropped with a warning; corruption before
   // it stops the start. Older records are checked as they are read.

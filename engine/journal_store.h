@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/journal_record.h"
@@ -56,7 +57,15 @@ struct VerifyReport {
   std::uint64_t torn_tail = 0;       // records of the last commit found bad
   std::uint64_t dropped = 0;         // records removed by repair
   std::string corrupt;               // first error before the tail ("" = none)
-  bool sound() const { return corrupt.empty() && torn_tail == 0; }
+  // Committed data the store cannot give back, one reason a line, found
+  // when it was opened: what its storage dropped (a damaged or cut log, a
+  // truncated or replaced database) measured against what was durable.
+  std::vector<std::string> lost;
+  std::vector<std::string> warnings;  // e.g. a torn last commit the storage dropped
+  // What the store found on opening, name and value (-1: unknown), e.g. its
+  // log's frames kept and dropped, its high-water mark and newest commit.
+  std::vector<std::pair<std::string, std::int64_t>> figures;
+  bool sound() const { return corrupt.empty() && torn_tail == 0 && lost.empty(); }
 };
 
 class JournalStore {
@@ -127,17 +136,38 @@ class JournalStore {
   virtual void mark_clean_shutdown() {}
 };
 
+// What opening a store does when committed data is missing from it.
+enum class OnJournalLoss {
+  // Fails, changing nothing on disk; the error starts with kJournalLossError.
+  refuse,
+  // Logs the loss as an error, records that it was accepted and goes on with
+  // what is left; later opens do not report it again.
+  accept,
+};
+
+// The start of open_store()'s error when it refused a store that lost data.
+inline constexpr const char* kJournalLossError = "journal lost committed data";
+
 struct StoreOptions {
   // SQLite: once the write-ahead log holds this many pages (4 KiB each), a
   // thread of the store's own copies it back into the database
   // (wal_checkpointer.h). 0 leaves that to SQLite's automatic checkpoint,
   // inside the commit that crosses 10,000 pages.
   int wal_checkpoint_pages = 10'000;
+  OnJournalLoss on_loss = OnJournalLoss::refuse;
 };
 
 // Opens a store from a URL ("sqlite:PATH"). Returns nullptr and sets *error
 // on failure.
 std::unique_ptr<JournalStore> open_store(const std::string& url, std::string* error,
                                          const StoreOptions& options = {});
+
+// `orchestrator journal verify`: what opening the store at `url` finds
+// missing (report->lost, ->figures) and every record (JournalStore::verify),
+// changing nothing on disk; a store that lost data is reported, not refused.
+// An error when the store cannot be read at all.
+// REQUIRES: no process has the store open (a log being written may read as
+// damaged).
+Status verify_store(const std::string& url, VerifyReport* report);
 
 }  // namespace orch::engine

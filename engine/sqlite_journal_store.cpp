@@ -1,7 +1,5 @@
 #include "engine/sqlite_journal_store.h"
 
-#include "engine/sqlite_wal_buffer.h"
-
 #include <sqlite3.h>
 
 #include <algorithm>
@@ -9,6 +7,7 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "engine/sqlite_wal_buffer.h"
 #include "observability/log.h"
 
 namespace orch::engine {
@@ -97,6 +96,57 @@ std::int64_t query_int(sqlite3* db, const char* sql) {
 }
 
 constexpr const char* kCleanThrough = "clean_through";
+// The highest commit whose records may be gone on purpose: deleted by
+// retention, dropped as a torn tail, or lost and accepted by the operator.
+// With the newest record's commit, what the store accounts for against its
+// high-water mark.
+constexpr const char* kRetiredThrough = "retired_through";
+
+// The newest commit the store holds or accounts for: the newest record's
+// batch and offset (batches grow with offsets, so a lookup by rowid), raised
+// to retired_through. Zero for a new store (no tables yet).
+Status read_newest_commit(sqlite3* db, HighWaterMark::Value* out) {
+  *out = {};
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v2(db,
+                         "SELECT count(*) FROM sqlite_master WHERE type='table' AND "
+                         "name IN ('journal', 'journal_meta')",
+                         -1, &stmt, nullptr) != SQLITE_OK)
+    return sqlite_error(db, "read schema");
+  int rc = sqlite3_step(stmt);
+  const int tables = rc == SQLITE_ROW ? sqlite3_column_int(stmt, 0) : 0;
+  sqlite3_finalize(stmt);
+  if (rc != SQLITE_ROW) return sqlite_error(db, "read schema");
+  if (tables < 2) return Status::ok();
+  if (sqlite3_prepare_v2(db, "SELECT batch, offset FROM journal ORDER BY offset DESC LIMIT 1", -1,
+                         &stmt, nullptr) != SQLITE_OK)
+    return sqlite_error(db, "read newest record");
+  rc = sqlite3_step(stmt);
+  if (rc == SQLITE_ROW) {
+    out->commit = static_cast<std::uint64_t>(sqlite3_column_int64(stmt, 0));
+    out->offset = sqlite3_column_int64(stmt, 1);
+  }
+  sqlite3_finalize(stmt);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return sqlite_error(db, "read newest record");
+  const std::string retired =
+      std::string("SELECT value FROM journal_meta WHERE key = '") + kRetiredThrough + "'";
+  if (sqlite3_prepare_v2(db, retired.c_str(), -1, &stmt, nullptr) != SQLITE_OK)
+    return sqlite_error(db, "read journal_meta");
+  rc = sqlite3_step(stmt);
+  if (rc == SQLITE_ROW)
+    out->commit = std::max(out->commit, static_cast<std::uint64_t>(sqlite3_column_int64(stmt, 0)));
+  sqlite3_finalize(stmt);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return sqlite_error(db, "read journal_meta");
+  return Status::ok();
+}
+
+// Raises retired_through to `commit`. REQUIRES: inside a write transaction.
+Status retire_through(sqlite3* db, std::int64_t commit) {
+  const std::string sql = std::string("INSERT INTO journal_meta(key, value) VALUES('") +
+                          kRetiredThrough + "', " + std::to_string(commit) +
+                          ") ON CONFLICT(key) DO UPDATE SET value = MAX(value, excluded.value)";
+  return exec(db, sql.c_str());
+}
 
 // Resets a statement on every exit path.
 struct StatementReset {
@@ -138,70 +188,195 @@ std::unique_ptr<SqliteJournalStore> SqliteJournalStore::open(const std::string& 
                                                              std::string* error,
                                                              const StoreOptions& options) {
   configure_sqlite();
-  std::unique_ptr<SqliteJournalStore> store(new SqliteJournalStore());
-  store->path_ = path;
   std::error_code ec;
   auto parent = std::filesystem::path(path).parent_path();
   if (!parent.empty()) std::filesystem::create_directories(parent, ec);
-  const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+  StoreCheck check;
+  if (Status s = check_store_files(path, &check); !s) {
+    *error = "cannot check journal " + path + ": " + s.message();
+    return nullptr;
+  }
+  return open_checked(path, std::move(check), options, Mode::serve, error);
+}
+
+Status SqliteJournalStore::verify_unchanged(const std::string& path, VerifyReport* report) {
+  configure_sqlite();
+  *report = VerifyReport{};
+  StoreCheck check;
+  if (Status s = check_store_files(path, &check); !s) return s;
+  if (!check.database.present && !check.wal.present &&
+      check.mark.state == HighWaterMark::State::absent)
+    return Status::error("no journal at " + path);
+  if (!check.database_openable()) {
+    // SQLite would delete the log: nothing to read, only what is missing.
+    compare_with_store({}, &check);
+    report->lost = check.lost;
+    report->warnings = check.warnings;
+    report->figures = check.figures();
+    return Status::ok();
+  }
+  StoreCheck files = check;
+  std::string error;
+  auto store = open_checked(path, std::move(check), {}, Mode::inspect, &error);
+  if (store) return store->verify(/*repair=*/false, report);
+  if (!files.data_lost()) return Status::error(error);
+  // Unreadable, and the files show why: report that.
+  files.lost.push_back(error);
+  report->lost = files.lost;
+  report->warnings = files.warnings;
+  report->figures = files.figures();
+  return Status::ok();
+}
+
+std::unique_ptr<SqliteJournalStore> SqliteJournalStore::open_checked(const std::string& path,
+                                                                     StoreCheck check,
+                                                                     const StoreOptions& options,
+                                                                     Mode mode,
+                                                                     std::string* error) {
+  const bool inspect = mode == Mode::inspect;
+  const bool refuse = !inspect && options.on_loss == OnJournalLoss::refuse;
+  auto refused = [&](const StoreCheck& c) {
+    observability::log(observability::LogLevel::error,
+                       "journal: committed data is missing; the store was not opened",
+                       c.log_fields());
+    std::string reasons;
+    for (const std::string& line : c.lost) reasons += (reasons.empty() ? "" : "; ") + line;
+    *error = std::string(kJournalLossError) + ": " + reasons + " (" + path +
+             "; nothing on disk was changed)";
+    return nullptr;
+  };
+  // SQLite would delete the log beside a missing or empty database as it
+  // opened it: such a store is judged by its files alone, before SQLite.
+  if (!check.database_openable()) {
+    compare_with_store({}, &check);
+    if (refuse && check.data_lost()) return refused(check);
+  }
+  std::unique_ptr<SqliteJournalStore> store(new SqliteJournalStore());
+  store->path_ = path;
   // The writer's log goes through the WAL-buffering VFS (one write per
   // commit instead of two per page; sqlite_wal_buffer.h).
-  if (sqlite3_open_v2(path.c_str(), &store->writer_, flags, wal_buffer_vfs()) != SQLITE_OK) {
+  const int flags = inspect ? SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX
+                            : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+  if (sqlite3_open_v2(path.c_str(), &store->writer_, flags, inspect ? nullptr : wal_buffer_vfs()) !=
+      SQLITE_OK) {
     *error = "cannot open journal " + path + ": " + sqlite3_errmsg(store->writer_);
     return nullptr;
   }
+  // No checkpoint at close until the store is known whole: a refused store
+  // keeps its log as found.
+  sqlite3_db_config(store->writer_, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
   sqlite3_busy_timeout(store->writer_, 5000);
-  for (const char* pragma :
-       {"PRAGMA journal_mode=WAL;", "PRAGMA synchronous=FULL;",
-        "PRAGMA foreign_keys=OFF;", "PRAGMA wal_autocheckpoint=10000;"}) {
-    if (Status s = exec(store->writer_, pragma); !s) {
-      *error = "cannot configure journal " + path + ": " + s.message();
+  HighWaterMark::Value held;
+  if (check.database_openable()) {
+    // Reading recovers the log into the shared-memory index only; nothing
+    // is written to the database or the log yet.
+    if (Status s = read_newest_commit(store->writer_, &held); !s) {
+      if (refuse && check.data_lost()) {
+        check.lost.push_back("SQLite cannot read the store: " + s.message());
+        return refused(check);
+      }
+      *error = "cannot read journal " + path + ": " + s.message();
       return nullptr;
     }
+    compare_with_store(held, &check);
+    if (refuse && check.data_lost()) return refused(check);
   }
-  if (Status s = exec(store->writer_, kSchema); !s) {
-    *error = "cannot create journal schema in " + path + ": " + s.message();
-    return nullptr;
-  }
-  // Journals written before summaries kept wake_ms: their rows read as -1
-  // (unknown), so a restart loads those workflows as it always did.
-  if (query_int(store->writer_,
-                "SELECT count(*) FROM pragma_table_info('workflows') WHERE name='wake_ms'") == 0) {
-    if (Status s = exec(store->writer_,
-                        "ALTER TABLE workflows ADD COLUMN wake_ms INTEGER NOT NULL DEFAULT -1;");
-        !s) {
-      *error = "cannot upgrade journal schema in " + path + ": " + s.message();
-      return nullptr;
-    }
-  }
-  if (sqlite3_open_v2(path.c_str(), &store->reader_, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
-                      nullptr) != SQLITE_OK) {
-    *error = "cannot open journal reader " + path + ": " + sqlite3_errmsg(store->reader_);
-    return nullptr;
-  }
-  sqlite3_busy_timeout(store->reader_, 5000);
-  if (sqlite3_open_v2(path.c_str(), &store->drafts_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
-                      nullptr) != SQLITE_OK) {
-    *error = "cannot open journal drafts " + path + ": " + sqlite3_errmsg(store->drafts_);
-    return nullptr;
-  }
-  sqlite3_busy_timeout(store->drafts_, 5000);
-  exec(store->drafts_, "PRAGMA synchronous=FULL;");
-  if (options.wal_checkpoint_pages > 0) {
-    store->checkpointer_ = WalCheckpointer::start(path, options.wal_checkpoint_pages, error);
-    if (!store->checkpointer_) return nullptr;
-    store->checkpointer_->watch(store->writer_);
-    store->checkpointer_->watch(store->drafts_);
-  }
-  if (Status s = store->prepare(); !s) {
+  store->check_ = std::move(check);
+  store->next_batch_ = static_cast<std::int64_t>(held.commit) + 1;
+  if (!inspect) sqlite3_db_config(store->writer_, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 0, nullptr);
+  if (Status s = inspect ? store->open_to_inspect() : store->open_for_writing(options); !s) {
     *error = s.message();
     return nullptr;
   }
-  // Batches grow with offsets, so the newest record holds the highest batch
-  // (a lookup by rowid, not a scan of the journal).
-  store->next_batch_ =
-      query_int(store->writer_, "SELECT batch FROM journal ORDER BY offset DESC LIMIT 1") + 1;
   return store;
+}
+
+Status SqliteJournalStore::open_to_inspect() {
+  for (sqlite3** db : {&reader_, &drafts_}) {
+    if (sqlite3_open_v2(path_.c_str(), db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr) !=
+        SQLITE_OK)
+      return Status::error("cannot open journal " + path_ + ": " + sqlite3_errmsg(*db));
+    sqlite3_db_config(*db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
+    sqlite3_busy_timeout(*db, 5000);
+  }
+  return prepare();
+}
+
+Status SqliteJournalStore::open_for_writing(const StoreOptions& options) {
+  const std::string& path = path_;
+  for (const char* pragma :
+       {"PRAGMA journal_mode=WAL;", "PRAGMA synchronous=FULL;",
+        "PRAGMA foreign_keys=OFF;", "PRAGMA wal_autocheckpoint=10000;"}) {
+    if (Status s = exec(writer_, pragma); !s)
+      return Status::error("cannot configure journal " + path + ": " + s.message());
+  }
+  if (Status s = exec(writer_, kSchema); !s)
+    return Status::error("cannot create journal schema in " + path + ": " + s.message());
+  // Journals written before summaries kept wake_ms: their rows read as -1
+  // (unknown), so a restart loads those workflows as it always did.
+  if (query_int(writer_,
+                "SELECT count(*) FROM pragma_table_info('workflows') WHERE name='wake_ms'") == 0) {
+    if (Status s = exec(writer_,
+                        "ALTER TABLE workflows ADD COLUMN wake_ms INTEGER NOT NULL DEFAULT -1;");
+        !s)
+      return Status::error("cannot upgrade journal schema in " + path + ": " + s.message());
+  }
+  if (sqlite3_open_v2(path.c_str(), &reader_, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+                      nullptr) != SQLITE_OK)
+    return Status::error("cannot open journal reader " + path + ": " + sqlite3_errmsg(reader_));
+  sqlite3_busy_timeout(reader_, 5000);
+  if (sqlite3_open_v2(path.c_str(), &drafts_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+                      nullptr) != SQLITE_OK)
+    return Status::error("cannot open journal drafts " + path + ": " + sqlite3_errmsg(drafts_));
+  sqlite3_busy_timeout(drafts_, 5000);
+  exec(drafts_, "PRAGMA synchronous=FULL;");
+  if (check_.data_lost()) {
+    if (Status s = accept_loss(); !s) return s;
+  } else if (!check_.warnings.empty()) {
+    observability::log(observability::LogLevel::warn, "journal: store check", check_.log_fields());
+  }
+  if (options.wal_checkpoint_pages > 0) {
+    std::string error;
+    checkpointer_ = WalCheckpointer::start(path, options.wal_checkpoint_pages, &error);
+    if (!checkpointer_) return Status::error(error);
+    checkpointer_->watch(writer_);
+    checkpointer_->watch(drafts_);
+  }
+  if (Status s = prepare(); !s) return s;
+  // A mark is only ever raised by a commit (append), after that commit's
+  // fsync; a new one starts at zero.
+  Status s;
+  mark_ = HighWaterMark::open(HighWaterMark::path_for(path), check_.mark, {}, &s);
+  return s;
+}
+
+Status SqliteJournalStore::accept_loss() {
+  observability::log(observability::LogLevel::error,
+                     "journal: committed data is missing; continuing with what is left, as the "
+                     "operator accepted",
+                     check_.log_fields());
+  // The missing commits count as retired, so the store accounts for the mark
+  // (and later commits are numbered past it); records written from here on
+  // are above the clean-shutdown mark, so a start verifies them.
+  const std::uint64_t through = std::max(check_.store.commit, check_.mark.value.commit);
+  const std::string lower_clean = std::string(
+                                      "UPDATE journal_meta SET value = MIN(value, (SELECT "
+                                      "COALESCE(MAX(offset), 0) FROM journal)) WHERE key = '") +
+                                  kCleanThrough + "'";
+  if (Status s = exec(writer_, "BEGIN IMMEDIATE"); !s) return s;
+  Status s = retire_through(writer_, static_cast<std::int64_t>(through));
+  if (s) s = exec(writer_, lower_clean.c_str());
+  if (s) s = exec(writer_, "COMMIT");
+  if (!s) {
+    exec(writer_, "ROLLBACK");
+    return s;
+  }
+  // The log's dropped frames go with it, so no later open finds them again.
+  if (Status s = exec(writer_, "PRAGMA wal_checkpoint(TRUNCATE);"); !s) return s;
+  next_batch_ = static_cast<std::int64_t>(through) + 1;
+  for (const std::string& line : check_.lost) check_.warnings.push_back("accepted: " + line);
+  check_.lost.clear();
+  return Status::ok();
 }
 
 Status SqliteJournalStore::prepare() {
@@ -255,6 +430,7 @@ SqliteJournalStore::~SqliteJournalStore() {
   if (drafts_) sqlite3_close(drafts_);
   if (writer_) sqlite3_close(writer_);
   checkpointer_.reset();
+  if (mark_) mark_->sync();
 }
 
 WalCheckpointer::Stats SqliteJournalStore::checkpoint_stats() const {
@@ -268,6 +444,7 @@ Status SqliteJournalStore::append(const std::vector<JournalRecord>& records,
     exec(writer_, "ROLLBACK");
     return s;
   };
+  sqlite3_int64 newest_offset = 0;
   for (std::size_t first = 0; first < records.size(); first += kRowsPerInsert) {
     const std::size_t rows = std::min(kRowsPerInsert, records.size() - first);
     Status prepared = Status::ok();
@@ -291,6 +468,7 @@ Status SqliteJournalStore::append(const std::vector<JournalRecord>& records,
                                                 " records from " + r.workflow_id + " seq " +
                                                 std::to_string(r.seq)));
     }
+    newest_offset = sqlite3_last_insert_rowid(writer_);
   }
   for (const WorkflowSummary& w : summaries) {
     // A row written before needs only its changing columns: a plain UPDATE
@@ -325,6 +503,17 @@ Status SqliteJournalStore::append(const std::vector<JournalRecord>& records,
       return rollback(sqlite_error(writer_, "upsert summary of " + w.workflow_id));
   }
   if (Status s = exec(writer_, "COMMIT"); !s) return rollback(s);
+  // Durable now (COMMIT fsynced the log): the mark may say so. A mark that
+  // cannot be written only detects less; the commit stands.
+  if (mark_ && !records.empty()) {
+    const Status marked = mark_->advance({static_cast<std::uint64_t>(next_batch_), newest_offset});
+    if (!marked && !mark_failing_)
+      observability::log(observability::LogLevel::warn,
+                         "journal: cannot write the high-water mark; losses after this commit "
+                         "may go undetected",
+                         {{"error", marked.message()}, {"commit", next_batch_}});
+    mark_failing_ = !marked;
+  }
   ++next_batch_;
   return Status::ok();
 }
@@ -545,11 +734,13 @@ Status SqliteJournalStore::delete_workflows(const std::vector<std::string>& work
     sqlite3_finalize(stmt);
   }
   // New records take offsets after the highest left; keep them above the
-  // clean mark so a start still verifies them.
-  if (Status s = exec(writer_,
-                      "UPDATE journal_meta SET value = MIN(value, (SELECT COALESCE(MAX(offset), 0) "
-                      "FROM journal)) WHERE key = 'clean_through'");
-      !s) {
+  // clean mark so a start still verifies them. The commits deleted may have
+  // been the newest: the store still accounts for them (high-water mark).
+  Status s = exec(writer_,
+                  "UPDATE journal_meta SET value = MIN(value, (SELECT COALESCE(MAX(offset), 0) "
+                  "FROM journal)) WHERE key = 'clean_through'");
+  if (s) s = retire_through(writer_, next_batch_ - 1);
+  if (!s) {
     exec(writer_, "ROLLBACK");
     return s;
   }
@@ -577,11 +768,15 @@ void SqliteJournalStore::mark_clean_shutdown() {
       "', (SELECT COALESCE(MAX(offset), 0) FROM journal)) "
       "ON CONFLICT(key) DO UPDATE SET value = excluded.value";
   exec(writer_, sql.c_str());
+  if (mark_) mark_->sync();
 }
 
 Status SqliteJournalStore::verify_from(std::int64_t after_offset, bool repair,
                                        VerifyReport* report) {
   *report = VerifyReport{};
+  report->lost = check_.lost;
+  report->warnings = check_.warnings;
+  report->figures = check_.figures();
   struct Bad {
     sqlite3_int64 offset;
     std::int64_t batch;
@@ -676,9 +871,11 @@ Status SqliteJournalStore::verify_from(std::int64_t after_offset, bool repair,
       "(SELECT workflow_id FROM journal WHERE batch=" + batch + ");"
       "DELETE FROM journal WHERE batch=" + batch + ";"
       "DELETE FROM workflows WHERE workflow_id NOT IN (SELECT workflow_id FROM journal);";
-  if (Status s = exec(writer_, sql.c_str()); !s) {
+  Status dropped = exec(writer_, sql.c_str());
+  if (dropped) dropped = retire_through(writer_, last_batch);  // dropped on purpose
+  if (!dropped) {
     exec(writer_, "ROLLBACK");
-    return s;
+    return dropped;
   }
   if (Status s = exec(writer_, "COMMIT"); !s) return s;
   report->dropped = report->torn_tail;
@@ -704,6 +901,16 @@ std::unique_ptr<JournalStore> open_store(const std::string& url, std::string* er
   }
   *error = "unsupported store URL '" + url + "' (expected sqlite:PATH)";
   return nullptr;
+}
+
+Status verify_store(const std::string& url, VerifyReport* report) {
+  constexpr std::string_view kSqlite = "sqlite:";
+  if (url.rfind(kSqlite, 0) == 0 && url.size() > kSqlite.size())
+    return SqliteJournalStore::verify_unchanged(url.substr(kSqlite.size()), report);
+  std::string error;
+  auto store = open_store(url, &error);
+  if (!store) return Status::error(error);
+  return store->verify(/*repair=*/false, report);
 }
 
 }  // namespace orch::engine

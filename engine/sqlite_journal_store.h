@@ -8,7 +8,9 @@
 #include <mutex>
 #include <string>
 
+#include "engine/journal_high_water.h"
 #include "engine/journal_store.h"
+#include "engine/sqlite_store_check.h"
 #include "engine/wal_checkpointer.h"
 
 struct sqlite3;
@@ -19,8 +21,16 @@ namespace orch::engine {
 class SqliteJournalStore final : public JournalStore {
  public:
   // Opens or creates the database at `path` (parent directory is created).
+  // Before SQLite repairs anything, checks what the files and the high-water
+  // mark show missing (sqlite_store_check.h); a store that lost committed
+  // data is refused, changing nothing on disk, or accepted, as
+  // options.on_loss says.
   static std::unique_ptr<SqliteJournalStore> open(const std::string& path, std::string* error,
                                                   const StoreOptions& options = {});
+  // verify_store() for a store at `path`: reports a loss instead of refusing
+  // it, and changes nothing on disk (no schema, no checkpoint, not even at
+  // close, no mark written).
+  static Status verify_unchanged(const std::string& path, VerifyReport* report);
   ~SqliteJournalStore() override;
 
   Status append(const std::vector<JournalRecord>& records,
@@ -46,7 +56,24 @@ class SqliteJournalStore final : public JournalStore {
   WalCheckpointer::Stats checkpoint_stats() const;
 
  private:
+  enum class Mode {
+    serve,    // read and write; a loss as StoreOptions::on_loss says
+    inspect,  // read only, nothing changed on disk, a loss reported by verify()
+  };
+
   SqliteJournalStore() = default;
+  static std::unique_ptr<SqliteJournalStore> open_checked(const std::string& path, StoreCheck check,
+                                                          const StoreOptions& options, Mode mode,
+                                                          std::string* error);
+  // The rest of open() once the store may be written: pragmas, schema, the
+  // other connections, the checkpointer, the mark.
+  Status open_for_writing(const StoreOptions& options);
+  // The rest of open() for verify() alone: read-only connections that never
+  // checkpoint.
+  Status open_to_inspect();
+  // Records that the operator accepted check_.lost: the missing commits count
+  // as retired, and the log is emptied of the frames SQLite dropped.
+  Status accept_loss();
   Status prepare();
   // The INSERT of `rows` journal records in one statement, prepared on first
   // use. REQUIRES: 1 <= rows <= kRowsPerInsert; the writer thread.
@@ -58,9 +85,14 @@ class SqliteJournalStore final : public JournalStore {
 
   // Constant after construction.
   std::string path_;
+  StoreCheck check_;  // what open() found missing, or accepted as missing
   sqlite3* writer_ = nullptr;
   std::int64_t next_batch_ = 1;  // writer thread only
   sqlite3* reader_ = nullptr;
+  // Advanced after each commit with records; null when inspecting. Writer
+  // thread only.
+  std::unique_ptr<HighWaterMark> mark_;
+  bool mark_failing_ = false;  // writer thread only: the last advance failed
 
   // One statement per row count (index = rows; [0] unused): a group commit
   // inserts its records kRowsPerInsert at a time. Writer thread only.
