@@ -218,6 +218,7 @@ int journal(const std::vector<std::string>& args) {
   for (const auto& [name, value] : report.figures) figures[name] = value;
   out["found"] = figures;
   if (!report.corrupt.empty()) out["error"] = report.corrupt;
+  if (!report.damaged.empty()) out["damaged_workflows"] = report.damaged;  // a start quarantines them
   if (!report.lost.empty()) out["lost"] = report.lost;
   if (!report.warnings.empty()) out["warnings"] = report.warnings;
   std::printf("%s\n", out.dump().c_str());

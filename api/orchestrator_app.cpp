@@ -102,12 +102,12 @@ std::string OrchestratorApp::start() {
     return error;
   }
   // Integrity first, of what was written since the last clean shutdown: a
-  // torn tail (the last commit) is dropped with a warning; corruption before
-  // it stops the start. Older records are checked as they are read.
+  // torn tail (the last commit) is dropped with a warning; a workflow with a
+  // bad record before it is quarantined below, as it would be when read.
+  // Older records are checked as they are read.
   engine::VerifyReport report;
   if (Status s = m.store->verify_since_clean_shutdown(/*repair=*/true, &report); !s)
     return s.message();
-  if (!report.corrupt.empty()) return report.corrupt + " (run `orchestrator journal verify`)";
   m.journal = std::make_unique<engine::Journal>(*m.store, m.io);
   m.journal->set_commit_observer([metrics = &m.metrics](std::size_t appends, std::size_t records,
                                                         double seconds) {
@@ -161,6 +161,7 @@ std::string OrchestratorApp::start() {
   if (m.observer) m.engine->set_record_observer(m.observer);
   if (m.spans) m.engine->set_span_sink(m.spans.get());
   // Recovery runs before the engine thread starts: no concurrent access.
+  for (const auto& [workflow_id, why] : report.damaged) m.engine->quarantine(workflow_id, why);
   if (Status s = m.engine->recover(); !s) return "recovery failed: " + s.message();
   m.recovered = m.engine->active_count();
   m.routes = std::make_unique<ApiRoutes>(*m.engine, *m.store, m.metrics, *m.clock, m.guards.get(),

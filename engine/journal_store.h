@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -57,6 +58,9 @@ struct VerifyReport {
   std::uint64_t torn_tail = 0;       // records of the last commit found bad
   std::uint64_t dropped = 0;         // records removed by repair
   std::string corrupt;               // first error before the tail ("" = none)
+  // Every workflow with a bad record before the tail, and its first error
+  // (naming the offset): a start quarantines them (WorkflowEngine::damage).
+  std::map<std::string, std::string> damaged;
   // Committed data the store cannot give back, one reason a line, found
   // when it was opened: what its storage dropped (a damaged or cut log, a
   // truncated or replaced database) measured against what was durable.

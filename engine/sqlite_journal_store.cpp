@@ -780,6 +780,7 @@ Status SqliteJournalStore::verify_from(std::int64_t after_offset, bool repair,
   struct Bad {
     sqlite3_int64 offset;
     std::int64_t batch;
+    std::string workflow_id;
     std::string message;
   };
   std::vector<Bad> bad;
@@ -830,16 +831,19 @@ Status SqliteJournalStore::verify_from(std::int64_t after_offset, bool repair,
       }
       std::uint64_t& prev = seen->second;
       if (!t) {
-        bad.push_back({offset, batch, prefix + "unknown record type " + std::to_string(type)});
+        bad.push_back(
+            {offset, batch, r.workflow_id, prefix + "unknown record type " + std::to_string(type)});
       } else {
         r.type = *t;
         if (r.checksum() != stored)
-          bad.push_back({offset, batch, prefix + "checksum mismatch"});
+          bad.push_back({offset, batch, r.workflow_id, prefix + "checksum mismatch"});
         else if (r.seq != prev + 1)
-          bad.push_back({offset, batch, prefix + "seq " + std::to_string(r.seq) + " follows " +
-                                            std::to_string(prev)});
+          bad.push_back({offset, batch, r.workflow_id,
+                         prefix + "seq " + std::to_string(r.seq) + " follows " +
+                             std::to_string(prev)});
         else if ((r.seq == 1) != (r.type == RecordType::workflow_started))
-          bad.push_back({offset, batch, prefix + "workflow_started must be record 1 and only it"});
+          bad.push_back({offset, batch, r.workflow_id,
+                         prefix + "workflow_started must be record 1 and only it"});
       }
       prev = r.seq;
     }
@@ -854,11 +858,17 @@ Status SqliteJournalStore::verify_from(std::int64_t after_offset, bool repair,
                                                             "offset DESC LIMIT 1"))
                        : last_batch);
   for (const Bad& b : bad) {
-    if (b.batch == last_batch) {
-      ++report->torn_tail;
-    } else if (report->corrupt.empty()) {
-      report->corrupt = "journal corrupt: " + b.message;
-    }
+    if (b.batch == last_batch) continue;
+    if (report->corrupt.empty()) report->corrupt = "journal corrupt: " + b.message;
+    report->damaged.emplace(b.workflow_id, "journal corrupt: " + b.message);
+  }
+  // Bad records in the last commit are a torn write, dropped whole, unless
+  // records before it are bad too: then the storage damages what it holds,
+  // the tail is no different, and its workflows are quarantined with them.
+  for (const Bad& b : bad) {
+    if (b.batch != last_batch) continue;
+    ++report->torn_tail;
+    if (!report->corrupt.empty()) report->damaged.emplace(b.workflow_id, "journal corrupt: " + b.message);
   }
   if (!report->corrupt.empty() || report->torn_tail == 0 || !repair) return Status::ok();
 

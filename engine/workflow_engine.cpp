@@ -1057,8 +1057,8 @@ Status WorkflowEngine::recover() {
   // its summary knows its wake-up; only its deadline, if any, is armed.
   const bool lazy = limits_.passivate_after_ms >= 0;
   for (WorkflowSummary& row : rows) {
-    const bool unfinished =
-        row.status != "completed" && row.status != "failed" && row.status != "cancelled";
+    const bool unfinished = !damage(row.workflow_id) && row.status != "completed" &&
+                            row.status != "failed" && row.status != "cancelled";
     if (unfinished && metrics_) metrics_->active_transition("", "", row.status, row.phase);
     if (unfinished && lazy && row.wake_ms >= 0 && waits_for_human(row.status)) {
       if (row.wake_ms > 0) timers_.arm(row.workflow_id, row.wake_ms);
@@ -1070,6 +1070,7 @@ Status WorkflowEngine::recover() {
   std::vector<WorkflowPtr> resumed;
   Status s = journal_.store().load_unfinished(
       [&](std::vector<JournalRecord>&& records) {
+        if (damage(records.front().workflow_id)) return;
         std::string error;
         auto state = rebuild(records, &error);
         if (!state) return quarantine(records.front().workflow_id, "cannot rebuild: " + error);

@@ -200,6 +200,9 @@ class WorkflowEngine {
   // never driven again. The others carry on. `journal verify` finds them all
   // offline. nullptr for a workflow not quarantined.
   const std::string* damage(const std::string& workflow_id) const;
+  // Sets a workflow aside as damaged (`why` names the record); also before
+  // recover(), for damage the store's start-up check found.
+  void quarantine(const std::string& workflow_id, const std::string& why);
   // Quarantined workflows: how many, and their ids (sorted, at most `max`).
   std::size_t damaged_count() const { return damaged_.size(); }
   std::vector<std::string> damaged_ids(std::size_t max) const;
@@ -281,7 +284,6 @@ class WorkflowEngine {
   // journal that fails its checks or cannot be folded quarantines it.
   std::unique_ptr<WorkflowState> read_back(const std::string& workflow_id,
                                            std::string* error = nullptr);
-  void quarantine(const std::string& workflow_id, const std::string& why);
   // A query's answer for a workflow not in memory: read back and viewed.
   QueryResult query_back(const std::string& workflow_id,
                          const std::function<nlohmann::json(const WorkflowState&)>& view);

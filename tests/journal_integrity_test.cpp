@@ -1,7 +1,8 @@
 // Journal integrity on start: a WAL cut anywhere in its last frames (a torn
 // write) loses at most the unacknowledged tail and never corrupts what
 // remains; a bad record in the last commit is dropped with a warning; a bad
-// record before it stops the start with an error naming workflow and offset.
+// record before it quarantines its workflow, named with the offset, and the
+// start goes on.
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
@@ -135,14 +136,38 @@ void corrupt_payload(const fs::path& db, const std::string& where) {
   sqlite3_close(handle);
 }
 
-TEST_F(JournalIntegrityTest, CorruptionBeforeTheTailStopsTheStartNamingWorkflowAndOffset) {
+TEST_F(JournalIntegrityTest, CorruptionBeforeTheTailQuarantinesItsWorkflowNamingTheOffset) {
   const fs::path dir = trial("middle");
   corrupt_payload(dir / "journal.db", "offset = 3");
-  api::OrchestratorApp app(test_config(dir));
-  const std::string error = app.start();
-  EXPECT_NE(error.find("journal corrupt"), std::string::npos) << error;
-  EXPECT_NE(error.find("at offset 3"), std::string::npos) << error;
-  EXPECT_NE(error.find("workflow campaign-integrity-"), std::string::npos) << error;
+  {
+    api::OrchestratorApp app(test_config(dir));
+    ASSERT_EQ(app.start(), "");
+    ApiClient client(app.base_url());
+    const json ready = client.get("/ready").body;
+    ASSERT_EQ(ready["corrupt_workflows"], 1) << ready.dump();
+    const std::string damaged = ready["corrupt_workflow_ids"][0];
+    EXPECT_EQ(damaged.rfind("campaign-integrity-", 0), 0u) << damaged;
+    HttpReply r = client.get("/v1/workflows/" + damaged);
+    EXPECT_EQ(r.status, 500) << r.raw;
+    const std::string detail = r.body.value("detail", "");
+    EXPECT_NE(detail.find("journal corrupt"), std::string::npos) << detail;
+    EXPECT_NE(detail.find("at offset 3"), std::string::npos) << detail;
+    EXPECT_NE(detail.find("workflow " + damaged), std::string::npos) << detail;
+    // The other campaigns go on to completion.
+    int others = 0;
+    const json listed = client.get("/v1/workflows?page_size=100").body;
+    for (const json& row : listed["data"]) {
+      const std::string id = row["workflow_id"];
+      if (id == damaged) continue;
+      ++others;
+      client.wait_for_status(id, "awaiting_approval");
+      ASSERT_EQ(client.post("/v1/workflows/" + id + "/signals/approve", {{"reviewer", "alice"}})
+                    .status,
+                202);
+      client.wait_for_status(id, "completed");
+    }
+    EXPECT_EQ(others, kCampaigns - 1) << listed.dump();
+  }
   std::string open_error;
   auto store = engine::SqliteJournalStore::open((dir / "journal.db").string(), &open_error);
   engine::VerifyReport report;
