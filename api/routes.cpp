@@ -5,6 +5,7 @@
 #include <chrono>
 #include <random>
 
+#include "api/api_docs.h"
 #include "api/problem.h"
 #include "api/request_body.h"
 #include "phases/campaign_definition.h"
@@ -293,6 +294,15 @@ const std::vector<ApiRoutes::Route>& ApiRoutes::routes() {
          resp.headers.emplace_back("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
          resp.body = self.metrics_.serialize();
          c.respond(std::move(resp));
+       }},
+      {{"GET", "/openapi.json", P::read},
+       [](ApiRoutes&, const Call& c) { c.respond(openapi_document()); }},
+      {{"GET", "/docs", P::read}, [](ApiRoutes&, const Call& c) { c.respond(docs_page()); }},
+      {{"GET", "/docs/{asset}", P::read},
+       [](ApiRoutes&, const Call& c) {
+         auto asset = docs_asset(c.params[0]);
+         c.respond(asset ? std::move(*asset)
+                         : not_found(c.request, "no documentation file " + c.params[0]));
        }},
       {{"GET", "/v1/adapters", P::read},
        [](ApiRoutes& self, const Call& c) {
