@@ -59,8 +59,8 @@ http::Response docs_page() {
 }
 
 std::optional<http::Response> docs_asset(std::string_view name) {
-  auto it = std::find_if(kAssets.begin(), kAssets.end(),
-                         [&](const Asset& a) { return a.name == name; });
+  auto it =
+      std::find_if(kAssets.begin(), kAssets.end(), [&](const Asset& a) { return a.name == name; });
   if (it == kAssets.end()) return std::nullopt;
   return reply(file(it->name), it->content_type);
 }
