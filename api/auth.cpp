@@ -4,6 +4,7 @@
 #include <cctype>
 #include <set>
 
+#include "api/api_docs.h"
 #include "api/sha256.h"
 
 namespace orch::api {
@@ -33,6 +34,12 @@ bool role_allows(Role role, Permission permission) {
     case Permission::admin: return role == Role::admin;
   }
   return false;
+}
+
+std::vector<std::string> default_open_paths() {
+  std::vector<std::string> paths = {"/health", "/ready", "/metrics"};
+  for (std::string& p : docs_paths()) paths.push_back(std::move(p));
+  return paths;
 }
 
 nlohmann::json Principal::actor() const {

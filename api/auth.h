@@ -35,11 +35,15 @@ struct ApiToken {
   std::string sha256;   // 64 lowercase hex digits of SHA-256(token)
 };
 
+// /health, /ready, /metrics, and the API's documentation: /openapi.json,
+// /docs and the files the page loads (api/api_docs.h).
+std::vector<std::string> default_open_paths();
+
 struct AuthConfig {
   bool enabled = true;
   std::vector<ApiToken> tokens;
-  // Paths answered without a token.
-  std::vector<std::string> open_paths = {"/health", "/ready", "/metrics"};
+  // Paths answered without a token (exact paths, no query).
+  std::vector<std::string> open_paths = default_open_paths();
 };
 
 // Who made a request.

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <random>
 
+#include "api/api_docs.h"
 #include "api/problem.h"
 #include "api/request_body.h"
 #include "phases/campaign_definition.h"
@@ -31,6 +32,8 @@ constexpr std::size_t kCommentMax = 2000;
 constexpr std::size_t kContentMax = 20000;
 constexpr std::size_t kDefaultWaitMs = 30'000;  // progress long poll
 constexpr std::size_t kMaxWaitMs = 60'000;
+// The metrics' route label of a request whose path matches no route.
+constexpr const char* kUnmatchedRoute = "unmatched";
 
 Response ok_json(int status, const json& body) { return Response::json(status, dump_json(body)); }
 
@@ -168,16 +171,27 @@ std::string random_suffix() {
   return out;
 }
 
-// What a request needs: reads are open to every role; approve and reject to
-// reviewers; breaker commands to admins; every other command to operators.
-Permission permission_for(const std::string& method, const std::vector<std::string>& parts) {
-  if (method == "GET" || method == "HEAD") return Permission::read;
-  if (parts.size() == 4 && parts[1] == "adapters" && parts[3] == "breaker") return Permission::admin;
-  if (parts.size() == 5 && parts[1] == "workflows" &&
-      (parts[3] == "signals" || parts[3] == "updates") &&
-      (parts[4] == "approve" || parts[4] == "reject"))
-    return Permission::review;
-  return Permission::operate;
+// What a request that matches no route needs: a read for GET and HEAD, an
+// operator otherwise (it is answered 404 or 405 once admitted).
+Permission default_permission(const std::string& method) {
+  return method == "GET" || method == "HEAD" ? Permission::read : Permission::operate;
+}
+
+// Whether `parts` (a path's percent-decoded segments) match `path_template`;
+// the segments matched by "{name}" are appended to *params.
+bool match_template(std::string_view path_template, const std::vector<std::string>& parts,
+                    std::vector<std::string>* params) {
+  std::size_t i = 0;
+  while (!path_template.empty()) {
+    path_template.remove_prefix(1);  // '/'
+    const std::string_view segment = path_template.substr(0, path_template.find('/'));
+    path_template.remove_prefix(segment.size());
+    if (i >= parts.size()) return false;
+    if (segment.front() == '{') params->push_back(parts[i]);
+    else if (segment != parts[i]) return false;
+    ++i;
+  }
+  return i == parts.size();
 }
 
 const char* permission_name(Permission p) {
@@ -218,8 +232,8 @@ ApiRoutes::ApiRoutes(engine::WorkflowEngine& engine, engine::JournalStore& store
     : engine_(engine), store_(store), metrics_(metrics), clock_(clock), guards_(guards),
       auth_(auth) {}
 
-bool ApiRoutes::admit(const Request& r, const std::vector<std::string>& parts,
-                      std::optional<Principal>* who, const Responder& respond) {
+bool ApiRoutes::admit(const Request& r, Permission need, std::optional<Principal>* who,
+                      const Responder& respond) {
   if (!auth_ || !auth_->enabled() || auth_->open(r.path())) return true;
   Authenticator::Failure why = Authenticator::Failure::none;
   *who = auth_->authenticate(r.header("authorization"), &why);
@@ -240,7 +254,6 @@ bool ApiRoutes::admit(const Request& r, const std::vector<std::string>& parts,
     respond(std::move(resp));
     return false;
   }
-  const Permission need = permission_for(r.method, parts);
   if (role_allows((*who)->role, need)) return true;
   metrics_.auth_failure("forbidden_role");
   respond(problem(403, "forbidden-role", "Forbidden",
@@ -253,7 +266,7 @@ bool ApiRoutes::admit(const Request& r, const std::vector<std::string>& parts,
 
 void ApiRoutes::handle(Request request, Responder respond) {
   auto started = std::chrono::steady_clock::now();
-  auto route_name = std::make_shared<std::string>("unmatched");
+  auto route_name = std::make_shared<std::string>(kUnmatchedRoute);
   Responder timed = [this, respond = std::move(respond), started, route_name](Response r) {
     metrics_.http_request(*route_name, r.status,
                           std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
@@ -268,189 +281,210 @@ void ApiRoutes::handle(Request request, Responder respond) {
   }
 }
 
+const std::vector<ApiRoutes::Route>& ApiRoutes::routes() {
+  using P = Permission;
+  static const std::vector<Route> kRoutes = {
+      {{"GET", "/health", P::read},
+       [](ApiRoutes&, const Call& c) { c.respond(ok_json(200, {{"status", "ok"}})); }},
+      {{"GET", "/ready", P::read}, [](ApiRoutes& self, const Call& c) { self.get_ready(c); }},
+      {{"GET", "/metrics", P::read},
+       [](ApiRoutes& self, const Call& c) {
+         Response resp;
+         resp.status = 200;
+         resp.headers.emplace_back("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+         resp.body = self.metrics_.serialize();
+         c.respond(std::move(resp));
+       }},
+      {{"GET", "/openapi.json", P::read},
+       [](ApiRoutes&, const Call& c) { c.respond(openapi_document()); }},
+      {{"GET", "/docs", P::read}, [](ApiRoutes&, const Call& c) { c.respond(docs_page()); }},
+      {{"GET", "/docs/{asset}", P::read},
+       [](ApiRoutes&, const Call& c) {
+         auto asset = docs_asset(c.params[0]);
+         c.respond(asset ? std::move(*asset)
+                         : not_found(c.request, "no documentation file " + c.params[0]));
+       }},
+      {{"GET", "/v1/adapters", P::read},
+       [](ApiRoutes& self, const Call& c) {
+         c.respond(ok_json(200, {{"data", self.guards_ ? self.guards_->describe() : json::array()}}));
+       }},
+      {{"POST", "/v1/adapters/{service}/breaker", P::admin},
+       [](ApiRoutes& self, const Call& c) { self.post_breaker(c); }},
+      {{"POST", "/v1/campaigns", P::operate},
+       [](ApiRoutes& self, const Call& c) { self.start_campaign(c.request, c.who, c.respond); }},
+      {{"POST", "/v1/wizards", P::operate},
+       [](ApiRoutes& self, const Call& c) { self.save_wizard(c.request, c.who, c.respond); }},
+      {{"POST", "/v1/wizards/{id}/approve", P::operate},
+       [](ApiRoutes& self, const Call& c) {
+         self.approve_wizard(c.request, c.params[0], c.who, c.respond);
+       }},
+      {{"GET", "/v1/workflows", P::read},
+       [](ApiRoutes& self, const Call& c) { self.list_workflows(c.request, c.respond); }},
+      {{"GET", "/v1/workflows/{id}", P::read},
+       [](ApiRoutes& self, const Call& c) {
+         c.respond(query_answer(c.request, self.engine_.describe(c.params[0])));
+       }},
+      {{"GET", "/v1/workflows/{id}/progress", P::read},
+       [](ApiRoutes& self, const Call& c) { self.get_progress(c); }},
+      {{"GET", "/v1/workflows/{id}/history", P::read},
+       [](ApiRoutes& self, const Call& c) { self.get_history(c.request, c.params[0], c.respond); }},
+      {{"GET", "/v1/workflows/{id}/approvals", P::read},
+       [](ApiRoutes& self, const Call& c) {
+         c.respond(query_answer(c.request, self.engine_.approvals(c.params[0])));
+       }},
+      {{"POST", "/v1/workflows/{id}/signals/approve", P::review},
+       [](ApiRoutes& self, const Call& c) {
+         self.post_signal(c.request, c.params[0], "approve", c.who, c.respond);
+       }},
+      {{"POST", "/v1/workflows/{id}/signals/reject", P::review},
+       [](ApiRoutes& self, const Call& c) {
+         self.post_signal(c.request, c.params[0], "reject", c.who, c.respond);
+       }},
+      {{"POST", "/v1/workflows/{id}/signals/update_content", P::operate},
+       [](ApiRoutes& self, const Call& c) {
+         self.post_signal(c.request, c.params[0], "update_content", c.who, c.respond);
+       }},
+      {{"POST", "/v1/workflows/{id}/updates/approve", P::review},
+       [](ApiRoutes& self, const Call& c) {
+         self.post_update(c.request, c.params[0], "approve", c.who, c.respond);
+       }},
+      {{"POST", "/v1/workflows/{id}/updates/reject", P::review},
+       [](ApiRoutes& self, const Call& c) {
+         self.post_update(c.request, c.params[0], "reject", c.who, c.respond);
+       }},
+      {{"POST", "/v1/workflows/{id}/updates/update_content", P::operate},
+       [](ApiRoutes& self, const Call& c) {
+         self.post_update(c.request, c.params[0], "update_content", c.who, c.respond);
+       }},
+      {{"POST", "/v1/workflows/{id}/cancel", P::operate},
+       [](ApiRoutes& self, const Call& c) {
+         self.post_cancel(c.request, c.params[0], c.who, c.respond);
+       }},
+      {{"POST", "/v1/workflows/{id}/pause", P::operate},
+       [](ApiRoutes& self, const Call& c) {
+         self.post_hold(c.request, c.params[0], true, c.who, c.respond);
+       }},
+      {{"POST", "/v1/workflows/{id}/resume", P::operate},
+       [](ApiRoutes& self, const Call& c) {
+         self.post_hold(c.request, c.params[0], false, c.who, c.respond);
+       }},
+      {{"POST", "/v1/workflows/{id}/retry", P::operate},
+       [](ApiRoutes& self, const Call& c) { self.post_retry(c); }},
+  };
+  return kRoutes;
+}
+
+std::vector<RouteInfo> ApiRoutes::table() {
+  std::vector<RouteInfo> out;
+  for (const Route& route : routes()) out.push_back(route.info);
+  return out;
+}
+
 void ApiRoutes::route(const Request& r, const Responder& respond, std::string* name) {
   const auto parts = split_path(r.path());
-  const std::string& m = r.method;
-  auto is = [&](std::initializer_list<const char*> expect) {
-    if (parts.size() != expect.size()) return false;
-    std::size_t i = 0;
-    for (const char* e : expect) {
-      if (std::string(e) != "*" && parts[i] != e) return false;
-      ++i;
+  // The route of this method and path, or else every method of the path.
+  const Route* found = nullptr;
+  std::vector<std::string> params;
+  std::string allow;
+  for (const Route& candidate : routes()) {
+    std::vector<std::string> matched;
+    if (!match_template(candidate.info.path, parts, &matched)) continue;
+    if (*name == kUnmatchedRoute) *name = std::string(candidate.info.path);
+    if (candidate.info.method == r.method) {
+      found = &candidate;
+      *name = std::string(candidate.info.path);
+      params = std::move(matched);
+      break;
     }
-    return true;
-  };
+    if (allow.find(candidate.info.method) == std::string::npos)
+      allow += (allow.empty() ? "" : ", ") + std::string(candidate.info.method);
+  }
 
   // Authentication first: an unknown path answers 401 to a stranger, not 404.
   std::optional<Principal> principal;
-  if (!admit(r, parts, &principal, respond)) return;
-  const Principal* who = principal ? &*principal : nullptr;
-
-  if (is({"health"})) {
-    *name = "/health";
-    if (m != "GET") return respond(method_not_allowed(r, "GET"));
-    return respond(ok_json(200, {{"status", "ok"}}));
-  }
-  if (is({"ready"})) {
-    *name = "/ready";
-    if (m != "GET") return respond(method_not_allowed(r, "GET"));
-    std::string body;
-    bool found = false;
-    Status s = store_.get_draft("__readiness_probe__", &body, &found);
-    if (!s)
-      return respond(problem(503, "not-ready", "Not Ready", "store unreachable: " + s.message()));
-    // Quarantined workflows are listed, not a reason to stop serving the
-    // others: the node stays ready.
-    return respond(ok_json(200, {{"status", "ready"},
-                                 {"active_workflows", engine_.active_count()},
-                                 {"resident_workflows", engine_.resident_count()},
-                                 {"known_workflows", engine_.known_count()},
-                                 {"corrupt_workflows", engine_.damaged_count()},
-                                 {"corrupt_workflow_ids", engine_.damaged_ids(kMaxCorruptListed)}}));
-  }
-  if (is({"metrics"})) {
-    *name = "/metrics";
-    if (m != "GET") return respond(method_not_allowed(r, "GET"));
-    Response resp;
-    resp.status = 200;
-    resp.headers.emplace_back("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
-    resp.body = metrics_.serialize();
-    return respond(std::move(resp));
-  }
-  if (parts.empty() || parts[0] != "v1")
+  if (!admit(r, found ? found->info.permission : default_permission(r.method), &principal,
+             respond))
+    return;
+  if (!found) {
+    if (!allow.empty()) return respond(method_not_allowed(r, allow));
     return respond(not_found(r, "no route " + std::string(r.path())));
+  }
+  found->handler(*this, Call{r, params, principal ? &*principal : nullptr, respond});
+}
 
-  if (is({"v1", "adapters"})) {
-    *name = "/v1/adapters";
-    if (m != "GET") return respond(method_not_allowed(r, "GET"));
-    return respond(ok_json(200, {{"data", guards_ ? guards_->describe() : json::array()}}));
+void ApiRoutes::get_ready(const Call& c) {
+  std::string body;
+  bool found = false;
+  Status s = store_.get_draft("__readiness_probe__", &body, &found);
+  if (!s) return c.respond(problem(503, "not-ready", "Not Ready", "store unreachable: " + s.message()));
+  // Quarantined workflows are listed, not a reason to stop serving the
+  // others: the node stays ready.
+  c.respond(ok_json(200, {{"status", "ready"},
+                          {"active_workflows", engine_.active_count()},
+                          {"resident_workflows", engine_.resident_count()},
+                          {"known_workflows", engine_.known_count()},
+                          {"corrupt_workflows", engine_.damaged_count()},
+                          {"corrupt_workflow_ids", engine_.damaged_ids(kMaxCorruptListed)}}));
+}
+
+// Long poll: ?wait_for=STATUS[,STATUS...]&wait_ms=N answers as soon as the
+// status is one of those, or after N ms (at most kMaxWaitMs) as it is.
+void ApiRoutes::get_progress(const Call& c) {
+  const Request& r = c.request;
+  const std::string& id = c.params[0];
+  auto wait_for = r.query_param("wait_for");
+  if (!wait_for) return c.respond(query_answer(r, engine_.progress(id)));
+  std::vector<phases::FieldError> errors;
+  std::vector<std::string> statuses;
+  std::string_view list(*wait_for);
+  while (!list.empty()) {
+    const std::string status(list.substr(0, list.find(',')));
+    if (!kStatuses.count(status)) errors.push_back({"wait_for", "unknown status " + status});
+    statuses.push_back(status);
+    list.remove_prefix(std::min(list.size(), status.size() + 1));
   }
-  if (is({"v1", "adapters", "*", "breaker"})) {
-    *name = "/v1/adapters/{service}/breaker";
-    if (m != "POST") return respond(method_not_allowed(r, "POST"));
-    adapters::ServiceGuard* guard = guards_ ? guards_->find(parts[2]) : nullptr;
-    if (!guard) return respond(not_found(r, "no adapter service " + parts[2]));
-    Response error;
-    auto body = parse_object(r, false, &error);
-    if (!body) return respond(std::move(error));
-    auto errors = check_string_fields(*body, {{"state", true, 32}});
-    const std::string state = body->value("state", "");
-    static const std::map<std::string, resilience::BreakerState> kStates = {
-        {"forced_open", resilience::BreakerState::forced_open},
-        {"disabled", resilience::BreakerState::disabled},
-        {"closed", resilience::BreakerState::closed}};
-    if (errors.empty() && !kStates.count(state))
-      errors.push_back({"state", "must be forced_open, disabled or closed"});
-    if (!errors.empty()) return respond(invalid(r, "invalid breaker command", errors));
-    guard->breaker().force(kStates.at(state));
-    return respond(ok_json(200, guard->describe()));
-  }
-  if (is({"v1", "campaigns"})) {
-    *name = "/v1/campaigns";
-    if (m != "POST") return respond(method_not_allowed(r, "POST"));
-    return start_campaign(r, who, respond);
-  }
-  if (is({"v1", "wizards"})) {
-    *name = "/v1/wizards";
-    if (m != "POST") return respond(method_not_allowed(r, "POST"));
-    return save_wizard(r, who, respond);
-  }
-  if (is({"v1", "wizards", "*", "approve"})) {
-    *name = "/v1/wizards/{id}/approve";
-    if (m != "POST") return respond(method_not_allowed(r, "POST"));
-    return approve_wizard(r, parts[2], who, respond);
-  }
-  if (is({"v1", "workflows"})) {
-    *name = "/v1/workflows";
-    if (m != "GET") return respond(method_not_allowed(r, "GET"));
-    return list_workflows(r, respond);
-  }
-  if (is({"v1", "workflows", "*"})) {
-    *name = "/v1/workflows/{id}";
-    if (m != "GET") return respond(method_not_allowed(r, "GET"));
-    return respond(query_answer(r, engine_.describe(parts[2])));
-  }
-  if (is({"v1", "workflows", "*", "progress"})) {
-    *name = "/v1/workflows/{id}/progress";
-    if (m != "GET") return respond(method_not_allowed(r, "GET"));
-    // Long poll: ?wait_for=STATUS[,STATUS...]&wait_ms=N answers as soon as the
-    // status is one of those, or after N ms (at most kMaxWaitMs) as it is.
-    if (auto wait_for = r.query_param("wait_for")) {
-      std::vector<phases::FieldError> errors;
-      std::vector<std::string> statuses;
-      std::string_view list(*wait_for);
-      while (!list.empty()) {
-        const std::string status(list.substr(0, list.find(',')));
-        if (!kStatuses.count(status)) errors.push_back({"wait_for", "unknown status " + status});
-        statuses.push_back(status);
-        list.remove_prefix(std::min(list.size(), status.size() + 1));
-      }
-      std::size_t wait_ms = 0;
-      query_number(r, "wait_ms", kDefaultWaitMs, kMaxWaitMs, &wait_ms, &errors);
-      if (!errors.empty()) return respond(invalid(r, "invalid long poll", errors));
-      const std::string id = parts[2];
-      return engine_.await_status(id, std::move(statuses), std::chrono::milliseconds(wait_ms),
-                                  [respond, path = std::string(r.path())](engine::QueryResult p) {
-                                    if (!p.found()) return respond(query_problem(path, p));
-                                    respond(ok_json(200, p.body));
-                                  });
-    }
-    return respond(query_answer(r, engine_.progress(parts[2])));
-  }
-  if (is({"v1", "workflows", "*", "history"})) {
-    *name = "/v1/workflows/{id}/history";
-    if (m != "GET") return respond(method_not_allowed(r, "GET"));
-    return get_history(r, parts[2], respond);
-  }
-  if (is({"v1", "workflows", "*", "signals", "*"})) {
-    *name = "/v1/workflows/{id}/signals/" + std::string(parts[4] == "approve" || parts[4] == "reject" ||
-                                                                parts[4] == "update_content"
-                                                            ? parts[4]
-                                                            : "{other}");
-    if (m != "POST") return respond(method_not_allowed(r, "POST"));
-    return post_signal(r, parts[2], parts[4], who, respond);
-  }
-  if (is({"v1", "workflows", "*", "updates", "*"})) {
-    *name = "/v1/workflows/{id}/updates/" +
-            std::string(parts[4] == "approve" || parts[4] == "reject" ||
-                                parts[4] == "update_content"
-                            ? parts[4]
-                            : "{other}");
-    if (m != "POST") return respond(method_not_allowed(r, "POST"));
-    return post_update(r, parts[2], parts[4], who, respond);
-  }
-  if (is({"v1", "workflows", "*", "retry"})) {
-    *name = "/v1/workflows/{id}/retry";
-    if (m != "POST") return respond(method_not_allowed(r, "POST"));
-    Response error;
-    auto body = parse_object(r, true, &error);
-    if (!body) return respond(std::move(error));
-    auto errors = check_string_fields(*body, {{"reason", false, kCommentMax}});
-    if (!errors.empty()) return respond(invalid(r, "invalid retry request", errors));
-    return engine_.redrive(parts[2], body->value("reason", "redriven by an operator"),
-                           [respond, r](engine::SignalResult result) {
-                             if (result.code == engine::SignalCode::accepted)
-                               return respond(ok_json(202, {{"status", "retrying"}}));
-                             respond(signal_problem(r, result));
-                           });
-  }
-  if (is({"v1", "workflows", "*", "cancel"})) {
-    *name = "/v1/workflows/{id}/cancel";
-    if (m != "POST") return respond(method_not_allowed(r, "POST"));
-    return post_cancel(r, parts[2], who, respond);
-  }
-  if (is({"v1", "workflows", "*", "pause"}) || is({"v1", "workflows", "*", "resume"})) {
-    const bool pause = parts[3] == "pause";
-    *name = pause ? "/v1/workflows/{id}/pause" : "/v1/workflows/{id}/resume";
-    if (m != "POST") return respond(method_not_allowed(r, "POST"));
-    return post_hold(r, parts[2], pause, who, respond);
-  }
-  if (is({"v1", "workflows", "*", "approvals"})) {
-    *name = "/v1/workflows/{id}/approvals";
-    if (m != "GET") return respond(method_not_allowed(r, "GET"));
-    return respond(query_answer(r, engine_.approvals(parts[2])));
-  }
-  respond(not_found(r, "no route " + std::string(r.path())));
+  std::size_t wait_ms = 0;
+  query_number(r, "wait_ms", kDefaultWaitMs, kMaxWaitMs, &wait_ms, &errors);
+  if (!errors.empty()) return c.respond(invalid(r, "invalid long poll", errors));
+  engine_.await_status(id, std::move(statuses), std::chrono::milliseconds(wait_ms),
+                       [respond = c.respond, path = std::string(r.path())](engine::QueryResult p) {
+                         if (!p.found()) return respond(query_problem(path, p));
+                         respond(ok_json(200, p.body));
+                       });
+}
+
+void ApiRoutes::post_breaker(const Call& c) {
+  const Request& r = c.request;
+  adapters::ServiceGuard* guard = guards_ ? guards_->find(c.params[0]) : nullptr;
+  if (!guard) return c.respond(not_found(r, "no adapter service " + c.params[0]));
+  Response error;
+  auto body = parse_object(r, false, &error);
+  if (!body) return c.respond(std::move(error));
+  auto errors = check_string_fields(*body, {{"state", true, 32}});
+  const std::string state = body->value("state", "");
+  static const std::map<std::string, resilience::BreakerState> kStates = {
+      {"forced_open", resilience::BreakerState::forced_open},
+      {"disabled", resilience::BreakerState::disabled},
+      {"closed", resilience::BreakerState::closed}};
+  if (errors.empty() && !kStates.count(state))
+    errors.push_back({"state", "must be forced_open, disabled or closed"});
+  if (!errors.empty()) return c.respond(invalid(r, "invalid breaker command", errors));
+  guard->breaker().force(kStates.at(state));
+  c.respond(ok_json(200, guard->describe()));
+}
+
+void ApiRoutes::post_retry(const Call& c) {
+  Response error;
+  auto body = parse_object(c.request, true, &error);
+  if (!body) return c.respond(std::move(error));
+  auto errors = check_string_fields(*body, {{"reason", false, kCommentMax}});
+  if (!errors.empty()) return c.respond(invalid(c.request, "invalid retry request", errors));
+  engine_.redrive(c.params[0], body->value("reason", "redriven by an operator"),
+                  [respond = c.respond, r = c.request](engine::SignalResult result) {
+                    if (result.code == engine::SignalCode::accepted)
+                      return respond(ok_json(202, {{"status", "retrying"}}));
+                    respond(signal_problem(r, result));
+                  });
 }
 
 void ApiRoutes::start_campaign(const Request& r, const Principal* who, const Responder& respond) {
@@ -624,9 +658,6 @@ static std::vector<StringField> action_schema(const std::string& name, bool auth
 void ApiRoutes::post_signal(const Request& r, const std::string& id, const std::string& name,
                             const Principal* who, const Responder& respond) {
   std::vector<StringField> schema = action_schema(name, who != nullptr);
-  if (schema.empty())
-    return respond(problem(404, "unknown-signal", "Unknown Signal", "no signal " + name,
-                           std::string(r.path())));
   Response error;
   auto body = parse_object(r, false, &error);
   if (!body) return respond(std::move(error));
@@ -653,9 +684,6 @@ void ApiRoutes::post_signal(const Request& r, const std::string& id, const std::
 void ApiRoutes::post_update(const Request& r, const std::string& id, const std::string& name,
                             const Principal* who, const Responder& respond) {
   std::vector<StringField> schema = action_schema(name, who != nullptr);
-  if (schema.empty())
-    return respond(problem(404, "unknown-update", "Unknown Update", "no update " + name,
-                           std::string(r.path())));
   Response error;
   auto body = parse_object(r, false, &error);
   if (!body) {

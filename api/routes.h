@@ -6,6 +6,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "adapters/http_server.h"
@@ -17,8 +18,23 @@
 
 namespace orch::api {
 
+// One route of the REST API: a method and a path template whose "{name}"
+// segments each match one path segment, and what a caller needs to use it.
+struct RouteInfo {
+  std::string_view method;
+  std::string_view path;
+  Permission permission;
+};
+
 class ApiRoutes {
  public:
+  // Every route, in dispatch order. This table is the dispatcher: a request
+  // whose path matches no template gets 404, one whose path matches but
+  // whose method does not gets 405 with the table's methods in Allow. The
+  // metrics label a request with its template, and tests/openapi_test checks
+  // docs/reference/openapi.json against the table in both directions.
+  static std::vector<RouteInfo> table();
+
   // REQUIRES: all arguments outlive this; handle() runs on the engine's thread.
   ApiRoutes(engine::WorkflowEngine& engine, engine::JournalStore& store,
             observability::Metrics& metrics, engine::Clock& clock,
@@ -27,7 +43,25 @@ class ApiRoutes {
   void handle(http::Request request, http::Responder respond);
 
  private:
+  // A matched request: the path's "{name}" segments in order, percent-decoded.
+  struct Call {
+    const http::Request& request;
+    const std::vector<std::string>& params;
+    const Principal* who;  // the caller when authentication is on, else nullptr
+    const http::Responder& respond;
+  };
+  using Handler = void (*)(ApiRoutes& self, const Call& call);
+  struct Route {
+    RouteInfo info;
+    Handler handler;
+  };
+  static const std::vector<Route>& routes();
+
   void route(const http::Request& request, const http::Responder& respond, std::string* route_name);
+  void get_ready(const Call& call);
+  void get_progress(const Call& call);
+  void post_breaker(const Call& call);
+  void post_retry(const Call& call);
   // `who` is the caller when authentication is on, else nullptr.
   void start_campaign(const http::Request& request, const Principal* who,
                       const http::Responder& respond);
@@ -49,9 +83,9 @@ class ApiRoutes {
   void start_with_input(nlohmann::json input, std::string idempotency_key,
                         std::string traceparent, std::string instance, nlohmann::json actor,
                         const http::Responder& respond);
-  // Authenticates and authorises; false after answering 401 or 403.
-  bool admit(const http::Request& request, const std::vector<std::string>& parts,
-             std::optional<Principal>* who, const http::Responder& respond);
+  // Authenticates and authorises for `need`; false after answering 401 or 403.
+  bool admit(const http::Request& request, Permission need, std::optional<Principal>* who,
+             const http::Responder& respond);
 
   engine::WorkflowEngine& engine_;
   engine::JournalStore& store_;

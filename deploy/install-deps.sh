@@ -3,9 +3,12 @@
 # nothing when they are all present. Uses sudo when not run as root.
 set -euo pipefail
 # prometheus provides the server and promtool the deploy/ tests run;
-# libbenchmark-dev (Google Benchmark) the microbenchmarks in tests/bench/.
+# libbenchmark-dev (Google Benchmark) the microbenchmarks in tests/bench/;
+# python3 and python3-jsonschema validate responses against the OpenAPI
+# document (openapi_test), chromium renders GET /docs (docs_page_test).
 packages=(build-essential cmake libboost1.81-all-dev nlohmann-json3-dev prometheus-cpp-dev
-          libgtest-dev libsqlite3-dev prometheus libbenchmark-dev)
+          libgtest-dev libsqlite3-dev prometheus libbenchmark-dev python3 python3-jsonschema
+          chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
