@@ -109,15 +109,32 @@ using detail::Socket;
 using detail::Timer;
 using detail::trim_ows;
 
+detail::MessageLimits message_limits(const ServerLimits& l) {
+  detail::MessageLimits m;
+  m.start_line = l.max_request_line_bytes;
+  m.field = l.max_field_bytes;
+  m.fields = l.max_header_fields;
+  m.header = l.max_header_bytes;
+  m.chunk_line = l.max_chunk_line_bytes;
+  m.trailer = l.max_trailer_bytes;
+  m.body = l.max_body_bytes;
+  return m;
+}
+
 // Everything the sessions share with the server object. Owned by
 // HttpServer::Impl and by every live session, so a session never outlives it.
 struct ServerCore : std::enable_shared_from_this<ServerCore> {
   ServerCore(asio::io_context& io_, Handler h, ServerLimits l)
-      : io(io_), handler(std::move(h)), limits(l), acceptor(io_.get_executor()) {}
+      : io(io_),
+        handler(std::move(h)),
+        limits(l),
+        parse_limits(message_limits(l)),
+        acceptor(io_.get_executor()) {}
 
   asio::io_context& io;
   Handler handler;
   ServerLimits limits;
+  detail::MessageLimits parse_limits;
   tcp::acceptor acceptor;  // operations serialised by `mu`
   std::uint16_t port = 0;
   bool listening = false;
@@ -143,7 +160,10 @@ struct ServerCore : std::enable_shared_from_this<ServerCore> {
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(Executor ex, std::shared_ptr<ServerCore> core)
-      : socket_(ex), timer_(ex), core_(std::move(core)) {}
+      : socket_(ex),
+        timer_(ex),
+        buffer_(detail::read_buffer_limit(core->parse_limits)),
+        core_(std::move(core)) {}
 
   Socket& socket() { return socket_; }
 
@@ -227,10 +247,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void do_read() {
     if (closed_ || core_->stopped.load(std::memory_order_relaxed)) return close();
     req_ = Request{};
-    parser_.emplace(req_);
-    parser_->header_limit(static_cast<std::uint32_t>(
-        std::min<std::size_t>(core_->limits.max_header_bytes, UINT32_MAX)));
-    parser_->body_limit(static_cast<std::uint64_t>(core_->limits.max_body_bytes));
+    parser_.emplace(req_, core_->parse_limits);
     parser_->eager(false);
     // Waiting for the next request on a kept-alive connection is "idle".
     if (served_ > 0 && buffer_.size() == 0) {
@@ -265,7 +282,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void read_some() {
     if (past_deadline()) return close();  // a timeout: nothing sensible to answer
     std::size_t size = detail::read_size(buffer_);
-    if (size == 0) return on_read_error(bhttp::error::buffer_overflow);
+    if (size == 0) return on_read_error(bhttp::error::buffer_overflow);  // the buffer is full
     io_pending_ = true;
     socket_.async_read_some(buffer_.prepare(size),
                             [self = shared_from_this()](error_code ec, std::size_t n) {
@@ -312,6 +329,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void on_read_error(error_code ec) {
     if (closed_) return;
+    ec = parser_->refine(ec);
+    if (detail::is_message_error(ec)) return write_error(message_problem(ec));
     if (ec.category() == bhttp::make_error_code(bhttp::error::body_limit).category()) {
       switch (static_cast<bhttp::error>(ec.value())) {
         case bhttp::error::end_of_stream:
@@ -322,11 +341,6 @@ class Session : public std::enable_shared_from_this<Session> {
                                      "request body exceeds " +
                                          std::to_string(core_->limits.max_body_bytes) +
                                          " bytes"));
-        case bhttp::error::header_limit:
-          return write_error(problem(431, "Request Header Fields Too Large",
-                                     "request header exceeds " +
-                                         std::to_string(core_->limits.max_header_bytes) +
-                                         " bytes"));
         default:
           return write_error(problem(400, "Bad Request",
                                      "malformed HTTP request: " + ec.message()));
@@ -334,6 +348,39 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     // Timeouts, resets, EOF: nothing sensible to answer.
     close();
+  }
+
+  // The answer to a request DirectParser refused: what was over which
+  // limit, or which framing rule it broke.
+  Response message_problem(error_code ec) const {
+    using detail::MessageError;
+    const ServerLimits& l = core_->limits;
+    auto over = [](std::string_view what, std::size_t limit) {
+      return std::string(what) + " exceeds " + std::to_string(limit) + " bytes";
+    };
+    switch (static_cast<MessageError>(ec.value())) {
+      case MessageError::start_line_too_long:
+        return problem(414, "URI Too Long", over("request line", l.max_request_line_bytes));
+      case MessageError::field_too_long:
+        return problem(431, "Request Header Fields Too Large",
+                       over("a header field", l.max_field_bytes));
+      case MessageError::too_many_fields:
+        return problem(431, "Request Header Fields Too Large",
+                       "more than " + std::to_string(l.max_header_fields) + " header fields");
+      case MessageError::header_too_large:
+        return problem(431, "Request Header Fields Too Large",
+                       over("request header", l.max_header_bytes));
+      case MessageError::chunk_line_too_long:
+        return problem(400, "Bad Request", over("chunk-size line", l.max_chunk_line_bytes));
+      case MessageError::trailer_too_large:
+        return problem(400, "Bad Request", over("trailer section", l.max_trailer_bytes));
+      case MessageError::chunk_framing_too_long:
+        return problem(400, "Bad Request",
+                       over("chunk-size line or trailer section",
+                            l.max_chunk_line_bytes + l.max_trailer_bytes));
+      default:
+        return problem(400, "Bad Request", "malformed HTTP request: " + ec.message());
+    }
   }
 
   void dispatch_request() {
@@ -393,7 +440,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void drain() {
     if (past_deadline()) return close();
     io_pending_ = true;
-    socket_.async_read_some(buffer_.prepare(16 * 1024),
+    socket_.async_read_some(buffer_.prepare(std::min(kLingerRead, buffer_.max_size())),
                             [self = shared_from_this()](error_code ec, std::size_t n) {
                               self->io_pending_ = false;
                               if (ec || self->closed_) return self->close();
@@ -404,6 +451,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   static constexpr std::size_t kMaxKeptWriteBuffer = 64 * 1024;
+  static constexpr std::size_t kLingerRead = 16 * 1024;  // discarded
 
   Socket socket_;
   Timer timer_;

@@ -23,11 +23,20 @@ namespace orch::http {
 using Responder = std::function<void(Response)>;
 using Handler = std::function<void(Request, Responder)>;
 
+// Every part of a request is bounded; one over its limit is answered (the
+// status below) and the connection closed. A connection's read buffer holds
+// at most the header section's limit, or a chunk line's and the trailer's,
+// plus 8 KiB.
 struct ServerLimits {
-  std::size_t max_body_bytes = 1 << 20;           // 1 MiB; larger bodies get 413
-  std::chrono::seconds idle_timeout{30};           // keep-alive idle deadline
-  std::chrono::seconds io_timeout{30};             // deadline for one read/write
-  std::size_t max_header_bytes = 16 * 1024;
+  std::size_t max_body_bytes = 1 << 20;         // 1 MiB, chunked or not; 413
+  std::size_t max_request_line_bytes = 8 * 1024;  // 414
+  std::size_t max_field_bytes = 8 * 1024;       // one header field, name and value; 431
+  std::size_t max_header_fields = 100;          // 431
+  std::size_t max_header_bytes = 16 * 1024;     // request line and fields; 431
+  std::size_t max_chunk_line_bytes = 4 * 1024;  // a chunk-size line with extensions; 400
+  std::size_t max_trailer_bytes = 8 * 1024;     // trailer fields (read, then dropped); 400
+  std::chrono::seconds idle_timeout{30};        // keep-alive idle deadline
+  std::chrono::seconds io_timeout{30};          // deadline for one read/write
 };
 
 // REQUIRES: `io` is run by one thread (its sessions use its executor, not

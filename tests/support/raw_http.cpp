@@ -71,15 +71,14 @@ bool RawConnection::send_all(std::string_view bytes, milliseconds timeout) {
 }
 
 std::size_t RawConnection::stream(std::string_view head, std::string_view filler, std::size_t total,
-                                  milliseconds stall) {
+                                  bool stop_at_answer, milliseconds stall) {
   std::size_t sent = 0;
   std::string_view pending = head;
   while (sent < total) {
     if (pending.empty()) pending = filler;
     pending = pending.substr(0, std::min(pending.size(), total - sent));
     const auto deadline = Clock::now() + stall;
-    short ev = wait_for(fd_, POLLIN | POLLOUT, deadline);
-    // An answer (or a close) ends the stream: the server has decided.
+    short ev = wait_for(fd_, stop_at_answer ? POLLIN | POLLOUT : POLLOUT, deadline);
     if (ev == 0 || (ev & (POLLIN | POLLERR | POLLHUP)) || !(ev & POLLOUT)) return sent;
     ssize_t n = ::send(fd_, pending.data(), pending.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n < 0) {

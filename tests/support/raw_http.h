@@ -32,10 +32,10 @@ class RawConnection {
   bool send_all(std::string_view bytes, milliseconds timeout = milliseconds(2'000));
 
   // Sends `head`, then `filler` over and over until `total` bytes went out,
-  // the peer answered (bytes to read, EOF or a reset) or it stopped taking
-  // bytes for `stall`. Returns how many bytes went out.
+  // the peer stopped taking bytes for `stall` or closed, or (with
+  // `stop_at_answer`) it answered. Returns how many bytes went out.
   std::size_t stream(std::string_view head, std::string_view filler, std::size_t total,
-                     milliseconds stall = milliseconds(2'000));
+                     bool stop_at_answer = true, milliseconds stall = milliseconds(2'000));
 
   // Reads until the peer closes (EOF or reset) or `timeout` passes.
   struct Received {
