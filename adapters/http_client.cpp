@@ -573,12 +573,16 @@ class Call : public std::enable_shared_from_this<Call> {
       return fresh_connection();
     }
     bool too_large = ec == bhttp::error::body_limit || detail::is_limit_error(ec);
+    // Framing a recipient could misread (an unknown transfer coding, both
+    // lengths): the same answer would come again.
+    bool ambiguous = detail::is_framing_error(ec);
     parser_.reset();
     fail_attempt(TransportError::io,
-                 (too_large ? "response from " + key_ + " too large: "
-                            : "connection to " + key_ + " failed: ") +
+                 (too_large   ? "response from " + key_ + " too large: "
+                  : ambiguous ? "response from " + key_ + " not framed by RFC 9112: "
+                              : "connection to " + key_ + " failed: ") +
                      ec.message(),
-                 /*retryable=*/!too_large);
+                 /*retryable=*/!too_large && !ambiguous);
   }
 
   void on_read() {

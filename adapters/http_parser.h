@@ -1,9 +1,10 @@
 // What the HTTP server and client share to read and write messages without
 // Beast's intermediate message type: their socket and timer types, a parser
 // that fills orch::http::Request or Response straight from Beast's own
-// basic_parser (Beast's grammar, with a bound on every part of a message),
-// and the small formatting helpers of the hand-built header blocks. Internal
-// to adapters/http_server.cpp and http_client.cpp.
+// basic_parser (Beast's grammar, with a bound on every part of a message and
+// the framing rules of RFC 9112 that Beast leaves to its user), and the small
+// formatting helpers of the hand-built header blocks. Internal to
+// adapters/http_server.cpp and http_client.cpp.
 #pragma once
 
 #include <algorithm>
@@ -22,6 +23,7 @@
 #include <boost/system/error_code.hpp>
 
 #include "adapters/http_message.h"
+#include "adapters/http_syntax.h"
 
 namespace orch::http::detail {
 
@@ -87,6 +89,15 @@ enum class MessageError {
   chunk_line_too_long,
   trailer_too_large,
   chunk_framing_too_long,  // a chunk line or the trailer would overflow the read buffer
+  // Framing that a recipient could read differently from the sender (RFC
+  // 9112 6.1 and 6.3): answered 400 and the connection closed.
+  unsupported_transfer_coding,  // anything but one "chunked"
+  transfer_coding_in_http10,
+  content_length_with_transfer_coding,
+  // Host (RFC 9112 3.2), requests only.
+  missing_host,
+  repeated_host,
+  bad_host,
 };
 
 class MessageErrorCategory final : public boost::system::error_category {
@@ -102,6 +113,14 @@ class MessageErrorCategory final : public boost::system::error_category {
       case MessageError::trailer_too_large: return "trailer section too large";
       case MessageError::chunk_framing_too_long:
         return "chunk-size line or trailer section too long";
+      case MessageError::unsupported_transfer_coding:
+        return "Transfer-Encoding other than one 'chunked'";
+      case MessageError::transfer_coding_in_http10: return "Transfer-Encoding in HTTP/1.0";
+      case MessageError::content_length_with_transfer_coding:
+        return "both Content-Length and Transfer-Encoding";
+      case MessageError::missing_host: return "HTTP/1.1 request without Host";
+      case MessageError::repeated_host: return "more than one Host field";
+      case MessageError::bad_host: return "invalid Host field value";
     }
     return "unknown message error";
   }
@@ -126,6 +145,16 @@ inline bool is_limit_error(const boost::system::error_code& ec) {
          ec.value() <= static_cast<int>(MessageError::chunk_framing_too_long);
 }
 
+// A message whose length a recipient could read differently from its sender:
+// a framing rule broken (by DirectParser's checks or Beast's own on
+// Content-Length and Transfer-Encoding).
+inline bool is_framing_error(const boost::system::error_code& ec) {
+  namespace bhttp = boost::beast::http;
+  if (is_message_error(ec)) return !is_limit_error(ec);
+  return ec == bhttp::error::bad_transfer_encoding || ec == bhttp::error::bad_content_length ||
+         ec == bhttp::error::multiple_content_length;
+}
+
 // Beast's fields trim optional whitespace around values; so do we.
 inline std::string_view trim_ows(std::string_view v) {
   while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
@@ -144,10 +173,31 @@ inline void append_decimal(std::string& out, std::uint64_t v) {
   out.append(p, static_cast<std::size_t>(end - p));
 }
 
+// Whether a Transfer-Encoding value is exactly the chunked coding: one
+// non-empty element of the list, "chunked" in any case (empty elements are
+// allowed by the list syntax, RFC 9110 5.6.1).
+inline bool only_chunked(std::string_view v) {
+  int codings = 0;
+  bool chunked = false;
+  while (!v.empty()) {
+    const std::size_t comma = v.find(',');
+    const std::string_view element = trim_ows(v.substr(0, comma));
+    v = comma == std::string_view::npos ? std::string_view() : v.substr(comma + 1);
+    if (element.empty()) continue;
+    ++codings;
+    chunked = syntax::iequals(element, "chunked");
+  }
+  return codings == 1 && chunked;
+}
+
 // Parses one message into `out` (a Request when isRequest, else a Response):
-// Beast's grammar with the bounds of `limits` on every part. Trailer fields
-// are counted against their limit and dropped, never merged into the
-// headers (RFC 9110 6.5.1). One per message.
+// Beast's grammar with the bounds of `limits` on every part, and the framing
+// rules Beast leaves to its user: a Transfer-Encoding must be exactly
+// "chunked" (nothing else can be decoded, and a coding list not ending in it
+// leaves the length to guesswork), never in HTTP/1.0 and never beside a
+// Content-Length; a request carries one valid Host (HTTP/1.1: exactly one).
+// Trailer fields are counted against their limit and dropped, never merged
+// into the headers (RFC 9110 6.5.1). One per message.
 template <bool isRequest, class Message>
 class DirectParser final : public boost::beast::http::basic_parser<isRequest> {
   using error_code = boost::system::error_code;
@@ -267,11 +317,42 @@ class DirectParser final : public boost::beast::http::basic_parser<isRequest> {
       has_expect_ = true;
       expect_ = v;
     } else if (name == field::content_length) {
+      if (has_transfer_encoding_) {
+        ec = make_error_code(MessageError::content_length_with_transfer_coding);
+        return;
+      }
       has_content_length_ = true;
+    } else if (name == field::transfer_encoding) {
+      if (version_ < 11) {
+        ec = make_error_code(MessageError::transfer_coding_in_http10);
+        return;
+      }
+      if (has_content_length_) {
+        ec = make_error_code(MessageError::content_length_with_transfer_coding);
+        return;
+      }
+      if (has_transfer_encoding_ || !only_chunked(v)) {
+        ec = make_error_code(MessageError::unsupported_transfer_coding);
+        return;
+      }
+      has_transfer_encoding_ = true;
+    } else if (isRequest && name == field::host) {
+      if (has_host_) {
+        ec = make_error_code(MessageError::repeated_host);
+        return;
+      }
+      if (!syntax::valid_host(v)) {
+        ec = make_error_code(MessageError::bad_host);
+        return;
+      }
+      has_host_ = true;
     }
     out_.headers.emplace_back(std::string(name_string.data(), name_string.size()), std::string(v));
   }
-  void on_header_impl(error_code& ec) override { ec = {}; }
+  void on_header_impl(error_code& ec) override {
+    ec = {};
+    if (isRequest && version_ >= 11 && !has_host_) ec = make_error_code(MessageError::missing_host);
+  }
   void on_body_init_impl(const boost::optional<std::uint64_t>& content_length,
                          error_code& ec) override {
     if (content_length) {
@@ -320,6 +401,8 @@ class DirectParser final : public boost::beast::http::basic_parser<isRequest> {
   bool has_connection_ = false;
   bool has_expect_ = false;
   bool has_content_length_ = false;
+  bool has_transfer_encoding_ = false;
+  bool has_host_ = false;
 };
 
 using RequestParser = DirectParser<true, Request>;

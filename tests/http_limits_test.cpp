@@ -274,5 +274,20 @@ TEST(HttpClientLimitsTest, EndlessAnswersFailTheCallWithBoundedMemory) {
   expect_refused("HTTP/1.1 200 OK\r\n\r\n", kFiller, "too large");
 }
 
+TEST(HttpClientLimitsTest, AmbiguousAnswersFailTheCall) {
+  for (const char* head :
+       {"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: foo\r\nContent-Length: 2\r\n\r\nok",
+        "HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"}) {
+    SCOPED_TRACE(head);
+    HostileService service(head, "");
+    http::CallResult r = call_once(service.base_url());
+    EXPECT_FALSE(r.ok()) << r.response.status;
+    EXPECT_EQ(r.error, http::TransportError::io);
+    EXPECT_NE(r.error_message.find("not framed"), std::string::npos) << r.error_message;
+  }
+}
+
 }  // namespace
 }  // namespace orch::testing
