@@ -2,10 +2,10 @@
 // body length): a request whose length a server and a proxy in front of it
 // could read differently is answered 400 and the connection closed, so the
 // bytes after it are never read as a second request (request smuggling).
+#include <gtest/gtest.h>
+
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "tests/support/raw_http.h"
 #include "tests/support/recording_server.h"
@@ -37,8 +37,7 @@ std::vector<Case> desync_cases() {
        "chunked\r\n\r\n" +
            chunked_body},
       {"chunked twice in one field",
-       "POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, chunked\r\n\r\n" +
-           chunked_body},
+       "POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, chunked\r\n\r\n" + chunked_body},
       {"chunked in two fields",
        "POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: "
        "chunked\r\n\r\n" +
@@ -94,10 +93,10 @@ TEST(HttpFramingTest, WellFramedRequestsStillWork) {
   // Chunked on HTTP/1.1 (any case), pipelined with a second request.
   {
     RawConnection conn(server.port());
-    ASSERT_TRUE(conn.send_all(
-        "POST /chunked HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: Chunked\r\n\r\n"
-        "5;name=value\r\nhello\r\n0\r\n\r\n"
-        "GET /second HTTP/1.1\r\nHost: x:8080\r\nConnection: close\r\n\r\n"));
+    ASSERT_TRUE(
+        conn.send_all("POST /chunked HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: Chunked\r\n\r\n"
+                      "5;name=value\r\nhello\r\n0\r\n\r\n"
+                      "GET /second HTTP/1.1\r\nHost: x:8080\r\nConnection: close\r\n\r\n"));
     auto got = conn.read_until_close(3s);
     EXPECT_TRUE(got.closed);
     EXPECT_EQ(count_responses(got.bytes), 2) << got.bytes;

@@ -3,22 +3,21 @@
 // the number of fields and the whole header section, a chunk's size line
 // with its extensions, the trailer section and the body; and the read
 // buffer itself, so bytes the parser has not consumed cannot pile up.
+#include <gtest/gtest.h>
 #include <sys/socket.h>
 
 #include <atomic>
-#include <chrono>
-#include <future>
-#include <memory>
-#include <string>
-#include <thread>
-
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/write.hpp>
-#include <gtest/gtest.h>
+#include <chrono>
+#include <future>
+#include <memory>
+#include <string>
+#include <thread>
 
 #include "adapters/http_client.h"
 #include "adapters/http_parser.h"
@@ -110,8 +109,8 @@ TEST(HttpServerLimitsTest, EachPartHasItsOwnLimit) {
   EXPECT_EQ(first_status(r.bytes), 414) << r.bytes.substr(0, 200);
   EXPECT_TRUE(r.closed);
   // One field over its limit, though the section is within its own.
-  r = round_trip(port, "GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(9 * 1024, 'b') +
-                         "\r\n\r\n");
+  r = round_trip(port,
+                 "GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(9 * 1024, 'b') + "\r\n\r\n");
   EXPECT_EQ(first_status(r.bytes), 431) << r.bytes.substr(0, 200);
   // Too many fields, each small.
   std::string many = "GET / HTTP/1.1\r\nHost: x\r\n";
@@ -120,12 +119,13 @@ TEST(HttpServerLimitsTest, EachPartHasItsOwnLimit) {
   EXPECT_EQ(first_status(r.bytes), 431) << r.bytes.substr(0, 200);
   // The section: 5 fields of 7 KiB, each within the field limit.
   std::string wide = "GET / HTTP/1.1\r\nHost: x\r\n";
-  for (int i = 0; i < 5; ++i) wide += "X-W" + std::to_string(i) + ": " + std::string(7 * 1024, 'w') + "\r\n";
+  for (int i = 0; i < 5; ++i)
+    wide += "X-W" + std::to_string(i) + ": " + std::string(7 * 1024, 'w') + "\r\n";
   r = round_trip(port, wide + "\r\n");
   EXPECT_EQ(first_status(r.bytes), 431) << r.bytes.substr(0, 200);
   // A chunk extension over the chunk line's limit, though it fits the buffer.
-  r = round_trip(port, kChunkedHead + "5;x=" + std::string(2 * 1024, 'x') +
-                         "\r\nhello\r\n0\r\n\r\n");
+  r = round_trip(port,
+                 kChunkedHead + "5;x=" + std::string(2 * 1024, 'x') + "\r\nhello\r\n0\r\n\r\n");
   EXPECT_EQ(first_status(r.bytes), 400) << r.bytes.substr(0, 200);
   // A trailer section over its limit, each field small.
   std::string trailer;
@@ -141,8 +141,8 @@ TEST(HttpServerLimitsTest, EachPartHasItsOwnLimit) {
   fine += "5;x=" + std::string(900, 'x') + "\r\nhello\r\n0\r\n";
   for (int i = 0; i < 50; ++i) fine += "X-T" + std::to_string(i) + ": 0123456789abcdef\r\n";
   fine += "\r\n";
-  r = round_trip(port, "GET /" + std::string(7 * 1024, 'a') + " HTTP/1.1\r\nHost: x\r\n" + close +
-                         "\r\n");
+  r = round_trip(
+      port, "GET /" + std::string(7 * 1024, 'a') + " HTTP/1.1\r\nHost: x\r\n" + close + "\r\n");
   EXPECT_EQ(first_status(r.bytes), 200) << r.bytes.substr(0, 200);
   r = round_trip(port, fine);
   EXPECT_EQ(first_status(r.bytes), 200) << r.bytes.substr(0, 200);
@@ -264,8 +264,7 @@ void expect_refused(const std::string& head, const std::string& filler, const ch
 TEST(HttpClientLimitsTest, EndlessAnswersFailTheCallWithBoundedMemory) {
   expect_refused("HTTP/1.1 200 OK\r\nX-Endless: ", kFiller, "too large");
   expect_refused("HTTP/1.1 200 OK\r\n", "X-A: 1\r\n", "too large");
-  expect_refused("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2;", kFiller,
-                 "too large");
+  expect_refused("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2;", kFiller, "too large");
   expect_refused("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX-Trailer: ", kFiller,
                  "too large");
   expect_refused("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n", "X-T: aaaa\r\n",
