@@ -1,5 +1,8 @@
 #include "adapters/http_server.h"
 
+#include <sys/resource.h>
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
@@ -18,6 +21,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include "adapters/http_connection_slots.h"
 #include "adapters/http_parser.h"
 #include "adapters/http_syntax.h"
 
@@ -121,20 +125,39 @@ detail::MessageLimits message_limits(const ServerLimits& l) {
   return m;
 }
 
+// What a connection refused at accept is sent, once, without waiting.
+std::string refusal_bytes() {
+  const Response r = problem(503, "Service Unavailable", "connection limit reached");
+  std::string out = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/problem+json\r\n";
+  out += "Retry-After: 1\r\nConnection: close\r\nContent-Length: ";
+  out += std::to_string(r.body.size());
+  out += "\r\n\r\n";
+  out += r.body;
+  return out;
+}
+
 // Everything the sessions share with the server object. Owned by
 // HttpServer::Impl and by every live session, so a session never outlives it.
 struct ServerCore : std::enable_shared_from_this<ServerCore> {
   ServerCore(asio::io_context& io_, Handler h, ServerLimits l)
       : io(io_),
         handler(std::move(h)),
-        limits(l),
-        parse_limits(message_limits(l)),
+        limits(std::move(l)),
+        parse_limits(message_limits(limits)),
+        refusal(refusal_bytes()),
+        slots(limits.max_connections ? limits.max_connections : default_max_connections(),
+              limits.reserved_connections),
         acceptor(io_.get_executor()) {}
 
+  // Constant after construction (on_refused: after listen()).
   asio::io_context& io;
   Handler handler;
-  ServerLimits limits;
-  detail::MessageLimits parse_limits;
+  const ServerLimits limits;
+  const detail::MessageLimits parse_limits;
+  const std::string refusal;
+  std::function<void(ConnectionRefusal)> on_refused;
+
+  detail::ConnectionSlots slots;  // on the io thread, but for release()
   tcp::acceptor acceptor;  // operations serialised by `mu`
   std::uint16_t port = 0;
   bool listening = false;
@@ -146,6 +169,14 @@ struct ServerCore : std::enable_shared_from_this<ServerCore> {
 
   void do_accept();
   void on_accept(error_code ec, std::shared_ptr<Session> session);
+  void refuse(Socket& socket);
+  void count(ConnectionRefusal why) {
+    if (on_refused) on_refused(why);
+  }
+  bool reserve_path(std::string_view path) const {
+    return std::find(limits.reserve_paths.begin(), limits.reserve_paths.end(), path) !=
+           limits.reserve_paths.end();
+  }
   void do_stop();
   void track(const std::shared_ptr<Session>& s);
 };
@@ -157,7 +188,11 @@ struct ServerCore : std::enable_shared_from_this<ServerCore> {
 // closed; nothing times out while the handler is working on a request), but
 // with one lazily re-armed timer: pushing the deadline later costs nothing,
 // the timer re-arms itself when it fires early.
-class Session : public std::enable_shared_from_this<Session> {
+//
+// A session holds one of the server's connection slots from its admission
+// to its close (or destruction), and waits in the slots' list while it has
+// no request in progress, so a new connection can take its place.
+class Session : public std::enable_shared_from_this<Session>, private detail::SlotWaiter {
  public:
   Session(Executor ex, std::shared_ptr<ServerCore> core)
       : socket_(ex),
@@ -165,10 +200,18 @@ class Session : public std::enable_shared_from_this<Session> {
         buffer_(detail::read_buffer_limit(core->parse_limits)),
         core_(std::move(core)) {}
 
+  ~Session() {
+    core_->slots.stop_waiting(this);  // only when the io_context is torn down
+    release_slot();
+  }
+
   Socket& socket() { return socket_; }
 
-  // After the accept: socket options and the peer's address.
-  void accepted() {
+  // After the accept: the slot it was given, socket options and the peer's
+  // address.
+  void accepted(bool reserve) {
+    holds_slot_ = true;
+    reserve_ = reserve;
     error_code ec;
     socket_.set_option(tcp::no_delay(true), ec);
     auto ep = socket_.remote_endpoint(ec);
@@ -182,6 +225,8 @@ class Session : public std::enable_shared_from_this<Session> {
   // Must run on the io_context's thread.
   void close() {
     closed_ = true;
+    core_->slots.stop_waiting(this);
+    release_slot();
     error_code ec;
     socket_.shutdown(tcp::socket::shutdown_both, ec);
     socket_.close(ec);
@@ -212,6 +257,19 @@ class Session : public std::enable_shared_from_this<Session> {
     // Destroyed unanswered: dropping `session` lets the session (which has no
     // operation pending while it waits) be destroyed, closing the socket.
   };
+
+  // --- connection slot ------------------------------------------------------
+
+  void give_way() override {
+    core_->count(ConnectionRefusal::gave_way);
+    close();
+  }
+
+  void release_slot() {
+    if (!holds_slot_) return;
+    holds_slot_ = false;
+    core_->slots.release();
+  }
 
   // --- deadline -------------------------------------------------------------
 
@@ -249,12 +307,15 @@ class Session : public std::enable_shared_from_this<Session> {
     req_ = Request{};
     parser_.emplace(req_, core_->parse_limits);
     parser_->eager(false);
-    // Waiting for the next request on a kept-alive connection is "idle".
+    // A new connection has header_timeout to send its request's header;
+    // a kept-alive one is idle until the next request's first byte, then
+    // has header_timeout for the rest of its header.
     if (served_ > 0 && buffer_.size() == 0) {
       expires_after(core_->limits.idle_timeout);
     } else {
-      expires_after(core_->limits.io_timeout);
+      expires_after(core_->limits.header_timeout);
     }
+    if (buffer_.size() == 0) core_->slots.wait(this);
     reading_body_ = false;
     parse();
   }
@@ -297,6 +358,10 @@ class Session : public std::enable_shared_from_this<Session> {
     // EOF (clean or mid-message), timeouts, resets: nothing sensible to
     // answer (Beast's end_of_stream / partial_message / timeout all close).
     if (ec) return close();
+    if (n > 0 && waiting()) {
+      core_->slots.stop_waiting(this);  // a request has started
+      if (served_ > 0) expires_after(core_->limits.header_timeout);
+    }
     parse();
   }
 
@@ -390,6 +455,16 @@ class Session : public std::enable_shared_from_this<Session> {
     version_ = parser_->version();
     head_ = parser_->is_head();
     parser_.reset();
+    if (reserve_) {
+      // A reserve slot serves one request, and only a probe.
+      if (!core_->reserve_path(req_.path())) {
+        core_->count(ConnectionRefusal::reserve);
+        return write_error(problem(503, "Service Unavailable",
+                                   "connection limit reached; only the health, readiness and "
+                                   "metrics paths are served"));
+      }
+      keep_alive_ = false;
+    }
 
     Request req = std::move(req_);
     req.remote = remote_;
@@ -430,6 +505,7 @@ class Session : public std::enable_shared_from_this<Session> {
     error_code ec;
     socket_.shutdown(tcp::socket::shutdown_send, ec);
     if (ec) return close();
+    core_->slots.wait(this);  // answered: it may give way to a new connection
     expires_after(std::min<std::chrono::steady_clock::duration>(core_->limits.io_timeout,
                                                                 kMaxLinger));
     buffer_.clear();
@@ -475,6 +551,8 @@ class Session : public std::enable_shared_from_this<Session> {
   bool io_pending_ = false;
   bool timer_armed_ = false;
   bool write_eof_ = false;
+  bool holds_slot_ = false;
+  bool reserve_ = false;  // on a reserve slot: one probe request
 };
 
 
@@ -568,9 +646,15 @@ void ServerCore::do_accept() {
 void ServerCore::on_accept(error_code ec, std::shared_ptr<Session> session) {
   if (stopped.load() || ec == asio::error::operation_aborted) return;
   if (!ec) {
-    session->accepted();
-    track(session);
-    session->start();  // a session tracked after do_stop() sees `stopped` and closes
+    const auto admission = slots.admit();
+    if (admission == detail::ConnectionSlots::Admission::refused) {
+      refuse(session->socket());
+      count(ConnectionRefusal::over_limit);
+    } else {
+      session->accepted(admission == detail::ConnectionSlots::Admission::reserve);
+      track(session);
+      session->start();  // a session tracked after do_stop() sees `stopped` and closes
+    }
   } else {
     // Errors such as EMFILE are usually transient: retry after a pause
     // instead of spinning.
@@ -579,6 +663,16 @@ void ServerCore::on_accept(error_code ec, std::shared_ptr<Session> session) {
     return;
   }
   do_accept();
+}
+
+// Sends the fixed 503 without waiting (a new socket's send buffer is empty)
+// and closes.
+void ServerCore::refuse(Socket& socket) {
+  [[maybe_unused]] ssize_t sent = ::send(socket.native_handle(), refusal.data(), refusal.size(),
+                                         MSG_DONTWAIT | MSG_NOSIGNAL);
+  error_code ignored;
+  socket.shutdown(tcp::socket::shutdown_send, ignored);
+  socket.close(ignored);
 }
 
 void ServerCore::do_stop() {
@@ -657,6 +751,26 @@ std::string HttpServer::listen(const std::string& host, std::uint16_t port) {
 }
 
 std::uint16_t HttpServer::port() const { return impl_->core->port; }
+
+std::size_t HttpServer::max_connections() const { return impl_->core->slots.max(); }
+
+void HttpServer::on_refused(std::function<void(ConnectionRefusal)> observer) {
+  impl_->core->on_refused = std::move(observer);
+}
+
+std::size_t max_connections_for_file_limit(std::uint64_t file_limit) {
+  constexpr std::uint64_t kMin = 32;
+  constexpr std::uint64_t kMax = 1u << 20;
+  const std::uint64_t spare = file_limit > kFdHeadroom ? file_limit - kFdHeadroom : 0;
+  return static_cast<std::size_t>(std::clamp(spare / 2, kMin, kMax));
+}
+
+std::size_t default_max_connections() {
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return max_connections_for_file_limit(1024);
+  return max_connections_for_file_limit(rl.rlim_cur == RLIM_INFINITY ? ~std::uint64_t{0}
+                                                                     : rl.rlim_cur);
+}
 
 void HttpServer::stop() {
   if (!impl_ || !impl_->core) return;
