@@ -192,7 +192,7 @@ struct ServerCore : std::enable_shared_from_this<ServerCore> {
 // A session holds one of the server's connection slots from its admission
 // to its close (or destruction), and waits in the slots' list while it has
 // no request in progress, so a new connection can take its place.
-class Session : public std::enable_shared_from_this<Session>, private detail::SlotWaiter {
+class Session final : public std::enable_shared_from_this<Session>, private detail::SlotWaiter {
  public:
   Session(Executor ex, std::shared_ptr<ServerCore> core)
       : socket_(ex),
