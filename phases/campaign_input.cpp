@@ -1,5 +1,6 @@
 #include "phases/campaign_input.h"
 
+#include "engine/time_format.h"
 #include "phases/approval_policy.h"
 
 #include <algorithm>
@@ -105,35 +106,10 @@ bool valid_url(const std::string& s) {
                       [](unsigned char c) { return std::isspace(c) || std::iscntrl(c); });
 }
 
-bool valid_rfc3339(const std::string& s) {
-  // YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM)
-  if (s.size() < 20) return false;
-  auto digits = [&](std::size_t at, std::size_t n) {
-    for (std::size_t i = at; i < at + n; ++i)
-      if (i >= s.size() || !std::isdigit(static_cast<unsigned char>(s[i]))) return false;
-    return true;
-  };
-  if (!digits(0, 4) || s[4] != '-' || !digits(5, 2) || s[7] != '-' || !digits(8, 2) ||
-      (s[10] != 'T' && s[10] != 't') || !digits(11, 2) || s[13] != ':' || !digits(14, 2) ||
-      s[16] != ':' || !digits(17, 2))
-    return false;
-  const int month = std::stoi(s.substr(5, 2)), day = std::stoi(s.substr(8, 2));
-  const int hour = std::stoi(s.substr(11, 2)), minute = std::stoi(s.substr(14, 2));
-  const int second = std::stoi(s.substr(17, 2));
-  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60)
-    return false;
-  std::size_t i = 19;
-  if (i < s.size() && s[i] == '.') {
-    ++i;
-    std::size_t start = i;
-    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i;
-    if (i == start) return false;
-  }
-  if (i < s.size() && (s[i] == 'Z' || s[i] == 'z')) return i + 1 == s.size();
-  if (i < s.size() && (s[i] == '+' || s[i] == '-'))
-    return i + 6 == s.size() && digits(i + 1, 2) && s[i + 3] == ':' && digits(i + 4, 2);
-  return false;
-}
+// What the engine schedules by (engine::parse_time reads schedule_time when
+// the workflow starts): a value accepted here but not there, such as an
+// offset of +24:00, made the campaign start at once instead.
+bool valid_rfc3339(const std::string& s) { return engine::parse_time(s).has_value(); }
 }  // namespace
 
 nlohmann::json sample_campaign_input(const std::string& campaign_name,
