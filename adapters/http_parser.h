@@ -4,7 +4,8 @@
 // basic_parser (Beast's grammar, with a bound on every part of a message and
 // the framing rules of RFC 9112 that Beast leaves to its user), and the small
 // formatting helpers of the hand-built header blocks. Internal to
-// adapters/http_server.cpp and http_client.cpp.
+// adapters/http_server.cpp, http_client.cpp and the parser's fuzz target
+// (tests/fuzz/http_request_fuzzer.cpp).
 #pragma once
 
 #include <algorithm>
@@ -23,6 +24,7 @@
 #include <boost/system/error_code.hpp>
 
 #include "adapters/http_message.h"
+#include "adapters/http_server.h"
 #include "adapters/http_syntax.h"
 
 namespace orch::http::detail {
@@ -69,6 +71,19 @@ struct MessageLimits {
   std::size_t trailer = 8 * 1024;     // the trailer section of a chunked body
   std::uint64_t body = 1 << 20;       // the body, without chunked framing
 };
+
+// The server's bounds on requests.
+inline MessageLimits request_limits(const ServerLimits& l) {
+  MessageLimits m;
+  m.start_line = l.max_request_line_bytes;
+  m.field = l.max_field_bytes;
+  m.fields = l.max_header_fields;
+  m.header = l.max_header_bytes;
+  m.chunk_line = l.max_chunk_line_bytes;
+  m.trailer = l.max_trailer_bytes;
+  m.body = l.max_body_bytes;
+  return m;
+}
 
 // The most a connection's read buffer may hold: the longest run of bytes
 // the parser needs at once (the header section, or the last chunk's line

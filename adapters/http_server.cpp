@@ -113,18 +113,6 @@ using detail::Socket;
 using detail::Timer;
 using detail::trim_ows;
 
-detail::MessageLimits message_limits(const ServerLimits& l) {
-  detail::MessageLimits m;
-  m.start_line = l.max_request_line_bytes;
-  m.field = l.max_field_bytes;
-  m.fields = l.max_header_fields;
-  m.header = l.max_header_bytes;
-  m.chunk_line = l.max_chunk_line_bytes;
-  m.trailer = l.max_trailer_bytes;
-  m.body = l.max_body_bytes;
-  return m;
-}
-
 // What a connection refused at accept is sent, once, without waiting.
 std::string refusal_bytes() {
   const Response r = problem(503, "Service Unavailable", "connection limit reached");
@@ -143,7 +131,7 @@ struct ServerCore : std::enable_shared_from_this<ServerCore> {
       : io(io_),
         handler(std::move(h)),
         limits(std::move(l)),
-        parse_limits(message_limits(limits)),
+        parse_limits(detail::request_limits(limits)),
         refusal(refusal_bytes()),
         slots(limits.max_connections ? limits.max_connections : default_max_connections(),
               limits.reserved_connections),

@@ -3,9 +3,11 @@
 # nothing when they are all present. Uses sudo when not run as root.
 set -euo pipefail
 # prometheus provides the server and promtool the deploy/ tests run;
-# libbenchmark-dev (Google Benchmark) the microbenchmarks in tests/bench/.
+# libbenchmark-dev (Google Benchmark) the microbenchmarks in tests/bench/;
+# clang and libclang-rt-14-dev (libFuzzer's runtime for clang 14) the fuzz
+# targets in tests/fuzz/.
 packages=(build-essential cmake libboost1.81-all-dev nlohmann-json3-dev prometheus-cpp-dev
-          libgtest-dev libsqlite3-dev prometheus libbenchmark-dev)
+          libgtest-dev libsqlite3-dev prometheus libbenchmark-dev clang libclang-rt-14-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
