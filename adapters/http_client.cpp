@@ -63,9 +63,22 @@ using tcp = boost::asio::ip::tcp;
 using error_code = boost::system::error_code;
 using detail::Executor;
 
-constexpr std::uint64_t kMaxResponseBody = 8u << 20;  // 8 MiB
-constexpr std::uint32_t kMaxResponseHeader = 64u << 10;
 constexpr std::chrono::seconds kMaxRetryAfter{30};
+
+// Bounds on a service's answer: a broken or hostile service makes the call
+// fail ("too large", not retried) instead of filling memory.
+constexpr detail::MessageLimits response_limits() {
+  detail::MessageLimits m;
+  m.start_line = 8u << 10;
+  m.field = 64u << 10;
+  m.fields = 256;
+  m.header = 64u << 10;
+  m.chunk_line = 4u << 10;
+  m.trailer = 16u << 10;
+  m.body = 8u << 20;
+  return m;
+}
+constexpr detail::MessageLimits kResponseLimits = response_limits();
 
 using syntax::iequals;
 using syntax::valid_token;
@@ -207,7 +220,8 @@ using detail::trim_ows;
 // and `timed_out` set); unlike it, one timer wait serves every operation of
 // a call (connect, write, reads) instead of one per operation.
 struct Conn : std::enable_shared_from_this<Conn> {
-  explicit Conn(const Executor& ex) : socket(ex), timer(ex) {}
+  explicit Conn(const Executor& ex)
+      : socket(ex), timer(ex), buffer(detail::read_buffer_limit(kResponseLimits)) {}
 
   // An operation bounded by `at` is about to start.
   void watch(Clock::time_point at) {
@@ -490,9 +504,7 @@ class Call : public std::enable_shared_from_this<Call> {
   void on_write(error_code ec) {
     if (ec) return exchange_failed(ec, false);
     last_ = CallResult{};
-    parser_.emplace(last_.response);
-    parser_->body_limit(kMaxResponseBody);
-    parser_->header_limit(kMaxResponseHeader);
+    parser_.emplace(last_.response, kResponseLimits);
     parser_->eager(true);
     if (head_) parser_->skip(true);
     parse();
@@ -507,7 +519,8 @@ class Call : public std::enable_shared_from_this<Call> {
         error_code ec;
         std::size_t used = parser_->put(buffer.data(), ec);
         buffer.consume(used);
-        if (ec && ec != bhttp::error::need_more) return exchange_failed(ec, parser_->got_some());
+        if (ec && ec != bhttp::error::need_more)
+          return exchange_failed(parser_->refine(ec), parser_->got_some());
         if (!ec) {
           if (parser_->is_done()) return on_read();
           if (used > 0 && buffer.size() > 0) continue;
@@ -521,7 +534,9 @@ class Call : public std::enable_shared_from_this<Call> {
     if (past_deadline()) return exchange_failed(beast::error::timeout, parser_->got_some());
     beast::flat_buffer& buffer = conn_->buffer;
     std::size_t size = detail::read_size(buffer);
-    if (size == 0) return exchange_failed(bhttp::error::buffer_overflow, parser_->got_some());
+    if (size == 0) {  // the buffer is full
+      return exchange_failed(parser_->refine(bhttp::error::buffer_overflow), parser_->got_some());
+    }
     conn_->socket.async_read_some(buffer.prepare(size),
                                   [self = shared_from_this()](error_code ec, std::size_t n) {
                                     self->on_read_some(self->op_error(ec), n);
@@ -557,13 +572,17 @@ class Call : public std::enable_shared_from_this<Call> {
       fresh_retry_used_ = true;
       return fresh_connection();
     }
-    bool too_large = ec == bhttp::error::body_limit || ec == bhttp::error::header_limit;
+    bool too_large = ec == bhttp::error::body_limit || detail::is_limit_error(ec);
+    // Framing a recipient could misread (an unknown transfer coding, both
+    // lengths): the same answer would come again.
+    bool ambiguous = detail::is_framing_error(ec);
     parser_.reset();
     fail_attempt(TransportError::io,
-                 (too_large ? "response from " + key_ + " too large: "
-                            : "connection to " + key_ + " failed: ") +
+                 (too_large   ? "response from " + key_ + " too large: "
+                  : ambiguous ? "response from " + key_ + " not framed by RFC 9112: "
+                              : "connection to " + key_ + " failed: ") +
                      ec.message(),
-                 /*retryable=*/!too_large);
+                 /*retryable=*/!too_large && !ambiguous);
   }
 
   void on_read() {

@@ -1,5 +1,8 @@
 #include "adapters/http_server.h"
 
+#include <sys/resource.h>
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
@@ -18,6 +21,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include "adapters/http_connection_slots.h"
 #include "adapters/http_parser.h"
 #include "adapters/http_syntax.h"
 
@@ -109,15 +113,39 @@ using detail::Socket;
 using detail::Timer;
 using detail::trim_ows;
 
+// What a connection refused at accept is sent, once, without waiting.
+std::string refusal_bytes() {
+  const Response r = problem(503, "Service Unavailable", "connection limit reached");
+  std::string out = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/problem+json\r\n";
+  out += "Retry-After: 1\r\nConnection: close\r\nContent-Length: ";
+  out += std::to_string(r.body.size());
+  out += "\r\n\r\n";
+  out += r.body;
+  return out;
+}
+
 // Everything the sessions share with the server object. Owned by
 // HttpServer::Impl and by every live session, so a session never outlives it.
 struct ServerCore : std::enable_shared_from_this<ServerCore> {
   ServerCore(asio::io_context& io_, Handler h, ServerLimits l)
-      : io(io_), handler(std::move(h)), limits(l), acceptor(io_.get_executor()) {}
+      : io(io_),
+        handler(std::move(h)),
+        limits(std::move(l)),
+        parse_limits(detail::request_limits(limits)),
+        refusal(refusal_bytes()),
+        slots(limits.max_connections ? limits.max_connections : default_max_connections(),
+              limits.reserved_connections),
+        acceptor(io_.get_executor()) {}
 
+  // Constant after construction (on_refused: after listen()).
   asio::io_context& io;
   Handler handler;
-  ServerLimits limits;
+  const ServerLimits limits;
+  const detail::MessageLimits parse_limits;
+  const std::string refusal;
+  std::function<void(ConnectionRefusal)> on_refused;
+
+  detail::ConnectionSlots slots;  // on the io thread, but for release()
   tcp::acceptor acceptor;  // operations serialised by `mu`
   std::uint16_t port = 0;
   bool listening = false;
@@ -129,6 +157,14 @@ struct ServerCore : std::enable_shared_from_this<ServerCore> {
 
   void do_accept();
   void on_accept(error_code ec, std::shared_ptr<Session> session);
+  void refuse(Socket& socket);
+  void count(ConnectionRefusal why) {
+    if (on_refused) on_refused(why);
+  }
+  bool reserve_path(std::string_view path) const {
+    return std::find(limits.reserve_paths.begin(), limits.reserve_paths.end(), path) !=
+           limits.reserve_paths.end();
+  }
   void do_stop();
   void track(const std::shared_ptr<Session>& s);
 };
@@ -140,15 +176,30 @@ struct ServerCore : std::enable_shared_from_this<ServerCore> {
 // closed; nothing times out while the handler is working on a request), but
 // with one lazily re-armed timer: pushing the deadline later costs nothing,
 // the timer re-arms itself when it fires early.
-class Session : public std::enable_shared_from_this<Session> {
+//
+// A session holds one of the server's connection slots from its admission
+// to its close (or destruction), and waits in the slots' list while it has
+// no request in progress, so a new connection can take its place.
+class Session final : public std::enable_shared_from_this<Session>, private detail::SlotWaiter {
  public:
   Session(Executor ex, std::shared_ptr<ServerCore> core)
-      : socket_(ex), timer_(ex), core_(std::move(core)) {}
+      : socket_(ex),
+        timer_(ex),
+        buffer_(detail::read_buffer_limit(core->parse_limits)),
+        core_(std::move(core)) {}
+
+  ~Session() {
+    core_->slots.stop_waiting(this);  // only when the io_context is torn down
+    release_slot();
+  }
 
   Socket& socket() { return socket_; }
 
-  // After the accept: socket options and the peer's address.
-  void accepted() {
+  // After the accept: the slot it was given, socket options and the peer's
+  // address.
+  void accepted(bool reserve) {
+    holds_slot_ = true;
+    reserve_ = reserve;
     error_code ec;
     socket_.set_option(tcp::no_delay(true), ec);
     auto ep = socket_.remote_endpoint(ec);
@@ -162,6 +213,8 @@ class Session : public std::enable_shared_from_this<Session> {
   // Must run on the io_context's thread.
   void close() {
     closed_ = true;
+    core_->slots.stop_waiting(this);
+    release_slot();
     error_code ec;
     socket_.shutdown(tcp::socket::shutdown_both, ec);
     socket_.close(ec);
@@ -192,6 +245,19 @@ class Session : public std::enable_shared_from_this<Session> {
     // Destroyed unanswered: dropping `session` lets the session (which has no
     // operation pending while it waits) be destroyed, closing the socket.
   };
+
+  // --- connection slot ------------------------------------------------------
+
+  void give_way() override {
+    core_->count(ConnectionRefusal::gave_way);
+    close();
+  }
+
+  void release_slot() {
+    if (!holds_slot_) return;
+    holds_slot_ = false;
+    core_->slots.release();
+  }
 
   // --- deadline -------------------------------------------------------------
 
@@ -227,17 +293,17 @@ class Session : public std::enable_shared_from_this<Session> {
   void do_read() {
     if (closed_ || core_->stopped.load(std::memory_order_relaxed)) return close();
     req_ = Request{};
-    parser_.emplace(req_);
-    parser_->header_limit(static_cast<std::uint32_t>(
-        std::min<std::size_t>(core_->limits.max_header_bytes, UINT32_MAX)));
-    parser_->body_limit(static_cast<std::uint64_t>(core_->limits.max_body_bytes));
+    parser_.emplace(req_, core_->parse_limits);
     parser_->eager(false);
-    // Waiting for the next request on a kept-alive connection is "idle".
+    // A new connection has header_timeout to send its request's header;
+    // a kept-alive one is idle until the next request's first byte, then
+    // has header_timeout for the rest of its header.
     if (served_ > 0 && buffer_.size() == 0) {
       expires_after(core_->limits.idle_timeout);
     } else {
-      expires_after(core_->limits.io_timeout);
+      expires_after(core_->limits.header_timeout);
     }
+    if (buffer_.size() == 0) core_->slots.wait(this);
     reading_body_ = false;
     parse();
   }
@@ -265,7 +331,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void read_some() {
     if (past_deadline()) return close();  // a timeout: nothing sensible to answer
     std::size_t size = detail::read_size(buffer_);
-    if (size == 0) return on_read_error(bhttp::error::buffer_overflow);
+    if (size == 0) return on_read_error(bhttp::error::buffer_overflow);  // the buffer is full
     io_pending_ = true;
     socket_.async_read_some(buffer_.prepare(size),
                             [self = shared_from_this()](error_code ec, std::size_t n) {
@@ -280,6 +346,10 @@ class Session : public std::enable_shared_from_this<Session> {
     // EOF (clean or mid-message), timeouts, resets: nothing sensible to
     // answer (Beast's end_of_stream / partial_message / timeout all close).
     if (ec) return close();
+    if (n > 0 && waiting()) {
+      core_->slots.stop_waiting(this);  // a request has started
+      if (served_ > 0) expires_after(core_->limits.header_timeout);
+    }
     parse();
   }
 
@@ -312,6 +382,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void on_read_error(error_code ec) {
     if (closed_) return;
+    ec = parser_->refine(ec);
+    if (detail::is_message_error(ec)) return write_error(message_problem(ec));
     if (ec.category() == bhttp::make_error_code(bhttp::error::body_limit).category()) {
       switch (static_cast<bhttp::error>(ec.value())) {
         case bhttp::error::end_of_stream:
@@ -322,11 +394,6 @@ class Session : public std::enable_shared_from_this<Session> {
                                      "request body exceeds " +
                                          std::to_string(core_->limits.max_body_bytes) +
                                          " bytes"));
-        case bhttp::error::header_limit:
-          return write_error(problem(431, "Request Header Fields Too Large",
-                                     "request header exceeds " +
-                                         std::to_string(core_->limits.max_header_bytes) +
-                                         " bytes"));
         default:
           return write_error(problem(400, "Bad Request",
                                      "malformed HTTP request: " + ec.message()));
@@ -336,6 +403,39 @@ class Session : public std::enable_shared_from_this<Session> {
     close();
   }
 
+  // The answer to a request DirectParser refused: what was over which
+  // limit, or which framing rule it broke.
+  Response message_problem(error_code ec) const {
+    using detail::MessageError;
+    const ServerLimits& l = core_->limits;
+    auto over = [](std::string_view what, std::size_t limit) {
+      return std::string(what) + " exceeds " + std::to_string(limit) + " bytes";
+    };
+    switch (static_cast<MessageError>(ec.value())) {
+      case MessageError::start_line_too_long:
+        return problem(414, "URI Too Long", over("request line", l.max_request_line_bytes));
+      case MessageError::field_too_long:
+        return problem(431, "Request Header Fields Too Large",
+                       over("a header field", l.max_field_bytes));
+      case MessageError::too_many_fields:
+        return problem(431, "Request Header Fields Too Large",
+                       "more than " + std::to_string(l.max_header_fields) + " header fields");
+      case MessageError::header_too_large:
+        return problem(431, "Request Header Fields Too Large",
+                       over("request header", l.max_header_bytes));
+      case MessageError::chunk_line_too_long:
+        return problem(400, "Bad Request", over("chunk-size line", l.max_chunk_line_bytes));
+      case MessageError::trailer_too_large:
+        return problem(400, "Bad Request", over("trailer section", l.max_trailer_bytes));
+      case MessageError::chunk_framing_too_long:
+        return problem(400, "Bad Request",
+                       over("chunk-size line or trailer section",
+                            l.max_chunk_line_bytes + l.max_trailer_bytes));
+      default:
+        return problem(400, "Bad Request", "malformed HTTP request: " + ec.message());
+    }
+  }
+
   void dispatch_request() {
     if (core_->stopped.load(std::memory_order_relaxed)) return close();
     ++served_;
@@ -343,6 +443,16 @@ class Session : public std::enable_shared_from_this<Session> {
     version_ = parser_->version();
     head_ = parser_->is_head();
     parser_.reset();
+    if (reserve_) {
+      // A reserve slot serves one request, and only a probe.
+      if (!core_->reserve_path(req_.path())) {
+        core_->count(ConnectionRefusal::reserve);
+        return write_error(problem(503, "Service Unavailable",
+                                   "connection limit reached; only the health, readiness and "
+                                   "metrics paths are served"));
+      }
+      keep_alive_ = false;
+    }
 
     Request req = std::move(req_);
     req.remote = remote_;
@@ -383,6 +493,7 @@ class Session : public std::enable_shared_from_this<Session> {
     error_code ec;
     socket_.shutdown(tcp::socket::shutdown_send, ec);
     if (ec) return close();
+    core_->slots.wait(this);  // answered: it may give way to a new connection
     expires_after(std::min<std::chrono::steady_clock::duration>(core_->limits.io_timeout,
                                                                 kMaxLinger));
     buffer_.clear();
@@ -393,7 +504,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void drain() {
     if (past_deadline()) return close();
     io_pending_ = true;
-    socket_.async_read_some(buffer_.prepare(16 * 1024),
+    socket_.async_read_some(buffer_.prepare(std::min(kLingerRead, buffer_.max_size())),
                             [self = shared_from_this()](error_code ec, std::size_t n) {
                               self->io_pending_ = false;
                               if (ec || self->closed_) return self->close();
@@ -404,6 +515,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   static constexpr std::size_t kMaxKeptWriteBuffer = 64 * 1024;
+  static constexpr std::size_t kLingerRead = 16 * 1024;  // discarded
 
   Socket socket_;
   Timer timer_;
@@ -427,6 +539,8 @@ class Session : public std::enable_shared_from_this<Session> {
   bool io_pending_ = false;
   bool timer_armed_ = false;
   bool write_eof_ = false;
+  bool holds_slot_ = false;
+  bool reserve_ = false;  // on a reserve slot: one probe request
 };
 
 
@@ -520,9 +634,15 @@ void ServerCore::do_accept() {
 void ServerCore::on_accept(error_code ec, std::shared_ptr<Session> session) {
   if (stopped.load() || ec == asio::error::operation_aborted) return;
   if (!ec) {
-    session->accepted();
-    track(session);
-    session->start();  // a session tracked after do_stop() sees `stopped` and closes
+    const auto admission = slots.admit();
+    if (admission == detail::ConnectionSlots::Admission::refused) {
+      refuse(session->socket());
+      count(ConnectionRefusal::over_limit);
+    } else {
+      session->accepted(admission == detail::ConnectionSlots::Admission::reserve);
+      track(session);
+      session->start();  // a session tracked after do_stop() sees `stopped` and closes
+    }
   } else {
     // Errors such as EMFILE are usually transient: retry after a pause
     // instead of spinning.
@@ -531,6 +651,16 @@ void ServerCore::on_accept(error_code ec, std::shared_ptr<Session> session) {
     return;
   }
   do_accept();
+}
+
+// Sends the fixed 503 without waiting (a new socket's send buffer is empty)
+// and closes.
+void ServerCore::refuse(Socket& socket) {
+  [[maybe_unused]] ssize_t sent = ::send(socket.native_handle(), refusal.data(), refusal.size(),
+                                         MSG_DONTWAIT | MSG_NOSIGNAL);
+  error_code ignored;
+  socket.shutdown(tcp::socket::shutdown_send, ignored);
+  socket.close(ignored);
 }
 
 void ServerCore::do_stop() {
@@ -609,6 +739,26 @@ std::string HttpServer::listen(const std::string& host, std::uint16_t port) {
 }
 
 std::uint16_t HttpServer::port() const { return impl_->core->port; }
+
+std::size_t HttpServer::max_connections() const { return impl_->core->slots.max(); }
+
+void HttpServer::on_refused(std::function<void(ConnectionRefusal)> observer) {
+  impl_->core->on_refused = std::move(observer);
+}
+
+std::size_t max_connections_for_file_limit(std::uint64_t file_limit) {
+  constexpr std::uint64_t kMin = 32;
+  constexpr std::uint64_t kMax = 1u << 20;
+  const std::uint64_t spare = file_limit > kFdHeadroom ? file_limit - kFdHeadroom : 0;
+  return static_cast<std::size_t>(std::clamp(spare / 2, kMin, kMax));
+}
+
+std::size_t default_max_connections() {
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return max_connections_for_file_limit(1024);
+  return max_connections_for_file_limit(rl.rlim_cur == RLIM_INFINITY ? ~std::uint64_t{0}
+                                                                     : rl.rlim_cur);
+}
 
 void HttpServer::stop() {
   if (!impl_ || !impl_->core) return;

@@ -1,7 +1,7 @@
 // The small pieces of HTTP/1.1 syntax that the client, the server and the
 // message helpers all check (RFC 9110 5.1 and 5.6.2): token characters for
-// methods and field names, bytes a field value may not hold, and ASCII
-// case-insensitive comparison of field names.
+// methods and field names, bytes a field value may not hold, ASCII
+// case-insensitive comparison of field names, and the Host field's value.
 //
 // One 256-entry table instead of a chain of range tests and a switch per
 // character: the client checks every outbound request's method and field
@@ -69,6 +69,45 @@ inline bool iequals(std::string_view a, std::string_view b) {
   for (std::size_t i = 0; i < a.size(); ++i)
     if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
   return true;
+}
+
+// A Host field value (RFC 9112 3.2): uri-host [ ":" port ] of RFC 3986
+// 3.2.2, an IP literal in brackets or a registered name / IPv4 address, and
+// a port of digits. Empty is valid (a target without an authority).
+inline bool valid_host(std::string_view v) {
+  auto all_of = [](std::string_view s, auto pred) {
+    for (char c : s)
+      if (!pred(static_cast<unsigned char>(c))) return false;
+    return true;
+  };
+  auto alnum = [](unsigned char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+  };
+  // unreserved / pct-encoded / sub-delims (the percent sign's digits are
+  // alphanumeric too; a stray '%' is let through, which splits nothing)
+  auto reg_name_char = [&](unsigned char c) {
+    return alnum(c) || std::string_view("-._~%!$&'()*+,;=").find(static_cast<char>(c)) !=
+                           std::string_view::npos;
+  };
+  std::string_view port;
+  if (!v.empty() && v.front() == '[') {
+    const std::size_t close = v.find(']');
+    if (close == std::string_view::npos || close == 1) return false;
+    // IPv6address / IPvFuture: hex digits, ':' and '.', or "v" and
+    // unreserved / sub-delims / ':'.
+    auto literal_char = [&](unsigned char c) { return reg_name_char(c) || c == ':'; };
+    if (!all_of(v.substr(1, close - 1), literal_char)) return false;
+    std::string_view rest = v.substr(close + 1);
+    if (!rest.empty()) {
+      if (rest.front() != ':') return false;
+      port = rest.substr(1);
+    }
+  } else {
+    const std::size_t colon = v.find(':');
+    if (colon != std::string_view::npos) port = v.substr(colon + 1);
+    if (!all_of(v.substr(0, colon), reg_name_char)) return false;
+  }
+  return all_of(port, [](unsigned char c) { return c >= '0' && c <= '9'; });
 }
 
 }  // namespace orch::http::syntax

@@ -25,6 +25,9 @@ bool parse_listen(const std::string& text, std::string* host, std::uint16_t* por
 }
 
 namespace {
+// The most max_connections may name (the kernel caps descriptors lower).
+constexpr std::int64_t kMaxConnections = 1 << 24;
+
 const char* env(const char* name) {
   const char* v = std::getenv(name);
   return v && *v ? v : nullptr;
@@ -152,6 +155,12 @@ std::string load_config(const std::string& path, AppConfig* c) {
         } else if (key == "max_journal_records") {
           c->max_journal_records = value.get<std::uint64_t>();
           if (c->max_journal_records < 100) return "config: max_journal_records must be >= 100";
+        } else if (key == "max_connections") {
+          const auto n = value.get<std::int64_t>();
+          if (n < 0 || n > kMaxConnections)
+            return "config: max_connections must be between 0 (from the file limit) and " +
+                   std::to_string(kMaxConnections);
+          c->max_connections = static_cast<std::size_t>(n);
         } else if (key == "outbound_io_thread") {
           c->outbound_io_thread = value.get<bool>();
         } else if (key == "passivate_after_ms") {
@@ -196,6 +205,10 @@ std::string load_config(const std::string& path, AppConfig* c) {
     if (!parse_listen(v, &c->listen_host, &c->listen_port)) return "ORCH_LISTEN must be HOST:PORT";
   if (const char* v = env("ORCH_STORE")) c->store_url = v;
   if (const char* v = env("ORCH_LOG_LEVEL")) c->log_level = v;
+  std::int64_t max_connections = static_cast<std::int64_t>(c->max_connections);
+  if (!env_count("ORCH_MAX_CONNECTIONS", &max_connections) || max_connections > kMaxConnections)
+    return "ORCH_MAX_CONNECTIONS must be a whole number up to " + std::to_string(kMaxConnections);
+  c->max_connections = static_cast<std::size_t>(max_connections);
   c->adapters = adapters::AdapterConfig::from_env(c->adapters);
   return apply_otel_env(&c->otlp);
 }

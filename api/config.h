@@ -43,6 +43,10 @@ struct AppConfig {
   // flight); on a CPU-bound two-core machine the extra thread hop per call
   // cost throughput, so it is off by default.
   bool outbound_io_thread = false;
+  // Inbound connections the REST API holds at once (config max_connections,
+  // env ORCH_MAX_CONNECTIONS); 0 derives it from the file limit (see
+  // http::default_max_connections). Past it, see http::ServerLimits.
+  std::size_t max_connections = 0;
   adapters::AdapterConfig adapters;          // ignored for services when sandbox
   // Traces over OTLP/HTTP: off (no tracer at all) unless `otlp.endpoint` is
   // set (config `otlp_endpoint`, env OTEL_EXPORTER_OTLP_ENDPOINT). The batch

@@ -166,10 +166,21 @@ std::string OrchestratorApp::start() {
   m.recovered = m.engine->active_count();
   m.routes = std::make_unique<ApiRoutes>(*m.engine, *m.store, m.metrics, *m.clock, m.guards.get(),
                                          m.auth.get());
+  http::ServerLimits server_limits;
+  server_limits.max_connections = m.config.max_connections;
   m.server = std::make_unique<http::HttpServer>(
-      m.io, [routes = m.routes.get()](http::Request r, http::Responder respond) {
+      m.io,
+      [routes = m.routes.get()](http::Request r, http::Responder respond) {
         routes->handle(std::move(r), std::move(respond));
-      });
+      },
+      server_limits);
+  m.server->on_refused([metrics = &m.metrics](http::ConnectionRefusal why) {
+    switch (why) {
+      case http::ConnectionRefusal::over_limit: return metrics->http_connection_refused("over_limit");
+      case http::ConnectionRefusal::reserve: return metrics->http_connection_refused("reserve");
+      case http::ConnectionRefusal::gave_way: return metrics->http_connection_refused("gave_way");
+    }
+  });
   if (std::string e = m.server->listen(m.config.listen_host, m.config.listen_port); !e.empty())
     return "listen " + m.config.listen_host + ":" + std::to_string(m.config.listen_port) + ": " + e;
   m.retention_timer = std::make_unique<net::steady_timer>(m.io);
@@ -181,6 +192,7 @@ std::string OrchestratorApp::start() {
   m.started = true;
   observability::log(LogLevel::info, "orchestrator listening",
                      {{"listen", m.config.listen_host + ":" + std::to_string(port())},
+                      {"max_connections", m.server->max_connections()},
                       {"store", m.config.store_url},
                       {"sandbox", m.sandbox ? m.sandbox->base_url() : ""},
                       {"recovered_workflows", m.recovered}});

@@ -75,8 +75,8 @@ std::optional<nlohmann::json> parse_object(const http::Request& request, bool al
 std::vector<phases::FieldError> check_string_fields(const nlohmann::json& body,
                                                     const std::vector<StringField>& fields) {
   std::vector<phases::FieldError> errors;
-  for (const auto& [key, value] : body.items()) {
-    (void)value;
+  for (const auto& item : body.items()) {
+    const std::string& key = item.key();
     if (std::none_of(fields.begin(), fields.end(),
                      [&](const StringField& f) { return f.name == key; }))
       errors.push_back({key, "is not a known field"});

@@ -114,6 +114,11 @@ struct Metrics::Impl {
           .Help("REST API requests refused by authentication (401) or role (403), by reason")
           .Register(*registry);
 
+  prometheus::Family<prometheus::Counter>& connections_refused =
+      BuildCounter().Name("http_connections_refused_total")
+          .Help("REST API connections closed for the connection cap, by reason")
+          .Register(*registry);
+
   prometheus::Family<prometheus::Counter>& adapter_calls =
       BuildCounter().Name("adapter_calls_total")
           .Help("Outbound service calls by service and outcome").Register(*registry);
@@ -170,6 +175,8 @@ Metrics::Metrics() : impl_(std::make_unique<Impl>()) {
     impl_->compensations.Add({{"reason", reason}});
   for (const char* reason : {"missing_token", "malformed_token", "unknown_token", "forbidden_role"})
     impl_->auth_failures.Add({{"reason", reason}});
+  for (const char* reason : {"over_limit", "reserve", "gave_way"})
+    impl_->connections_refused.Add({{"reason", reason}});
 }
 Metrics::~Metrics() = default;
 
@@ -270,6 +277,10 @@ void Metrics::http_request(const std::string& route, int status, double seconds)
 
 void Metrics::auth_failure(const std::string& reason) {
   impl_->get(impl_->auth_failures, {{"reason", reason}}).Increment();
+}
+
+void Metrics::http_connection_refused(const std::string& reason) {
+  impl_->get(impl_->connections_refused, {{"reason", reason}}).Increment();
 }
 
 void Metrics::adapter_call(const std::string& service, const std::string& outcome,

@@ -60,6 +60,11 @@ class Metrics {
   // A request refused by authentication (401: missing_token, malformed_token,
   // unknown_token) or authorisation (403: forbidden_role).
   void auth_failure(const std::string& reason);
+  // `http_connections_refused_total{reason}`: a connection closed for the
+  // REST API's connection cap (over_limit: answered 503 at accept; reserve:
+  // a reserve slot asked for another path than a probe's, 503; gave_way:
+  // waiting without a request, closed to make room for a new connection).
+  void http_connection_refused(const std::string& reason);
   // One outbound call attempt by service and outcome (success, failure,
   // rejected: refused by breaker/bulkhead/rate limit before sending).
   void adapter_call(const std::string& service, const std::string& outcome, double seconds);

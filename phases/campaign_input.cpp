@@ -1,7 +1,7 @@
 #include "phases/campaign_input.h"
 
-#include "phases/approval_policy.h"
 #include "engine/time_format.h"
+#include "phases/approval_policy.h"
 
 #include <algorithm>
 #include <cctype>

@@ -19,9 +19,8 @@
 #include <sstream>
 #include <string>
 
-#include "api/sha256.h"
 #include "tests/support/orchestrator_fixture.h"
-#include "tests/support/server_process.h"
+#include "tests/support/orchestrator_process.h"
 
 namespace orch::testing {
 namespace {
@@ -70,18 +69,8 @@ TEST(DocsPageTest, ChromiumRendersTheApiAndLoadsNothingFromElsewhere) {
   ASSERT_FALSE(browser.empty()) << "no '" << kBrowser
                                 << "' on PATH: install it (deploy/install-deps.sh does)";
   TempDir dir;
-  const fs::path config = dir.path / "config.json";
-  std::ofstream(config) << json{{"auth",
-                                 {{"tokens",
-                                   {{{"id", "ops"},
-                                     {"subject", "olga"},
-                                     {"role", "operator"},
-                                     {"sha256", api::sha256_hex("docs-secret")}}}}}}}
-                               .dump();
-  ServerProcess server({"serve", "--sandbox", "--config", config.string(), "--store",
-                        "sqlite:" + (dir.path / "journal.db").string()},
-                       dir.path / "server.log");
-  ASSERT_TRUE(server.ready()) << read_file(dir.path / "server.log");
+  OrchestratorProcess server;  // authentication on, as operators run it
+  ASSERT_TRUE(server.started()) << server.log_text();
   ApiClient client(server.base_url());
   ASSERT_EQ(client.get("/v1/workflows").status, 401) << "authentication is on";
 
