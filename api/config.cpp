@@ -25,6 +25,22 @@ bool parse_listen(const std::string& text, std::string* host, std::uint16_t* por
 }
 
 namespace {
+
+// A service setting as the adapters read it: a string as it is, a number or
+// a boolean as its JSON text ("4", "0.5", "true").
+std::string setting_text(const json& v) {
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_number() || v.is_boolean()) return v.dump();
+  throw json::type_error::create(302, "must be a string, a number or a boolean, but is " +
+                                          std::string(v.type_name()), &v);
+}
+
+// nlohmann's message without its "[json.exception.type_error.302] " prefix.
+std::string type_message(const json::exception& e) {
+  std::string text = e.what();
+  const auto end = text.find("] ");
+  return end == std::string::npos ? text : text.substr(end + 2);
+}
 // The most max_connections may name (the kernel caps descriptors lower).
 constexpr std::int64_t kMaxConnections = 1 << 24;
 
@@ -119,8 +135,9 @@ std::string load_config(const std::string& path, AppConfig* c) {
     text << in.rdbuf();
     json j = json::parse(text.str(), nullptr, false);
     if (!j.is_object()) return "config file " + path + " is not a JSON object";
-    try {
-      for (const auto& [key, value] : j.items()) {
+    for (const auto& [key, value] : j.items()) {
+      std::string where = key;  // what a wrong type is reported against
+      try {
         if (key == "listen") {
           if (!parse_listen(value.get<std::string>(), &c->listen_host, &c->listen_port))
             return "config: listen must be HOST:PORT";
@@ -189,16 +206,19 @@ std::string load_config(const std::string& path, AppConfig* c) {
             adapters::ServiceEndpoint& ep = c->adapters.services[name];
             if (svc.contains("url")) ep.base_url = svc["url"].get<std::string>();
             if (svc.contains("token")) ep.token = svc["token"].get<std::string>();
-            if (svc.contains("settings"))
-              for (const auto& [k, v] : svc["settings"].items())
-                ep.settings[k] = v.get<std::string>();
+            if (!svc.contains("settings")) continue;
+            for (const auto& [k, v] : svc["settings"].items()) {
+              where = "services." + name + ".settings." + k;
+              ep.settings[k] = setting_text(v);
+            }
           }
         } else {
           return "config: unknown key '" + key + "'";
         }
+      } catch (const json::exception& e) {
+        return "config file " + path + ": '" + where + "' has the wrong type: " +
+               type_message(e);
       }
-    } catch (const json::exception& e) {
-      return "config file " + path + ": wrong type: " + e.what();
     }
   }
   if (const char* v = env("ORCH_LISTEN"))

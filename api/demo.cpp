@@ -10,7 +10,9 @@
 
 #include "adapters/blocking_http.h"
 #include "adapters/sandbox/sandbox.h"
+#include "api/config.h"
 #include "api/orchestrator_app.h"
+#include "api/stop_signal.h"
 
 namespace orch::api {
 
@@ -40,9 +42,24 @@ std::string bar(int pct) {
 }
 }  // namespace
 
-int run_demo() {
+int run_demo(const std::vector<std::string>& args) {
+  bool keep_serving = false;
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 0;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--keep-serving") {
+      keep_serving = true;
+    } else if (args[i] == "--listen" && i + 1 < args.size() && parse_listen(args[i + 1], &host, &port)) {
+      ++i;
+    } else {
+      std::fprintf(stderr, "usage: orchestrator demo [--keep-serving] [--listen HOST:PORT]\n");
+      return 2;
+    }
+  }
   std::filesystem::path dir;
   AppConfig config = throwaway_sandbox_config("demo", &dir);
+  config.listen_host = host;
+  config.listen_port = port;
   config.sandbox_latency = kSandboxLatency;
   config.tuning.retry_initial_interval = std::chrono::milliseconds(200);
   OrchestratorApp app(config);
@@ -136,15 +153,26 @@ int run_demo() {
   std::printf("  sandbox side effects %zu (each applied once; replays: %d)\n",
               ledger["side_effects"].size(),
               app.sandbox()->ledger_summary().value("replays", 0));
-  std::printf("\nwhere to look next:\n");
-  std::printf("  curl %s/v1/workflows/%s\n", api.c_str(), id.c_str());
-  std::printf("  curl %s/v1/workflows/%s/history\n", api.c_str(), id.c_str());
-  std::printf("  curl %s/metrics\n", api.c_str());
-  std::printf("  ./build/orchestrator serve --sandbox      # keep a server running\n");
+  const bool completed = state["status"] == "completed";
+  if (keep_serving) {
+    std::printf("\nthe server keeps running (Ctrl-C stops it); try:\n");
+    std::printf("  curl %s/v1/workflows/%s\n", api.c_str(), id.c_str());
+    std::printf("  curl %s/v1/workflows/%s/history\n", api.c_str(), id.c_str());
+    std::printf("  curl %s/metrics\n", api.c_str());
+    std::printf("  open %s/docs in a browser for the API\n", api.c_str());
+    std::fflush(stdout);
+    wait_for_stop_signal();
+  } else {
+    std::printf("\nwhere to look next (this server stops now):\n");
+    std::printf("  ./build/orchestrator demo --keep-serving    # the same, and the server stays up\n");
+    std::printf("  ./build/orchestrator serve --sandbox --no-auth  # a server of your own, "
+                "127.0.0.1:8080\n");
+    std::printf("  docs/tutorials/first-campaign.md            # a campaign by hand\n");
+  }
   app.stop();
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);
-  return state["status"] == "completed" ? 0 : 1;
+  return completed ? 0 : 1;
 }
 
 }  // namespace orch::api

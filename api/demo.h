@@ -3,7 +3,13 @@
 // phase-by-phase progress on the terminal.
 #pragma once
 
+#include <string>
+#include <vector>
+
 namespace orch::api {
-// Returns the process exit code (0 when the campaign completed).
-int run_demo();
+// `args`: [--keep-serving] [--listen HOST:PORT]. With --keep-serving the
+// server stays up after the campaign (until SIGINT or SIGTERM) so the
+// commands it prints can be tried. Returns the process exit code (0 when
+// the campaign completed; 2 for bad arguments).
+int run_demo(const std::vector<std::string>& args);
 }  // namespace orch::api

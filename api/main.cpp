@@ -15,6 +15,7 @@
 #include "api/bench.h"
 #include "api/config.h"
 #include "api/demo.h"
+#include "api/stop_signal.h"
 #include "api/orchestrator_app.h"
 #include "api/sha256.h"
 #include "engine/journal_store.h"
@@ -32,7 +33,7 @@ void usage() {
                "[--sandbox] [--no-auth]\n"
                "  orchestrator auth hash-token      (reads a token on stdin, prints its SHA-256)\n"
                "  orchestrator sandbox [--listen HOST:PORT] [--latency MS]\n"
-               "  orchestrator demo\n"
+               "  orchestrator demo [--keep-serving] [--listen HOST:PORT]\n"
                "  orchestrator journal verify --store URL\n"
                "  orchestrator journal accept-loss --store URL\n"
                "  orchestrator bench --workflows N --concurrency C [--parked M] [--fail-rate R] "
@@ -85,14 +86,6 @@ void tune_malloc(char** argv) {
   ::execv(self, argv);
   ::unsetenv("GLIBC_TUNABLES");
   ::unsetenv(kTuned);
-}
-
-// Blocks until SIGINT or SIGTERM.
-void wait_for_signal() {
-  net::io_context io;
-  net::signal_set signals(io, SIGINT, SIGTERM);
-  signals.async_wait([&](const boost::system::error_code&, int) { io.stop(); });
-  io.run();
 }
 
 // auth hash-token: the token comes on stdin so it stays out of shell history
@@ -154,7 +147,7 @@ int serve(const std::vector<std::string>& args) {
     std::fprintf(stderr, "orchestrator: %s\n", e.c_str());
     return 1;
   }
-  wait_for_signal();
+  orch::api::wait_for_stop_signal();
   app.stop();
   return 0;
 }
@@ -287,7 +280,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 2, argv + argc);
   if (command == "serve") return serve(args);
   if (command == "sandbox") return sandbox(args);
-  if (command == "demo") return orch::api::run_demo();
+  if (command == "demo") return orch::api::run_demo(args);
   if (command == "bench") return orch::api::run_bench(args);
   if (command == "journal") return journal(args);
   if (command == "auth") return auth(args);

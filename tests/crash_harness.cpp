@@ -423,29 +423,62 @@ class Harness {
   std::atomic<long long> retries_{0};
 };
 
+constexpr const char* kUsage =
+    "usage: crash_harness --orchestrator PATH [options]\n"
+    "\n"
+    "Runs N campaigns (approved, rejected, failing in distribution, cancelled)\n"
+    "against `PATH serve` and a separate `PATH sandbox`, SIGKILLs the\n"
+    "orchestrator K times at random moments and restarts it on the same\n"
+    "store, then checks that nothing was lost or done twice. Exit 0 when\n"
+    "every check holds; the last line is a JSON summary.\n"
+    "\n"
+    "  --orchestrator PATH     the orchestrator binary (required)\n"
+    "  --workflows N           campaigns to run (200)\n"
+    "  --kills K               SIGKILLs while they run (10)\n"
+    "  --seed S                random seed for scenarios and kill times (7)\n"
+    "  --latency MS            sandbox latency per call (8)\n"
+    "  --start-interval MS     pause between campaign starts (5)\n"
+    "  --passivate-after MS    the server's passivate_after_ms (its default)\n"
+    "  --checkpoint-pages P    the server's journal_checkpoint_pages (its default)\n"
+    "  --keep DIR              keep the store and logs in DIR\n"
+    "  --help                  this text\n";
+
 }  // namespace
 
 int main(int argc, char** argv) {
   Options o;
   for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
-    if (a == "--orchestrator") o.orchestrator = next();
-    else if (a == "--workflows") o.workflows = std::stoi(next());
-    else if (a == "--kills") o.kills = std::stoi(next());
-    else if (a == "--seed") o.seed = static_cast<unsigned>(std::stoul(next()));
-    else if (a == "--latency") o.latency_ms = std::stoi(next());
-    else if (a == "--keep") o.keep = next();
-    else if (a == "--passivate-after") o.passivate_after_ms = std::stoll(next());
-    else if (a == "--checkpoint-pages") o.checkpoint_pages = std::stoll(next());
-    else if (a == "--start-interval") o.start_interval_ms = std::stoi(next());
-    else {
-      std::fprintf(stderr, "crash_harness: unknown argument %s\n", a.c_str());
+    const std::string a = argv[i];
+    if (a == "--help" || a == "-h") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
+    if (i + 1 >= argc) {
+      std::fprintf(stderr, "crash_harness: %s needs a value\n%s", a.c_str(), kUsage);
+      return 2;
+    }
+    const std::string v = argv[++i];
+    try {
+      if (a == "--orchestrator") o.orchestrator = v;
+      else if (a == "--workflows") o.workflows = std::stoi(v);
+      else if (a == "--kills") o.kills = std::stoi(v);
+      else if (a == "--seed") o.seed = static_cast<unsigned>(std::stoul(v));
+      else if (a == "--latency") o.latency_ms = std::stoi(v);
+      else if (a == "--keep") o.keep = v;
+      else if (a == "--passivate-after") o.passivate_after_ms = std::stoll(v);
+      else if (a == "--checkpoint-pages") o.checkpoint_pages = std::stoll(v);
+      else if (a == "--start-interval") o.start_interval_ms = std::stoi(v);
+      else {
+        std::fprintf(stderr, "crash_harness: unknown argument %s\n%s", a.c_str(), kUsage);
+        return 2;
+      }
+    } catch (const std::exception&) {
+      std::fprintf(stderr, "crash_harness: %s takes a number, not '%s'\n", a.c_str(), v.c_str());
       return 2;
     }
   }
   if (o.orchestrator.empty()) {
-    std::fprintf(stderr, "crash_harness: --orchestrator PATH is required\n");
+    std::fprintf(stderr, "crash_harness: --orchestrator PATH is required\n%s", kUsage);
     return 2;
   }
   ::signal(SIGPIPE, SIG_IGN);
