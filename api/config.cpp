@@ -145,6 +145,10 @@ std::string load_config(const std::string& path, AppConfig* c) {
           c->store_url = value.get<std::string>();
         } else if (key == "sandbox") {
           c->sandbox = value.get<bool>();
+        } else if (key == "sandbox_port") {
+          const auto port = value.get<std::int64_t>();
+          if (port < 0 || port > 65535) return "config: sandbox_port must be 0-65535";
+          c->sandbox_port = static_cast<std::uint16_t>(port);
         } else if (key == "sandbox_latency_ms") {
           c->sandbox_latency = std::chrono::milliseconds(value.get<std::int64_t>());
         } else if (key == "log_level") {

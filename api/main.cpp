@@ -30,7 +30,7 @@ void usage() {
   std::fprintf(stderr,
                "usage:\n"
                "  orchestrator serve [--config FILE] [--listen HOST:PORT] [--store URL] "
-               "[--sandbox] [--no-auth]\n"
+               "[--sandbox] [--sandbox-port PORT] [--no-auth]\n"
                "  orchestrator auth hash-token      (reads a token on stdin, prints its SHA-256)\n"
                "  orchestrator sandbox [--listen HOST:PORT] [--latency MS]\n"
                "  orchestrator demo [--keep-serving] [--listen HOST:PORT]\n"
@@ -129,6 +129,17 @@ int serve(const std::vector<std::string>& args) {
       config.store_url = args[++i];
     } else if (a == "--sandbox") {
       config.sandbox = true;
+    } else if (a == "--sandbox-port" && has_value) {
+      int port = -1;
+      try {
+        port = std::stoi(args[++i]);
+      } catch (const std::exception&) {
+      }
+      if (port < 0 || port > 65535) {
+        std::fprintf(stderr, "orchestrator: --sandbox-port must be 0-65535\n");
+        return 2;
+      }
+      config.sandbox_port = static_cast<std::uint16_t>(port);
     } else if (a == "--no-auth") {
       config.auth.enabled = false;
     } else {
