@@ -1,6 +1,8 @@
 // orchestrator: serve | sandbox | demo (CONTRACT.md "Binary and CLI").
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -26,8 +28,8 @@ namespace {
 
 namespace net = boost::asio;
 
-void usage() {
-  std::fprintf(stderr,
+void usage(FILE* out = stderr) {
+  std::fprintf(out,
                "usage:\n"
                "  orchestrator serve [--config FILE] [--listen HOST:PORT] [--store URL] "
                "[--sandbox] [--sandbox-port PORT] [--no-auth]\n"
@@ -36,8 +38,9 @@ void usage() {
                "  orchestrator demo [--keep-serving] [--listen HOST:PORT]\n"
                "  orchestrator journal verify --store URL\n"
                "  orchestrator journal accept-loss --store URL\n"
-               "  orchestrator bench --workflows N --concurrency C [--parked M] [--fail-rate R] "
-               "[--latency MS]\n");
+               "  orchestrator bench --workflows N --concurrency C [--parked M] [--park-only]\n"
+               "                     [--fail-rate R] [--poison-rate R] [--deadline SECONDS]\n"
+               "                     [--latency MS] [--outbound-io-thread] [--keep]\n");
 }
 
 // glibc's per-thread malloc cache keeps 7 free chunks per size class by
@@ -289,6 +292,14 @@ int main(int argc, char** argv) {
   }
   const std::string command = argv[1];
   std::vector<std::string> args(argv + 2, argv + argc);
+  // `orchestrator --help` and `orchestrator COMMAND --help`: the usage, exit 0.
+  const bool help = command == "--help" || command == "-h" || command == "help" ||
+                    std::find(args.begin(), args.end(), "--help") != args.end();
+  if (help) {
+    usage(stdout);
+    std::printf("\nReference: docs/reference/cli.md\n");
+    return 0;
+  }
   if (command == "serve") return serve(args);
   if (command == "sandbox") return sandbox(args);
   if (command == "demo") return orch::api::run_demo(args);
