@@ -70,7 +70,7 @@ int run_demo(const std::vector<std::string>& args) {
   const std::string api = app.base_url();
   std::printf("Campaign Orchestrator demo\n");
   std::printf("  REST API      %s   (authentication OFF for this local demo; `serve` needs\n"
-              "                bearer tokens, see README \"Authentication\")\n",
+              "                bearer tokens, see docs/how-to/create-tokens.md)\n",
               api.c_str());
   std::printf("  sandbox       %s   (fake Notion, Figma, GitHub, Slack, SendGrid, Buffer, "
               "Grafana, ...; %lld ms latency per call)\n",
