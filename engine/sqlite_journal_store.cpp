@@ -7,12 +7,24 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "engine/sqlite_statements.h"
 #include "engine/sqlite_wal_buffer.h"
 #include "observability/log.h"
 
 namespace orch::engine {
 
 namespace {
+
+using sqlite::bind_text;
+using sqlite::column_text;
+using sqlite::decode_record;
+using sqlite::exec;
+using sqlite::kRetiredThrough;
+using sqlite::prepare_persistent;
+using sqlite::query_int;
+using sqlite::retire_through;
+using sqlite::StatementReset;
+const auto& sqlite_error = sqlite::error;
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS journal (
@@ -53,54 +65,13 @@ CREATE TABLE IF NOT EXISTS drafts (
 );
 )sql";
 
-Status sqlite_error(sqlite3* db, const std::string& what) {
-  return Status::error(what + ": " + (db ? sqlite3_errmsg(db) : "no database"));
-}
 
-Status exec(sqlite3* db, const char* sql) {
-  char* err = nullptr;
-  if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-    std::string msg = err ? err : "unknown";
-    sqlite3_free(err);
-    return Status::error(std::string("sqlite: ") + msg);
-  }
-  return Status::ok();
-}
 
-// A statement kept for the store's lifetime; *out is null on error.
-Status prepare_persistent(sqlite3* db, const char* sql, sqlite3_stmt** out) {
-  return sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, out, nullptr) == SQLITE_OK
-             ? Status::ok()
-             : sqlite_error(db, std::string("prepare ") + sql);
-}
 
-void bind_text(sqlite3_stmt* s, int i, const std::string& v) {
-  sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
-}
 
-std::string column_text(sqlite3_stmt* s, int i) {
-  const unsigned char* t = sqlite3_column_text(s, i);
-  return t ? std::string(reinterpret_cast<const char*>(t),
-                         static_cast<size_t>(sqlite3_column_bytes(s, i)))
-           : std::string();
-}
 
-// The first column of the first row of `sql`, or 0.
-std::int64_t query_int(sqlite3* db, const char* sql) {
-  sqlite3_stmt* stmt = nullptr;
-  std::int64_t value = 0;
-  if (sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr) == SQLITE_OK && sqlite3_step(stmt) == SQLITE_ROW)
-    value = sqlite3_column_int64(stmt, 0);
-  sqlite3_finalize(stmt);
-  return value;
-}
 
 constexpr const char* kCleanThrough = "clean_through";
-// The highest commit whose records may be gone on purpose: deleted by
-// retention, dropped as a torn tail, or lost and accepted by the operator.
-// With the newest record's commit, what the store accounts for against its
-// high-water mark.
-constexpr const char* kRetiredThrough = "retired_through";
 
 // The newest commit the store holds or accounts for: the newest record's
 // batch and offset (batches grow with offsets, so a lookup by rowid), raised
@@ -140,22 +111,7 @@ Status read_newest_commit(sqlite3* db, HighWaterMark::Value* out) {
   return Status::ok();
 }
 
-// Raises retired_through to `commit`. REQUIRES: inside a write transaction.
-Status retire_through(sqlite3* db, std::int64_t commit) {
-  const std::string sql = std::string("INSERT INTO journal_meta(key, value) VALUES('") +
-                          kRetiredThrough + "', " + std::to_string(commit) +
-                          ") ON CONFLICT(key) DO UPDATE SET value = MAX(value, excluded.value)";
-  return exec(db, sql.c_str());
-}
 
-// Resets a statement on every exit path.
-struct StatementReset {
-  sqlite3_stmt* stmt;
-  ~StatementReset() {
-    sqlite3_reset(stmt);
-    sqlite3_clear_bindings(stmt);
-  }
-};
 
 // SQLite's own error log: WAL recovery after a crash (including a torn WAL
 // tail, which SQLite drops by its frame checksums) and corruption notices
@@ -518,26 +474,6 @@ Status SqliteJournalStore::append(const std::vector<JournalRecord>& records,
   return Status::ok();
 }
 
-// The row (offset, workflow_id, seq, type, time_ms, payload, checksum) of
-// `stmt` as a record; corruption when its type or checksum is wrong (the
-// record's workflow id is set even then).
-Status decode_record(sqlite3_stmt* stmt, JournalRecord* r) {
-  const sqlite3_int64 offset = sqlite3_column_int64(stmt, 0);
-  r->workflow_id = column_text(stmt, 1);
-  r->seq = static_cast<std::uint64_t>(sqlite3_column_int64(stmt, 2));
-  auto type = record_type_from_int(sqlite3_column_int(stmt, 3));
-  r->time_ms = sqlite3_column_int64(stmt, 4);
-  r->payload = column_text(stmt, 5);
-  const auto stored = static_cast<std::uint32_t>(sqlite3_column_int64(stmt, 6));
-  if (!type)
-    return Status::corruption("journal corrupt: workflow " + r->workflow_id + " at offset " +
-                              std::to_string(offset) + ": unknown record type");
-  r->type = *type;
-  if (r->checksum() != stored)
-    return Status::corruption("journal corrupt: workflow " + r->workflow_id + " at offset " +
-                              std::to_string(offset) + ": checksum mismatch");
-  return Status::ok();
-}
 
 Status SqliteJournalStore::read_records(sqlite3_stmt* stmt,
                                         const std::function<bool(JournalRecord&&)>& emit) {
