@@ -22,13 +22,16 @@ const char* to_string(RecordType type) {
     case RecordType::step_reset: return "step_reset";
     case RecordType::workflow_paused: return "workflow_paused";
     case RecordType::workflow_resumed: return "workflow_resumed";
+    case RecordType::entity_started: return "entity_started";
+    case RecordType::entity_call: return "entity_call";
+    case RecordType::entity_snapshot: return "entity_snapshot";
   }
   return "unknown";
 }
 
 std::optional<RecordType> record_type_from_int(int value) {
   if (value < static_cast<int>(RecordType::workflow_started) ||
-      value > static_cast<int>(RecordType::workflow_resumed))
+      value > static_cast<int>(RecordType::entity_snapshot))
     return std::nullopt;
   return static_cast<RecordType>(value);
 }

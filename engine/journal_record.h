@@ -28,6 +28,10 @@ enum class RecordType : int {
   step_reset = 14,             // {step, reason}: an operator's redrive of a paused step
   workflow_paused = 15,        // {reason, actor?}: held before a phase (pause/resume)
   workflow_resumed = 16,       // {reason, actor?}
+  // Durable keyed entities (engine/entity/): the journal id is "kind:key".
+  entity_started = 17,         // {}: the entity's first record
+  entity_call = 18,            // {handler, request, key}: an exclusive handler's call
+  entity_snapshot = 19,        // {state, answers}: everything before it, folded
 };
 
 const char* to_string(RecordType type);

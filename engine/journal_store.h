@@ -112,6 +112,20 @@ class JournalStore {
       const DamageVisitor& damaged = nullptr) = 0;
   virtual Status load_summaries(std::vector<WorkflowSummary>* out) = 0;
 
+  // Entities (engine/entity/): durable keyed state under the journal id
+  // "kind:key", whose records are an entity_started, or a snapshot, and the
+  // calls after it. append() handles two record types specially, in the same
+  // transaction: an entity_started record lists the entity under its kind,
+  // and an entity_snapshot record deletes the entity's records before it
+  // (compaction, atomic with the snapshot).
+  // The records of entity `id` from its latest snapshot (else all), in order;
+  // none for an entity never written.
+  virtual Status load_entity(const std::string& id, std::vector<JournalRecord>* out) = 0;
+  // The keys of entities of `kind` in key order, at most `limit` after
+  // skipping `offset`, and how many there are.
+  virtual Status list_entities(const std::string& kind, std::size_t offset, std::size_t limit,
+                               std::vector<std::string>* keys, std::size_t* total) = 0;
+
   // Campaign drafts saved before they start (POST /v1/wizards). Durable when
   // put_draft returns ok. Thread-safe.
   virtual Status put_draft(const std::string& id, const std::string& body, TimeMs at) = 0;

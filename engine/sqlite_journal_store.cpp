@@ -58,6 +58,14 @@ CREATE TABLE IF NOT EXISTS journal_meta (
   key   TEXT PRIMARY KEY,
   value INTEGER NOT NULL
 );
+-- Entities (engine/entity/) by kind, for listing; their records are in
+-- the journal under "kind:key".
+CREATE TABLE IF NOT EXISTS entities (
+  entity_id  TEXT PRIMARY KEY,
+  kind       TEXT NOT NULL,
+  created_ms INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS entities_by_kind ON entities(kind, entity_id);
 CREATE TABLE IF NOT EXISTS drafts (
   draft_id   TEXT PRIMARY KEY,
   body       TEXT NOT NULL,
@@ -426,6 +434,7 @@ Status SqliteJournalStore::append(const std::vector<JournalRecord>& records,
     }
     newest_offset = sqlite3_last_insert_rowid(writer_);
   }
+  if (Status s = apply_entity_records(records); !s) return rollback(s);
   for (const WorkflowSummary& w : summaries) {
     // A row written before needs only its changing columns: a plain UPDATE
     // skips the upsert's attempt to insert the whole row first (building
@@ -773,13 +782,15 @@ Status SqliteJournalStore::verify_from(std::int64_t after_offset, bool repair,
         r.type = *t;
         if (r.checksum() != stored)
           bad.push_back({offset, batch, r.workflow_id, prefix + "checksum mismatch"});
-        else if (r.seq != prev + 1)
+        else if (r.seq != prev + 1 && !(prev == 0 && r.type == RecordType::entity_snapshot))
+          // (an entity's journal may begin at a snapshot: compaction)
           bad.push_back({offset, batch, r.workflow_id,
                          prefix + "seq " + std::to_string(r.seq) + " follows " +
                              std::to_string(prev)});
-        else if ((r.seq == 1) != (r.type == RecordType::workflow_started))
+        else if ((r.seq == 1) != (r.type == RecordType::workflow_started ||
+                                  r.type == RecordType::entity_started))
           bad.push_back({offset, batch, r.workflow_id,
-                         prefix + "workflow_started must be record 1 and only it"});
+                         prefix + "workflow_started (entity_started) must be record 1 and only it"});
       }
       prev = r.seq;
     }

@@ -44,6 +44,10 @@ class SqliteJournalStore final : public JournalStore {
                          const std::vector<std::string>& lazy_statuses = {},
                          const DamageVisitor& damaged = nullptr) override;
   Status load_summaries(std::vector<WorkflowSummary>* out) override;
+  // Entities: engine/sqlite_entity_records.cpp.
+  Status load_entity(const std::string& id, std::vector<JournalRecord>* out) override;
+  Status list_entities(const std::string& kind, std::size_t offset, std::size_t limit,
+                       std::vector<std::string>* keys, std::size_t* total) override;
   Status put_draft(const std::string& id, const std::string& body, TimeMs at) override;
   Status get_draft(const std::string& id, std::string* body, bool* found) override;
   Status verify(bool repair, VerifyReport* report) override;
@@ -78,6 +82,10 @@ class SqliteJournalStore final : public JournalStore {
   // The INSERT of `rows` journal records in one statement, prepared on first
   // use. REQUIRES: 1 <= rows <= kRowsPerInsert; the writer thread.
   sqlite3_stmt* insert_statement(std::size_t rows, Status* error);
+  // For entity_started records in `records`, lists the entity; for
+  // entity_snapshot records, deletes the entity's records before it.
+  // REQUIRES: the writer thread, inside append's transaction.
+  Status apply_entity_records(const std::vector<JournalRecord>& records);
   // verify() of the records after `after_offset` (0: all of them).
   Status verify_from(std::int64_t after_offset, bool repair, VerifyReport* report);
   // Steps `stmt` and decodes each row until done or `emit` returns false.

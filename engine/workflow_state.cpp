@@ -275,6 +275,11 @@ Status WorkflowState::apply(const JournalRecord& r, json& p) {
     switch (r.type) {
       case RecordType::workflow_started:
         throw std::runtime_error("second workflow_started");
+      case RecordType::entity_started:
+      case RecordType::entity_call:
+      case RecordType::entity_snapshot:
+        throw std::runtime_error(std::string("an entity's record (") + to_string(r.type) +
+                                 ") in a workflow's journal");
       case RecordType::step_scheduled: {
         StepState& s = steps_[step_of()];
         s.status = StepStatus::scheduled;

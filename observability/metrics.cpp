@@ -85,6 +85,14 @@ struct Metrics::Impl {
       BuildGauge().Name("workflows_resident")
           .Help("Unfinished workflows held in memory (the others wait on disk)")
           .Register(*registry).Add({});
+  prometheus::Gauge& entities_resident =
+      BuildGauge().Name("entities_resident")
+          .Help("Entities (per-user actors and the like) held in memory; the others are on disk")
+          .Register(*registry).Add({});
+  prometheus::Family<prometheus::Counter>& entity_calls =
+      BuildCounter().Name("entity_calls_total")
+          .Help("Exclusive entity handler calls by kind, handler and outcome (ok, refused)")
+          .Register(*registry);
   prometheus::Gauge& corrupt =
       BuildGauge().Name("workflows_corrupt")
           .Help("Workflows quarantined because their journal fails its checks")
@@ -247,6 +255,13 @@ void Metrics::workflows_resident(std::size_t count) {
   impl_->resident.Set(static_cast<double>(count));
 }
 void Metrics::workflow_passivated() { impl_->passivations.Increment(); }
+void Metrics::entities_resident(std::size_t count) {
+  impl_->entities_resident.Set(static_cast<double>(count));
+}
+void Metrics::entity_call(const std::string& kind, const std::string& handler, bool ok) {
+  impl_->get(impl_->entity_calls, {{"kind", kind}, {"handler", handler}, {"outcome", ok ? "ok" : "refused"}})
+      .Increment();
+}
 void Metrics::workflows_corrupt(std::size_t count) {
   impl_->corrupt.Set(static_cast<double>(count));
 }

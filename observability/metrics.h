@@ -52,6 +52,11 @@ class Metrics {
   // `workflows_corrupt`: workflows quarantined because their journal fails
   // its checks (WorkflowEngine::damage).
   void workflows_corrupt(std::size_t count);
+  // Entities (engine/entity/): `entities_resident` (held in memory; the
+  // others are only on disk) and `entity_calls_total{kind,handler,outcome}`
+  // (outcome: ok or refused).
+  void entities_resident(std::size_t count);
+  void entity_call(const std::string& kind, const std::string& handler, bool ok);
   // Tracing: spans the OTLP exporter delivered, and spans it dropped
   // (`reason`: queue_full, export_failed).
   void spans_exported(double count);
