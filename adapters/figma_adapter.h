@@ -4,6 +4,7 @@
 //     {"err":null,"images":{"<node id>":"<image url>"}} (an image is null when
 //     the node could not be rendered): reads err and images.
 //     https://www.figma.com/developers/api#get-images-endpoint
+//     (OpenAPI: figma/rest-api-spec, operation getImages)
 //   remove: DELETE /v1/images/{file_key}/{asset_id} is the sandbox's
 //     extension: Figma has no call to delete a rendered image (its URLs
 //     expire after 30 days), so against Figma itself the compensation gets a

@@ -14,6 +14,13 @@
 // Scheduling: send_at = now + setting send_delay_s (default 600; 0 sends at
 // once). Settings: from, from_name (optional), to (comma-separated list used
 // when the message has no recipients).
+// KNOWN DIFFERENCE, not fixed here: SendGrid accepts only a batch_id it
+// minted (POST /v3/mail/batch -> 201 {"batch_id"}, valid for 10 days; see
+// "Canceling a scheduled send"), while the caller passes its own
+// ("batch-<workflow id>"), which the sandbox accepts. SendGrid also cancels
+// or pauses at most 10 batches at a time. Minting needs a second request per
+// send whose id survives a retry (a journaled step of its own), so it is left
+// to a change of the distribution phase.
 #pragma once
 
 #include "adapters/service_adapter.h"
