@@ -13,7 +13,7 @@ void check_success(const json& b, phases::ServiceResult& out) {
   if (ok == b.end() || !ok->is_boolean() || !ok->get<bool>()) {
     std::string msg = json_string(b, "message");
     out.outcome = phases::ServiceOutcome::permanent;
-    out.error = msg.empty() ? "buffer reported success=false" : "buffer error: " + msg;
+    out.error = msg.empty() ? "buffer: success is false" : "buffer: " + msg;
   }
 }
 

@@ -32,15 +32,15 @@ void FigmaAdapter::render(const phases::CallContext& ctx, const std::string& tem
             static const JsonProjection kFields{"err", "images"};
             if (!parse_object(res, kFields, body, out)) return;
             if (auto err = body.find("err"); err != body.end() && !err->is_null())
-              return reject(out, "figma error: " + (err->is_string() ? err->get<std::string>()
-                                                                     : err->dump()));
+              return reject(out,
+                            "figma: " + (err->is_string() ? err->get<std::string>() : err->dump()));
             auto images = body.find("images");
             if (images == body.end() || !images->is_object() || images->empty())
               return reject(out, "unusable response body: no images");
             auto img = images->find(node);
             if (img == images->end() && images->size() == 1) img = images->begin();
             if (img == images->end() || !img->is_string() || img->get_ref<const std::string&>().empty())
-              return reject(out, "figma could not render node " + node);
+              return reject(out, "figma: could not render node " + node);
             const std::string& url = img->get_ref<const std::string&>();
             std::string_view path(url);
             path = path.substr(0, path.find_first_of("?#"));

@@ -1,13 +1,88 @@
 #include "adapters/github_adapter.h"
-#include "engine/json_text.h"
-#include "engine/json_object.h"
-#include "engine/json_writer.h"
 
+#include <algorithm>
+#include <cctype>
 #include <utility>
+
+#include "adapters/resilience/retry_schedule.h"
+#include "engine/json_object.h"
+#include "engine/json_text.h"
+#include "engine/json_writer.h"
 
 namespace orch::adapters {
 
 using nlohmann::json;
+
+namespace {
+
+// "Wait for at least one minute before retrying" (the rate-limit page).
+constexpr std::chrono::seconds kSecondaryRateLimitWait{60};
+
+std::optional<std::int64_t> header_integer(const http::Response& res, std::string_view name) {
+  auto h = res.header(name);
+  if (!h || h->empty() || h->size() > 18) return std::nullopt;
+  std::int64_t n = 0;
+  for (char c : *h) {
+    if (c < '0' || c > '9') return std::nullopt;
+    n = n * 10 + (c - '0');
+  }
+  return n;
+}
+
+bool mentions_rate_limit(std::string_view body) {
+  std::string message = json_string(error_body(body), "message");
+  std::transform(message.begin(), message.end(), message.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return message.find("rate limit") != std::string::npos;
+}
+
+}  // namespace
+
+std::optional<std::chrono::milliseconds> GitHubAdapter::rate_limit_wait(const http::Response& res,
+                                                                        std::int64_t now_unix_s) {
+  if (res.status != 403 && res.status != 429) return std::nullopt;
+  if (auto h = res.header("Retry-After"))
+    if (auto wait = resilience::parse_retry_after(*h, now_unix_s * 1000)) return *wait;
+  if (header_integer(res, "x-ratelimit-remaining") == std::optional<std::int64_t>(0)) {
+    if (auto reset = header_integer(res, "x-ratelimit-reset"))
+      return std::chrono::seconds(std::max<std::int64_t>(0, *reset - now_unix_s));
+    return kSecondaryRateLimitWait;
+  }
+  if (res.status == 429 || mentions_rate_limit(res.body)) return kSecondaryRateLimitWait;
+  return std::nullopt;
+}
+
+RetryAdvice GitHubAdapter::retry_advice(const http::Response& res) const {
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  if (auto wait = rate_limit_wait(res, now)) return RetryAdvice{true, *wait};
+  return standard_retry_advice(res);
+}
+
+std::string GitHubAdapter::error_reason(const http::Response& res) const {
+  const json body = error_body(res.body);
+  std::string reason = json_string(body, "message");
+  auto errors = body.is_object() ? body.find("errors") : body.end();
+  if (errors == body.end() || !errors->is_array())
+    return reason.empty() ? error_detail(res.body) : reason;
+  std::string details;
+  for (const auto& e : *errors) {
+    std::string detail = e.is_string() ? e.get<std::string>() : json_string(e, "message");
+    if (detail.empty() && e.is_object()) {
+      detail = json_string(e, "resource");
+      if (std::string field = json_string(e, "field"); !field.empty())
+        detail += (detail.empty() ? "" : ".") + field;
+      if (std::string code = json_string(e, "code"); !code.empty())
+        detail += (detail.empty() ? "" : " ") + code;
+    }
+    if (detail.empty()) continue;
+    if (!details.empty()) details += "; ";
+    details += detail;
+  }
+  if (details.empty()) return reason;
+  return reason.empty() ? details : reason + ": " + details;
+}
 
 GitHubAdapter::GitHubAdapter(http::HttpTransport& transport, ServiceEndpoint endpoint,
                              std::string service)

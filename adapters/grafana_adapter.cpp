@@ -65,7 +65,7 @@ void GrafanaAdapter::create_dashboard(const phases::CallContext& ctx, const std:
             if (!parse_object(res, kFields, b, out)) return;
             std::string status = json_string(b, "status");
             if (!status.empty() && status != "success")
-              return reject(out, "grafana status: " + status);
+              return reject(out, "grafana: status " + status);
             std::string got = json_string(b, "uid");
             std::string url = json_string(b, "url");
             if (url.empty()) return reject(out, "unusable response body: no url");

@@ -1,8 +1,16 @@
-// Grafana (DashboardHost): POST /api/dashboards/db (overwrite: true, one
-// timeseries panel per metric) and DELETE /api/dashboards/uid/{uid}, with
-// "Authorization: Bearer <service account token>". Settings: folder_uid
-// (optional), public_url (base of the returned dashboard URL; default
-// base_url), datasource_uid (optional).
+// Grafana (DashboardHost): the dashboard HTTP API, with
+// "Authorization: Bearer <service account token>".
+//   create: POST /api/dashboards/db {"dashboard":{"id":null,"uid","title",
+//     "panels",...},"folderUid"?,"message","overwrite":true} (one timeseries
+//     panel per metric); answer 200 {"id","uid","url","status":"success",
+//     "version","slug"}: reads status, uid, url (relative to Grafana's root).
+//   delete: DELETE /api/dashboards/uid/{uid}; answer 200 {"title","message",
+//     "id"}; 404: already absent.
+//   https://grafana.com/docs/grafana/latest/developers/http_api/dashboard/
+// Errors: {"message",...} (412 adds "status": "name-exists",
+// "version-mismatch", ...); the step fails with "grafana: <message>".
+// Settings: folder_uid (optional), public_url (base of the returned
+// dashboard URL; default base_url), datasource_uid (optional).
 #pragma once
 
 #include "adapters/service_adapter.h"

@@ -1,6 +1,11 @@
-// Memory gateway (MemoryStore): POST /v1/recall {"query"},
-// POST /v1/remember {"key","value"}, DELETE /v1/memories/{key}.
-// Bearer token when configured.
+// Memory gateway (MemoryStore): an in-cluster service with no public API
+// reference; this file and the sandbox's fake
+// (adapters/sandbox/fake_services.cpp) are its contract. Bearer token when
+// configured.
+//   POST /v1/recall {"query"} -> 200 {"memories":[{"key","value","score"}],"query"}
+//   POST /v1/remember {"key","value"} -> 200 {"key","stored":true}
+//   DELETE /v1/memories/{key} -> 200 {"key","deleted":true}; 404: already absent
+// Errors: {"error":"<message>"}; the step fails with "memory_gateway: <message>".
 #pragma once
 
 #include "adapters/service_adapter.h"

@@ -9,14 +9,50 @@ namespace orch::adapters {
 
 using nlohmann::json;
 
+namespace {
+
+// Twilio: "<message> (code <code>)".
+std::string twilio_reason(const http::Response& res) {
+  const json body = error_body(res.body);
+  std::string message = json_string(body, "message");
+  if (message.empty()) return error_detail(res.body);
+  if (auto code = body.find("code"); code != body.end() && code->is_number_integer())
+    message += " (code " + std::to_string(code->get<std::int64_t>()) + ")";
+  return message;
+}
+
+// Google APIs: "<FCM errorCode, else the canonical status>: <message>".
+std::string fcm_reason(const http::Response& res) {
+  const json body = error_body(res.body);
+  auto error = body.is_object() ? body.find("error") : body.end();
+  if (error == body.end() || !error->is_object()) return error_detail(res.body);
+  std::string code = json_string(*error, "status");
+  if (auto details = error->find("details"); details != error->end() && details->is_array())
+    for (const auto& d : *details)
+      if (std::string ec = json_string(d, "errorCode"); !ec.empty()) code = ec;
+  std::string message = json_string(*error, "message");
+  if (code.empty()) return message;
+  return message.empty() ? code : code + ": " + message;
+}
+
+}  // namespace
+
 class MessagingAdapter::Sender final : public ServiceAdapter {
  public:
-  Sender(http::HttpTransport& transport, std::string service, ServiceEndpoint endpoint)
-      : ServiceAdapter(transport, std::move(service), std::move(endpoint)) {}
+  using Reason = std::string (*)(const http::Response&);
+  Sender(http::HttpTransport& transport, std::string service, ServiceEndpoint endpoint,
+         Reason reason)
+      : ServiceAdapter(transport, std::move(service), std::move(endpoint)), reason_(reason) {}
   using ServiceAdapter::add_bearer;
   using ServiceAdapter::add_secret;
   using ServiceAdapter::execute;
   using ServiceAdapter::fail_now;
+
+ protected:
+  std::string error_reason(const http::Response& res) const override { return reason_(res); }
+
+ private:
+  Reason reason_;
 };
 
 namespace {
@@ -39,11 +75,11 @@ MessagingAdapter::MessagingAdapter(http::HttpTransport& transport, ServiceEndpoi
   std::string sid = endpoint_.setting("twilio_account_sid", "AC00000000000000000000000000000000");
   std::string user = endpoint_.setting("twilio_api_key", sid);
   std::string basic = base64_encode(user + ":" + endpoint_.token);
-  twilio_ = std::make_unique<Sender>(transport, "twilio", endpoint_);
+  twilio_ = std::make_unique<Sender>(transport, "twilio", endpoint_, twilio_reason);
   twilio_->add_secret(basic);
   ServiceEndpoint fcm = endpoint_;
   fcm.base_url = endpoint_.setting("fcm_url", endpoint_.base_url);
-  fcm_ = std::make_unique<Sender>(transport, "fcm", std::move(fcm));
+  fcm_ = std::make_unique<Sender>(transport, "fcm", std::move(fcm), fcm_reason);
   fcm_->add_secret(basic);
 }
 
@@ -83,7 +119,7 @@ void MessagingAdapter::send(const phases::CallContext& ctx, const std::string& c
                        std::string status = json_string(b, "status");
                        if (status == "failed" || status == "undelivered") {
                          out.outcome = phases::ServiceOutcome::permanent;
-                         out.error = "twilio message status " + status;
+                         out.error = "twilio: message status " + status;
                          return;
                        }
                        out.value = {{"message_id", msid}, {"channel", channel}};

@@ -40,6 +40,14 @@ std::string title_of(const json& obj) {
 
 }  // namespace
 
+std::string NotionAdapter::error_reason(const http::Response& res) const {
+  const json body = error_body(res.body);
+  std::string code = json_string(body, "code");
+  std::string message = json_string(body, "message");
+  if (code.empty() || message.empty()) return error_detail(res.body);
+  return code + ": " + message;
+}
+
 NotionAdapter::NotionAdapter(http::HttpTransport& transport, ServiceEndpoint endpoint)
     : ServiceAdapter(transport, "notion", std::move(endpoint)) {}
 

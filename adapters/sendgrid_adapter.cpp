@@ -29,6 +29,24 @@ std::vector<std::string> split_list(const std::string& s) {
 
 }  // namespace
 
+std::string SendGridAdapter::error_reason(const http::Response& res) const {
+  const json body = error_body(res.body);
+  auto errors = body.is_object() ? body.find("errors") : body.end();
+  if (!body.is_object() || errors == body.end() || !errors->is_array())
+    return error_detail(res.body);
+  std::string reason;
+  for (const auto& e : *errors) {
+    std::string message = json_string(e, "message");
+    if (message.empty()) continue;
+    // The reference's examples write a missing field as the string "null".
+    if (std::string field = json_string(e, "field"); !field.empty() && field != "null")
+      message += " (field " + field + ")";
+    if (!reason.empty()) reason += "; ";
+    reason += message;
+  }
+  return reason;
+}
+
 SendGridAdapter::SendGridAdapter(http::HttpTransport& transport, ServiceEndpoint endpoint)
     : ServiceAdapter(transport, "sendgrid", std::move(endpoint)) {}
 

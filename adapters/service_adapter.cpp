@@ -22,18 +22,6 @@ bool is_unreserved(unsigned char c) {
   return std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~';
 }
 
-std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view v) {
-  while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
-  while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
-  if (v.empty() || v.size() > 9) return std::nullopt;
-  long long secs = 0;
-  for (char c : v) {
-    if (c < '0' || c > '9') return std::nullopt;  // HTTP-date form: ignored
-    secs = secs * 10 + (c - '0');
-  }
-  return std::chrono::milliseconds(secs * 1000);
-}
-
 std::string_view path_of(std::string_view target) {
   return target.substr(0, target.find('?'));
 }
@@ -65,6 +53,27 @@ ServiceAdapter::ServiceAdapter(http::HttpTransport& transport, std::string servi
     // keep the defaults on malformed settings
   }
   if (!endpoint_.token.empty()) secrets_.push_back(endpoint_.token);
+}
+
+std::string ServiceAdapter::error_reason(const http::Response& res) const {
+  return error_detail(res.body);
+}
+
+RetryAdvice ServiceAdapter::retry_advice(const http::Response& res) const {
+  return standard_retry_advice(res);
+}
+
+RetryAdvice ServiceAdapter::standard_retry_advice(const http::Response& res) {
+  RetryAdvice advice;
+  advice.retryable = res.status == 429 || res.status >= 500;
+  if (!advice.retryable) return advice;
+  if (auto h = res.header("Retry-After")) {
+    const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    if (auto parsed = resilience::parse_retry_after(*h, now)) advice.retry_after = *parsed;
+  }
+  return advice;
 }
 
 void ServiceAdapter::add_secret(std::string secret) {
@@ -196,15 +205,16 @@ void ServiceAdapter::send_guarded(std::shared_ptr<GuardedCall> call) {
           label = http::to_string(result.error);
         } else {
           const int status = result.response.status;
-          retryable = status >= 500 || status == 429;
+          if (status >= 300) {
+            const RetryAdvice advice = retry_advice(result.response);
+            retryable = advice.retryable;
+            retry_after = advice.retry_after;
+          }
           if (guard_->counts_status(status))
             outcome = resilience::CallOutcome::failure;
           else if (retryable)
             outcome = resilience::CallOutcome::ignored;  // neither healthy nor counted
           if (status >= 400) label = retryable ? std::to_string(status) : "client_error";
-          if (retryable)
-            if (auto h = result.response.header("Retry-After"))
-              if (auto parsed = resilience::parse_retry_after(*h, 0)) retry_after = *parsed;
         }
         const bool outage = guard_->finish(
             outcome, elapsed,
@@ -274,15 +284,12 @@ ServiceResult ServiceAdapter::translate(const Exchange& ex, const std::string& p
     out.value["already_absent"] = true;
     return out;
   }
-  const bool retryable = status == 429 || status >= 500;
-  out.outcome = retryable ? ServiceOutcome::retryable : ServiceOutcome::permanent;
-  if (retryable) {
-    if (auto ra = res.header("Retry-After")) {
-      if (auto ms = parse_retry_after(*ra)) out.retry_after = *ms;
-    }
-  }
+  const RetryAdvice advice = retry_advice(res);
+  out.outcome = advice.retryable ? ServiceOutcome::retryable : ServiceOutcome::permanent;
+  if (advice.retryable) out.retry_after = advice.retry_after;
   std::string msg = prefix() + ": HTTP " + std::to_string(status);
-  if (std::string detail = error_detail(res.body); !detail.empty()) msg += ": " + detail;
+  if (std::string reason = error_reason(res); !reason.empty())
+    msg += ": " + service_ + ": " + clip(std::move(reason), 300);
   out.error = redact(std::move(msg));
   return out;
 }
@@ -370,6 +377,13 @@ std::string json_string(const json& j, const char* key) {
   if (!j.is_object()) return {};
   auto it = j.find(key);
   return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+json error_body(std::string_view body) {
+  if (body.empty()) return json(json::value_t::discarded);
+  json j = json::parse(body, nullptr, false);
+  if (!j.is_object()) return json(json::value_t::discarded);
+  return j;
 }
 
 std::string error_detail(std::string_view body) {

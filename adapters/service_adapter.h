@@ -6,14 +6,18 @@
 //  * 404 on a compensation -> ok, value = the adapter's absent value plus
 //                      "already_absent": true (compensations are idempotent)
 //  * 429, 5xx, timeout, connect, io -> retryable (retry_after from a
-//                      Retry-After header in seconds)
+//                      Retry-After header: seconds or an HTTP-date)
 //  * other statuses, bad_url -> permanent
+// An adapter whose service says "retry later" otherwise (GitHub's 403 rate
+// limit) overrides retry_advice().
 //
 // Every request carries Idempotency-Key (ctx.idempotency_key), traceparent
 // (when non-empty) and the service's auth header; the transport retries with
 // max_retries (setting, default 2) and initial_backoff_ms (default 50) and a
 // per-attempt timeout of ctx.timeout. Error strings name the service, method,
-// path and status and never contain a token.
+// path and status, then the service's own reason in its words, after the
+// service's name ("... failed: HTTP 200: slack: channel_not_found"; see
+// error_reason()), and never contain a token.
 #pragma once
 
 #include <chrono>
@@ -53,6 +57,12 @@ using Normalizer = std::function<void(const http::Response&, phases::ServiceResu
 
 class ServiceGuard;
 
+// What a non-2xx answer means for a retry.
+struct RetryAdvice {
+  bool retryable = false;
+  std::chrono::milliseconds retry_after{0};  // 0: the caller's own backoff
+};
+
 // Runs `fn` after `delay` on the transport's thread (an asio timer).
 using Scheduler = std::function<void(std::chrono::milliseconds delay, std::function<void()> fn)>;
 
@@ -76,8 +86,18 @@ class ServiceAdapter {
   void execute(const phases::CallContext& ctx, Exchange ex, Normalizer normalize,
                phases::ServiceCallback done);
 
+  // The service's own reason for a non-2xx answer, in its words (its error
+  // code and message), or "" when the body has none. Default: error_detail().
+  virtual std::string error_reason(const http::Response& res) const;
+  // Whether a non-2xx answer may be retried, and when. Default:
+  // standard_retry_advice().
+  virtual RetryAdvice retry_advice(const http::Response& res) const;
+  // 429 and 5xx are retryable, after Retry-After when it is present.
+  static RetryAdvice standard_retry_advice(const http::Response& res);
+
   // Marks `out` as a permanent failure because the 2xx body is unusable (or
-  // is an in-band error, like Slack's ok:false). Use from a Normalizer.
+  // is an in-band error, like Slack's ok:false: then `why` is the service's
+  // name and its reason, "slack: channel_not_found"). Use from a Normalizer.
   static void reject(phases::ServiceResult& out, std::string why,
                      phases::ServiceOutcome outcome = phases::ServiceOutcome::permanent);
 
@@ -133,5 +153,7 @@ std::string json_string(const nlohmann::json& j, const char* key);
 // A short human-readable error detail from a service's error body (the usual
 // "message" / "error" / "errors[0].message" / "err" fields), or "".
 std::string error_detail(std::string_view body);
+// A non-2xx body parsed as a JSON object, or a discarded value.
+nlohmann::json error_body(std::string_view body);
 
 }  // namespace orch::adapters

@@ -22,7 +22,7 @@ void SlackAdapter::post_message(const phases::CallContext& ctx, const std::strin
   execute(ctx, std::move(ex),
           [channel](const http::Response& res, phases::ServiceResult& out) {
             json b;
-            static const JsonProjection kFields{"ok", "error", "ts", "channel"};
+            static const JsonProjection kFields{"ok", "error", "needed", "ts", "channel"};
             if (!parse_object(res, kFields, b, out)) return;
             auto ok = b.find("ok");
             if (ok == b.end() || !ok->is_boolean())
@@ -30,7 +30,10 @@ void SlackAdapter::post_message(const phases::CallContext& ctx, const std::strin
             if (!ok->get<bool>()) {
               std::string error = json_string(b, "error");
               if (error.empty()) error = "unknown_error";
-              return reject(out, "slack error: " + error,
+              std::string why = "slack: " + error;
+              if (std::string needed = json_string(b, "needed"); !needed.empty())
+                why += " (needed: " + needed + ")";
+              return reject(out, std::move(why),
                             error == "ratelimited" || error == "internal_error" ||
                                     error == "service_unavailable" || error == "fatal_error"
                                 ? phases::ServiceOutcome::retryable

@@ -1,5 +1,10 @@
-// Tool service (headless-browser scraping, WebScraper):
-// POST /v1/tools/scrape {"url"}; Bearer token when configured.
+// Tool service (headless-browser scraping, WebScraper): an in-cluster
+// service with no public API reference; this file and the sandbox's fake
+// (adapters/sandbox/fake_services.cpp) are its contract.
+//   POST /v1/tools/scrape {"url"}, Bearer token when configured; answer 200
+//   {"url","title","text","status_code","content_type"}: reads text,
+//   status_code (the scraped page's), url, title.
+// Errors: {"error":"<message>"}; the step fails with "tool_service: <message>".
 #pragma once
 
 #include "adapters/service_adapter.h"

@@ -301,7 +301,143 @@ TEST_F(AdaptersContractTest, ChatNotifierPostAndInBandError) {
   auto bad = run([&](ServiceCallback cb) { svc.chat->post_message(ctx("review.notify2"), "", "x", cb); });
   EXPECT_EQ(bad.outcome, ServiceOutcome::permanent);
   EXPECT_EQ(bad.http_status, 200);
-  EXPECT_NE(bad.error.find("channel_not_found"), std::string::npos) << bad.error;
+  EXPECT_NE(bad.error.find("slack: channel_not_found"), std::string::npos) << bad.error;
+}
+
+// Slack's in-band error (HTTP 200, ok:false) as a sandbox fault: the step
+// fails with Slack's code, permanently unless Slack says to come back.
+TEST_F(AdaptersContractTest, SlackOkFalseWithStatus200FailsWithSlacksCode) {
+  TestClient control;
+  control.call(
+      sb.base_url(), "POST", "/sandbox/faults",
+      R"({"path_prefix":"/api/chat.postMessage","status":200,"error":"is_archived","count":1})");
+  auto r =
+      run([&](ServiceCallback cb) { svc.chat->post_message(ctx("review.notify"), "#c", "t", cb); });
+  EXPECT_EQ(r.outcome, ServiceOutcome::permanent);
+  EXPECT_EQ(r.http_status, 200);
+  EXPECT_NE(r.error.find("slack POST /api/chat.postMessage failed: HTTP 200: slack: is_archived"),
+            std::string::npos)
+      << r.error;
+  EXPECT_EQ(sb.sandbox().ledger_summary()["faults_injected"], 1);  // never retried
+  EXPECT_EQ(sb.sandbox().ledger_summary()["side_effects"], 0);
+
+  control.call(
+      sb.base_url(), "POST", "/sandbox/faults",
+      R"({"path_prefix":"/api/chat.postMessage","status":200,"error":"ratelimited","count":1})");
+  auto limited = run([&](ServiceCallback cb) {
+    fast_svc.chat->post_message(ctx("review.notify"), "#c", "t", cb);
+  });
+  EXPECT_EQ(limited.outcome, ServiceOutcome::retryable);
+  EXPECT_NE(limited.error.find("slack: ratelimited"), std::string::npos) << limited.error;
+}
+
+// Every service's own error body (a sandbox fault with "error") is read by
+// its adapter: the step's error names the service and carries its reason.
+TEST_F(AdaptersContractTest, EachServicesErrorBodyGivesItsReason) {
+  struct Case {
+    const char* path_prefix;
+    std::string expected;  // after "HTTP 400: "
+    std::function<void(ServiceCallback)> start;
+  };
+  const phases::EmailMessage mail{"s", "<p>h</p>", "b1", {"a@b.c"}};
+  const std::vector<Case> cases = {
+      {"/v1/search", "notion: validation_error: reason-1",
+       [&](ServiceCallback cb) { fast_svc.knowledge->search(ctx("s1"), "q", cb); }},
+      {"/v1/tools/scrape", "tool_service: reason-2",
+       [&](ServiceCallback cb) { fast_svc.scraper->scrape(ctx("s2"), "https://a.example", cb); }},
+      {"/v1/recall", "memory_gateway: reason-3",
+       [&](ServiceCallback cb) { fast_svc.memory->recall(ctx("s3"), "q", cb); }},
+      {"/v1/chat/completions", "slm: reason-4",
+       [&](ServiceCallback cb) { fast_svc.language_model->complete(ctx("s4"), "s", "u", cb); }},
+      {"/v1/images/", "figma: reason-5",
+       [&](ServiceCallback cb) {
+         fast_svc.design->render(ctx("s5"), "email_banner", json::object(), cb);
+       }},
+      {"/repos/acme/campaigns/", "github: reason-6",
+       [&](ServiceCallback cb) {
+         fast_svc.code_host->open_pull_request(ctx("s6"), "t", "b", "h", cb);
+       }},
+      {"/repos/acme/acme.github.io/", "github_pages: reason-7",
+       [&](ServiceCallback cb) { fast_svc.pages->publish_file(ctx("s7"), "a.md", "x", "m", cb); }},
+      {"/api/chat.postMessage", "slack: reason-8",
+       [&](ServiceCallback cb) { fast_svc.chat->post_message(ctx("s8"), "#c", "t", cb); }},
+      {"/v3/mail/send", "sendgrid: reason-9",
+       [&](ServiceCallback cb) { fast_svc.email->send(ctx("s9"), mail, cb); }},
+      {"/1/updates/", "buffer: reason-10",
+       [&](ServiceCallback cb) { fast_svc.social->create_update(ctx("s10"), "t", "", cb); }},
+      {"/api/dashboards/", "grafana: reason-11",
+       [&](ServiceCallback cb) {
+         fast_svc.dashboards->create_dashboard(ctx("s11"), "u", "t", {"v"}, cb);
+       }},
+      {"/2010-04-01/", "twilio: reason-12 (code 21211)",
+       [&](ServiceCallback cb) {
+         fast_svc.messaging->send(ctx("s12"), "sms", "+15551234567", "b", cb);
+       }},
+      {"/v1/projects/", "fcm: INVALID_ARGUMENT: reason-13",
+       [&](ServiceCallback cb) { fast_svc.messaging->send(ctx("s13"), "push", "news", "b", cb); }},
+  };
+  TestClient control;
+  int n = 0;
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.path_prefix);
+    ++n;
+    control.call(sb.base_url(), "POST", "/sandbox/faults",
+                 json{{"path_prefix", c.path_prefix},
+                      {"status", 400},
+                      {"count", 1},
+                      {"error", "reason-" + std::to_string(n)}}
+                     .dump());
+    auto r = run(c.start);
+    EXPECT_EQ(r.outcome, ServiceOutcome::permanent);
+    EXPECT_EQ(r.http_status, 400);
+    EXPECT_NE(r.error.find("HTTP 400: " + c.expected), std::string::npos) << r.error;
+  }
+  EXPECT_EQ(sb.sandbox().ledger_summary()["side_effects"], 0);
+
+  // A 5xx with the service's body stays retryable and keeps Retry-After.
+  control.call(
+      sb.base_url(), "POST", "/sandbox/faults",
+      R"({"path_prefix":"/v3/mail/send","status":503,"retry_after_s":3,"error":"try again later"})");
+  auto r = run([&](ServiceCallback cb) { fast_svc.email->send(ctx("s14"), mail, cb); });
+  EXPECT_EQ(r.outcome, ServiceOutcome::retryable);
+  EXPECT_EQ(r.retry_after, std::chrono::seconds(3));
+  EXPECT_NE(r.error.find("sendgrid: try again later"), std::string::npos) << r.error;
+}
+
+// The services' own validation errors, without any fault: SendGrid's
+// errors[] and GitHub's message with its errors[].
+TEST_F(AdaptersContractTest, SendGridAndGitHubValidationErrorsCarryTheirReasons) {
+  auto mail = run([&](ServiceCallback cb) {
+    svc.email->send(ctx("distribute.email"),
+                    phases::EmailMessage{"s", "<p>h</p>", "b1", {"not-an-email"}}, cb);
+  });
+  EXPECT_EQ(mail.outcome, ServiceOutcome::permanent);
+  EXPECT_EQ(mail.http_status, 400);
+  EXPECT_NE(
+      mail.error.find("sendgrid: Does not contain a valid address. (field personalizations.0.to)"),
+      std::string::npos)
+      << mail.error;
+
+  auto pr = run([&](ServiceCallback cb) {
+    svc.code_host->open_pull_request(ctx("review.pr"), "t", "b", "main", cb);
+  });
+  EXPECT_EQ(pr.outcome, ServiceOutcome::permanent);
+  EXPECT_EQ(pr.http_status, 422);
+  EXPECT_NE(pr.error.find("github: Validation Failed: No commits between main and main"),
+            std::string::npos)
+      << pr.error;
+
+  auto first = run([&](ServiceCallback cb) {
+    svc.pages->publish_file(ctx("distribute.blog"), "p.md", "x", "m", cb);
+  });
+  expect_ok(first);
+  auto second = run([&](ServiceCallback cb) {
+    svc.pages->publish_file(ctx("distribute.blog2"), "p.md", "y", "m", cb);
+  });
+  EXPECT_EQ(second.outcome, ServiceOutcome::permanent);
+  EXPECT_EQ(second.http_status, 422);
+  EXPECT_NE(second.error.find("github_pages: Invalid request."), std::string::npos) << second.error;
+  EXPECT_NE(second.error.find("\"sha\" wasn't supplied."), std::string::npos) << second.error;
 }
 
 TEST_F(AdaptersContractTest, EmailSenderSendAndCancel) {
@@ -607,6 +743,68 @@ TEST(AdapterSecrets, TokensNeverAppearInErrors) {
   r = TestClient::await([&](ServiceCallback cb) { s.knowledge->search(CallContext{"w:n", std::chrono::seconds(1), ""}, "q", cb); });
   EXPECT_EQ(r.outcome, ServiceOutcome::permanent);
   EXPECT_EQ(r.http_status, 200);
+}
+
+// GitHub's rate limits answer 403 (or 429): retryable, after the time GitHub
+// names (docs: rate limits for the REST API). Any other 403 is permanent.
+TEST(GitHubRateLimit, WaitsAsGitHubAsks) {
+  using adapters::GitHubAdapter;
+  constexpr std::int64_t now = 1'700'000'000;
+  auto answer = [](int status, const std::string& message, http::Headers headers) {
+    http::Response r = http::Response::json(
+        status,
+        json{{"message", message}, {"documentation_url", "https://docs.github.com/rest"}}.dump());
+    for (auto& h : headers) r.headers.push_back(std::move(h));
+    return r;
+  };
+  EXPECT_EQ(
+      GitHubAdapter::rate_limit_wait(answer(403, "API rate limit exceeded for user ID 1.",
+                                            {{"x-ratelimit-remaining", "0"},
+                                             {"x-ratelimit-reset", std::to_string(now + 120)}}),
+                                     now),
+      std::chrono::seconds(120));
+  EXPECT_EQ(GitHubAdapter::rate_limit_wait(answer(429, "x",
+                                                  {{"x-ratelimit-remaining", "0"},
+                                                   {"x-ratelimit-reset", std::to_string(now - 5)}}),
+                                           now),
+            std::chrono::seconds(0));
+  EXPECT_EQ(
+      GitHubAdapter::rate_limit_wait(
+          answer(403, "You have exceeded a secondary rate limit.", {{"Retry-After", "30"}}), now),
+      std::chrono::seconds(30));
+  EXPECT_EQ(GitHubAdapter::rate_limit_wait(
+                answer(403, "You have exceeded a secondary rate limit.", {}), now),
+            std::chrono::seconds(60));
+  EXPECT_EQ(GitHubAdapter::rate_limit_wait(answer(403, "Resource not accessible by integration",
+                                                  {{"x-ratelimit-remaining", "4999"}}),
+                                           now),
+            std::nullopt);
+  EXPECT_EQ(GitHubAdapter::rate_limit_wait(answer(422, "rate limit", {}), now), std::nullopt);
+
+  // Through the adapter: the outcome and the error.
+  EchoingTransport t;
+  AdapterConfig cfg = make_config("http://svc.invalid", 0);
+  CampaignAdapters a(t, cfg);
+  t.next.response =
+      answer(403, "You have exceeded a secondary rate limit.", {{"Retry-After", "45"}});
+  ServiceResult r = TestClient::await([&](ServiceCallback cb) {
+    a.github().open_pull_request(CallContext{"w:review.pr", std::chrono::seconds(1), ""}, "t", "b",
+                                 "h", cb);
+  });
+  EXPECT_EQ(r.outcome, ServiceOutcome::retryable);
+  EXPECT_EQ(r.retry_after, std::chrono::seconds(45));
+  EXPECT_NE(r.error.find("HTTP 403: github: You have exceeded a secondary rate limit."),
+            std::string::npos)
+      << r.error;
+  t.next = http::CallResult{};
+  t.next.response = answer(403, "Resource not accessible by integration", {});
+  r = TestClient::await([&](ServiceCallback cb) {
+    a.github().open_pull_request(CallContext{"w:review.pr", std::chrono::seconds(1), ""}, "t", "b",
+                                 "h", cb);
+  });
+  EXPECT_EQ(r.outcome, ServiceOutcome::permanent);
+  EXPECT_NE(r.error.find("github: Resource not accessible by integration"), std::string::npos)
+      << r.error;
 }
 
 TEST(AdapterConfigTest, PointingAtAndFromEnv) {

@@ -132,6 +132,73 @@ TEST_F(CampaignSagaTest, PermanentDistributionFailureCompensatesSiblingsToo) {
   EXPECT_EQ(std::count(effects.begin(), effects.end(), "analytics.dashboard"), 0);
 }
 
+// A service's own error answer (the sandbox's fault with "error"): Slack's
+// ok:false with HTTP 200, SendGrid's 400 errors[] and GitHub's 422 message
+// fail the step at once, and GET /v1/workflows/{id} shows the service's
+// reason in the step's last_error and in the workflow's reason.
+TEST_F(CampaignSagaTest, ServiceErrorBodiesReachTheStepsLastError) {
+  struct Case {
+    std::string id;
+    json fault;
+    std::string step;
+    std::string expected;
+    bool approve;  // the step runs after the review gate
+  };
+  const std::vector<Case> cases = {
+      {"campaign-slack-error",
+       {{"path_prefix", "/api/chat.postMessage"}, {"status", 200}, {"error", "channel_not_found"}},
+       "review.notify",
+       "slack: channel_not_found",
+       false},
+      {"campaign-github-error",
+       {{"path_prefix", "/repos/"},
+        {"method", "POST"},
+        {"status", 422},
+        {"error", "Validation Failed"}},
+       "review.pull_request",
+       "github: Validation Failed",
+       false},
+      {"campaign-sendgrid-error",
+       {{"path_prefix", "/v3/mail/send"},
+        {"status", 400},
+        {"error", "The from object must be provided for every email send."}},
+       "distribution.email",
+       "sendgrid: The from object must be provided for every email send.",
+       true},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.id);
+    json fault = c.fault;
+    fault["workflow_ids"] = {c.id};
+    inject(fault);
+    json input = sample_campaign();
+    input["workflow_id"] = c.id;
+    const std::string id = start(input);
+    if (c.approve) {
+      client_->wait_for_status(id, "awaiting_approval");
+      approve(id);
+    }
+    json state = client_->wait_for_status(id, "failed");
+    EXPECT_NE(state.value("reason", "").find(c.expected), std::string::npos)
+        << state.value("reason", "");
+    bool seen = false;
+    for (const json& phase : state["phases"])
+      for (const json& step : phase["steps"])
+        if (step["id"] == c.step) {
+          seen = true;
+          EXPECT_EQ(step["status"], "failed") << step.dump();
+          EXPECT_EQ(step["attempts"], 1) << step.dump();  // permanent: never retried
+          const std::string last_error = step.value("last_error", "");
+          EXPECT_NE(last_error.find(c.expected), std::string::npos) << last_error;
+          // The sandbox's placeholder tokens are "sandbox-<service>-token".
+          EXPECT_EQ(last_error.find("-token"), std::string::npos) << last_error;
+        }
+    EXPECT_TRUE(seen) << state.dump();
+    const auto effects = ledger_steps(id, "side_effects");
+    EXPECT_EQ(std::count(effects.begin(), effects.end(), c.step), 0);
+  }
+}
+
 TEST_F(CampaignSagaTest, TransientFailuresAreRetriedByTheEngineWithTheSameKey) {
   json input = sample_campaign();
   input["workflow_id"] = "campaign-transient";

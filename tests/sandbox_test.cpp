@@ -254,6 +254,63 @@ TEST_F(SandboxTest, FaultWithRetryAfterSetsHeader) {
   EXPECT_EQ(r.response.header("Retry-After").value_or(""), "2");
 }
 
+// A fault with "error" answers with the matched service's own error body,
+// and applies nothing.
+TEST_F(SandboxTest, FaultWithErrorAnswersWithTheServicesOwnErrorBody) {
+  json f = control(
+      "POST", "/sandbox/faults",
+      {{"path_prefix", "/api/chat.postMessage"}, {"status", 200}, {"error", "channel_not_found"}});
+  EXPECT_EQ(f["error"], "channel_not_found");
+  EXPECT_EQ(control("GET", "/sandbox/faults")["faults"][0]["error"], "channel_not_found");
+  auto slack = post("/api/chat.postMessage", {{"channel", "#c"}, {"text", "t"}}, "w:review.notify");
+  ASSERT_TRUE(slack.ok());
+  EXPECT_EQ(slack.response.status, 200);
+  EXPECT_EQ(body_json(slack.response), json({{"ok", false}, {"error", "channel_not_found"}}));
+
+  control("POST", "/sandbox/faults",
+          {{"path_prefix", "/v3/mail/send"},
+           {"status", 400},
+           {"error", "The from object must be provided for every email send."}});
+  auto mailed = mail("w:distribute.email");
+  EXPECT_EQ(mailed.response.status, 400);
+  json errors = body_json(mailed.response)["errors"];
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0]["message"], "The from object must be provided for every email send.");
+  EXPECT_TRUE(errors[0]["field"].is_null());
+
+  control("POST", "/sandbox/faults",
+          {{"path_prefix", "/repos/"},
+           {"status", 403},
+           {"retry_after_s", 30},
+           {"error", "You have exceeded a secondary rate limit."}});
+  auto pr = client.call(sb.base_url(), "POST", "/repos/acme/campaigns/pulls",
+                        R"({"title":"t","head":"h","base":"main"})", keyed("w:review.pr"));
+  EXPECT_EQ(pr.response.status, 403);
+  EXPECT_EQ(pr.response.header("Retry-After").value_or(""), "30");
+  json gh = body_json(pr.response);
+  EXPECT_EQ(gh["message"], "You have exceeded a secondary rate limit.");
+  EXPECT_EQ(gh["status"], "403");
+  EXPECT_EQ(gh["documentation_url"], "https://docs.github.com/rest");
+
+  control("POST", "/sandbox/faults",
+          {{"path_prefix", "/2010-04-01/"}, {"status", 429}, {"error", "Too Many Requests"}});
+  auto sms = client.call(
+      sb.base_url(), "POST", "/2010-04-01/Accounts/AC1/Messages.json",
+      "To=%2B15551234567&From=%2B15005550006&Body=hi",
+      {{"Authorization", "Basic QUM6dG9r"}, {"Content-Type", "application/x-www-form-urlencoded"}});
+  EXPECT_EQ(sms.response.status, 429);
+  EXPECT_EQ(body_json(sms.response)["code"], 20429);
+  EXPECT_EQ(body_json(sms.response)["message"], "Too Many Requests");
+
+  json summary = sb.sandbox().ledger_summary();
+  EXPECT_EQ(summary["side_effects"], 0);
+  EXPECT_EQ(summary["faults_injected"], 4);
+
+  auto bad = client.call(sb.base_url(), "POST", "/sandbox/faults",
+                         R"({"path_prefix":"/v1/search","error":42})");
+  EXPECT_EQ(bad.response.status, 400);
+}
+
 TEST_F(SandboxTest, DroppedConnectionGivesTransportError) {
   control("POST", "/sandbox/faults", {{"path_prefix", "/v1/recall"}, {"drop_connection", true}});
   auto r = post("/v1/recall", {{"query", "x"}}, "w:research.memory");
@@ -405,6 +462,16 @@ TEST_F(SandboxTest, ServiceValidationAndObjectLifecycles) {
   ASSERT_EQ(put.response.status, 201) << put.response.body;
   std::string sha = body_json(put.response)["content"]["sha"];
   EXPECT_EQ(body_json(put.response)["content"]["size"], 5);
+  // Replacing it needs its sha (GitHub: 422 without, 409 with a stale one).
+  auto again = client.call(base, "PUT", "/repos/acme/site/contents/blog/post.md",
+                           R"({"message":"edit","content":"aGk="})", keyed("g:pages.edit"));
+  EXPECT_EQ(again.response.status, 422);
+  EXPECT_NE(body_json(again.response)["message"].get<std::string>().find("\"sha\" wasn't supplied"),
+            std::string::npos);
+  auto stale =
+      client.call(base, "PUT", "/repos/acme/site/contents/blog/post.md",
+                  R"({"message":"edit","content":"aGk=","sha":"0000"})", keyed("g:pages.edit2"));
+  EXPECT_EQ(stale.response.status, 409);
   auto mismatch = client.call(base, "DELETE", "/repos/acme/site/contents/blog/post.md",
                               R"({"message":"rm","sha":"0000"})", keyed("g:a:compensate"));
   EXPECT_EQ(mismatch.response.status, 409);

@@ -151,6 +151,11 @@ std::string parse_fault(const json& b, Fault& f) {
     if (!v->is_boolean()) return "drop_connection must be a boolean";
     f.drop_connection = v->get<bool>();
   }
+  if ((v = get("error"))) {
+    if (!v->is_string() || v->get_ref<const std::string&>().empty())
+      return "error must be a non-empty string (the service's reason)";
+    f.error = v->get<std::string>();
+  }
   return {};
 }
 
@@ -185,7 +190,8 @@ json Fault::to_json() const {
             {"retry_after_s", retry_after_s >= 0 ? json(retry_after_s) : json(nullptr)},
             {"count", count >= 0 ? json(count) : json(nullptr)},
             {"matched", matched},
-            {"drop_connection", drop_connection}};
+            {"drop_connection", drop_connection},
+            {"error", error.empty() ? json(nullptr) : json(error)}};
   return j;
 }
 
@@ -398,8 +404,14 @@ void Sandbox::handle(Request req, Responder respond) {
       if (f.status == 0 && !f.drop_connection) continue;
       ++s.faults_injected;
       drop = f.drop_connection;
-      resp = injected_response(f.status == 0 ? 503 : f.status, f.retry_after_s,
-                               "sandbox fault " + f.id);
+      const int status = f.status == 0 ? 503 : f.status;
+      if (f.error.empty()) {
+        resp = injected_response(status, f.retry_after_s, "sandbox fault " + f.id);
+      } else {
+        resp = service_error(route.service, status, f.error);
+        if (f.retry_after_s >= 0)
+          resp.headers.emplace_back("Retry-After", std::to_string(f.retry_after_s));
+      }
       answered = true;
       break;
     }

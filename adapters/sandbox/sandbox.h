@@ -10,7 +10,8 @@
 //   Figma         GET /v1/images/{file}?ids=&format=, DELETE /v1/images/{file}/{asset}
 //                                                       (X-Figma-Token)
 //   GitHub        POST /repos/{o}/{r}/pulls, PUT|GET|DELETE /repos/{o}/{r}/contents/{path}
-//                                                       (Bearer or "token")
+//                                                       (Bearer or "token"; replacing a
+//                 file without its sha -> 422, a stale sha -> 409)
 //   Slack         POST /api/chat.postMessage             (errors in-band: 200 ok:false)
 //   SendGrid      POST /v3/mail/send (202 + X-Message-Id), POST /v3/user/scheduled_sends
 //   Buffer        POST /1/updates/create.json, POST /1/updates/{id}/destroy.json
@@ -40,6 +41,22 @@
 // steady_timer on the io_context (the side effect is applied at once, the
 // answer is delayed), never a sleep.
 //
+// A fault with "error" answers instead with the body the matched service
+// itself sends for an error, carrying that reason, with the fault's status
+// (Slack's in-band errors come with status 200):
+//   slack          {"ok":false,"error":R}
+//   sendgrid       {"errors":[{"message":R,"field":null,"help":null}]}
+//   github         {"message":R,"documentation_url":...,"status":"<status>"}
+//   notion         {"object":"error","status":S,"code":<by status>,"message":R}
+//   figma          {"status":S,"err":R}
+//   slm            {"error":{"message":R,"type":...,"param":null,"code":null}}
+//   twilio         {"code":<by status>,"message":R,"more_info":...,"status":S}
+//   fcm            {"error":{"code":S,"message":R,"status":<by status>,
+//                   "details":[{"@type":...FcmError,"errorCode":<by status>}]}}
+//   buffer         {"success":false,"code":S,"message":R}
+//   grafana        {"message":R}
+//   tool_service, memory_gateway  {"error":R}
+//
 // HTTP control endpoints (never ledgered, never faulted):
 //   GET    /health
 //   GET    /sandbox/ledger            {"side_effects","compensations","replays",
@@ -52,7 +69,7 @@
 //   POST   /sandbox/faults            {"path_prefix","method"?,"status"(503; 0 =
 //                                      latency only),"rate"(1.0),"latency_ms",
 //                                      "workflow_ids"?,"retry_after_s"?,"count"?,
-//                                      "drop_connection"} -> 201 {"id",...}
+//                                      "drop_connection","error"?} -> 201 {"id",...}
 //   GET    /sandbox/faults            {"faults":[...]}
 //   DELETE /sandbox/faults[/{id}]
 //   GET|PUT /sandbox/config           {"latency_ms","failure_rate"}

@@ -47,6 +47,7 @@ struct Fault {
   int64_t count = -1;                  // <0: unlimited
   int64_t matched = 0;
   bool drop_connection = false;
+  std::string error;  // non-empty: answer with the service's own error body
 
   nlohmann::json to_json() const;
 };
@@ -168,5 +169,10 @@ std::string hex_id(uint64_t n, std::size_t len, uint64_t salt = 0);
 uint64_t fnv1a(std::string_view s, uint64_t h = 14695981039346656037ULL);
 http::Response json_response(int status, const nlohmann::json& body);
 http::Response problem(int status, std::string_view detail);
+// The error answer `service` (a RouteMatch::service) itself gives with
+// `status`, its reason being `reason`: Slack's {"ok":false,"error"},
+// SendGrid's {"errors":[{"message"}]}, GitHub's {"message"}, ... (the table
+// in sandbox.h).
+http::Response service_error(std::string_view service, int status, const std::string& reason);
 
 }  // namespace orch::sandbox
