@@ -8,10 +8,11 @@ set -euo pipefail
 # document (openapi_test), chromium renders GET /docs (docs_page_test);
 # clang and libclang-rt-14-dev (libFuzzer's runtime for clang 14) build the
 # fuzz targets in tests/fuzz/; jq and curl run the documentation's shell blocks
-# (tests/docs/run_page.py).
+# (tests/docs/run_page.py); libhowardhinnant-date-dev and tzdata the user
+# actors' calendar windows in IANA time zones.
 packages=(build-essential cmake libboost1.81-all-dev nlohmann-json3-dev prometheus-cpp-dev
           libgtest-dev libsqlite3-dev prometheus libbenchmark-dev python3 python3-jsonschema
-          chromium clang libclang-rt-14-dev jq curl)
+          chromium clang libclang-rt-14-dev jq curl libhowardhinnant-date-dev tzdata)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

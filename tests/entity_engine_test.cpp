@@ -9,14 +9,12 @@
 #include <boost/asio/io_context.hpp>
 
 #include "engine/entity/entity_engine.h"
-#include "engine/sqlite_journal_store.h"
-#include "tests/support/orchestrator_fixture.h"
+#include "tests/support/entity_harness.h"
 
 namespace orch::engine {
 namespace {
 
 using nlohmann::json;
-using testing::TempDir;
 
 constexpr std::size_t kSnapshotEvery = 16;
 
@@ -49,55 +47,34 @@ EntityDefinition counter(std::size_t snapshot_every = kSnapshotEvery) {
 
 class EntityEngineTest : public ::testing::Test {
  protected:
-  void SetUp() override { open(); }
+  EntityEngineTest() : harness_(std::make_unique<testing::EntityHarness>(define(kSnapshotEvery), limits())) {}
 
-  void open(std::size_t snapshot_every = kSnapshotEvery) {
-    engine_.reset();
-    journal_.reset();
-    store_.reset();
-    std::string error;
-    store_ = SqliteJournalStore::open((dir_.path / "entities.db").string(), &error);
-    ASSERT_TRUE(store_) << error;
-    journal_ = std::make_unique<Journal>(*store_, io_);
-    EntityLimits limits;
-    limits.idle_after_ms = 10'000;
-    engine_ = std::make_unique<EntityEngine>(io_, *journal_, clock_, nullptr, limits);
-    engine_->add(counter(snapshot_every));
+  static EntityLimits limits() {
+    EntityLimits l;
+    l.idle_after_ms = 10'000;
+    return l;
   }
-
-  // Makes a call and runs the io_context until it is answered.
+  std::function<void(EntityEngine&)> define(std::size_t snapshot_every) {
+    return [snapshot_every](EntityEngine& e) { e.add(counter(snapshot_every)); };
+  }
+  // A restart on the same store.
+  void open(std::size_t snapshot_every = kSnapshotEvery) { harness_->reopen(define(snapshot_every)); }
   EntityResult call(const std::string& key, const std::string& handler, json request,
                     const std::string& idempotency_key = "") {
-    std::optional<EntityResult> result;
-    engine_->call("counter", key, handler, std::move(request), idempotency_key,
-                  [&](EntityResult r) { result = std::move(r); });
-    while (!result) run_one();
-    return *result;
+    return harness_->call("counter", key, handler, std::move(request), idempotency_key);
   }
-  void run_one() {
-    io_.restart();
-    io_.run_one();
-  }
-  // The records of `id` in the store, every one (not only from the snapshot).
-  std::size_t records_of(const std::string& id) {
-    std::vector<JournalRecord> records;
-    EXPECT_TRUE(store_->load_workflow(id, &records).is_ok());
-    return records.size();
-  }
+  void run_one() { harness_->run_one(); }
+  std::size_t records_of(const std::string& id) { return harness_->records_of(id); }
+  EntityEngine& engine() { return harness_->engine(); }
 
-  TempDir dir_;
-  boost::asio::io_context io_{1};
-  ManualClock clock_;
-  std::unique_ptr<SqliteJournalStore> store_;
-  std::unique_ptr<Journal> journal_;
-  std::unique_ptr<EntityEngine> engine_;
+  std::unique_ptr<testing::EntityHarness> harness_;
 };
 
 TEST_F(EntityEngineTest, CallsApplyInOrderAndSurviveARestart) {
-  EXPECT_EQ(engine_->query("counter", "a", "peek", {}).code, EntityCode::not_found);
+  EXPECT_EQ(engine().query("counter", "a", "peek", {}).code, EntityCode::not_found);
   std::vector<EntityResult> answers;
   for (int i = 1; i <= 5; ++i)  // all in flight at once: one group commit
-    engine_->call("counter", "a", "add", {{"by", i}}, "",
+    engine().call("counter", "a", "add", {{"by", i}}, "",
                   [&](EntityResult r) { answers.push_back(std::move(r)); });
   while (answers.size() < 5) run_one();
   for (int i = 0; i < 5; ++i) EXPECT_EQ(answers[i].answer["total"], (i + 1) * (i + 2) / 2);
@@ -106,10 +83,10 @@ TEST_F(EntityEngineTest, CallsApplyInOrderAndSurviveARestart) {
   EXPECT_EQ(records_of("counter:a"), 6u);  // entity_started and five calls
 
   open();  // a restart on the same store
-  EntityResult peek = engine_->query("counter", "a", "peek", {});
+  EntityResult peek = engine().query("counter", "a", "peek", {});
   ASSERT_EQ(peek.code, EntityCode::ok) << peek.detail;
   EXPECT_EQ(peek.answer, json({{"total", 15}, {"adds", 5}}));
-  EXPECT_EQ(engine_->query("counter", "a", "nope", {}).code, EntityCode::unknown_handler);
+  EXPECT_EQ(engine().query("counter", "a", "nope", {}).code, EntityCode::unknown_handler);
   EXPECT_EQ(call("a", "nope", {}).code, EntityCode::unknown_handler);
 }
 
@@ -120,12 +97,12 @@ TEST_F(EntityEngineTest, ARepeatGetsTheFirstAnswerAlsoAfterARestart) {
   EXPECT_EQ(repeat.answer["total"], 10);
   EXPECT_EQ(call("a", "add", {{"by", 5}}, "k1").code, EntityCode::key_reused);
   EXPECT_EQ(call("a", "reset", {}, "k1").code, EntityCode::key_reused);
-  clock_.advance(std::chrono::milliseconds(1234));
+  harness_->clock.advance(std::chrono::milliseconds(1234));
   const EntityResult reset = call("a", "reset", {}, "k2");
   open();
   EXPECT_EQ(call("a", "add", {{"by", 10}}, "k1").answer["total"], 10);  // the first answer
   EXPECT_EQ(call("a", "reset", {}, "k2").answer, reset.answer);         // replayed, same time
-  EXPECT_EQ(engine_->query("counter", "a", "peek", {}).answer["total"], 0);
+  EXPECT_EQ(engine().query("counter", "a", "peek", {}).answer["total"], 0);
 }
 
 // 100,000 calls on one key: the journal stays within one snapshot's span,
@@ -138,7 +115,7 @@ TEST_F(EntityEngineTest, CompactionKeepsOneKeysJournalBounded) {
     for (int done = 0; done < kCalls; done += kBatch) {
       int answered = 0;
       for (int i = done; i < done + kBatch; ++i)
-        engine_->call("counter", key, "add", {{"by", i % 7}}, "key-" + std::to_string(i),
+        engine().call("counter", key, "add", {{"by", i % 7}}, "key-" + std::to_string(i),
                       [&](EntityResult r) {
                         ASSERT_EQ(r.code, EntityCode::ok) << r.detail;
                         ++answered;
@@ -149,17 +126,17 @@ TEST_F(EntityEngineTest, CompactionKeepsOneKeysJournalBounded) {
   };
   run("compacted");
   EXPECT_LE(most_records, kSnapshotEvery);  // the snapshot and the calls after it
-  const json compacted = engine_->query("counter", "compacted", "peek", {}).answer;
+  const json compacted = engine().query("counter", "compacted", "peek", {}).answer;
   // The same calls folded in full: a store that never compacts.
   open(/*snapshot_every=*/10 * kCalls);
   run("full");
-  const json full = engine_->query("counter", "full", "peek", {}).answer;
+  const json full = engine().query("counter", "full", "peek", {}).answer;
   EXPECT_EQ(records_of("counter:full"), static_cast<std::size_t>(kCalls) + 1);
   EXPECT_EQ(compacted, full);
   EXPECT_EQ(compacted["adds"], kCalls);
   // And read back after a restart, from its snapshot.
   open();
-  EXPECT_EQ(engine_->query("counter", "compacted", "peek", {}).answer, full);
+  EXPECT_EQ(engine().query("counter", "compacted", "peek", {}).answer, full);
   // Repeats within the answers kept still get their first answer.
   EXPECT_TRUE(call("compacted", "add", {{"by", (kCalls - 1) % 7}},
                    "key-" + std::to_string(kCalls - 1)).repeat);
@@ -167,15 +144,15 @@ TEST_F(EntityEngineTest, CompactionKeepsOneKeysJournalBounded) {
 
 TEST_F(EntityEngineTest, IdleEntitiesLeaveMemoryAndComeBack) {
   for (int i = 0; i < 50; ++i) call("k" + std::to_string(i), "add", {{"by", i}});
-  EXPECT_EQ(engine_->resident_count(), 50u);
-  clock_.advance(std::chrono::milliseconds(10'001));
+  EXPECT_EQ(engine().resident_count(), 50u);
+  harness_->clock.advance(std::chrono::milliseconds(10'001));
   for (int i = 0; i < 5; ++i) run_one();  // the sweep runs on the jump
-  EXPECT_EQ(engine_->resident_count(), 0u);
-  EXPECT_EQ(engine_->query("counter", "k42", "peek", {}).answer["total"], 42);
-  EXPECT_EQ(engine_->resident_count(), 1u);
+  EXPECT_EQ(engine().resident_count(), 0u);
+  EXPECT_EQ(engine().query("counter", "k42", "peek", {}).answer["total"], 42);
+  EXPECT_EQ(engine().resident_count(), 1u);
   std::vector<std::string> keys;
   std::size_t total = 0;
-  ASSERT_TRUE(engine_->list("counter", 10, 5, &keys, &total).is_ok());
+  ASSERT_TRUE(engine().list("counter", 10, 5, &keys, &total).is_ok());
   EXPECT_EQ(total, 50u);
   EXPECT_EQ(keys, (std::vector<std::string>{"k18", "k19", "k2", "k20", "k21"}));
 }
