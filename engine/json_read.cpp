@@ -82,7 +82,7 @@ bool nlohmann_parse(std::string_view text, json& out) {
   bool too_deep = false;
   const json::parser_callback_t limit = [&too_deep](int depth, json::parse_event_t event, json&) {
     if (event != json::parse_event_t::key && depth >= kMaxJsonNesting) too_deep = true;
-    return true;
+    return !too_deep;  // past the limit nothing more is built
   };
   out = json::parse(text, limit, false);
   if (too_deep) out = json(json::value_t::discarded);
