@@ -1,14 +1,13 @@
 // parse_json must accept and reject what json::parse does and build the
 // same value, down to the kind of each number.
 #include "engine/json_read.h"
+#include "tests/support/json_mutation.h"
 
 #include <gtest/gtest.h>
 
 #include <random>
 #include <string>
 #include <vector>
-
-#include "tests/support/json_mutation.h"
 
 namespace orch {
 namespace {
@@ -44,36 +43,35 @@ void expect_as_nlohmann(const std::string& text) {
   const bool ok = parse_json(text, got);
   ASSERT_EQ(ok, !expected.is_discarded()) << "text: " << text;
   if (ok) {
-    EXPECT_TRUE(same(got, expected))
-        << "text: " << text << "\ngot:  " << got.dump() << "\nwant: " << expected.dump();
+    EXPECT_TRUE(same(got, expected)) << "text: " << text << "\ngot:  " << got.dump()
+                                     << "\nwant: " << expected.dump();
   } else {
     EXPECT_TRUE(got.is_discarded());
   }
 }
 
 TEST(JsonRead, HandWrittenTextsAsNlohmann) {
-  for (const char* text :
-       {// accepted
-        "0", "-0", "1", "-1", "123456789", "18446744073709551615", "18446744073709551616",
-        "-9223372036854775808", "-9223372036854775809", "1.5", "-0.0", "1e3", "1E+3", "1e-3",
-        "2.5e-400", "1e-400", "0.1e1", "\"\"", "\"a\\\"b\\\\c\\/d\\b\\f\\n\\r\\t\"",
-        "\"\\u0041\\u00e9\\u20AC\\ud83d\\ude00\"", "\"\\u0000\"",
-        "\"caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80\"", "true", "false", "null",
-        " \t\r\n[ 1 , 2 ]\n", "{}", "[]", "{\"a\":{\"b\":[{}]}}", "{\"a\":1,\"a\":2}",
-        "{\"a\":[1],\"a\":{\"b\":2}}", "\xEF\xBB\xBF{\"bom\":1}",
-        // rejected
-        "", " ", "-", "+1", "01", "-01", "1.", ".5", "1e", "1e+", "1.e3", "0x10", "1e400", "-1e400",
-        "NaN", "Infinity", "tru", "nul", "falsey", "[1,]", "[,1]", "{\"a\":1,}", "{,}", "{\"a\"}",
-        "{\"a\" 1}", "{a:1}", "{'a':1}", "[1 2]", "[1]]", "[[1]", "{\"a\":1}}", "\"abc",
-        "\"a\x01\"", "\"\\x\"", "\"\\u12\"", "\"\\u12G4\"", "\"\\ud800\"", "\"\\ud800\\u0041\"",
-        "\"\\udc00\"", "\"\xC0\xAF\"", "\"\xC1\xBF\"", "\"\xE0\x80\x80\"", "\"\xED\xA0\x80\"",
-        "\"\xF0\x80\x80\x80\"", "\"\xF4\x90\x80\x80\"", "\"\xF5\x80\x80\x80\"", "\"\xFF\"",
-        "\"\xC3\"", "\"\xE2\x82\"", "\xEF\xBB{}", "1 2", "[1] x", "/* */ 1"}) {
+  for (const char* text : {
+           // accepted
+           "0", "-0", "1", "-1", "123456789", "18446744073709551615", "18446744073709551616",
+           "-9223372036854775808", "-9223372036854775809", "1.5", "-0.0", "1e3", "1E+3", "1e-3",
+           "2.5e-400", "1e-400", "0.1e1", "\"\"", "\"a\\\"b\\\\c\\/d\\b\\f\\n\\r\\t\"",
+           "\"\\u0041\\u00e9\\u20AC\\ud83d\\ude00\"", "\"\\u0000\"", "\"caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80\"",
+           "true", "false", "null", " \t\r\n[ 1 , 2 ]\n", "{}", "[]", "{\"a\":{\"b\":[{}]}}",
+           "{\"a\":1,\"a\":2}", "{\"a\":[1],\"a\":{\"b\":2}}", "\xEF\xBB\xBF{\"bom\":1}",
+           // rejected
+           "", " ", "-", "+1", "01", "-01", "1.", ".5", "1e", "1e+", "1.e3", "0x10", "1e400",
+           "-1e400", "NaN", "Infinity", "tru", "nul", "falsey", "[1,]", "[,1]", "{\"a\":1,}",
+           "{,}", "{\"a\"}", "{\"a\" 1}", "{a:1}", "{'a':1}", "[1 2]", "[1]]", "[[1]", "{\"a\":1}}",
+           "\"abc", "\"a\x01\"", "\"\\x\"", "\"\\u12\"", "\"\\u12G4\"", "\"\\ud800\"",
+           "\"\\ud800\\u0041\"", "\"\\udc00\"", "\"\xC0\xAF\"", "\"\xC1\xBF\"", "\"\xE0\x80\x80\"",
+           "\"\xED\xA0\x80\"", "\"\xF0\x80\x80\x80\"", "\"\xF4\x90\x80\x80\"", "\"\xF5\x80\x80\x80\"",
+           "\"\xFF\"", "\"\xC3\"", "\"\xE2\x82\"", "\xEF\xBB{}", "1 2", "[1] x", "/* */ 1"}) {
     SCOPED_TRACE(text);
     expect_as_nlohmann(text);
   }
   expect_as_nlohmann(std::string("\"a\0b\"", 5));  // a NUL byte in a string
-  expect_as_nlohmann(std::string("[1]\0", 4));     // and after the value
+  expect_as_nlohmann(std::string("[1]\0", 4));      // and after the value
 }
 
 TEST(JsonRead, NestingDeeperThanTheLimitIsRejectedNotOverflowed) {
@@ -127,23 +125,9 @@ TEST(JsonRead, IntegersTheTapeCannotHoldAsNlohmann) {
 // Generated documents (unicode, escapes, every kind of number), then the
 // same texts with random bytes changed: both parsers agree on every one.
 std::string random_string(std::mt19937& rng) {
-  static const std::vector<std::string> kPieces = {"a",
-                                                   "Z",
-                                                   " ",
-                                                   "\"",
-                                                   "\\",
-                                                   "/",
-                                                   "\n",
-                                                   "\t",
-                                                   "\x01",
-                                                   "\x1f",
-                                                   "\x7f",
-                                                   "\xC3\xA9",
-                                                   "\xE2\x82\xAC",
-                                                   "\xF0\x9F\x98\x80",
-                                                   "\xEF\xBF\xBF",
-                                                   "plain text run",
-                                                   "0123456789"};
+  static const std::vector<std::string> kPieces = {
+      "a", "Z", " ", "\"", "\\", "/", "\n", "\t", "\x01", "\x1f", "\x7f", "\xC3\xA9",
+      "\xE2\x82\xAC", "\xF0\x9F\x98\x80", "\xEF\xBF\xBF", "plain text run", "0123456789"};
   std::string s;
   for (int n = rng() % 12; n > 0; --n) s += kPieces[rng() % kPieces.size()];
   return s;
@@ -151,20 +135,13 @@ std::string random_string(std::mt19937& rng) {
 
 json random_value(std::mt19937& rng, int depth) {
   switch (rng() % (depth > 0 ? 9 : 7)) {
-    case 0:
-      return static_cast<std::int64_t>(rng()) - (1LL << 31);
-    case 1:
-      return (static_cast<std::uint64_t>(rng()) << 32) | rng();
-    case 2:
-      return std::uniform_real_distribution<double>(-1e6, 1e6)(rng);
-    case 3:
-      return std::ldexp(static_cast<double>(rng()), static_cast<int>(rng() % 2000) - 1000);
-    case 4:
-      return random_string(rng);
-    case 5:
-      return nullptr;
-    case 6:
-      return rng() % 2 == 0;
+    case 0: return static_cast<std::int64_t>(rng()) - (1LL << 31);
+    case 1: return (static_cast<std::uint64_t>(rng()) << 32) | rng();
+    case 2: return std::uniform_real_distribution<double>(-1e6, 1e6)(rng);
+    case 3: return std::ldexp(static_cast<double>(rng()), static_cast<int>(rng() % 2000) - 1000);
+    case 4: return random_string(rng);
+    case 5: return nullptr;
+    case 6: return rng() % 2 == 0;
     case 7: {
       json a = json::array();
       for (int n = rng() % 4; n > 0; --n) a.push_back(random_value(rng, depth - 1));
