@@ -24,6 +24,7 @@
 #include "adapters/http_connection_slots.h"
 #include "adapters/http_parser.h"
 #include "adapters/http_syntax.h"
+#include "adapters/problem_details.h"
 
 namespace orch::http {
 
@@ -51,43 +52,8 @@ bool contains_token_ci(std::string_view haystack, std::string_view token) {
   return false;
 }
 
-void append_json_escaped(std::string& out, std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  for (char c : s) {
-    auto u = static_cast<unsigned char>(c);
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (u < 0x20) {
-          out += "\\u00";
-          out.push_back(kHex[u >> 4]);
-          out.push_back(kHex[u & 0xf]);
-        } else {
-          out.push_back(c);
-        }
-    }
-  }
-}
-
 Response problem(int status, std::string_view title, std::string_view detail) {
-  Response r;
-  r.status = status;
-  r.headers.emplace_back("Content-Type", "application/problem+json");
-  std::string body;
-  body.reserve(80 + title.size() + detail.size());
-  body += R"({"type":"about:blank","title":")";
-  append_json_escaped(body, title);
-  body += R"(","status":)";
-  body += std::to_string(status);
-  body += R"(,"detail":")";
-  append_json_escaped(body, detail);
-  body += "\"}";
-  r.body = std::move(body);
-  return r;
+  return problem_response({status, "about:blank", title, detail, {}, {}});
 }
 
 std::string format_endpoint(const tcp::endpoint& ep) {

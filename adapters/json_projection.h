@@ -4,9 +4,9 @@
 // A service answers with much more than an adapter keeps (a pull request,
 // a page, a chat completion): parsed whole, every member became a map node
 // and most strings a heap copy, only to be freed a moment later. This reads
-// the text with orch::JsonReader (engine/json_read.h), which checks it as
-// json::parse checks it, skips what no path names without building it, and
-// builds only the members the paths name.
+// the text with orch::parse_json_projected (engine/json_read.h): simdjson
+// checks all of it as json::parse checks it, and only the members the paths
+// name become nlohmann values.
 //
 // A path names a member to keep whole: keys separated by '/', '*' for every
 // element of an array or every member of an object. The objects and arrays
@@ -44,7 +44,6 @@ class JsonProjection {
   static constexpr std::size_t kMaxPaths = 32;
 
  private:
-  friend class ProjectionBuilder;
   std::vector<std::vector<std::string>> paths_;  // split on '/'
 };
 

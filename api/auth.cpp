@@ -5,7 +5,7 @@
 #include <set>
 
 #include "api/api_docs.h"
-#include "api/sha256.h"
+#include "engine/digest.h"
 
 namespace orch::api {
 

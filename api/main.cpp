@@ -19,7 +19,7 @@
 #include "api/demo.h"
 #include "api/stop_signal.h"
 #include "api/orchestrator_app.h"
-#include "api/sha256.h"
+#include "engine/digest.h"
 #include "engine/journal_store.h"
 
 #include <nlohmann/json.hpp>
@@ -105,7 +105,7 @@ int auth(const std::vector<std::string>& args) {
     std::fprintf(stderr, "orchestrator auth hash-token: no token on stdin\n");
     return 2;
   }
-  std::printf("%s\n", orch::api::sha256_hex(token).c_str());
+  std::printf("%s\n", orch::sha256_hex(token).c_str());
   return 0;
 }
 

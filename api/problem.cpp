@@ -1,27 +1,17 @@
 #include "api/problem.h"
 
-#include <nlohmann/json.hpp>
+#include "adapters/problem_details.h"
 
 namespace orch::api {
 
 http::Response problem(int status, const std::string& type, const std::string& title,
                        const std::string& detail, const std::string& instance,
                        const std::vector<phases::FieldError>& errors) {
-  nlohmann::json body = {{"type", "https://campaign-orchestrator.dev/problems/" + type},
-                         {"title", title},
-                         {"status", status},
-                         {"detail", detail}};
-  if (!instance.empty()) body["instance"] = instance;
-  if (!errors.empty()) {
-    nlohmann::json list = nlohmann::json::array();
-    for (const auto& e : errors) list.push_back({{"field", e.field}, {"message", e.message}});
-    body["errors"] = std::move(list);
-  }
-  http::Response r;
-  r.status = status;
-  r.headers.emplace_back("Content-Type", "application/problem+json");
-  r.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  return r;
+  const std::string type_uri = "https://campaign-orchestrator.dev/problems/" + type;
+  http::ProblemDetails details{status, type_uri, title, detail, instance, {}};
+  details.errors.reserve(errors.size());
+  for (const auto& e : errors) details.errors.emplace_back(e.field, e.message);
+  return http::problem_response(details);
 }
 
 }  // namespace orch::api

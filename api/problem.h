@@ -1,4 +1,5 @@
-// RFC 7807 problem details (application/problem+json) for every error reply.
+// RFC 7807 problem details (application/problem+json) for every error reply
+// of the REST API, written by http::problem_response (adapters/problem_details.h).
 #pragma once
 
 #include <string>

@@ -4,6 +4,8 @@
 set -euo pipefail
 # prometheus provides the server and promtool the deploy/ tests run;
 # libbenchmark-dev (Google Benchmark) the microbenchmarks in tests/bench/;
+# libsimdjson-dev (simdjson) reads JSON text (engine/json_read.cpp);
+# libssl-dev (OpenSSL's libcrypto) computes SHA-256 (engine/digest.cpp);
 # python3 and python3-jsonschema validate responses against the OpenAPI
 # document (openapi_test), chromium renders GET /docs (docs_page_test);
 # clang and libclang-rt-14-dev (libFuzzer's runtime for clang 14) build the
@@ -11,8 +13,9 @@ set -euo pipefail
 # (tests/docs/run_page.py); libhowardhinnant-date-dev and tzdata the user
 # actors' calendar windows in IANA time zones.
 packages=(build-essential cmake libboost1.81-all-dev nlohmann-json3-dev prometheus-cpp-dev
-          libgtest-dev libsqlite3-dev prometheus libbenchmark-dev python3 python3-jsonschema
-          chromium clang libclang-rt-14-dev jq curl libhowardhinnant-date-dev tzdata)
+          libgtest-dev libsqlite3-dev prometheus libbenchmark-dev libsimdjson-dev libssl-dev
+          python3 python3-jsonschema chromium clang libclang-rt-14-dev jq curl
+          libhowardhinnant-date-dev tzdata)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

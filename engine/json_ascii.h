@@ -1,5 +1,5 @@
-// The fast scan for plain JSON string bytes, shared by the writer
-// (json_text.cpp) and the reader (json_read.cpp).
+// The fast scan for plain JSON string bytes, shared by the writers
+// (json_text.cpp, json_writer.cpp).
 //
 // A byte is plain when a JSON string may hold it as it is and it needs no
 // UTF-8 check: printable ASCII other than '"' and '\\'.

@@ -35,7 +35,8 @@ std::size_t plain_prefix(std::string_view s) {
   return json_ascii::plain_prefix(s.data(), s.size());
 }
 
-void append_string(std::string& out, std::string_view s) {
+void append_string(std::string& out, std::string_view s,
+                   InvalidUtf8 invalid = InvalidUtf8::throw_type_error) {
   std::string_view rest(s);
   std::size_t plain = plain_prefix(rest);
   if (plain == rest.size()) {  // the common case: one append
@@ -45,8 +46,11 @@ void append_string(std::string& out, std::string_view s) {
     return;
   }
   if (!json_ascii::all_ascii(rest.data() + plain, rest.size() - plain)) {
-    // UTF-8: nlohmann validates it and throws on a bad byte.
-    out += json(std::string(s)).dump();
+    // UTF-8: nlohmann validates it, and throws on a bad byte or replaces it.
+    out += json(std::string(s)).dump(-1, ' ', false,
+                                     invalid == InvalidUtf8::replace
+                                         ? json::error_handler_t::replace
+                                         : json::error_handler_t::strict);
     return;
   }
   out += '"';
@@ -125,7 +129,9 @@ void append_json(std::string& out, const json& value) {
   }
 }
 
-void append_json_string(std::string& out, std::string_view text) { append_string(out, text); }
+void append_json_string(std::string& out, std::string_view text, InvalidUtf8 invalid) {
+  append_string(out, text, invalid);
+}
 
 void append_json_integer(std::string& out, std::int64_t value) { append_integer(out, value); }
 

@@ -29,8 +29,16 @@ void append_json(std::string& out, const nlohmann::json& value);
 // The compact JSON text of `value`: what value.dump() returns.
 std::string dump_json(const nlohmann::json& value);
 
+// What append_json_string does with text that is not valid UTF-8: throw
+// json::type_error as dump() does, or write U+FFFD for each bad sequence as
+// dump(-1, ' ', false, error_handler_t::replace) does (for text from
+// outside, such as a request's path in an error reply).
+enum class InvalidUtf8 { throw_type_error, replace };
+
 // Appends `text` as a JSON string, as append_json writes a string value.
-void append_json_string(std::string& out, std::string_view text);
+// The one JSON string escaper of the tree.
+void append_json_string(std::string& out, std::string_view text,
+                        InvalidUtf8 invalid = InvalidUtf8::throw_type_error);
 
 // Appends the decimal text of `value`.
 void append_json_integer(std::string& out, std::int64_t value);

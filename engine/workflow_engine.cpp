@@ -10,6 +10,7 @@
 #include <map>
 #include <unistd.h>
 
+#include "engine/digest.h"
 #include "engine/json_object.h"
 #include "engine/time_format.h"
 #include "engine/workflow_tracer.h"
@@ -83,7 +84,8 @@ std::string trace_id_from(const std::string& traceparent) {
 }  // namespace
 
 namespace {
-// FNV-1a 64 of `text`, as 16 hex digits.
+// FNV-1a 64 of `text`, as 16 hex digits: a signal's fingerprint, and the
+// input hash of summary rows written before input_hash was SHA-256.
 std::string text_hash(std::string_view text) {
   std::uint64_t h = 1469598103934665603ULL;
   for (unsigned char c : text) {
@@ -96,7 +98,20 @@ std::string text_hash(std::string_view text) {
 }
 }  // namespace
 
-std::string input_hash(const json& input) { return text_hash(dump_json(input)); }
+std::string input_hash(const json& input) { return sha256_hex(dump_json(input)); }
+
+namespace {
+// Whether a summary row's input hash is that of `input`, whose input_hash()
+// is `hash`. Rows written before the hash was SHA-256 hold FNV-1a's 16 hex
+// digits: compared as such, they still answer a repeated start as before
+// (the row takes the SHA-256 the next time the workflow's summary is
+// written).
+constexpr std::size_t kFnvInputHashDigits = 16;
+bool same_input(const std::string& stored, const std::string& hash, const json& input) {
+  if (stored.size() == kFnvInputHashDigits) return stored == text_hash(dump_json(input));
+  return stored == hash;
+}
+}  // namespace
 
 void DefinitionRegistry::add(WorkflowDefinition definition) {
   auto name = definition.name;
@@ -761,7 +776,7 @@ void WorkflowEngine::start(StartRequest request, std::function<void(StartResult)
   }
   const std::string hash = input_hash(request.input);
   auto reply_existing = [&](const WorkflowSummary& s) {
-    if (s.input_hash != hash || s.definition != request.definition) {
+    if (!same_input(s.input_hash, hash, request.input) || s.definition != request.definition) {
       done({StartCode::conflict, s.workflow_id, s.run_id, s.status,
             "workflow " + s.workflow_id + " already exists with a different input"});
       return;

@@ -324,7 +324,9 @@ class WorkflowEngine {
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
-// FNV-1a 64 of the canonical JSON text, as 16 hex digits.
+// SHA-256 of the canonical JSON text, as 64 hex digits: a start that names
+// an existing workflow (its id or idempotency key) with another input is a
+// conflict, so two inputs must not share a hash.
 std::string input_hash(const nlohmann::json& input);
 
 }  // namespace orch::engine

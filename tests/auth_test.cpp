@@ -5,7 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "api/auth.h"
-#include "api/sha256.h"
+#include "engine/digest.h"
 #include "tests/support/orchestrator_fixture.h"
 
 namespace orch::testing {
@@ -14,17 +14,17 @@ namespace {
 using nlohmann::json;
 
 TEST(Sha256Test, MatchesTheFipsVectors) {
-  EXPECT_EQ(api::sha256_hex(""),
+  EXPECT_EQ(sha256_hex(""),
             "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-  EXPECT_EQ(api::sha256_hex("abc"),
+  EXPECT_EQ(sha256_hex("abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-  EXPECT_EQ(api::sha256_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
+  EXPECT_EQ(sha256_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
             "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
-  EXPECT_EQ(api::sha256_hex(std::string(1'000'000, 'a')),
+  EXPECT_EQ(sha256_hex(std::string(1'000'000, 'a')),
             "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
   // Lengths around the padding boundary (55, 56, 63, 64 bytes) differ.
   std::set<std::string> seen;
-  for (std::size_t n : {55, 56, 63, 64, 65}) seen.insert(api::sha256_hex(std::string(n, 'x')));
+  for (std::size_t n : {55, 56, 63, 64, 65}) seen.insert(sha256_hex(std::string(n, 'x')));
   EXPECT_EQ(seen.size(), 5u);
 }
 
@@ -33,7 +33,7 @@ TEST(AuthConfigTest, RefusesToStartWithoutTokensOrWithBadHashes) {
   EXPECT_NE(api::Authenticator::validate(config).find("no API tokens"), std::string::npos);
   config.tokens.push_back({"t1", "sam", api::Role::admin, "not-a-hash"});
   EXPECT_NE(api::Authenticator::validate(config).find("sha256"), std::string::npos);
-  config.tokens[0].sha256 = api::sha256_hex("secret");
+  config.tokens[0].sha256 = sha256_hex("secret");
   EXPECT_EQ(api::Authenticator::validate(config), "");
   config.enabled = false;
   config.tokens.clear();
@@ -58,11 +58,11 @@ class AuthTest : public ::testing::Test {
     api::AppConfig config = test_config(dir_.path);
     config.auth.enabled = true;
     config.auth.tokens = {
-        {"admin-token", "ada", api::Role::admin, api::sha256_hex(kAdmin)},
-        {"ops-token", "olga", api::Role::operator_, api::sha256_hex(kOperator)},
-        {"alice-laptop", "alice", api::Role::reviewer, api::sha256_hex(kReviewer)},
-        {"viewer-token", "vic", api::Role::viewer, api::sha256_hex(kViewer)},
-        {"bob-phone", "bob", api::Role::reviewer, api::sha256_hex(kOtherReviewer)},
+        {"admin-token", "ada", api::Role::admin, sha256_hex(kAdmin)},
+        {"ops-token", "olga", api::Role::operator_, sha256_hex(kOperator)},
+        {"alice-laptop", "alice", api::Role::reviewer, sha256_hex(kReviewer)},
+        {"viewer-token", "vic", api::Role::viewer, sha256_hex(kViewer)},
+        {"bob-phone", "bob", api::Role::reviewer, sha256_hex(kOtherReviewer)},
     };
     app_ = std::make_unique<api::OrchestratorApp>(config);
     ASSERT_EQ(app_->start(), "");
@@ -267,7 +267,7 @@ TEST(AuthOpenPathsTest, MetricsCanRequireAToken) {
   api::AppConfig config = test_config(dir.path);
   config.auth.enabled = true;
   config.auth.open_paths = {"/health"};
-  config.auth.tokens = {{"v", "vic", api::Role::viewer, api::sha256_hex("view")}};
+  config.auth.tokens = {{"v", "vic", api::Role::viewer, sha256_hex("view")}};
   api::OrchestratorApp app(config);
   ASSERT_EQ(app.start(), "");
   ApiClient client(app.base_url());

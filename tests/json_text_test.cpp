@@ -79,6 +79,19 @@ TEST(JsonText, Utf8IsKeptAndInvalidUtf8ThrowsTheSameError) {
   }
 }
 
+// For text from outside (error replies), bad UTF-8 becomes U+FFFD as with
+// dump's replace handler, and everything else is escaped as usual.
+TEST(JsonText, InvalidUtf8CanBeReplacedAsDumpReplacesIt) {
+  for (const std::string& text :
+       {std::string("bad \xff byte"), std::string("cut \xe2\x82"), std::string("\xc3("),
+        std::string("caf\xc3\xa9 \"q\"\n\x01"), std::string("plain"),
+        std::string("\b\f\t")}) {
+    std::string out;
+    append_json_string(out, text, InvalidUtf8::replace);
+    EXPECT_EQ(out, json(text).dump(-1, ' ', false, json::error_handler_t::replace)) << text;
+  }
+}
+
 TEST(JsonText, ContainersKeepNlohmannsMemberOrder) {
   expect_same(json::object());
   expect_same(json::array());

@@ -23,7 +23,7 @@
 #include "adapters/sandbox/sandbox.h"
 #include "api/auth.h"
 #include "api/routes.h"
-#include "api/sha256.h"
+#include "engine/digest.h"
 #include "tests/support/orchestrator_fixture.h"
 
 namespace orch::testing {
@@ -403,9 +403,9 @@ class OpenApiResponsesTest : public ::testing::Test {
 
     api::AppConfig secured = test_config(auth_dir_.path);
     secured.auth.enabled = true;
-    secured.auth.tokens = {{"ops", "olga", api::Role::operator_, api::sha256_hex(kOperator)},
-                           {"view", "vic", api::Role::viewer, api::sha256_hex(kViewer)},
-                           {"alice-laptop", "alice", api::Role::reviewer, api::sha256_hex(kAlice)}};
+    secured.auth.tokens = {{"ops", "olga", api::Role::operator_, sha256_hex(kOperator)},
+                           {"view", "vic", api::Role::viewer, sha256_hex(kViewer)},
+                           {"alice-laptop", "alice", api::Role::reviewer, sha256_hex(kAlice)}};
     auth_app_ = std::make_unique<api::OrchestratorApp>(secured);
     ASSERT_EQ(auth_app_->start(), "");
     auth_client_ = std::make_unique<ApiClient>(auth_app_->base_url());

@@ -10,7 +10,7 @@
 
 #include "adapters/blocking_http.h"
 #include "api/child_process.h"
-#include "api/sha256.h"
+#include "engine/digest.h"
 #include "tests/support/raw_http.h"
 
 #ifndef ORCH_ORCHESTRATOR_BINARY
@@ -48,7 +48,7 @@ OrchestratorProcess::OrchestratorProcess(const nlohmann::json& overrides, unsign
                               {{{"id", "t1"},
                                 {"subject", "tester"},
                                 {"role", "admin"},
-                                {"sha256", api::sha256_hex(kToken)}}}}}}};
+                                {"sha256", sha256_hex(kToken)}}}}}}};
   config.merge_patch(overrides);
   const auto config_path = dir_.path / "config.json";
   std::ofstream(config_path) << config.dump(2);
