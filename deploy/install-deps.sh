@@ -7,10 +7,12 @@ set -euo pipefail
 # python3 and python3-jsonschema validate responses against the OpenAPI
 # document (openapi_test), chromium renders GET /docs (docs_page_test);
 # clang and libclang-rt-14-dev (libFuzzer's runtime for clang 14) build the
-# fuzz targets in tests/fuzz/.
-packages=(build-essential cmake libboost1.81-all-dev nlohmann-json3-dev prometheus-cpp-dev
-          libgtest-dev libsqlite3-dev prometheus libbenchmark-dev python3 python3-jsonschema
-          chromium clang libclang-rt-14-dev)
+# fuzz targets in tests/fuzz/. libssl-dev: TLS (OpenSSL 3) for the outbound
+# client and the REST API; libboost-url1.81-dev: Boost.URL's compiled part
+# (it is not among libboost1.81-all-dev's dependencies).
+packages=(build-essential cmake libboost1.81-all-dev libboost-url1.81-dev libssl-dev
+          nlohmann-json3-dev prometheus-cpp-dev libgtest-dev libsqlite3-dev prometheus
+          libbenchmark-dev python3 python3-jsonschema chromium clang libclang-rt-14-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
