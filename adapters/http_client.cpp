@@ -22,6 +22,7 @@
 #include <boost/beast/http.hpp>
 
 #include <boost/asio/ssl/error.hpp>
+#include <openssl/ssl.h>
 
 #include "adapters/http_deadline.h"
 #include "adapters/http_parser.h"
@@ -153,7 +154,17 @@ struct Conn : std::enable_shared_from_this<Conn> {
 
   Socket& socket() { return stream.socket(); }
 
+  // We end the connection on purpose, after a complete exchange: over TLS,
+  // OpenSSL would take the missing close_notify for a truncation attack and
+  // never offer the session again (SSL_free marks it not resumable), so
+  // every new connection would pay a full handshake. No bytes are sent.
+  void end_on_purpose() {
+    if (detail::TlsStream* tls = stream.tls())
+      SSL_set_shutdown(tls->native_handle(), SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+  }
+
   void close() {
+    end_on_purpose();
     error_code ec;
     socket().shutdown(tcp::socket::shutdown_both, ec);
     socket().close(ec);
@@ -288,8 +299,7 @@ struct ClientCore : std::enable_shared_from_this<ClientCore> {
       o.idle.pop_back();
       const bool fresh = Clock::now() - c->idle_since < kFreshIdle;
       if (fresh ? c->socket().is_open() : idle_socket_usable(c->socket())) return c;
-      error_code ec;
-      c->socket().close(ec);
+      c->close();
     }
     return nullptr;
   }
@@ -527,7 +537,8 @@ class Call : public std::enable_shared_from_this<Call> {
       return fail_attempt(TransportError::timeout, "TLS handshake with " + where() +
                                                        " timed out after " + timeout_text());
     if (!tls.empty())
-      return fail_attempt(TransportError::tls, tls + " (" + where() + ")", /*retryable=*/false);
+      return fail_attempt(TransportError::tls, tls + " (connecting to " + where() + ")",
+                          /*retryable=*/false);
     // The connection closed or broke mid-handshake: a connection error.
     fail_attempt(TransportError::connect,
                  "TLS handshake with " + where() + " failed: " + ec.message());
@@ -653,8 +664,7 @@ class Call : public std::enable_shared_from_this<Call> {
       core_->give_back(origin(), std::move(conn_));
     } else {
       conn_->unwatch();
-      error_code ignored;
-      conn_->socket().shutdown(tcp::socket::shutdown_both, ignored);
+      conn_->close();
       conn_.reset();
     }
 

@@ -126,7 +126,7 @@ std::string classify_handshake_failure(const boost::system::error_code& ec, SSL*
   const long verdict = SSL_get_verify_result(ssl);
   if (verifying && verdict != X509_V_OK) {
     if (verdict == X509_V_ERR_HOSTNAME_MISMATCH || verdict == X509_V_ERR_IP_ADDRESS_MISMATCH)
-      return "hostname_mismatch: the certificate is not valid for " + url.host;
+      return "hostname_mismatch: the certificate does not name " + url.host;
     return std::string("certificate_verify_failed: ") + X509_verify_cert_error_string(verdict);
   }
   if (ec.category() == boost::asio::error::get_ssl_category())

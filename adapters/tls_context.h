@@ -62,7 +62,7 @@ bool prepare_client(SSL* ssl, const BaseUrl& url, bool verify, TlsSessionSlot& s
 
 // What a failed client handshake means, as a classified message:
 //   "certificate_verify_failed: <OpenSSL's reason>"
-//   "hostname_mismatch: the certificate is not valid for <host>"
+//   "hostname_mismatch: the certificate does not name <host>"
 //   "tls_handshake: <OpenSSL's reason>"
 // or "" when the failure is not TLS's own (the connection closed or broke,
 // a timeout): the caller reports those as connection errors.
