@@ -26,6 +26,7 @@
 #include "adapters/http_parser.h"
 #include "adapters/http_stream.h"
 #include "adapters/http_syntax.h"
+#include "adapters/tls_context.h"
 
 namespace orch::http {
 
@@ -144,6 +145,7 @@ struct ServerCore : std::enable_shared_from_this<ServerCore> {
   const ServerLimits limits;
   const detail::MessageLimits parse_limits;
   const std::string refusal;
+  std::shared_ptr<asio::ssl::context> tls;  // HTTPS only when set (before listen())
   std::function<void(ConnectionRefusal)> on_refused;
 
   detail::ConnectionSlots slots;  // on the io thread, but for release()
@@ -182,7 +184,7 @@ struct ServerCore : std::enable_shared_from_this<ServerCore> {
 class Session final : public std::enable_shared_from_this<Session>, private detail::SlotWaiter {
  public:
   Session(Executor ex, std::shared_ptr<ServerCore> core)
-      : stream_(ex, nullptr),
+      : stream_(ex, core->tls.get()),
         deadline_(ex, *this),
         buffer_(detail::read_buffer_limit(core->parse_limits)),
         core_(std::move(core)) {}
@@ -206,7 +208,7 @@ class Session final : public std::enable_shared_from_this<Session>, private deta
   }
 
   void start() {
-    asio::dispatch(executor(), [self = shared_from_this()] { self->do_read(); });
+    asio::dispatch(executor(), [self = shared_from_this()] { self->handshake(); });
   }
 
   // Must run on the io_context's thread.
@@ -261,6 +263,36 @@ class Session final : public std::enable_shared_from_this<Session>, private deta
     if (!holds_slot_) return;
     holds_slot_ = false;
     core_->slots.release();
+  }
+
+  // --- TLS ------------------------------------------------------------------
+
+  // An HTTPS connection's handshake, within the header deadline; until its
+  // first request starts, the connection may give way like an idle one.
+  void handshake() {
+    detail::TlsStream* tls = stream_.tls();
+    if (!tls) return do_read();
+    if (closed_ || core_->stopped.load(std::memory_order_relaxed)) return close();
+    deadline_.expires_after(core_->limits.header_timeout);
+    core_->slots.wait(this);
+    deadline_.pending(true);
+    tls->async_handshake(asio::ssl::stream_base::server,
+                         [self = shared_from_this()](error_code ec) {
+                           self->deadline_.pending(false);
+                           if (ec || self->closed_) return self->close();  // nothing to answer
+                           self->do_read();
+                         });
+  }
+
+  // After the last response: TLS's close_notify (RFC 8446 6.1), waiting at
+  // most kTlsCloseWait for the peer's, then the TCP close.
+  void close_tls() {
+    deadline_.expires_after(kTlsCloseWait);
+    deadline_.pending(true);
+    stream_.tls()->async_shutdown([self = shared_from_this()](error_code) {
+      self->deadline_.pending(false);
+      self->close();
+    });
   }
 
   // --- reading --------------------------------------------------------------
@@ -461,6 +493,7 @@ class Session final : public std::enable_shared_from_this<Session>, private deta
     if (wbuf_.capacity() > kMaxKeptWriteBuffer) wbuf_.shrink_to_fit();
     if (write_eof_) {
       if (linger_) return start_linger();
+      if (stream_.tls()) return close_tls();
       error_code ignored;
       socket().shutdown(tcp::socket::shutdown_send, ignored);
       return close();
@@ -469,9 +502,13 @@ class Session final : public std::enable_shared_from_this<Session>, private deta
   }
 
   void start_linger() {
-    error_code ec;
-    socket().shutdown(tcp::socket::shutdown_send, ec);
-    if (ec) return close();
+    // Over TLS the write side stays open (a TCP half-close would cut TLS
+    // off); the client has the answer, framed by its length, either way.
+    if (!stream_.tls()) {
+      error_code ec;
+      socket().shutdown(tcp::socket::shutdown_send, ec);
+      if (ec) return close();
+    }
     core_->slots.wait(this);  // answered: it may give way to a new connection
     deadline_.expires_after(std::min<std::chrono::steady_clock::duration>(core_->limits.io_timeout,
                                                                 kMaxLinger));
@@ -495,6 +532,7 @@ class Session final : public std::enable_shared_from_this<Session>, private deta
     });
   }
 
+  static constexpr std::chrono::seconds kTlsCloseWait{1};
   static constexpr std::size_t kMaxKeptWriteBuffer = 64 * 1024;
   static constexpr std::size_t kLingerRead = 16 * 1024;  // discarded
 
@@ -632,10 +670,12 @@ void ServerCore::on_accept(error_code ec, std::shared_ptr<Session> session) {
 }
 
 // Sends the fixed 503 without waiting (a new socket's send buffer is empty)
-// and closes.
+// and closes. Over TLS it only closes: the answer would need a handshake.
 void ServerCore::refuse(Socket& socket) {
-  [[maybe_unused]] ssize_t sent = ::send(socket.native_handle(), refusal.data(), refusal.size(),
-                                         MSG_DONTWAIT | MSG_NOSIGNAL);
+  if (!tls) {
+    [[maybe_unused]] ssize_t sent = ::send(socket.native_handle(), refusal.data(),
+                                           refusal.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+  }
   error_code ignored;
   socket.shutdown(tcp::socket::shutdown_send, ignored);
   socket.close(ignored);
@@ -715,6 +755,17 @@ std::string HttpServer::listen(const std::string& host, std::uint16_t port) {
   impl_->core->do_accept();
   return {};
 }
+
+std::string HttpServer::use_tls(const ServerTls& tls) {
+  auto& core = *impl_->core;
+  std::lock_guard<std::mutex> lock(core.mu);
+  if (core.listening) return "use_tls() must come before listen()";
+  std::string error;
+  core.tls = detail::make_server_context(tls.cert_chain_file, tls.private_key_file, &error);
+  return core.tls ? std::string() : error;
+}
+
+bool HttpServer::tls() const { return impl_->core->tls != nullptr; }
 
 std::uint16_t HttpServer::port() const { return impl_->core->port; }
 
