@@ -115,6 +115,12 @@ std::string OrchestratorApp::start() {
   });
 
   adapters::AdapterConfig adapter_config = m.config.adapters;
+  // A CA file that does not load or a proxy URL that does not parse would
+  // fail every call to its service: stop here instead.
+  for (const auto& [name, endpoint] : adapter_config.services)
+    if (auto settings = adapters::connection_settings(name, endpoint))
+      if (std::string e = http::check_connection_settings(*settings); !e.empty())
+        return "service " + name + ": " + e;
   if (m.config.sandbox) {
     sandbox::SandboxOptions options;
     options.latency = m.config.sandbox_latency;
@@ -174,6 +180,10 @@ std::string OrchestratorApp::start() {
         routes->handle(std::move(r), std::move(respond));
       },
       server_limits);
+  if (!m.config.tls_cert_file.empty())
+    if (std::string e = m.server->use_tls({m.config.tls_cert_file, m.config.tls_key_file});
+        !e.empty())
+      return e;
   m.server->on_refused([metrics = &m.metrics](http::ConnectionRefusal why) {
     switch (why) {
       case http::ConnectionRefusal::over_limit: return metrics->http_connection_refused("over_limit");
@@ -192,6 +202,7 @@ std::string OrchestratorApp::start() {
   m.started = true;
   observability::log(LogLevel::info, "orchestrator listening",
                      {{"listen", m.config.listen_host + ":" + std::to_string(port())},
+                      {"tls", m.server->tls()},
                       {"max_connections", m.server->max_connections()},
                       {"store", m.config.store_url},
                       {"sandbox", m.sandbox ? m.sandbox->base_url() : ""},
@@ -302,7 +313,8 @@ void OrchestratorApp::stop() {
 std::uint16_t OrchestratorApp::port() const { return impl_->server ? impl_->server->port() : 0; }
 
 std::string OrchestratorApp::base_url() const {
-  return "http://127.0.0.1:" + std::to_string(port());
+  const bool tls = impl_->server && impl_->server->tls();
+  return (tls ? "https://127.0.0.1:" : "http://127.0.0.1:") + std::to_string(port());
 }
 
 sandbox::Sandbox* OrchestratorApp::sandbox() { return impl_->sandbox.get(); }
