@@ -4,6 +4,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <cstdlib>
 #include <thread>
 
 #include "adapters/campaign_adapters.h"
@@ -121,6 +122,7 @@ std::string OrchestratorApp::start() {
     if (auto settings = adapters::connection_settings(name, endpoint))
       if (std::string e = http::check_connection_settings(*settings); !e.empty())
         return "service " + name + ": " + e;
+  log_proxy_environment();
   if (m.config.sandbox) {
     sandbox::SandboxOptions options;
     options.latency = m.config.sandbox_latency;
@@ -208,6 +210,32 @@ std::string OrchestratorApp::start() {
                       {"sandbox", m.sandbox ? m.sandbox->base_url() : ""},
                       {"recovered_workflows", m.recovered}});
   return "";
+}
+
+namespace {
+// "host:port" of a proxy URL (never its credentials), or what is wrong.
+std::string proxy_address(const std::string& url) {
+  std::string error;
+  auto proxy = http::parse_proxy_url(url, &error);
+  return proxy ? proxy->address() : "invalid: " + error;
+}
+}  // namespace
+
+void OrchestratorApp::log_proxy_environment() {
+  const http::ProxyEnvironment env = http::ProxyEnvironment::from_process();
+  if (!env.https_proxy.empty() || !env.http_proxy.empty()) {
+    observability::log(
+        LogLevel::info, "outbound proxy from the environment",
+        {{"https", env.https_proxy.empty() ? "" : proxy_address(env.https_proxy)},
+         {"http", env.http_proxy.empty() ? "" : proxy_address(env.http_proxy)},
+         {"no_proxy", env.no_proxy}});
+  }
+  const char* upper = std::getenv("HTTP_PROXY");
+  const char* lower = std::getenv("http_proxy");
+  if (upper && *upper && !(lower && *lower))
+    observability::log(LogLevel::warn,
+                       "HTTP_PROXY is ignored, as curl ignores it (a CGI server sets it from a "
+                       "request's Proxy header); set http_proxy for http:// services");
 }
 
 void OrchestratorApp::start_tracing() {

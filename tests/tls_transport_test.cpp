@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <future>
 #include <memory>
 #include <mutex>
@@ -169,6 +170,19 @@ TEST_F(TlsTransportTest, RefusedCertificatesAreClassifiedAndNeverRetried) {
     EXPECT_STREQ(to_string(r.error), "tls");
     on_io([this] { server_->stop(); });
   }
+}
+
+// The default trust is OpenSSL's default verify paths: SSL_CERT_FILE
+// replaces the system's bundle, as it does for curl.
+TEST_F(TlsTransportTest, SslCertFileReplacesTheSystemStore) {
+  start_https(certs_.server);
+  const char* old = std::getenv("SSL_CERT_FILE");
+  const std::string saved = old ? old : "";
+  ::setenv("SSL_CERT_FILE", certs_.ca_file.c_str(), 1);
+  const CallResult r = call(base_, fast());  // no ca_file: the default paths
+  if (old) ::setenv("SSL_CERT_FILE", saved.c_str(), 1);
+  else ::unsetenv("SSL_CERT_FILE");
+  EXPECT_TRUE(r.ok()) << r.error_message;
 }
 
 TEST_F(TlsTransportTest, InsecureSkipVerifyAcceptsAnyCertificate) {
