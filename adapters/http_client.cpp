@@ -202,8 +202,8 @@ struct Origin {
   std::string connect_host;  // the origin's host, or the proxy's
   std::uint16_t connect_port = 0;
   std::optional<ProxyServer> proxy;
-  std::string connect_request;  // the CONNECT request, when tunnelling
-  std::shared_ptr<asio::ssl::context> tls;  // https: the settings' context
+  std::string connect_request;                      // the CONNECT request, when tunnelling
+  std::shared_ptr<asio::ssl::context> tls;          // https: the settings' context
   std::shared_ptr<detail::TlsSessionSlot> session;  // https: the session to resume
 
   std::vector<std::shared_ptr<Conn>> idle;
@@ -215,7 +215,11 @@ struct Origin {
 
 struct ClientCore : std::enable_shared_from_this<ClientCore> {
   ClientCore(asio::io_context& io_, HttpClient::PoolLimits l, ProxyEnvironment p)
-      : io(io_), ex(io_.get_executor()), limits(l), proxies(std::move(p)), rng(std::random_device{}()) {}
+      : io(io_),
+        ex(io_.get_executor()),
+        limits(l),
+        proxies(std::move(p)),
+        rng(std::random_device{}()) {}
 
   asio::io_context& io;
   Executor ex;  // the io_context's: it runs on one thread
@@ -374,7 +378,16 @@ class Call : public std::enable_shared_from_this<Call> {
   }
 
  private:
-  enum class State { idle, resolving, connecting, tunnelling, handshaking, exchanging, waiting, done };
+  enum class State {
+    idle,
+    resolving,
+    connecting,
+    tunnelling,
+    handshaking,
+    exchanging,
+    waiting,
+    done
+  };
 
   Origin& origin() {
     if (!origin_) origin_ = &core_->origin(key_, url_, options_.connection.get());
@@ -442,8 +455,8 @@ class Call : public std::enable_shared_from_this<Call> {
     if (ec) {
       conn_.reset();
       if (ec == beast::error::timeout) {
-        return fail_attempt(TransportError::timeout, "timed out connecting to " + where() +
-                                                         " after " + timeout_text());
+        return fail_attempt(TransportError::timeout,
+                            "timed out connecting to " + where() + " after " + timeout_text());
       }
       Origin& o = origin();
       if (!o.literal) o.endpoints.clear();  // resolve again next time
@@ -499,8 +512,8 @@ class Call : public std::enable_shared_from_this<Call> {
     parser_.reset();
     conn_.reset();
     if (ec == beast::error::timeout)
-      return fail_attempt(TransportError::timeout, "timed out opening a tunnel to " + where() +
-                                                       " after " + timeout_text());
+      return fail_attempt(TransportError::timeout,
+                          "timed out opening a tunnel to " + where() + " after " + timeout_text());
     fail_attempt(TransportError::connect, "tunnel to " + where() + " failed: " + ec.message());
   }
 
@@ -518,10 +531,9 @@ class Call : public std::enable_shared_from_this<Call> {
     }
     if (past_deadline()) return on_handshake(beast::error::timeout);
     conn_->watch(deadline_);
-    tls->async_handshake(asio::ssl::stream_base::client,
-                         [self = shared_from_this()](error_code ec) {
-                           self->on_handshake(self->op_error(ec));
-                         });
+    tls->async_handshake(
+        asio::ssl::stream_base::client,
+        [self = shared_from_this()](error_code ec) { self->on_handshake(self->op_error(ec)); });
   }
 
   void on_handshake(error_code ec) {
@@ -534,8 +546,8 @@ class Call : public std::enable_shared_from_this<Call> {
             : detail::classify_handshake_failure(ec, conn_->stream.tls()->native_handle(), url_);
     conn_.reset();
     if (ec == beast::error::timeout)
-      return fail_attempt(TransportError::timeout, "TLS handshake with " + where() +
-                                                       " timed out after " + timeout_text());
+      return fail_attempt(TransportError::timeout,
+                          "TLS handshake with " + where() + " timed out after " + timeout_text());
     if (!tls.empty())
       return fail_attempt(TransportError::tls, tls + " (connecting to " + where() + ")",
                           /*retryable=*/false);
@@ -576,7 +588,8 @@ class Call : public std::enable_shared_from_this<Call> {
         buffer.consume(used);
         if (ec && ec != bhttp::error::need_more) return read_failed(parser_->refine(ec));
         if (!ec) {
-          if (parser_->is_done()) return state_ == State::tunnelling ? on_tunnel_response() : on_read();
+          if (parser_->is_done())
+            return state_ == State::tunnelling ? on_tunnel_response() : on_read();
           if (used > 0 && buffer.size() > 0) continue;
         }
       }

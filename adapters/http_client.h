@@ -24,11 +24,11 @@ class io_context;
 namespace orch::http {
 
 enum class TransportError {
-  none,        // a response was received (any status)
-  timeout,     // the per-call deadline expired
-  connect,     // resolve/connect failed
-  io,          // the connection broke mid-exchange
-  bad_url,     // the base URL (or the proxy URL) could not be parsed
+  none,     // a response was received (any status)
+  timeout,  // the per-call deadline expired
+  connect,  // resolve/connect failed
+  io,       // the connection broke mid-exchange
+  bad_url,  // the base URL (or the proxy URL) could not be parsed
   // TLS refused: the message starts with "certificate_verify_failed: ",
   // "hostname_mismatch: " or "tls_handshake: " (or "tls_config: " when the
   // service's CA file cannot be loaded). Never retried: the same certificate
@@ -92,10 +92,10 @@ class HttpTransport {
  public:
   virtual ~HttpTransport() = default;
   // `base_url` is "http[s]://host[:port]" optionally followed by a path
-  // prefix (see parse_base_url); `request.target` is appended to it. `request.method` and headers are sent
-  // as given; Host, Content-Length and Connection are filled in. The request
-  // is serialised (or copied) before send() returns, so a caller that may
-  // resend it keeps its own and lends it here without a copy.
+  // prefix (see parse_base_url); `request.target` is appended to it. `request.method` and headers
+  // are sent as given; Host, Content-Length and Connection are filled in. The request is serialised
+  // (or copied) before send() returns, so a caller that may resend it keeps its own and lends it
+  // here without a copy.
   virtual void send(const std::string& base_url, const Request& request,
                     const CallOptions& options, CallCallback done) = 0;
 };

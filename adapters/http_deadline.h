@@ -20,9 +20,8 @@
 
 namespace orch::http::detail {
 
-using Timer =
-    boost::asio::basic_waitable_timer<std::chrono::steady_clock,
-                                      boost::asio::wait_traits<std::chrono::steady_clock>, Executor>;
+using Timer = boost::asio::basic_waitable_timer<
+    std::chrono::steady_clock, boost::asio::wait_traits<std::chrono::steady_clock>, Executor>;
 
 // Owner: managed by a shared_ptr (enable_shared_from_this), with
 //   void on_deadline();  // the pending operation's time is up: close the socket
@@ -66,9 +65,10 @@ class Deadline {
     armed_ = true;
     armed_at_ = at_;
     timer_.expires_at(at_);
-    timer_.async_wait([this, w = owner_.weak_from_this(), g = ++gen_](boost::system::error_code ec) {
-      if (auto self = w.lock()) on_timer(ec, g);  // `this` lives as long as its owner
-    });
+    timer_.async_wait(
+        [this, w = owner_.weak_from_this(), g = ++gen_](boost::system::error_code ec) {
+          if (auto self = w.lock()) on_timer(ec, g);  // `this` lives as long as its owner
+        });
   }
 
   void on_timer(boost::system::error_code ec, std::uint64_t g) {

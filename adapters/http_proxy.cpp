@@ -178,7 +178,8 @@ bool no_proxy_matches(std::string_view list, std::string_view host, std::uint16_
       }
       entry = entry.substr(1, close - 1);
     } else if (const std::size_t colon = entry.find(':');
-               colon != std::string_view::npos && entry.find(':', colon + 1) == std::string_view::npos) {
+               colon != std::string_view::npos &&
+               entry.find(':', colon + 1) == std::string_view::npos) {
       if (!(entry_port = parse_port(entry.substr(colon + 1)))) continue;
       entry = entry.substr(0, colon);
     }

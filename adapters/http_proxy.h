@@ -33,7 +33,7 @@ struct ProxyEnvironment {
 
 // A proxy to tunnel through.
 struct ProxyServer {
-  std::string host;  // without brackets
+  std::string host;           // without brackets
   std::uint16_t port = 1080;  // curl's default when the URL names none
   bool ipv6 = false;
   // "Basic <base64(user:password)>" from the URL's user info (percent-

@@ -510,8 +510,8 @@ class Session final : public std::enable_shared_from_this<Session>, private deta
       if (ec) return close();
     }
     core_->slots.wait(this);  // answered: it may give way to a new connection
-    deadline_.expires_after(std::min<std::chrono::steady_clock::duration>(core_->limits.io_timeout,
-                                                                kMaxLinger));
+    deadline_.expires_after(
+        std::min<std::chrono::steady_clock::duration>(core_->limits.io_timeout, kMaxLinger));
     buffer_.clear();
     drained_ = 0;
     drain();
@@ -673,8 +673,8 @@ void ServerCore::on_accept(error_code ec, std::shared_ptr<Session> session) {
 // and closes. Over TLS it only closes: the answer would need a handshake.
 void ServerCore::refuse(Socket& socket) {
   if (!tls) {
-    [[maybe_unused]] ssize_t sent = ::send(socket.native_handle(), refusal.data(),
-                                           refusal.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    [[maybe_unused]] ssize_t sent =
+        ::send(socket.native_handle(), refusal.data(), refusal.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
   }
   error_code ignored;
   socket.shutdown(tcp::socket::shutdown_send, ignored);

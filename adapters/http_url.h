@@ -12,12 +12,12 @@
 namespace orch::http {
 
 struct BaseUrl {
-  bool tls = false;          // https
-  std::string host;          // without brackets
-  std::uint16_t port = 80;   // explicit, else 80 (http) or 443 (https)
-  bool ipv6 = false;         // an IPv6 literal
-  bool ip_literal = false;   // an IPv4 or IPv6 literal (no SNI, IP SAN checks)
-  std::string prefix;        // "" or "/something" without a trailing slash
+  bool tls = false;         // https
+  std::string host;         // without brackets
+  std::uint16_t port = 80;  // explicit, else 80 (http) or 443 (https)
+  bool ipv6 = false;        // an IPv6 literal
+  bool ip_literal = false;  // an IPv4 or IPv6 literal (no SNI, IP SAN checks)
+  std::string prefix;       // "" or "/something" without a trailing slash
 
   // The authority a request's Host field and a CONNECT line name:
   // "host:port", brackets around IPv6; the port is left out when it is the

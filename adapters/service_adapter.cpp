@@ -75,7 +75,8 @@ std::shared_ptr<const http::ConnectionSettings> connection_settings(
   c.ca_file = endpoint.setting("ca_file");
   c.insecure_skip_verify = endpoint.setting("tls_insecure_skip_verify") == "true";
   // Present but empty means something for these two: no proxy, no exceptions.
-  if (auto it = endpoint.settings.find("proxy"); it != endpoint.settings.end()) c.proxy = it->second;
+  if (auto it = endpoint.settings.find("proxy"); it != endpoint.settings.end())
+    c.proxy = it->second;
   if (auto it = endpoint.settings.find("no_proxy"); it != endpoint.settings.end())
     c.no_proxy = it->second;
   if (c.ca_file.empty() && !c.insecure_skip_verify && !c.proxy && !c.no_proxy) return nullptr;
@@ -282,10 +283,10 @@ ServiceResult ServiceAdapter::translate(const Exchange& ex, const std::string& p
   auto prefix = [&] { return service_ + " " + ex.method + " " + path + " failed"; };
   if (!result.ok()) {
     out.http_status = 0;
-    out.outcome = result.error == http::TransportError::bad_url ||
-                          result.error == http::TransportError::tls
-                      ? ServiceOutcome::permanent
-                      : ServiceOutcome::retryable;
+    out.outcome =
+        result.error == http::TransportError::bad_url || result.error == http::TransportError::tls
+            ? ServiceOutcome::permanent
+            : ServiceOutcome::retryable;
     std::string msg = prefix() + ": " + http::to_string(result.error);
     if (!result.error_message.empty()) msg += " (" + clip(result.error_message, 200) + ")";
     out.error = redact(std::move(msg));

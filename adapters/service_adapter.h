@@ -56,8 +56,8 @@ namespace orch::adapters {
 // The connection settings of `endpoint`'s service (null when it sets none:
 // the client's defaults apply). Logs the warning about
 // tls_insecure_skip_verify, once per service name and process.
-std::shared_ptr<const http::ConnectionSettings> connection_settings(const std::string& service,
-                                                                    const ServiceEndpoint& endpoint);
+std::shared_ptr<const http::ConnectionSettings> connection_settings(
+    const std::string& service, const ServiceEndpoint& endpoint);
 
 // One outbound request.
 struct Exchange {

@@ -75,8 +75,7 @@ std::shared_ptr<ssl::context> make_client_context(const std::string& ca_file, bo
 }
 
 std::shared_ptr<ssl::context> make_server_context(const std::string& cert_chain_file,
-                                                  const std::string& key_file,
-                                                  std::string* error) {
+                                                  const std::string& key_file, std::string* error) {
   auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
   SSL_CTX* native = ctx->native_handle();
   SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
@@ -95,8 +94,8 @@ std::shared_ptr<ssl::context> make_server_context(const std::string& cert_chain_
   }
   if (SSL_CTX_check_private_key(native) != 1) {
     ERR_clear_error();
-    *error = "TLS key '" + key_file + "' does not belong to the certificate '" +
-             cert_chain_file + "'";
+    *error =
+        "TLS key '" + key_file + "' does not belong to the certificate '" + cert_chain_file + "'";
     return nullptr;
   }
   // Resumption across connections: OpenSSL's server-side session cache and

@@ -429,13 +429,12 @@ class Bench {
     const std::string sandbox_listen = "127.0.0.1:" + std::to_string(free_loopback_port());
     sandbox_url_ = (o_.tls ? "https://" : "http://") + sandbox_listen;
     api_url_ = "http://127.0.0.1:" + std::to_string(free_loopback_port());
-    std::vector<std::string> sandbox_args = {exe_, "sandbox", "--listen", sandbox_listen,
-                                             "--latency", std::to_string(o_.latency_ms)};
+    std::vector<std::string> sandbox_args = {
+        exe_, "sandbox", "--listen", sandbox_listen, "--latency", std::to_string(o_.latency_ms)};
     if (o_.tls) {
       if (std::string e = make_certificates(); !e.empty()) return fail(e);
-      sandbox_args.insert(sandbox_args.end(),
-                          {"--tls-cert", (dir_ / "sandbox.crt").string(), "--tls-key",
-                           (dir_ / "sandbox.key").string()});
+      sandbox_args.insert(sandbox_args.end(), {"--tls-cert", (dir_ / "sandbox.crt").string(),
+                                               "--tls-key", (dir_ / "sandbox.key").string()});
     }
     http_ = std::make_unique<http::BlockingHttp>(trust_);
     write_config();
@@ -535,7 +534,7 @@ class Bench {
                         {"status", 400},
                         {"rate", o_.fail_rate}};
     auto r = http_->call(sandbox_url_, "POST", "/sandbox/faults", fault.dump(),
-                        {{"Content-Type", "application/json"}});
+                         {{"Content-Type", "application/json"}});
     return r.ok() && r.response.status == 201;
   }
 
@@ -548,7 +547,7 @@ class Bench {
                         {"status", 500},
                         {"workflow_ids", std::move(ids)}};
     auto r = http_->call(sandbox_url_, "POST", "/sandbox/faults", fault.dump(),
-                        {{"Content-Type", "application/json"}});
+                         {{"Content-Type", "application/json"}});
     return r.ok() && r.response.status == 201;
   }
 
@@ -706,9 +705,10 @@ class Bench {
          "separate processes: orchestrator serve (SQLite, fsync on), sandbox, this client"}};
     if (!parked.is_null()) result["parked"] = std::move(parked);
 
-    std::printf("campaigns            %d (concurrency %d, sandbox latency %d ms, fail rate %.2f%s)\n",
-                o_.workflows, o_.concurrency, o_.latency_ms, o_.fail_rate,
-                o_.tls ? ", sandbox over HTTPS" : "");
+    std::printf(
+        "campaigns            %d (concurrency %d, sandbox latency %d ms, fail rate %.2f%s)\n",
+        o_.workflows, o_.concurrency, o_.latency_ms, o_.fail_rate,
+        o_.tls ? ", sandbox over HTTPS" : "");
     if (o_.workflows > 0) {
       std::printf("campaigns/s          %.1f  (%.2f s; %d completed, %d failed)\n",
                   result["campaigns_per_second"].get<double>(), r.seconds, r.completed, r.failed);

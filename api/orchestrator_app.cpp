@@ -224,11 +224,10 @@ std::string proxy_address(const std::string& url) {
 void OrchestratorApp::log_proxy_environment() {
   const http::ProxyEnvironment env = http::ProxyEnvironment::from_process();
   if (!env.https_proxy.empty() || !env.http_proxy.empty()) {
-    observability::log(
-        LogLevel::info, "outbound proxy from the environment",
-        {{"https", env.https_proxy.empty() ? "" : proxy_address(env.https_proxy)},
-         {"http", env.http_proxy.empty() ? "" : proxy_address(env.http_proxy)},
-         {"no_proxy", env.no_proxy}});
+    observability::log(LogLevel::info, "outbound proxy from the environment",
+                       {{"https", env.https_proxy.empty() ? "" : proxy_address(env.https_proxy)},
+                        {"http", env.http_proxy.empty() ? "" : proxy_address(env.http_proxy)},
+                        {"no_proxy", env.no_proxy}});
   }
   const char* upper = std::getenv("HTTP_PROXY");
   const char* lower = std::getenv("http_proxy");

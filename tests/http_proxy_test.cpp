@@ -116,7 +116,9 @@ TEST(ProxyEnvironmentTest, AllProxyWhenTheSchemesOwnIsUnset) {
 }
 
 TEST(ProxyEnvironmentTest, EmptyVariablesCountAsUnset) {
-  auto env = environment({{"https_proxy", ""}, {"HTTPS_PROXY", "http://upper:2"}, {"no_proxy", ""},
+  auto env = environment({{"https_proxy", ""},
+                          {"HTTPS_PROXY", "http://upper:2"},
+                          {"no_proxy", ""},
                           {"NO_PROXY", "*"}});
   EXPECT_EQ(env.proxy_for(true), "http://upper:2");
   EXPECT_EQ(env.no_proxy, "*");
@@ -133,7 +135,8 @@ TEST(ProxyUrlTest, SchemeDefaultPortAndCredentials) {
   p = parse_proxy_url("http://user:p%40ss@10.0.0.1", &error);
   ASSERT_TRUE(p) << error;
   EXPECT_EQ(p->port, 1080);  // curl's default
-  EXPECT_EQ(p->authorization, "Basic dXNlcjpwQHNz");  // user:p@ss
+  // "user:p@ss", the password percent-decoded
+  EXPECT_EQ(p->authorization, "Basic dXNlcjpwQHNz");
   EXPECT_EQ(p->address(), "10.0.0.1:1080");
   p = parse_proxy_url("http://[::1]:8080/", &error);
   ASSERT_TRUE(p) << error;

@@ -41,9 +41,9 @@ TEST(BaseUrlTest, SchemesPortsAndPrefixes) {
 TEST(BaseUrlTest, RefusedWithoutEchoingTheUrl) {
   std::string error;
   for (const char* bad :
-       {"ftp://example.com", "not a url", "http://", "http:///path", "http://h:0",
-        "http://h:65536", "http://h:99999", "http://h:", "http://h/p?q=1", "http://h/p#f",
-        "http://user:s3cret@h", "http://h%41st/", "https://example.com/a b"}) {
+       {"ftp://example.com", "not a url", "http://", "http:///path", "http://h:0", "http://h:65536",
+        "http://h:99999", "http://h:", "http://h/p?q=1", "http://h/p#f", "http://user:s3cret@h",
+        "http://h%41st/", "https://example.com/a b"}) {
     error.clear();
     EXPECT_FALSE(parse_base_url(bad, &error)) << bad;
     EXPECT_FALSE(error.empty()) << bad;

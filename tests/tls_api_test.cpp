@@ -77,7 +77,8 @@ TEST_F(TlsApiTest, PlainHttpAndUntrustingClientsAreRefused) {
 TEST(TlsApiConfigTest, ConfigKeysEnvironmentAndBadFiles) {
   TempDir dir;
   const std::string path = (dir.path / "config.json").string();
-  std::ofstream(path) << R"({"tls_cert_file": "/etc/orch/tls.crt", "tls_key_file": "/etc/orch/tls.key"})";
+  std::ofstream(path)
+      << R"({"tls_cert_file": "/etc/orch/tls.crt", "tls_key_file": "/etc/orch/tls.key"})";
   api::AppConfig config;
   ASSERT_EQ(api::load_config(path, &config), "");
   EXPECT_EQ(config.tls_cert_file, "/etc/orch/tls.crt");

@@ -31,8 +31,10 @@ class ScopedEnv {
     ::setenv(name, value.c_str(), 1);
   }
   ~ScopedEnv() {
-    if (old_) ::setenv(name_, old_->c_str(), 1);
-    else ::unsetenv(name_);
+    if (old_)
+      ::setenv(name_, old_->c_str(), 1);
+    else
+      ::unsetenv(name_);
   }
 
  private:
@@ -176,8 +178,8 @@ TEST_F(TlsCampaignTest, NoProxyGoesAroundTheProxy) {
 TEST_F(TlsCampaignTest, ServiceProxySettingWithCredentials) {
   auto sandbox = https_sandbox(certs_.server);
   ConnectProxy proxy("campaigns:s3cret");
-  start_app(sandbox->base_url(),
-            {{"ca_file", certs_.ca_file}, {"proxy", "http://campaigns:s3cret@" + proxy.url().substr(7)}});
+  start_app(sandbox->base_url(), {{"ca_file", certs_.ca_file},
+                                  {"proxy", "http://campaigns:s3cret@" + proxy.url().substr(7)}});
   run_to_completion();
   EXPECT_GE(proxy.tunnels(), 1);
   EXPECT_EQ(proxy.refused(), 0);

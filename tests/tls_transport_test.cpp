@@ -97,8 +97,7 @@ class TlsTransportTest : public ::testing::Test {
     base_ = "https://127.0.0.1:" + std::to_string(server_->port());
   }
 
-  CallResult call(const std::string& base, CallOptions options = fast(),
-                  Request request = get()) {
+  CallResult call(const std::string& base, CallOptions options = fast(), Request request = get()) {
     std::promise<CallResult> done;
     asio::post(io_, [&] {
       client_->send(base, request, options, [&](CallResult r) { done.set_value(std::move(r)); });
@@ -146,8 +145,8 @@ TEST_F(TlsTransportTest, KeepAliveReusesOneVerifiedConnection) {
   EXPECT_EQ(first.response.body, second.response.body);  // the same client port
   EXPECT_EQ(second.attempts, 1);
   // localhost: a host name, checked against the certificate's DNS names.
-  const CallResult by_name = call("https://localhost:" + std::to_string(server_->port()),
-                                  trusting_test_ca());
+  const CallResult by_name =
+      call("https://localhost:" + std::to_string(server_->port()), trusting_test_ca());
   EXPECT_TRUE(by_name.ok()) << by_name.error_message;
 }
 
@@ -157,10 +156,11 @@ TEST_F(TlsTransportTest, RefusedCertificatesAreClassifiedAndNeverRetried) {
     bool trust_test_ca;
     const char* classified;
   };
-  const Case cases[] = {{&certs_.unknown_ca, false, "certificate_verify_failed: "},
-                        {&certs_.unknown_ca, true, "certificate_verify_failed: "},
-                        {&certs_.expired, true, "certificate_verify_failed: certificate has expired"},
-                        {&certs_.other_host, true, "hostname_mismatch: "}};
+  const Case cases[] = {
+      {&certs_.unknown_ca, false, "certificate_verify_failed: "},
+      {&certs_.unknown_ca, true, "certificate_verify_failed: "},
+      {&certs_.expired, true, "certificate_verify_failed: certificate has expired"},
+      {&certs_.other_host, true, "hostname_mismatch: "}};
   for (const Case& c : cases) {
     start_https(*c.certificate);
     const CallResult r = call(base_, c.trust_test_ca ? trusting_test_ca() : fast());
@@ -180,8 +180,10 @@ TEST_F(TlsTransportTest, SslCertFileReplacesTheSystemStore) {
   const std::string saved = old ? old : "";
   ::setenv("SSL_CERT_FILE", certs_.ca_file.c_str(), 1);
   const CallResult r = call(base_, fast());  // no ca_file: the default paths
-  if (old) ::setenv("SSL_CERT_FILE", saved.c_str(), 1);
-  else ::unsetenv("SSL_CERT_FILE");
+  if (old)
+    ::setenv("SSL_CERT_FILE", saved.c_str(), 1);
+  else
+    ::unsetenv("SSL_CERT_FILE");
   EXPECT_TRUE(r.ok()) << r.error_message;
 }
 
@@ -291,8 +293,9 @@ class ResumptionServer {
 };
 
 TEST_F(TlsTransportTest, NewConnectionsResumeTheSession) {
-  for (int version : {0, TLS1_2_VERSION}) {  // TLS 1.3 tickets, then TLS 1.2
-    make_client();  // no session yet
+  // TLS 1.3 tickets, then TLS 1.2; each with a new client (no session yet).
+  for (int version : {0, TLS1_2_VERSION}) {
+    make_client();
     ResumptionServer server(certs_.server, version);
     server.serve(3);
     const std::string base = "https://127.0.0.1:" + std::to_string(server.port());

@@ -65,8 +65,8 @@ void add_extension(X509* cert, X509* issuer, int nid, const std::string& value) 
 
 // A v3 certificate for `key`, named `common_name`, valid from now +
 // not_before for `lifetime`; issuer fields are filled in by the caller.
-Cert new_certificate(EVP_PKEY* key, const std::string& common_name,
-                     std::chrono::seconds not_before, std::chrono::seconds lifetime) {
+Cert new_certificate(EVP_PKEY* key, const std::string& common_name, std::chrono::seconds not_before,
+                     std::chrono::seconds lifetime) {
   Cert cert(X509_new());
   check(cert != nullptr, "X509_new");
   check(X509_set_version(cert.get(), X509_VERSION_3) == 1, "X509_set_version");
@@ -104,7 +104,8 @@ std::string to_pem(EVP_PKEY* key) {
 
 // A key is created 0600 from the start, never readable by others on the way.
 std::string write_text(const std::filesystem::path& path, const std::string& text, bool secret) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, secret ? 0600 : 0644);
+  const int fd =
+      ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, secret ? 0600 : 0644);
   if (fd < 0) return "cannot write " + path.string();
   std::size_t done = 0;
   while (done < text.size()) {
@@ -148,7 +149,8 @@ IssuedCertificate ThrowawayCa::issue_server(const ServerOptions& options) const 
   add_extension(cert.get(), ca, NID_ext_key_usage, "serverAuth");
   add_extension(cert.get(), ca, NID_authority_key_identifier, "keyid:always");
   std::string names;
-  for (const std::string& dns : options.dns_names) names += (names.empty() ? "DNS:" : ",DNS:") + dns;
+  for (const std::string& dns : options.dns_names)
+    names += (names.empty() ? "DNS:" : ",DNS:") + dns;
   for (const std::string& ip : options.ip_addresses) names += (names.empty() ? "IP:" : ",IP:") + ip;
   if (!names.empty()) add_extension(cert.get(), ca, NID_subject_alt_name, names);
   check(X509_sign(cert.get(), keys_->key.get(), EVP_sha256()) > 0, "X509_sign (server)");

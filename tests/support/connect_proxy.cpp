@@ -36,7 +36,9 @@ namespace {
 // One client connection: the CONNECT exchange, then two pumps.
 struct Tunnel : std::enable_shared_from_this<Tunnel> {
   Tunnel(ConnectProxy::Impl* proxy, tcp::socket client)
-      : proxy(proxy), client(std::move(client)), upstream(this->client.get_executor()),
+      : proxy(proxy),
+        client(std::move(client)),
+        upstream(this->client.get_executor()),
         resolver(this->client.get_executor()) {}
 
   void start() {
@@ -66,16 +68,15 @@ struct Tunnel : std::enable_shared_from_this<Tunnel> {
     const std::size_t colon = target.rfind(':');
     std::string host = target.substr(0, colon);
     if (!host.empty() && host.front() == '[') host = host.substr(1, host.size() - 2);
-    resolver.async_resolve(host, target.substr(colon + 1),
-                           [self = shared_from_this()](error_code ec,
-                                                       tcp::resolver::results_type results) {
-                             if (ec) return self->answer(502);
-                             asio::async_connect(self->upstream, results,
-                                                 [self](error_code ec, const tcp::endpoint&) {
-                                                   if (ec) return self->answer(502);
-                                                   self->established();
-                                                 });
-                           });
+    resolver.async_resolve(
+        host, target.substr(colon + 1),
+        [self = shared_from_this()](error_code ec, tcp::resolver::results_type results) {
+          if (ec) return self->answer(502);
+          asio::async_connect(self->upstream, results, [self](error_code ec, const tcp::endpoint&) {
+            if (ec) return self->answer(502);
+            self->established();
+          });
+        });
   }
 
   void answer(int status) {
@@ -109,8 +110,8 @@ struct Tunnel : std::enable_shared_from_this<Tunnel> {
   }
 
   void pump(tcp::socket& from, tcp::socket& to, std::array<char, 16 * 1024>& buffer) {
-    from.async_read_some(asio::buffer(buffer), [self = shared_from_this(), &from, &to,
-                                                &buffer](error_code ec, std::size_t n) {
+    from.async_read_some(asio::buffer(buffer), [self = shared_from_this(), &from, &to, &buffer](
+                                                   error_code ec, std::size_t n) {
       if (ec) return self->close();
       asio::async_write(to, asio::buffer(buffer.data(), n),
                         [self, &from, &to, &buffer](error_code ec, std::size_t) {
