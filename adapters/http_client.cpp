@@ -839,6 +839,15 @@ std::string ConnectionSettings::key() const {
   return out;
 }
 
+std::shared_ptr<const ConnectionSettings> direct_connection() {
+  static const auto direct = [] {
+    auto s = std::make_shared<ConnectionSettings>();
+    s->proxy = "";
+    return std::shared_ptr<const ConnectionSettings>(std::move(s));
+  }();
+  return direct;
+}
+
 std::string check_connection_settings(const ConnectionSettings& settings) {
   std::string error;
   if (!settings.insecure_skip_verify && !settings.ca_file.empty() &&

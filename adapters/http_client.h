@@ -61,6 +61,11 @@ struct ConnectionSettings {
   std::string key() const;
 };
 
+// Settings for calls that never go through a proxy: the tools' own calls to
+// servers on this machine (the benchmark, the demo, the crash harness),
+// which a proxy from the environment could not reach.
+std::shared_ptr<const ConnectionSettings> direct_connection();
+
 // Whether `settings` can be used: the CA file loads and the proxy URL
 // parses. Returns "" or what is wrong (start-up checks it for every
 // service, so a typo stops the server instead of failing every call).

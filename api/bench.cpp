@@ -232,7 +232,8 @@ class Driver {
         concurrency_(concurrency),
         tag_(std::move(tag)),
         ids_(std::move(ids)),
-        client_(io_, http::HttpClient::PoolLimits{1 << 16}) {}
+        // The API is on this machine: no proxy from the environment.
+        client_(io_, http::HttpClient::PoolLimits{1 << 16}, http::ProxyEnvironment{}) {}
 
   // Campaign i gets the workflow id poisoned_id(tag, i) (so a fault can name
   // it), and those `poisoned` picks must fail while the others complete.
@@ -436,7 +437,7 @@ class Bench {
       sandbox_args.insert(sandbox_args.end(), {"--tls-cert", (dir_ / "sandbox.crt").string(),
                                                "--tls-key", (dir_ / "sandbox.key").string()});
     }
-    http_ = std::make_unique<http::BlockingHttp>(trust_);
+    http_ = std::make_unique<http::BlockingHttp>(trust_ ? trust_ : http::direct_connection());
     write_config();
     sandbox_ = spawn_wrapped("ORCH_BENCH_WRAP_SANDBOX", sandbox_args, dir_ / "sandbox.log");
     if (!wait_ready(sandbox_url_, "/health", sandbox_)) return fail("the sandbox did not start");
@@ -485,7 +486,7 @@ class Bench {
     } catch (const std::exception& e) {
       return e.what();
     }
-    auto trust = std::make_shared<http::ConnectionSettings>();
+    auto trust = std::make_shared<http::ConnectionSettings>(*http::direct_connection());
     trust->ca_file = (dir_ / "ca.crt").string();
     trust_ = std::move(trust);
     return "";
@@ -503,7 +504,8 @@ class Bench {
       // Unbounded in-flight calls: with --latency and a large C, the default
       // bulkhead (64 per service) would make steps wait for it, not for the
       // service.
-      json settings = {{"max_concurrent", "1000000"}};
+      // The sandbox is on this machine: never through a proxy.
+      json settings = {{"max_concurrent", "1000000"}, {"proxy", ""}};
       if (trust_) settings["ca_file"] = trust_->ca_file;
       services[s] = {{"url", sandbox_url_},
                      {"token", std::string("bench-") + s + "-token"},
@@ -758,7 +760,8 @@ class Bench {
   std::string exe_;
   fs::path dir_;
   std::string sandbox_url_;
-  std::shared_ptr<const http::ConnectionSettings> trust_;  // --tls: the run's CA
+  // --tls: the run's CA (and no proxy); null otherwise.
+  std::shared_ptr<const http::ConnectionSettings> trust_;
   std::string api_url_;
   double sandbox_cpu_ = 0;
   double client_cpu_ = 0;

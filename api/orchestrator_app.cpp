@@ -132,10 +132,13 @@ std::string OrchestratorApp::start() {
     m.sandbox_thread = std::thread([&m] { m.sandbox_io.run(); });
     adapter_config = adapters::AdapterConfig::pointing_at(m.sandbox->base_url());
     // URLs and tokens go to the sandbox; configured settings (breakers,
-    // bulkheads, retries...) still apply.
-    for (auto& [name, endpoint] : adapter_config.services)
+    // bulkheads, retries...) still apply, but never a proxy: the sandbox is
+    // in this process, where no proxy could reach it.
+    for (auto& [name, endpoint] : adapter_config.services) {
       if (auto it = m.config.adapters.services.find(name); it != m.config.adapters.services.end())
         for (const auto& [k, v] : it->second.settings) endpoint.settings[k] = v;
+      endpoint.settings["proxy"] = "";
+    }
   }
   if (m.config.outbound_io_thread) {
     auto threaded = std::make_unique<http::IoThreadTransport>(m.io);

@@ -44,6 +44,15 @@ class ScopedEnv {
 
 class TlsCampaignTest : public ::testing::Test {
  protected:
+  // No proxy variable from outside (CTest sets no_proxy=*, see
+  // tests/CMakeLists.txt); each test sets its own. Empty counts as unset.
+  ScopedEnv no_proxy_lower_{"no_proxy", ""};
+  ScopedEnv no_proxy_upper_{"NO_PROXY", ""};
+  ScopedEnv https_proxy_lower_{"https_proxy", ""};
+  ScopedEnv https_proxy_upper_{"HTTPS_PROXY", ""};
+  ScopedEnv all_proxy_lower_{"all_proxy", ""};
+  ScopedEnv all_proxy_upper_{"ALL_PROXY", ""};
+
   // A sandbox over HTTPS with `tls` as its certificate.
   static std::unique_ptr<TestSandbox> https_sandbox(const http::ServerTls& tls) {
     sandbox::SandboxOptions options;

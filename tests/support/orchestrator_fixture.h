@@ -36,6 +36,7 @@ struct HttpReply {
 class ApiClient {
  public:
   // `ca_file`: the CA to trust when `base_url` is https:// ("" = the system's).
+  // Never through a proxy: the servers under test are on this machine.
   explicit ApiClient(std::string base_url, const std::string& ca_file = "");
   HttpReply call(const std::string& method, const std::string& target,
                  const std::string& body = "", http::Headers headers = {});
