@@ -57,8 +57,9 @@ struct ConnectionSettings {
   // environment's; unset, the environment's applies.
   std::optional<std::string> no_proxy;
 
-  // Tells connection pools apart: calls with equal keys share connections.
-  std::string key() const;
+  // Appends what tells connection pools apart to `out`: calls with equal
+  // keys share connections.
+  void append_key(std::string& out) const;
 };
 
 // Settings for calls that never go through a proxy: the tools' own calls to
