@@ -3,10 +3,13 @@
 // Service names: notion, tool_service, memory_gateway, slm, figma, github,
 // github_pages, slack, sendgrid, buffer, grafana, messaging.
 //
-// `base_url` is "http://host:port" optionally followed by a path prefix; each
-// adapter appends the real API's path (e.g. "/v1/chat/completions"), so an
-// OpenAI-compatible gateway is configured WITHOUT a trailing "/v1".
-// Secrets live only in `token`; they are never put into error strings.
+// `base_url` is "https://host[:port]" (or http://) optionally followed by a
+// path prefix; each adapter appends the real API's path (e.g.
+// "/v1/chat/completions"), so an OpenAI-compatible gateway is configured
+// WITHOUT a trailing "/v1". How the service is reached over TLS and through
+// a proxy (settings ca_file, tls_insecure_skip_verify, proxy, no_proxy):
+// adapters/service_adapter.h. Secrets live only in `token`; they are never
+// put into error strings.
 #pragma once
 
 #include <map>

@@ -17,7 +17,8 @@ struct BlockingHttp::Impl {
   std::thread thread{[this] { io.run(); }};
 };
 
-BlockingHttp::BlockingHttp() : impl_(std::make_unique<Impl>()) {}
+BlockingHttp::BlockingHttp(std::shared_ptr<const ConnectionSettings> connection)
+    : impl_(std::make_unique<Impl>()), connection_(std::move(connection)) {}
 
 BlockingHttp::~BlockingHttp() {
   net::post(impl_->io, [this] {
@@ -41,6 +42,7 @@ CallResult BlockingHttp::call(const std::string& base_url, const std::string& me
   CallOptions options;
   options.timeout = timeout;
   options.max_retries = 0;
+  options.connection = connection_;
   std::promise<CallResult> done;
   net::post(impl_->io, [&] {
     impl_->client->send(base_url, req, options,

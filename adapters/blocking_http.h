@@ -12,7 +12,9 @@ namespace orch::http {
 
 class BlockingHttp {
  public:
-  BlockingHttp();
+  // `connection`: how every call is made (e.g. the CA to trust for
+  // https://); null for the defaults.
+  explicit BlockingHttp(std::shared_ptr<const ConnectionSettings> connection = nullptr);
   ~BlockingHttp();
   BlockingHttp(const BlockingHttp&) = delete;
   BlockingHttp& operator=(const BlockingHttp&) = delete;
@@ -25,6 +27,7 @@ class BlockingHttp {
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
+  std::shared_ptr<const ConnectionSettings> connection_;
 };
 
 }  // namespace orch::http

@@ -1,9 +1,10 @@
 // What the HTTP server and client share to read and write messages without
-// Beast's intermediate message type: their socket and timer types, a parser
-// that fills orch::http::Request or Response straight from Beast's own
-// basic_parser (Beast's grammar, with a bound on every part of a message and
-// the framing rules of RFC 9112 that Beast leaves to its user), and the small
-// formatting helpers of the hand-built header blocks. Internal to
+// Beast's intermediate message type: a parser that fills orch::http::Request
+// or Response straight from Beast's own basic_parser (Beast's grammar, with a
+// bound on every part of a message and the framing rules of RFC 9112 that
+// Beast leaves to its user), and the small formatting helpers of the
+// hand-built header blocks. Their stream and deadline types are in
+// http_stream.h and http_deadline.h. Internal to
 // adapters/http_server.cpp, http_client.cpp and the parser's fuzz target
 // (tests/fuzz/http_request_fuzzer.cpp).
 #pragma once
@@ -14,10 +15,6 @@
 #include <string>
 #include <string_view>
 
-#include <boost/asio/basic_stream_socket.hpp>
-#include <boost/asio/basic_waitable_timer.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/read_size.hpp>
 #include <boost/beast/http.hpp>
@@ -28,17 +25,6 @@
 #include "adapters/http_syntax.h"
 
 namespace orch::http::detail {
-
-// Concrete executor types: no any_io_executor type erasure on the hot path.
-// Every io_context that runs a client or a server runs on one thread (see
-// HttpClient and HttpServer), so its own executor already runs a
-// connection's handlers one at a time. A strand would add, to every
-// completion, a queue under a mutex and a second pass through the scheduler.
-using Executor = boost::asio::io_context::executor_type;
-using Socket = boost::asio::basic_stream_socket<boost::asio::ip::tcp, Executor>;
-using Timer =
-    boost::asio::basic_waitable_timer<std::chrono::steady_clock,
-                                      boost::asio::wait_traits<std::chrono::steady_clock>, Executor>;
 
 constexpr std::size_t kMaxReadSize = 64 * 1024;  // as Beast's read_some_op
 

@@ -22,9 +22,12 @@
 #include <boost/beast/http.hpp>
 
 #include "adapters/http_connection_slots.h"
+#include "adapters/http_deadline.h"
 #include "adapters/http_parser.h"
+#include "adapters/http_stream.h"
 #include "adapters/http_syntax.h"
 #include "adapters/problem_details.h"
+#include "adapters/tls_context.h"
 
 namespace orch::http {
 
@@ -76,7 +79,6 @@ using Clock = std::chrono::steady_clock;
 using detail::append_decimal;
 using detail::RequestParser;
 using detail::Socket;
-using detail::Timer;
 using detail::trim_ows;
 
 // What a connection refused at accept is sent, once, without waiting.
@@ -109,6 +111,7 @@ struct ServerCore : std::enable_shared_from_this<ServerCore> {
   const ServerLimits limits;
   const detail::MessageLimits parse_limits;
   const std::string refusal;
+  std::shared_ptr<asio::ssl::context> tls;  // HTTPS only when set (before listen())
   std::function<void(ConnectionRefusal)> on_refused;
 
   detail::ConnectionSlots slots;  // on the io thread, but for release()
@@ -137,11 +140,9 @@ struct ServerCore : std::enable_shared_from_this<ServerCore> {
 
 // One connection. All members are used on the io_context's thread only.
 //
-// Deadlines behave like beast::tcp_stream's (a deadline set before each read
-// or write; an operation pending when it passes fails and the socket is
-// closed; nothing times out while the handler is working on a request), but
-// with one lazily re-armed timer: pushing the deadline later costs nothing,
-// the timer re-arms itself when it fires early.
+// A deadline is set before each read or write (detail::Deadline: one lazily
+// re-armed timer); nothing times out while the handler is working on a
+// request.
 //
 // A session holds one of the server's connection slots from its admission
 // to its close (or destruction), and waits in the slots' list while it has
@@ -149,8 +150,8 @@ struct ServerCore : std::enable_shared_from_this<ServerCore> {
 class Session final : public std::enable_shared_from_this<Session>, private detail::SlotWaiter {
  public:
   Session(Executor ex, std::shared_ptr<ServerCore> core)
-      : socket_(ex),
-        timer_(ex),
+      : stream_(ex, core->tls.get()),
+        deadline_(ex, *this),
         buffer_(detail::read_buffer_limit(core->parse_limits)),
         core_(std::move(core)) {}
 
@@ -159,7 +160,7 @@ class Session final : public std::enable_shared_from_this<Session>, private deta
     release_slot();
   }
 
-  Socket& socket() { return socket_; }
+  Socket& socket() { return stream_.socket(); }
 
   // After the accept: the slot it was given, socket options and the peer's
   // address.
@@ -167,13 +168,13 @@ class Session final : public std::enable_shared_from_this<Session>, private deta
     holds_slot_ = true;
     reserve_ = reserve;
     error_code ec;
-    socket_.set_option(tcp::no_delay(true), ec);
-    auto ep = socket_.remote_endpoint(ec);
+    socket().set_option(tcp::no_delay(true), ec);
+    auto ep = socket().remote_endpoint(ec);
     if (!ec) remote_ = format_endpoint(ep);
   }
 
   void start() {
-    asio::dispatch(socket_.get_executor(), [self = shared_from_this()] { self->do_read(); });
+    asio::dispatch(executor(), [self = shared_from_this()] { self->handshake(); });
   }
 
   // Must run on the io_context's thread.
@@ -182,12 +183,17 @@ class Session final : public std::enable_shared_from_this<Session>, private deta
     core_->slots.stop_waiting(this);
     release_slot();
     error_code ec;
-    socket_.shutdown(tcp::socket::shutdown_both, ec);
-    socket_.close(ec);
-    timer_.cancel();
+    socket().shutdown(tcp::socket::shutdown_both, ec);
+    socket().close(ec);
+    deadline_.cancel();
   }
 
-  Executor executor() { return socket_.get_executor(); }
+  Executor executor() { return socket().get_executor(); }
+
+  // The deadline of the pending read or write passed (detail::Deadline).
+  void on_deadline() {
+    if (!closed_) close();  // the pending operation fails
+  }
 
   // Runs on the io_context's thread: send the handler's response.
   void write_response(Response r);
@@ -225,34 +231,35 @@ class Session final : public std::enable_shared_from_this<Session>, private deta
     core_->slots.release();
   }
 
-  // --- deadline -------------------------------------------------------------
+  // --- TLS ------------------------------------------------------------------
 
-  void expires_after(std::chrono::steady_clock::duration d) {
-    deadline_ = Clock::now() + d;
-    if (!timer_armed_ || deadline_ < timer_expiry_) arm_timer();
+  // An HTTPS connection's handshake, within the header deadline; until its
+  // first request starts, the connection may give way like an idle one.
+  void handshake() {
+    detail::TlsStream* tls = stream_.tls();
+    if (!tls) return do_read();
+    if (closed_ || core_->stopped.load(std::memory_order_relaxed)) return close();
+    deadline_.expires_after(core_->limits.header_timeout);
+    core_->slots.wait(this);
+    deadline_.pending(true);
+    tls->async_handshake(asio::ssl::stream_base::server,
+                         [self = shared_from_this()](error_code ec) {
+                           self->deadline_.pending(false);
+                           if (ec || self->closed_) return self->close();  // nothing to answer
+                           self->do_read();
+                         });
   }
 
-  void arm_timer() {
-    timer_armed_ = true;
-    timer_expiry_ = deadline_;
-    timer_.expires_at(deadline_);
-    // A weak reference: the timer never keeps a session alive (a session
-    // waiting for its handler must die with the handler's responder).
-    timer_.async_wait([w = weak_from_this(), gen = ++timer_gen_](error_code ec) {
-      if (auto self = w.lock()) self->on_timer(ec, gen);
+  // After the last response: TLS's close_notify (RFC 8446 6.1), waiting at
+  // most kTlsCloseWait for the peer's, then the TCP close.
+  void close_tls() {
+    deadline_.expires_after(kTlsCloseWait);
+    deadline_.pending(true);
+    stream_.tls()->async_shutdown([self = shared_from_this()](error_code) {
+      self->deadline_.pending(false);
+      self->close();
     });
   }
-
-  void on_timer(error_code ec, std::uint64_t gen) {
-    if (gen != timer_gen_) return;  // superseded by a re-arm
-    timer_armed_ = false;
-    if (ec || closed_ || !io_pending_) return;
-    if (Clock::now() >= deadline_) return close();  // the pending operation fails
-    arm_timer();
-  }
-
-  // Beast fails an operation started after its deadline at once.
-  bool past_deadline() const { return Clock::now() >= deadline_; }
 
   // --- reading --------------------------------------------------------------
 
@@ -265,9 +272,9 @@ class Session final : public std::enable_shared_from_this<Session>, private deta
     // a kept-alive one is idle until the next request's first byte, then
     // has header_timeout for the rest of its header.
     if (served_ > 0 && buffer_.size() == 0) {
-      expires_after(core_->limits.idle_timeout);
+      deadline_.expires_after(core_->limits.idle_timeout);
     } else {
-      expires_after(core_->limits.header_timeout);
+      deadline_.expires_after(core_->limits.header_timeout);
     }
     if (buffer_.size() == 0) core_->slots.wait(this);
     reading_body_ = false;
@@ -295,15 +302,17 @@ class Session final : public std::enable_shared_from_this<Session>, private deta
   }
 
   void read_some() {
-    if (past_deadline()) return close();  // a timeout: nothing sensible to answer
+    if (deadline_.passed()) return close();  // a timeout: nothing sensible to answer
     std::size_t size = detail::read_size(buffer_);
     if (size == 0) return on_read_error(bhttp::error::buffer_overflow);  // the buffer is full
-    io_pending_ = true;
-    socket_.async_read_some(buffer_.prepare(size),
-                            [self = shared_from_this()](error_code ec, std::size_t n) {
-                              self->io_pending_ = false;
-                              self->on_read_some(ec, n);
-                            });
+    deadline_.pending(true);
+    stream_.visit([&](auto& stream) {
+      stream.async_read_some(buffer_.prepare(size),
+                             [self = shared_from_this()](error_code ec, std::size_t n) {
+                               self->deadline_.pending(false);
+                               self->on_read_some(ec, n);
+                             });
+    });
   }
 
   void on_read_some(error_code ec, std::size_t n) {
@@ -314,25 +323,27 @@ class Session final : public std::enable_shared_from_this<Session>, private deta
     if (ec) return close();
     if (n > 0 && waiting()) {
       core_->slots.stop_waiting(this);  // a request has started
-      if (served_ > 0) expires_after(core_->limits.header_timeout);
+      if (served_ > 0) deadline_.expires_after(core_->limits.header_timeout);
     }
     parse();
   }
 
   void on_header() {
     if (parser_->is_done()) return dispatch_request();
-    expires_after(core_->limits.io_timeout);
+    deadline_.expires_after(core_->limits.io_timeout);
     std::string_view expect = parser_->expect();
     if (!expect.empty() && iequals(expect, "100-continue") && parser_->version() >= 11) {
       static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-      if (past_deadline()) return close();
-      io_pending_ = true;
-      asio::async_write(socket_, asio::buffer(kContinue.data(), kContinue.size()),
-                        [self = shared_from_this()](error_code ec, std::size_t) {
-                          self->io_pending_ = false;
-                          if (ec || self->closed_) return self->close();
-                          self->read_body();
-                        });
+      if (deadline_.passed()) return close();
+      deadline_.pending(true);
+      stream_.visit([&](auto& stream) {
+        asio::async_write(stream, asio::buffer(kContinue.data(), kContinue.size()),
+                          [self = shared_from_this()](error_code ec, std::size_t) {
+                            self->deadline_.pending(false);
+                            if (ec || self->closed_) return self->close();
+                            self->read_body();
+                          });
+      });
       return;
     }
     read_body();
@@ -448,52 +459,57 @@ class Session final : public std::enable_shared_from_this<Session>, private deta
     if (wbuf_.capacity() > kMaxKeptWriteBuffer) wbuf_.shrink_to_fit();
     if (write_eof_) {
       if (linger_) return start_linger();
+      if (stream_.tls()) return close_tls();
       error_code ignored;
-      socket_.shutdown(tcp::socket::shutdown_send, ignored);
+      socket().shutdown(tcp::socket::shutdown_send, ignored);
       return close();
     }
     do_read();
   }
 
   void start_linger() {
-    error_code ec;
-    socket_.shutdown(tcp::socket::shutdown_send, ec);
-    if (ec) return close();
+    // Over TLS the write side stays open (a TCP half-close would cut TLS
+    // off); the client has the answer, framed by its length, either way.
+    if (!stream_.tls()) {
+      error_code ec;
+      socket().shutdown(tcp::socket::shutdown_send, ec);
+      if (ec) return close();
+    }
     core_->slots.wait(this);  // answered: it may give way to a new connection
-    expires_after(std::min<std::chrono::steady_clock::duration>(core_->limits.io_timeout,
-                                                                kMaxLinger));
+    deadline_.expires_after(
+        std::min<std::chrono::steady_clock::duration>(core_->limits.io_timeout, kMaxLinger));
     buffer_.clear();
     drained_ = 0;
     drain();
   }
 
   void drain() {
-    if (past_deadline()) return close();
-    io_pending_ = true;
-    socket_.async_read_some(buffer_.prepare(std::min(kLingerRead, buffer_.max_size())),
-                            [self = shared_from_this()](error_code ec, std::size_t n) {
-                              self->io_pending_ = false;
-                              if (ec || self->closed_) return self->close();
-                              self->drained_ += n;
-                              if (self->drained_ > kMaxLingerBytes) return self->close();
-                              self->drain();
-                            });
+    if (deadline_.passed()) return close();
+    deadline_.pending(true);
+    stream_.visit([&](auto& stream) {
+      stream.async_read_some(buffer_.prepare(std::min(kLingerRead, buffer_.max_size())),
+                             [self = shared_from_this()](error_code ec, std::size_t n) {
+                               self->deadline_.pending(false);
+                               if (ec || self->closed_) return self->close();
+                               self->drained_ += n;
+                               if (self->drained_ > kMaxLingerBytes) return self->close();
+                               self->drain();
+                             });
+    });
   }
 
+  static constexpr std::chrono::seconds kTlsCloseWait{1};
   static constexpr std::size_t kMaxKeptWriteBuffer = 64 * 1024;
   static constexpr std::size_t kLingerRead = 16 * 1024;  // discarded
 
-  Socket socket_;
-  Timer timer_;
+  detail::Stream stream_;
+  detail::Deadline<Session> deadline_;
   beast::flat_buffer buffer_;
   std::shared_ptr<ServerCore> core_;
   std::optional<RequestParser> parser_;
   Request req_;        // filled by parser_
   std::string wbuf_;   // the serialised response (head and body)
   std::string remote_;
-  Clock::time_point deadline_{};
-  Clock::time_point timer_expiry_{};
-  std::uint64_t timer_gen_ = 0;
   std::uint64_t served_ = 0;
   std::size_t drained_ = 0;
   unsigned version_ = 11;
@@ -502,8 +518,6 @@ class Session final : public std::enable_shared_from_this<Session>, private deta
   bool linger_ = false;
   bool closed_ = false;
   bool reading_body_ = false;
-  bool io_pending_ = false;
-  bool timer_armed_ = false;
   bool write_eof_ = false;
   bool holds_slot_ = false;
   bool reserve_ = false;  // on a reserve slot: one probe request
@@ -565,14 +579,16 @@ void Session::write_response(Response r) {
   out += "\r\n";
   if (!bodyless && !head_) out += r.body;
   write_eof_ = !keep_alive;
-  expires_after(core_->limits.io_timeout);
-  if (past_deadline()) return close();
-  io_pending_ = true;
-  asio::async_write(socket_, asio::buffer(out),
-                    [self = shared_from_this()](error_code ec, std::size_t) {
-                      self->io_pending_ = false;
-                      self->on_write(ec);
-                    });
+  deadline_.expires_after(core_->limits.io_timeout);
+  if (deadline_.passed()) return close();
+  deadline_.pending(true);
+  stream_.visit([&](auto& stream) {
+    asio::async_write(stream, asio::buffer(out),
+                      [self = shared_from_this()](error_code ec, std::size_t) {
+                        self->deadline_.pending(false);
+                        self->on_write(ec);
+                      });
+  });
 }
 
 void ServerCore::track(const std::shared_ptr<Session>& s) {
@@ -620,10 +636,12 @@ void ServerCore::on_accept(error_code ec, std::shared_ptr<Session> session) {
 }
 
 // Sends the fixed 503 without waiting (a new socket's send buffer is empty)
-// and closes.
+// and closes. Over TLS it only closes: the answer would need a handshake.
 void ServerCore::refuse(Socket& socket) {
-  [[maybe_unused]] ssize_t sent = ::send(socket.native_handle(), refusal.data(), refusal.size(),
-                                         MSG_DONTWAIT | MSG_NOSIGNAL);
+  if (!tls) {
+    [[maybe_unused]] ssize_t sent =
+        ::send(socket.native_handle(), refusal.data(), refusal.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+  }
   error_code ignored;
   socket.shutdown(tcp::socket::shutdown_send, ignored);
   socket.close(ignored);
@@ -703,6 +721,17 @@ std::string HttpServer::listen(const std::string& host, std::uint16_t port) {
   impl_->core->do_accept();
   return {};
 }
+
+std::string HttpServer::use_tls(const ServerTls& tls) {
+  auto& core = *impl_->core;
+  std::lock_guard<std::mutex> lock(core.mu);
+  if (core.listening) return "use_tls() must come before listen()";
+  std::string error;
+  core.tls = detail::make_server_context(tls.cert_chain_file, tls.private_key_file, &error);
+  return core.tls ? std::string() : error;
+}
+
+bool HttpServer::tls() const { return impl_->core->tls != nullptr; }
 
 std::uint16_t HttpServer::port() const { return impl_->core->port; }
 

@@ -1,7 +1,8 @@
 // A small asynchronous HTTP/1.1 server on Beast, shared by the REST API and the
 // sandbox. One session per connection, keep-alive, a deadline before every
 // read and write, a bound on every part of a request, and a cap on
-// connections: the abuse limits of Beast's examples, and a few more.
+// connections: the abuse limits of Beast's examples, and a few more. Plain
+// HTTP, or HTTPS only (use_tls()).
 #pragma once
 
 #include <chrono>
@@ -79,6 +80,13 @@ enum class ConnectionRefusal {
   gave_way,    // waiting without a request; closed for a new connection
 };
 
+// The certificate of a server speaking HTTPS: PEM files of the chain (the
+// server's certificate first, then intermediates) and of its private key.
+struct ServerTls {
+  std::string cert_chain_file;
+  std::string private_key_file;
+};
+
 // REQUIRES: `io` is run by one thread (its sessions use its executor, not
 // strands). stop() and a Responder may be called from any thread.
 class HttpServer {
@@ -87,6 +95,13 @@ class HttpServer {
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
+
+  // Serves HTTPS only (TLS 1.2 or later; sessions resumable) with `tls`.
+  // Call before listen(). Returns "" or what is wrong with the files.
+  // Over HTTPS the handshake counts against header_timeout, and a
+  // connection refused for the cap is closed without the 503.
+  std::string use_tls(const ServerTls& tls);
+  bool tls() const;
 
   // Binds and starts accepting. Port 0 picks an ephemeral port. Returns an
   // empty string on success, otherwise a description of the failure.

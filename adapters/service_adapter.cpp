@@ -4,10 +4,13 @@
 
 #include "adapters/resilience/retry_schedule.h"
 #include "adapters/service_guard.h"
+#include "observability/log.h"
 #include "observability/metrics.h"
 
 #include <cctype>
 #include <exception>
+#include <mutex>
+#include <set>
 #include <utility>
 
 namespace orch::adapters {
@@ -37,7 +40,37 @@ std::string clip(std::string s, std::size_t max) {
   return s;
 }
 
+// The warning about tls_insecure_skip_verify, once per service and process.
+void warn_insecure(const std::string& service) {
+  static std::mutex mu;
+  static std::set<std::string> warned;
+  {
+    std::lock_guard lock(mu);
+    if (!warned.insert(service).second) return;
+  }
+  observability::log(observability::LogLevel::warn,
+                     "TLS CERTIFICATE VERIFICATION IS OFF for this service "
+                     "(tls_insecure_skip_verify): anyone on the network path can read and change "
+                     "its traffic, its token included. Use ca_file for a private CA instead.",
+                     {{"service", service}});
+}
+
 }  // namespace
+
+std::shared_ptr<const http::ConnectionSettings> connection_settings(
+    const std::string& service, const ServiceEndpoint& endpoint) {
+  http::ConnectionSettings c;
+  c.ca_file = endpoint.setting("ca_file");
+  c.insecure_skip_verify = endpoint.setting("tls_insecure_skip_verify") == "true";
+  // Present but empty means something for these two: no proxy, no exceptions.
+  if (auto it = endpoint.settings.find("proxy"); it != endpoint.settings.end())
+    c.proxy = it->second;
+  if (auto it = endpoint.settings.find("no_proxy"); it != endpoint.settings.end())
+    c.no_proxy = it->second;
+  if (c.ca_file.empty() && !c.insecure_skip_verify && !c.proxy && !c.no_proxy) return nullptr;
+  if (c.insecure_skip_verify) warn_insecure(service);
+  return std::make_shared<const http::ConnectionSettings>(std::move(c));
+}
 
 ServiceAdapter::ServiceAdapter(http::HttpTransport& transport, std::string service,
                                ServiceEndpoint endpoint)
@@ -53,6 +86,7 @@ ServiceAdapter::ServiceAdapter(http::HttpTransport& transport, std::string servi
     // keep the defaults on malformed settings
   }
   if (!endpoint_.token.empty()) secrets_.push_back(endpoint_.token);
+  base_options_.connection = connection_settings(service_, endpoint_);
 }
 
 std::string ServiceAdapter::error_reason(const http::Response& res) const {
@@ -194,14 +228,16 @@ void ServiceAdapter::send_guarded(std::shared_ptr<GuardedCall> call) {
         bool retryable = false;
         std::chrono::milliseconds retry_after{0};
         std::string label = "success";
+        const bool tls = result.error == http::TransportError::tls;
         if (!result.ok()) {
           const bool bad_url = result.error == http::TransportError::bad_url;
+          // A TLS failure counts as a connection error.
           const bool counted = result.error == http::TransportError::timeout
                                    ? guard_->counts_timeouts()
                                    : guard_->counts_connection_errors();
           outcome = !bad_url && counted ? resilience::CallOutcome::failure
                                         : resilience::CallOutcome::ignored;
-          retryable = !bad_url;
+          retryable = !bad_url && !tls;
           label = http::to_string(result.error);
         } else {
           const int status = result.response.status;
@@ -219,7 +255,8 @@ void ServiceAdapter::send_guarded(std::shared_ptr<GuardedCall> call) {
         const bool outage = guard_->finish(
             outcome, elapsed,
             outcome == resilience::CallOutcome::failure
-                ? redact(service_ + " " + call->exchange.method + " " + call->path + ": " + label)
+                ? redact(service_ + " " + call->exchange.method + " " + call->path + ": " + label +
+                         (tls ? " (" + clip(result.error_message, 200) + ")" : std::string()))
                 : std::string(),
             call->caller, call->probe);
         if (metrics_)
@@ -238,7 +275,9 @@ void ServiceAdapter::send_guarded(std::shared_ptr<GuardedCall> call) {
         ServiceResult out = translate(call->exchange, call->path, result, call->normalize);
         // An outage's failure is not the step's: the step waits for the
         // service instead of spending an attempt (ServiceGuard::finish).
-        if (outage) {
+        // Not a TLS failure: the same certificate would be refused again
+        // after any wait, so the step fails now.
+        if (outage && !tls) {
           out.outcome = ServiceOutcome::unavailable;
           out.retry_after = guard_->breaker().retry_after();
         }
@@ -254,8 +293,10 @@ ServiceResult ServiceAdapter::translate(const Exchange& ex, const std::string& p
   auto prefix = [&] { return service_ + " " + ex.method + " " + path + " failed"; };
   if (!result.ok()) {
     out.http_status = 0;
-    out.outcome = result.error == http::TransportError::bad_url ? ServiceOutcome::permanent
-                                                                 : ServiceOutcome::retryable;
+    out.outcome =
+        result.error == http::TransportError::bad_url || result.error == http::TransportError::tls
+            ? ServiceOutcome::permanent
+            : ServiceOutcome::retryable;
     std::string msg = prefix() + ": " + http::to_string(result.error);
     if (!result.error_message.empty()) msg += " (" + clip(result.error_message, 200) + ")";
     out.error = redact(std::move(msg));

@@ -8,8 +8,24 @@
 //  * 429, 5xx, timeout, connect, io -> retryable (retry_after from a
 //                      Retry-After header: seconds or an HTTP-date)
 //  * other statuses, bad_url -> permanent
+//  * tls (certificate_verify_failed, hostname_mismatch, tls_handshake) ->
+//                      permanent: the breaker counts it as a connection
+//                      error, but it is never an outage to wait out, so a
+//                      misconfigured certificate fails the step instead of
+//                      keeping it waiting
 // An adapter whose service says "retry later" otherwise (GitHub's 403 rate
 // limit) overrides retry_advice().
+//
+// How the service is reached (settings, all optional; see
+// http::ConnectionSettings):
+//   ca_file                   PEM file of the CAs to trust for https://
+//                             (instead of the system's store)
+//   tls_insecure_skip_verify  "true": no certificate or host name check
+//                             (logged as a warning once per service)
+//   proxy                     proxy URL for this service ("" = none),
+//                             instead of HTTPS_PROXY / http_proxy
+//   no_proxy                  NO_PROXY list for this service, instead of
+//                             the environment's
 //
 // Every request carries Idempotency-Key (ctx.idempotency_key), traceparent
 // (when non-empty) and the service's auth header; the transport retries with
@@ -22,6 +38,7 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -39,6 +56,12 @@ class Metrics;
 }
 
 namespace orch::adapters {
+
+// The connection settings of `endpoint`'s service (null when it sets none:
+// the client's defaults apply). Logs the warning about
+// tls_insecure_skip_verify, once per service name and process.
+std::shared_ptr<const http::ConnectionSettings> connection_settings(
+    const std::string& service, const ServiceEndpoint& endpoint);
 
 // One outbound request.
 struct Exchange {

@@ -4,6 +4,11 @@
 #include <cctype>
 #include <string_view>
 
+#include <boost/url/parse.hpp>
+#include <boost/url/url.hpp>
+
+#include "adapters/http_url.h"
+
 namespace orch::http {
 
 namespace {
@@ -28,35 +33,22 @@ bool is_traceparent(const std::string& name) {
 }  // namespace
 
 UrlParts url_parts(const std::string& url) {
+  namespace urls = boost::urls;
   UrlParts out;
-  const std::size_t scheme_end = url.find("://");
-  const std::size_t authority_begin = scheme_end == std::string::npos ? 0 : scheme_end + 3;
-  const std::string scheme = scheme_end == std::string::npos ? "http" : url.substr(0, scheme_end);
-  std::size_t authority_end = url.find_first_of("/?#", authority_begin);
-  if (authority_end == std::string::npos) authority_end = url.size();
-  std::string authority = url.substr(authority_begin, authority_end - authority_begin);
   out.redacted = url;
-  if (const std::size_t at = authority.rfind('@'); at != std::string::npos) {
-    authority = authority.substr(at + 1);
-    out.redacted = url.substr(0, authority_begin) + "REDACTED:REDACTED@" + authority +
-                   url.substr(authority_end);
+  const auto parsed = urls::parse_uri(url);
+  if (!parsed) return out;
+  const urls::url_view& view = *parsed;
+  if (view.has_userinfo()) {
+    urls::url redacted = view;
+    redacted.set_user("REDACTED");
+    redacted.set_password("REDACTED");
+    out.redacted = std::string(redacted.buffer());
   }
-  std::string port;
-  if (!authority.empty() && authority.front() == '[') {  // [IPv6]:port
-    const std::size_t close = authority.find(']');
-    out.host = authority.substr(1, close == std::string::npos ? std::string::npos : close - 1);
-    if (close != std::string::npos && close + 1 < authority.size() && authority[close + 1] == ':')
-      port = authority.substr(close + 2);
-  } else if (const std::size_t colon = authority.rfind(':'); colon != std::string::npos) {
-    out.host = authority.substr(0, colon);
-    port = authority.substr(colon + 1);
-  } else {
-    out.host = authority;
-  }
-  out.port = scheme == "https" ? 443 : 80;
-  if (!port.empty() && port.size() <= 5 &&
-      port.find_first_not_of("0123456789") == std::string::npos)
-    out.port = std::stoi(port);
+  out.host = view.host_address();  // IPv6 without brackets
+  out.port = view.scheme_id() == urls::scheme::https ? 443 : 80;
+  if (view.has_port())
+    if (const auto port = parse_port(view.port())) out.port = *port;
   return out;
 }
 

@@ -32,9 +32,11 @@ class TracingTransport final : public HttpTransport {
   observability::SpanSink& sink_;
 };
 
-// Splits "http://user:pass@host:port/prefix" into what the span reports:
-// the URL without credentials ("REDACTED" in their place), host and port
-// (80/443 by scheme when absent).
+// What the span reports of "http://user:pass@host:port/prefix" (parsed with
+// Boost.URL): the URL without credentials ("REDACTED" in their place), host
+// (an IPv6 literal without brackets) and port (80/443 by scheme when
+// absent). A URL Boost.URL refuses is reported as given, without host and
+// port.
 struct UrlParts {
   std::string redacted;
   std::string host;

@@ -23,6 +23,7 @@
 
 #include "adapters/blocking_http.h"
 #include "adapters/http_client.h"
+#include "adapters/sandbox/throwaway_ca.h"
 #include "api/child_process.h"
 #include "engine/json_read.h"
 #include "phases/campaign_input.h"
@@ -67,6 +68,9 @@ struct BenchOptions {
   int latency_ms = 0;
   bool park_only = false;  // --parked without approving them afterwards
   bool outbound_io_thread = false;  // the server's outbound HTTP on its own thread
+  // The sandbox over HTTPS with a certificate from a CA made for the run;
+  // the orchestrator trusts that CA (ca_file) and verifies every call.
+  bool tls = false;
   bool keep = false;
 };
 
@@ -228,7 +232,8 @@ class Driver {
         concurrency_(concurrency),
         tag_(std::move(tag)),
         ids_(std::move(ids)),
-        client_(io_, http::HttpClient::PoolLimits{1 << 16}) {}
+        // The API is on this machine: no proxy from the environment.
+        client_(io_, http::HttpClient::PoolLimits{1 << 16}, http::ProxyEnvironment{}) {}
 
   // Campaign i gets the workflow id poisoned_id(tag, i) (so a fault can name
   // it), and those `poisoned` picks must fail while the others complete.
@@ -422,13 +427,19 @@ class Bench {
     if (exe_.empty()) return fail("cannot find this executable (/proc/self/exe)");
     dir_ = fs::temp_directory_path() / ("orchestrator-bench-" + std::to_string(::getpid()));
     fs::create_directories(dir_);
-    sandbox_url_ = "http://127.0.0.1:" + std::to_string(free_loopback_port());
+    const std::string sandbox_listen = "127.0.0.1:" + std::to_string(free_loopback_port());
+    sandbox_url_ = (o_.tls ? "https://" : "http://") + sandbox_listen;
     api_url_ = "http://127.0.0.1:" + std::to_string(free_loopback_port());
+    std::vector<std::string> sandbox_args = {
+        exe_, "sandbox", "--listen", sandbox_listen, "--latency", std::to_string(o_.latency_ms)};
+    if (o_.tls) {
+      if (std::string e = make_certificates(); !e.empty()) return fail(e);
+      sandbox_args.insert(sandbox_args.end(), {"--tls-cert", (dir_ / "sandbox.crt").string(),
+                                               "--tls-key", (dir_ / "sandbox.key").string()});
+    }
+    http_ = std::make_unique<http::BlockingHttp>(trust_ ? trust_ : http::direct_connection());
     write_config();
-    sandbox_ = spawn_wrapped("ORCH_BENCH_WRAP_SANDBOX",
-                             {exe_, "sandbox", "--listen", sandbox_url_.substr(7), "--latency",
-                              std::to_string(o_.latency_ms)},
-                             dir_ / "sandbox.log");
+    sandbox_ = spawn_wrapped("ORCH_BENCH_WRAP_SANDBOX", sandbox_args, dir_ / "sandbox.log");
     if (!wait_ready(sandbox_url_, "/health", sandbox_)) return fail("the sandbox did not start");
     if (o_.fail_rate > 0 && !inject_failures()) return fail("cannot inject the failures");
     if (o_.poison_rate > 0 && !inject_poison()) return fail("cannot inject the poison");
@@ -466,6 +477,21 @@ class Bench {
   }
 
  private:
+  // A CA for this run and the sandbox's certificate from it, in dir_.
+  std::string make_certificates() {
+    try {
+      const sandbox::ThrowawayCa ca("orchestrator bench CA");
+      if (std::string e = ca.write_certificate(dir_ / "ca.crt"); !e.empty()) return e;
+      if (std::string e = ca.issue_server().write(dir_, "sandbox"); !e.empty()) return e;
+    } catch (const std::exception& e) {
+      return e.what();
+    }
+    auto trust = std::make_shared<http::ConnectionSettings>(*http::direct_connection());
+    trust->ca_file = (dir_ / "ca.crt").string();
+    trust_ = std::move(trust);
+    return "";
+  }
+
   int fail(const std::string& why) {
     std::fprintf(stderr, "bench: %s (logs in %s)\n", why.c_str(), dir_.c_str());
     o_.keep = true;
@@ -478,9 +504,12 @@ class Bench {
       // Unbounded in-flight calls: with --latency and a large C, the default
       // bulkhead (64 per service) would make steps wait for it, not for the
       // service.
+      // The sandbox is on this machine: never through a proxy.
+      json settings = {{"max_concurrent", "1000000"}, {"proxy", ""}};
+      if (trust_) settings["ca_file"] = trust_->ca_file;
       services[s] = {{"url", sandbox_url_},
                      {"token", std::string("bench-") + s + "-token"},
-                     {"settings", {{"max_concurrent", "1000000"}}}};
+                     {"settings", std::move(settings)}};
     }
     // A throwaway server on loopback, like the demo's: no API tokens.
     json config = {{"services", services},
@@ -506,8 +535,8 @@ class Bench {
                         {"method", "POST"},
                         {"status", 400},
                         {"rate", o_.fail_rate}};
-    auto r = http_.call(sandbox_url_, "POST", "/sandbox/faults", fault.dump(),
-                        {{"Content-Type", "application/json"}});
+    auto r = http_->call(sandbox_url_, "POST", "/sandbox/faults", fault.dump(),
+                         {{"Content-Type", "application/json"}});
     return r.ok() && r.response.status == 201;
   }
 
@@ -519,8 +548,8 @@ class Bench {
                         {"method", "POST"},
                         {"status", 500},
                         {"workflow_ids", std::move(ids)}};
-    auto r = http_.call(sandbox_url_, "POST", "/sandbox/faults", fault.dump(),
-                        {{"Content-Type", "application/json"}});
+    auto r = http_->call(sandbox_url_, "POST", "/sandbox/faults", fault.dump(),
+                         {{"Content-Type", "application/json"}});
     return r.ok() && r.response.status == 201;
   }
 
@@ -535,7 +564,7 @@ class Bench {
         child = -1;  // reaped
         return false;
       }
-      auto r = http_.call(url, "GET", path, "", {}, std::chrono::milliseconds(1000));
+      auto r = http_->call(url, "GET", path, "", {}, std::chrono::milliseconds(1000));
       if (r.ok() && r.response.status == 200) return true;
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
@@ -543,7 +572,7 @@ class Bench {
   }
 
   std::string get(const std::string& url, const std::string& path) {
-    auto r = http_.call(url, "GET", path, "", {}, std::chrono::seconds(60));
+    auto r = http_->call(url, "GET", path, "", {}, std::chrono::seconds(60));
     return r.ok() ? r.response.body : std::string();
   }
 
@@ -641,6 +670,7 @@ class Bench {
         {"workflows", o_.workflows},
         {"concurrency", o_.concurrency},
         {"sandbox_latency_ms", o_.latency_ms},
+        {"sandbox_tls", o_.tls},
         {"fail_rate", o_.fail_rate},
         {"poison_rate", o_.poison_rate},
         {"mismatched", r.mismatched},
@@ -677,8 +707,10 @@ class Bench {
          "separate processes: orchestrator serve (SQLite, fsync on), sandbox, this client"}};
     if (!parked.is_null()) result["parked"] = std::move(parked);
 
-    std::printf("campaigns            %d (concurrency %d, sandbox latency %d ms, fail rate %.2f)\n",
-                o_.workflows, o_.concurrency, o_.latency_ms, o_.fail_rate);
+    std::printf(
+        "campaigns            %d (concurrency %d, sandbox latency %d ms, fail rate %.2f%s)\n",
+        o_.workflows, o_.concurrency, o_.latency_ms, o_.fail_rate,
+        o_.tls ? ", sandbox over HTTPS" : "");
     if (o_.workflows > 0) {
       std::printf("campaigns/s          %.1f  (%.2f s; %d completed, %d failed)\n",
                   result["campaigns_per_second"].get<double>(), r.seconds, r.completed, r.failed);
@@ -728,19 +760,21 @@ class Bench {
   std::string exe_;
   fs::path dir_;
   std::string sandbox_url_;
+  // --tls: the run's CA (and no proxy); null otherwise.
+  std::shared_ptr<const http::ConnectionSettings> trust_;
   std::string api_url_;
   double sandbox_cpu_ = 0;
   double client_cpu_ = 0;
   pid_t sandbox_ = -1;
   pid_t orchestrator_ = -1;
-  http::BlockingHttp http_;
+  std::unique_ptr<http::BlockingHttp> http_;
 };
 
 int bench_usage() {
   std::fprintf(stderr,
                "usage: orchestrator bench --workflows N --concurrency C [--parked M] "
                "[--park-only] [--fail-rate R] [--poison-rate R] [--deadline SECONDS] "
-               "[--latency MS] [--outbound-io-thread] [--keep]\n");
+               "[--latency MS] [--outbound-io-thread] [--tls] [--keep]\n");
   return 2;
 }
 
@@ -761,6 +795,7 @@ int run_bench(const std::vector<std::string>& args) {
     else if (args[i] == "--keep") ok = (o.keep = true);
     else if (args[i] == "--park-only") ok = (o.park_only = true);
     else if (args[i] == "--outbound-io-thread") ok = (o.outbound_io_thread = true);
+    else if (args[i] == "--tls") ok = (o.tls = true);
     else ok = false;
     if (!ok) return bench_usage();
   }

@@ -11,8 +11,12 @@
 // (13 per campaign failed in distribution) or any was repeated.
 //
 //   orchestrator bench --workflows N --concurrency C [--parked M [--park-only]]
-//                      [--fail-rate R] [--latency MS] [--keep]
+//                      [--fail-rate R] [--latency MS] [--tls] [--keep]
 //
+// --tls: the sandbox speaks HTTPS with a certificate from a CA made for the
+// run (adapters/sandbox/throwaway_ca.h); the orchestrator trusts that CA
+// through each service's ca_file and verifies every connection, as against
+// the real services. The REST API stays plain HTTP.
 // --parked M: M more campaigns are left waiting for approval; the report
 // gives the RSS per parked campaign, then the orchestrator is restarted
 // (SIGTERM, a new process on the same store) and the time to ready is

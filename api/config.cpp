@@ -182,6 +182,10 @@ std::string load_config(const std::string& path, AppConfig* c) {
             return "config: max_connections must be between 0 (from the file limit) and " +
                    std::to_string(kMaxConnections);
           c->max_connections = static_cast<std::size_t>(n);
+        } else if (key == "tls_cert_file") {
+          c->tls_cert_file = value.get<std::string>();
+        } else if (key == "tls_key_file") {
+          c->tls_key_file = value.get<std::string>();
         } else if (key == "outbound_io_thread") {
           c->outbound_io_thread = value.get<bool>();
         } else if (key == "passivate_after_ms") {
@@ -229,6 +233,10 @@ std::string load_config(const std::string& path, AppConfig* c) {
     if (!parse_listen(v, &c->listen_host, &c->listen_port)) return "ORCH_LISTEN must be HOST:PORT";
   if (const char* v = env("ORCH_STORE")) c->store_url = v;
   if (const char* v = env("ORCH_LOG_LEVEL")) c->log_level = v;
+  if (const char* v = env("ORCH_TLS_CERT_FILE")) c->tls_cert_file = v;
+  if (const char* v = env("ORCH_TLS_KEY_FILE")) c->tls_key_file = v;
+  if (c->tls_cert_file.empty() != c->tls_key_file.empty())
+    return "tls_cert_file and tls_key_file (ORCH_TLS_CERT_FILE, ORCH_TLS_KEY_FILE) go together";
   std::int64_t max_connections = static_cast<std::int64_t>(c->max_connections);
   if (!env_count("ORCH_MAX_CONNECTIONS", &max_connections) || max_connections > kMaxConnections)
     return "ORCH_MAX_CONNECTIONS must be a whole number up to " + std::to_string(kMaxConnections);

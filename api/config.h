@@ -47,6 +47,12 @@ struct AppConfig {
   // env ORCH_MAX_CONNECTIONS); 0 derives it from the file limit (see
   // http::default_max_connections). Past it, see http::ServerLimits.
   std::size_t max_connections = 0;
+  // HTTPS for the REST API (config tls_cert_file / tls_key_file, env
+  // ORCH_TLS_CERT_FILE / ORCH_TLS_KEY_FILE): PEM files of the certificate
+  // chain and its private key. Both set: the API speaks HTTPS only (probes
+  // and the metrics scrape included); neither: plain HTTP.
+  std::string tls_cert_file;
+  std::string tls_key_file;
   adapters::AdapterConfig adapters;          // ignored for services when sandbox
   // Traces over OTLP/HTTP: off (no tracer at all) unless `otlp.endpoint` is
   // set (config `otlp_endpoint`, env OTEL_EXPORTER_OTLP_ENDPOINT). The batch

@@ -78,7 +78,7 @@ int run_demo(const std::vector<std::string>& args) {
   std::printf("  journal       %s (SQLite, WAL, fsync on every group commit)\n\n",
               config.store_url.c_str());
 
-  http::BlockingHttp client;
+  http::BlockingHttp client(http::direct_connection());  // the server is on this machine
   const json input = sample_campaign();
   auto started = client.call(api, "POST", "/v1/campaigns", input.dump());
   if (!started.ok() || started.response.status != 201) {

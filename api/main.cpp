@@ -34,13 +34,14 @@ void usage(FILE* out = stderr) {
                "  orchestrator serve [--config FILE] [--listen HOST:PORT] [--store URL] "
                "[--sandbox] [--sandbox-port PORT] [--no-auth]\n"
                "  orchestrator auth hash-token      (reads a token on stdin, prints its SHA-256)\n"
-               "  orchestrator sandbox [--listen HOST:PORT] [--latency MS]\n"
+               "  orchestrator sandbox [--listen HOST:PORT] [--latency MS] "
+               "[--tls-cert FILE --tls-key FILE]\n"
                "  orchestrator demo [--keep-serving] [--listen HOST:PORT]\n"
                "  orchestrator journal verify --store URL\n"
                "  orchestrator journal accept-loss --store URL\n"
                "  orchestrator bench --workflows N --concurrency C [--parked M] [--park-only]\n"
                "                     [--fail-rate R] [--poison-rate R] [--deadline SECONDS]\n"
-               "                     [--latency MS] [--outbound-io-thread] [--keep]\n");
+               "                     [--latency MS] [--tls] [--outbound-io-thread] [--keep]\n");
 }
 
 // glibc's per-thread malloc cache keeps 7 free chunks per size class by
@@ -258,10 +259,18 @@ int sandbox(const std::vector<std::string>& args) {
       }
     } else if (args[i] == "--latency" && i + 1 < args.size()) {
       options.latency = std::chrono::milliseconds(std::stol(args[++i]));
+    } else if (args[i] == "--tls-cert" && i + 1 < args.size()) {
+      options.tls.cert_chain_file = args[++i];
+    } else if (args[i] == "--tls-key" && i + 1 < args.size()) {
+      options.tls.private_key_file = args[++i];
     } else {
       std::fprintf(stderr, "orchestrator sandbox: unknown argument '%s'\n", args[i].c_str());
       return 2;
     }
+  }
+  if (options.tls.cert_chain_file.empty() != options.tls.private_key_file.empty()) {
+    std::fprintf(stderr, "orchestrator sandbox: --tls-cert and --tls-key go together\n");
+    return 2;
   }
   net::io_context io{1};
   orch::sandbox::Sandbox sb(io, options);
@@ -269,8 +278,8 @@ int sandbox(const std::vector<std::string>& args) {
     std::fprintf(stderr, "orchestrator sandbox: %s\n", e.c_str());
     return 1;
   }
-  std::printf("{\"level\":\"info\",\"message\":\"sandbox listening\",\"url\":\"http://%s:%u\"}\n",
-              host.c_str(), sb.port());
+  std::printf("{\"level\":\"info\",\"message\":\"sandbox listening\",\"url\":\"%s://%s:%u\"}\n",
+              options.tls.cert_chain_file.empty() ? "http" : "https", host.c_str(), sb.port());
   std::fflush(stdout);
   net::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code&, int) {

@@ -4,6 +4,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <cstdlib>
 #include <thread>
 
 #include "adapters/campaign_adapters.h"
@@ -115,6 +116,13 @@ std::string OrchestratorApp::start() {
   });
 
   adapters::AdapterConfig adapter_config = m.config.adapters;
+  // A CA file that does not load or a proxy URL that does not parse would
+  // fail every call to its service: stop here instead.
+  for (const auto& [name, endpoint] : adapter_config.services)
+    if (auto settings = adapters::connection_settings(name, endpoint))
+      if (std::string e = http::check_connection_settings(*settings); !e.empty())
+        return "service " + name + ": " + e;
+  log_proxy_environment();
   if (m.config.sandbox) {
     sandbox::SandboxOptions options;
     options.latency = m.config.sandbox_latency;
@@ -124,10 +132,13 @@ std::string OrchestratorApp::start() {
     m.sandbox_thread = std::thread([&m] { m.sandbox_io.run(); });
     adapter_config = adapters::AdapterConfig::pointing_at(m.sandbox->base_url());
     // URLs and tokens go to the sandbox; configured settings (breakers,
-    // bulkheads, retries...) still apply.
-    for (auto& [name, endpoint] : adapter_config.services)
+    // bulkheads, retries...) still apply, but never a proxy: the sandbox is
+    // in this process, where no proxy could reach it.
+    for (auto& [name, endpoint] : adapter_config.services) {
       if (auto it = m.config.adapters.services.find(name); it != m.config.adapters.services.end())
         for (const auto& [k, v] : it->second.settings) endpoint.settings[k] = v;
+      endpoint.settings["proxy"] = "";
+    }
   }
   if (m.config.outbound_io_thread) {
     auto threaded = std::make_unique<http::IoThreadTransport>(m.io);
@@ -174,6 +185,10 @@ std::string OrchestratorApp::start() {
         routes->handle(std::move(r), std::move(respond));
       },
       server_limits);
+  if (!m.config.tls_cert_file.empty())
+    if (std::string e = m.server->use_tls({m.config.tls_cert_file, m.config.tls_key_file});
+        !e.empty())
+      return e;
   m.server->on_refused([metrics = &m.metrics](http::ConnectionRefusal why) {
     switch (why) {
       case http::ConnectionRefusal::over_limit: return metrics->http_connection_refused("over_limit");
@@ -192,11 +207,37 @@ std::string OrchestratorApp::start() {
   m.started = true;
   observability::log(LogLevel::info, "orchestrator listening",
                      {{"listen", m.config.listen_host + ":" + std::to_string(port())},
+                      {"tls", m.server->tls()},
                       {"max_connections", m.server->max_connections()},
                       {"store", m.config.store_url},
                       {"sandbox", m.sandbox ? m.sandbox->base_url() : ""},
                       {"recovered_workflows", m.recovered}});
   return "";
+}
+
+namespace {
+// "host:port" of a proxy URL (never its credentials), or what is wrong.
+std::string proxy_address(const std::string& url) {
+  std::string error;
+  auto proxy = http::parse_proxy_url(url, &error);
+  return proxy ? proxy->address() : "invalid: " + error;
+}
+}  // namespace
+
+void OrchestratorApp::log_proxy_environment() {
+  const http::ProxyEnvironment env = http::ProxyEnvironment::from_process();
+  if (!env.https_proxy.empty() || !env.http_proxy.empty()) {
+    observability::log(LogLevel::info, "outbound proxy from the environment",
+                       {{"https", env.https_proxy.empty() ? "" : proxy_address(env.https_proxy)},
+                        {"http", env.http_proxy.empty() ? "" : proxy_address(env.http_proxy)},
+                        {"no_proxy", env.no_proxy}});
+  }
+  const char* upper = std::getenv("HTTP_PROXY");
+  const char* lower = std::getenv("http_proxy");
+  if (upper && *upper && !(lower && *lower))
+    observability::log(LogLevel::warn,
+                       "HTTP_PROXY is ignored, as curl ignores it (a CGI server sets it from a "
+                       "request's Proxy header); set http_proxy for http:// services");
 }
 
 void OrchestratorApp::start_tracing() {
@@ -302,7 +343,8 @@ void OrchestratorApp::stop() {
 std::uint16_t OrchestratorApp::port() const { return impl_->server ? impl_->server->port() : 0; }
 
 std::string OrchestratorApp::base_url() const {
-  return "http://127.0.0.1:" + std::to_string(port());
+  const bool tls = impl_->server && impl_->server->tls();
+  return (tls ? "https://127.0.0.1:" : "http://127.0.0.1:") + std::to_string(port());
 }
 
 sandbox::Sandbox* OrchestratorApp::sandbox() { return impl_->sandbox.get(); }

@@ -40,6 +40,7 @@ class OrchestratorApp {
   void stop();
 
   std::uint16_t port() const;
+  // "http://127.0.0.1:<port>", or "https://..." with tls_cert_file set.
   std::string base_url() const;
   sandbox::Sandbox* sandbox();
   observability::Metrics& metrics();
@@ -66,6 +67,10 @@ class OrchestratorApp {
  private:
   void schedule_retention();
   void start_tracing();
+  // Says which proxies the environment names for outbound calls (their
+  // addresses only) and warns about an upper-case HTTP_PROXY, which is
+  // ignored.
+  static void log_proxy_environment();
   static constexpr std::size_t kRetentionBatch = 1000;
 
   struct Impl;

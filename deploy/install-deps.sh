@@ -11,11 +11,13 @@ set -euo pipefail
 # clang and libclang-rt-14-dev (libFuzzer's runtime for clang 14) build the
 # fuzz targets in tests/fuzz/; jq and curl run the documentation's shell blocks
 # (tests/docs/run_page.py); libhowardhinnant-date-dev and tzdata the user
-# actors' calendar windows in IANA time zones.
-packages=(build-essential cmake libboost1.81-all-dev nlohmann-json3-dev prometheus-cpp-dev
-          libgtest-dev libsqlite3-dev prometheus libbenchmark-dev libsimdjson-dev libssl-dev
-          python3 python3-jsonschema chromium clang libclang-rt-14-dev jq curl
-          libhowardhinnant-date-dev tzdata)
+# actors' calendar windows in IANA time zones; libssl-dev is also TLS (OpenSSL
+# 3) for the outbound client and the REST API; libboost-url1.81-dev is
+# Boost.URL's compiled part (not among libboost1.81-all-dev's dependencies).
+packages=(build-essential cmake libboost1.81-all-dev libboost-url1.81-dev nlohmann-json3-dev
+          prometheus-cpp-dev libgtest-dev libsqlite3-dev prometheus libbenchmark-dev
+          libsimdjson-dev libssl-dev python3 python3-jsonschema chromium clang
+          libclang-rt-14-dev jq curl libhowardhinnant-date-dev tzdata)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -137,7 +137,8 @@ class Harness {
     json services = json::object();
     for (const char* s : {"notion", "tool_service", "memory_gateway", "slm", "figma", "github",
                           "github_pages", "slack", "sendgrid", "buffer", "grafana", "messaging"})
-      services[s] = {{"url", sandbox_url_}, {"token", "crash-token"}};
+      // The sandbox is on this machine: never through a proxy.
+      services[s] = {{"url", sandbox_url_}, {"token", "crash-token"}, {"settings", {{"proxy", ""}}}};
     json config = {{"services", services},
                    {"log_level", "warn"},
                    {"retry_initial_interval_ms", 20}};
@@ -415,7 +416,7 @@ class Harness {
   std::atomic<pid_t> orchestrator_pid_{-1};
   std::vector<std::string> ids_;
   std::map<std::string, Scenario> scenario_;
-  http::BlockingHttp http_;
+  http::BlockingHttp http_{http::direct_connection()};  // servers on this machine
   std::atomic<bool> driving_done_{false};
   std::atomic<int> started_{0};
   std::atomic<int> kills_done_{0};

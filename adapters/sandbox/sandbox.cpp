@@ -196,7 +196,7 @@ json Fault::to_json() const {
 }
 
 Sandbox::Sandbox(boost::asio::io_context& io, SandboxOptions options)
-    : io_(io), state_(std::make_shared<State>(io, options)) {}
+    : io_(io), tls_(options.tls), state_(std::make_shared<State>(io, options)) {}
 
 Sandbox::~Sandbox() { stop(); }
 
@@ -204,6 +204,8 @@ std::string Sandbox::listen(const std::string& host, uint16_t port) {
   if (server_) return "sandbox is already listening";
   auto server = std::make_unique<http::HttpServer>(
       io_, [this](Request req, Responder respond) { handle(std::move(req), std::move(respond)); });
+  if (!tls_.cert_chain_file.empty())
+    if (std::string err = server->use_tls(tls_); !err.empty()) return err;
   std::string err = server->listen(host, port);
   if (!err.empty()) return err;
   server_ = std::move(server);
@@ -212,7 +214,10 @@ std::string Sandbox::listen(const std::string& host, uint16_t port) {
 
 uint16_t Sandbox::port() const { return server_ ? server_->port() : 0; }
 
-std::string Sandbox::base_url() const { return "http://127.0.0.1:" + std::to_string(port()); }
+std::string Sandbox::base_url() const {
+  return (tls_.cert_chain_file.empty() ? "http://127.0.0.1:" : "https://127.0.0.1:") +
+         std::to_string(port());
+}
 
 void Sandbox::stop() {
   if (server_) server_->stop();

@@ -97,6 +97,9 @@ struct SandboxOptions {
   std::chrono::milliseconds latency{0};  // added before every fake-service answer
   double failure_rate = 0.0;             // probability of a random 503
   uint64_t seed = 42;                    // for failure_rate and fault rates < 1
+  // Set (both files): the sandbox speaks HTTPS only, as the real services
+  // do (see adapters/sandbox/throwaway_ca.h for a certificate).
+  http::ServerTls tls;
 };
 
 class Sandbox {
@@ -106,11 +109,12 @@ class Sandbox {
   Sandbox(const Sandbox&) = delete;
   Sandbox& operator=(const Sandbox&) = delete;
 
-  // Starts an orch::http::HttpServer on host:port (0 = ephemeral).
-  // Returns "" on success, otherwise the failure.
+  // Starts an orch::http::HttpServer on host:port (0 = ephemeral), over
+  // HTTPS when the options name a certificate. Returns "" on success,
+  // otherwise the failure.
   std::string listen(const std::string& host, uint16_t port);
   uint16_t port() const;
-  std::string base_url() const;  // "http://127.0.0.1:<port>"
+  std::string base_url() const;  // "http://127.0.0.1:<port>" ("https://..." over TLS)
   // Stops the HTTP server (idempotent). State is kept.
   void stop();
 
@@ -131,6 +135,7 @@ class Sandbox {
 
  private:
   boost::asio::io_context& io_;
+  const http::ServerTls tls_;
   std::shared_ptr<State> state_;
   std::unique_ptr<http::HttpServer> server_;
 };

@@ -67,7 +67,7 @@ OrchestratorProcess::OrchestratorProcess(const nlohmann::json& overrides, unsign
                           /*die_with_parent=*/true);
   if (pid_ <= 0) return;
 
-  http::BlockingHttp http;
+  http::BlockingHttp http(http::direct_connection());
   const auto deadline = Clock::now() + kStartDeadline;
   while (Clock::now() < deadline) {
     if (!running()) return;

@@ -111,7 +111,9 @@ struct TestClient::Impl {
 };
 
 TestClient::TestClient() : impl_(std::make_unique<Impl>()) {
-  impl_->client = std::make_unique<http::HttpClient>(impl_->io);
+  // The sandbox is on this machine: no proxy from the environment.
+  impl_->client = std::make_unique<http::HttpClient>(impl_->io, http::HttpClient::PoolLimits{},
+                                                     http::ProxyEnvironment{});
   impl_->thread = std::thread([impl = impl_.get()] { impl->io.run(); });
 }
 
