@@ -846,7 +846,7 @@ void WorkflowEngine::signal(const std::string& workflow_id, const std::string& n
   // An idempotency key stands for one request: the same signal with the
   // same body from the same identity (the actor is in the payload).
   const std::string fingerprint =
-      idempotency_key.empty() ? std::string() : text_hash(name + '\n' + text);
+      idempotency_key.empty() ? std::string() : sha256_hex(name + '\n' + text);
   std::string error;
   WorkflowPtr wf = resident(workflow_id, &error);
   if (!wf && error.empty() && !fingerprint.empty() && summary(workflow_id)) {
