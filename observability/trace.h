@@ -4,7 +4,7 @@
 // Span ids are either random (an outbound HTTP call) or derived: a hash of
 // the trace id and a name for what the span is about, so code that restarts
 // can name the same span again without storing its id (see
-// engine/workflow_tracer.h).
+// engine/workflow/workflow_tracer.h).
 #pragma once
 
 #include <cstdint>

@@ -9,10 +9,10 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "adapters/adapter_config.h"
-#include "adapters/campaign_adapters.h"
-#include "adapters/http_client.h"
-#include "adapters/service_adapter.h"
+#include "adapters/services/adapter_config.h"
+#include "adapters/services/campaign_adapters.h"
+#include "adapters/http/http_client.h"
+#include "adapters/services/service_adapter.h"
 #include "phases/ports.h"
 #include "tests/support/sandbox_fixture.h"
 

@@ -4,8 +4,8 @@
 // metrics; tokens stored only as SHA-256.
 #include <gtest/gtest.h>
 
-#include "api/auth.h"
-#include "engine/digest.h"
+#include "api/server/auth.h"
+#include "engine/common/digest.h"
 #include "tests/support/orchestrator_fixture.h"
 
 namespace orch::testing {

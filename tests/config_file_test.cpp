@@ -4,7 +4,7 @@
 
 #include <fstream>
 
-#include "api/config.h"
+#include "api/server/config.h"
 #include "tests/support/orchestrator_fixture.h"
 
 namespace orch::testing {

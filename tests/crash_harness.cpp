@@ -37,9 +37,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "adapters/blocking_http.h"
-#include "api/child_process.h"
-#include "phases/campaign_input.h"
+#include "adapters/http/blocking_http.h"
+#include "api/cli/child_process.h"
+#include "phases/campaign/campaign_input.h"
 
 namespace {
 

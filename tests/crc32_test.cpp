@@ -1,6 +1,6 @@
-// engine/crc32.h gives the same CRC-32 as Boost.CRC, which wrote the
+// engine/journal/crc32.h gives the same CRC-32 as Boost.CRC, which wrote the
 // checksums of journals already on disk.
-#include "engine/crc32.h"
+#include "engine/journal/crc32.h"
 
 #include <gtest/gtest.h>
 
@@ -8,7 +8,7 @@
 #include <random>
 #include <string>
 
-#include "engine/journal_record.h"
+#include "engine/journal/journal_record.h"
 
 namespace orch::engine {
 namespace {

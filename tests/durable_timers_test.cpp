@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "adapters/sandbox/sandbox.h"
-#include "engine/time_format.h"
+#include "engine/time/time_format.h"
 #include "tests/support/orchestrator_fixture.h"
 
 namespace orch::testing {

@@ -15,8 +15,8 @@
 #include <thread>
 #include <vector>
 
-#include "adapters/http_server.h"
-#include "api/config.h"
+#include "adapters/http/http_server.h"
+#include "api/server/config.h"
 #include "tests/support/orchestrator_fixture.h"
 #include "tests/support/raw_http.h"
 #include "tests/support/recording_server.h"

@@ -19,9 +19,9 @@
 #include <string>
 #include <thread>
 
-#include "adapters/http_client.h"
-#include "adapters/http_parser.h"
-#include "adapters/http_server.h"
+#include "adapters/http/http_client.h"
+#include "adapters/http/http_parser.h"
+#include "adapters/http/http_server.h"
 #include "tests/support/raw_http.h"
 #include "tests/support/recording_server.h"
 

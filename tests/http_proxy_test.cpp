@@ -1,11 +1,11 @@
-// adapters/http_proxy.h: NO_PROXY matching as curl does it, the proxy
+// adapters/http/http_proxy.h: NO_PROXY matching as curl does it, the proxy
 // environment's precedence, and proxy URLs.
 #include <map>
 #include <string>
 
 #include <gtest/gtest.h>
 
-#include "adapters/http_proxy.h"
+#include "adapters/http/http_proxy.h"
 
 namespace orch::http {
 namespace {

@@ -1,5 +1,5 @@
-// adapters/http_syntax.h against RFC 9110's definitions, byte by byte.
-#include "adapters/http_syntax.h"
+// adapters/http/http_syntax.h against RFC 9110's definitions, byte by byte.
+#include "adapters/http/http_syntax.h"
 
 #include <gtest/gtest.h>
 

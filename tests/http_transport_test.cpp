@@ -26,9 +26,9 @@
 #include <boost/asio/write.hpp>
 #include <gtest/gtest.h>
 
-#include "adapters/http_client.h"
-#include "adapters/http_message.h"
-#include "adapters/http_server.h"
+#include "adapters/http/http_client.h"
+#include "adapters/http/http_message.h"
+#include "adapters/http/http_server.h"
 
 namespace orch::http {
 namespace {

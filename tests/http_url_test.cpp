@@ -1,9 +1,9 @@
-// adapters/http_url.h: base URLs through Boost.URL.
+// adapters/http/http_url.h: base URLs through Boost.URL.
 #include <string>
 
 #include <gtest/gtest.h>
 
-#include "adapters/http_url.h"
+#include "adapters/http/http_url.h"
 
 namespace orch::http {
 namespace {

@@ -10,7 +10,7 @@
 #include <future>
 #include <thread>
 
-#include "adapters/io_thread_transport.h"
+#include "adapters/http/io_thread_transport.h"
 #include "adapters/sandbox/sandbox.h"
 #include "tests/support/mock_http_server.h"
 #include "tests/support/orchestrator_fixture.h"

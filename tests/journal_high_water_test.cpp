@@ -1,8 +1,8 @@
-// The journal's high-water mark file (engine/journal_high_water.h): the
+// The journal's high-water mark file (engine/store/journal_high_water.h): the
 // newest value reads back; a slot spoiled by a torn write leaves the older
 // value of the other slot, never a newer or made-up one; a file with no
 // readable slot is reported as such and rewritten on open.
-#include "engine/journal_high_water.h"
+#include "engine/store/journal_high_water.h"
 
 #include <gtest/gtest.h>
 

@@ -9,7 +9,7 @@
 #include <fstream>
 
 #include "adapters/sandbox/sandbox.h"
-#include "engine/sqlite_journal_store.h"
+#include "engine/store/sqlite_journal_store.h"
 #include "tests/support/orchestrator_fixture.h"
 
 namespace orch::testing {

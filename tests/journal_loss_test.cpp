@@ -19,8 +19,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/journal_high_water.h"
-#include "engine/sqlite_journal_store.h"
+#include "engine/store/journal_high_water.h"
+#include "engine/store/sqlite_journal_store.h"
 #include "tests/support/orchestrator_fixture.h"
 
 namespace orch::testing {

@@ -9,8 +9,8 @@
 #include <boost/asio/io_context.hpp>
 #include <thread>
 
-#include "engine/journal.h"
-#include "engine/sqlite_journal_store.h"
+#include "engine/journal/journal.h"
+#include "engine/store/sqlite_journal_store.h"
 #include "tests/support/orchestrator_fixture.h"
 #include "tests/support/sqlite_query.h"
 

@@ -1,7 +1,7 @@
 // json_ascii::plain_prefix against its byte-by-byte definition: every byte
 // value at every position of strings as long as a few of the scan's steps,
 // so each lane of the 16-byte and 8-byte steps and the tail are covered.
-#include "engine/json_ascii.h"
+#include "engine/json/json_ascii.h"
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 // json_object / json_array build the same values as nlohmann's brace form.
-#include "engine/json_object.h"
+#include "engine/json/json_object.h"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // JsonProjection must keep exactly the members its paths name, and accept
 // and reject the same texts as json::parse.
-#include "adapters/json_projection.h"
+#include "adapters/services/json_projection.h"
 #include "tests/support/json_mutation.h"
 
 #include <gtest/gtest.h>

@@ -1,6 +1,6 @@
 // parse_json must accept and reject what json::parse does and build the
 // same value, down to the kind of each number.
-#include "engine/json_read.h"
+#include "engine/json/json_read.h"
 #include "tests/support/json_mutation.h"
 
 #include <gtest/gtest.h>

@@ -1,6 +1,6 @@
 // dump_json must write exactly what nlohmann's dump() writes: journal
 // payloads, input hashes and request bodies are compared and stored as text.
-#include "engine/json_text.h"
+#include "engine/json/json_text.h"
 
 #include <gtest/gtest.h>
 

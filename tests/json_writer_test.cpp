@@ -1,7 +1,7 @@
 // JsonWriter: the text it writes is dump_json's for the same value when
 // members come in key order, over hand-written and generated documents, and
 // a string that is not UTF-8 throws as dump() does.
-#include "engine/json_writer.h"
+#include "engine/json/json_writer.h"
 
 #include <gtest/gtest.h>
 
@@ -10,7 +10,7 @@
 #include <random>
 #include <string>
 
-#include "engine/json_text.h"
+#include "engine/json/json_text.h"
 
 namespace orch {
 namespace {

@@ -12,8 +12,8 @@
 #include <boost/asio/post.hpp>
 #include <gtest/gtest.h>
 
-#include "adapters/http_client.h"
-#include "adapters/http_message.h"
+#include "adapters/http/http_client.h"
+#include "adapters/http/http_message.h"
 #include "tests/support/mock_http_server.h"
 
 namespace orch::testing {

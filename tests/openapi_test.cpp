@@ -21,9 +21,9 @@
 #include <vector>
 
 #include "adapters/sandbox/sandbox.h"
-#include "api/auth.h"
-#include "api/routes.h"
-#include "engine/digest.h"
+#include "api/server/auth.h"
+#include "api/router/routes.h"
+#include "engine/common/digest.h"
 #include "tests/support/orchestrator_fixture.h"
 
 namespace orch::testing {

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "adapters/blocking_http.h"
+#include "adapters/http/blocking_http.h"
 #include "tests/support/orchestrator_process.h"
 #include "tests/support/raw_http.h"
 

@@ -16,7 +16,7 @@
 #include "adapters/resilience/rate_limiter.h"
 #include "adapters/resilience/retry_budget.h"
 #include "adapters/resilience/retry_schedule.h"
-#include "engine/clock.h"
+#include "engine/time/clock.h"
 
 namespace orch::resilience {
 namespace {

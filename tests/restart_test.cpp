@@ -9,8 +9,8 @@
 #include <thread>
 
 #include "adapters/sandbox/sandbox.h"
-#include "engine/json_text.h"
-#include "engine/workflow_engine.h"
+#include "engine/json/json_text.h"
+#include "engine/workflow/workflow_engine.h"
 #include "tests/support/orchestrator_fixture.h"
 #include "tests/support/sandbox_fixture.h"
 

@@ -10,7 +10,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "adapters/http_client.h"
+#include "adapters/http/http_client.h"
 #include "adapters/sandbox/sandbox.h"
 #include "tests/support/sandbox_fixture.h"
 

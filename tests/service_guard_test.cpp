@@ -12,9 +12,9 @@
 #include <future>
 #include <thread>
 
-#include "adapters/http_client.h"
-#include "adapters/service_guard.h"
-#include "adapters/slack_adapter.h"
+#include "adapters/http/http_client.h"
+#include "adapters/resilience/service_guard.h"
+#include "adapters/services/slack_adapter.h"
 #include "tests/support/mock_http_server.h"
 
 namespace orch::testing {

@@ -1,8 +1,8 @@
-// The WAL-buffering VFS (engine/sqlite_wal_buffer.h) on real database files:
+// The WAL-buffering VFS (engine/store/sqlite_wal_buffer.h) on real database files:
 // a commit's frames reach the log in one or two writes, and every byte
 // SQLite wrote is there for SQLite's own reads, for other connections once
 // committed, and after the database is closed and opened again.
-#include "engine/sqlite_wal_buffer.h"
+#include "engine/store/sqlite_wal_buffer.h"
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>

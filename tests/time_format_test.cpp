@@ -1,12 +1,12 @@
 // engine/time_format: the one RFC 3339 parser behind schedule_time, used by
 // both the CampaignInput validator and the engine. What one accepts the
 // other understands: there is no second parser to disagree with.
-#include "engine/time_format.h"
+#include "engine/time/time_format.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "phases/campaign_input.h"
+#include "phases/campaign/campaign_input.h"
 
 namespace orch::engine {
 namespace {

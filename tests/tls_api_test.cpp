@@ -8,9 +8,9 @@
 
 #include <gtest/gtest.h>
 
-#include "adapters/blocking_http.h"
+#include "adapters/http/blocking_http.h"
 #include "adapters/sandbox/sandbox.h"
-#include "api/config.h"
+#include "api/server/config.h"
 #include "tests/support/orchestrator_fixture.h"
 #include "tests/support/test_ca.h"
 

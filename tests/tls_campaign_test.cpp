@@ -10,7 +10,7 @@
 
 #include <gtest/gtest.h>
 
-#include "adapters/adapter_config.h"
+#include "adapters/services/adapter_config.h"
 #include "tests/support/connect_proxy.h"
 #include "tests/support/orchestrator_fixture.h"
 #include "tests/support/sandbox_fixture.h"

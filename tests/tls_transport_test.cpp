@@ -26,9 +26,9 @@
 #include <boost/asio/write.hpp>
 #include <gtest/gtest.h>
 
-#include "adapters/http_client.h"
-#include "adapters/http_server.h"
-#include "adapters/tls_context.h"
+#include "adapters/http/http_client.h"
+#include "adapters/http/http_server.h"
+#include "adapters/http/tls_context.h"
 #include "tests/support/connect_proxy.h"
 #include "tests/support/orchestrator_fixture.h"
 #include "tests/support/test_ca.h"

@@ -4,7 +4,7 @@
 // with a half-hour offset.
 #include <gtest/gtest.h>
 
-#include "engine/time_format.h"
+#include "engine/time/time_format.h"
 #include "phases/user_actor/frequency_rules.h"
 #include "phases/user_actor/user_actor.h"
 #include "tests/support/entity_harness.h"

@@ -8,8 +8,8 @@
 #include <fstream>
 #include <string>
 
-#include "api/config.h"
-#include "engine/sqlite_journal_store.h"
+#include "api/server/config.h"
+#include "engine/store/sqlite_journal_store.h"
 #include "tests/support/orchestrator_fixture.h"
 
 namespace orch::testing {

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/workflow_definition.h"
+#include "engine/workflow/workflow_definition.h"
 
 namespace orch::engine {
 namespace {

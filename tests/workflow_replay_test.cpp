@@ -7,11 +7,11 @@
 #include <mutex>
 
 #include "adapters/sandbox/sandbox.h"
-#include "engine/sqlite_journal_store.h"
-#include "engine/workflow_state.h"
-#include "engine/workflow_tracer.h"
+#include "engine/store/sqlite_journal_store.h"
+#include "engine/workflow/workflow_state.h"
+#include "engine/workflow/workflow_tracer.h"
 #include "observability/trace.h"
-#include "phases/campaign_definition.h"
+#include "phases/campaign/campaign_definition.h"
 #include "tests/support/orchestrator_fixture.h"
 
 namespace orch::testing {

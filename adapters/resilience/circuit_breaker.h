@@ -30,7 +30,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/clock.h"
+#include "engine/time/clock.h"
 
 namespace orch::resilience {
 

@@ -26,7 +26,7 @@
 #include <mutex>
 #include <vector>
 
-#include "engine/clock.h"
+#include "engine/time/clock.h"
 
 namespace orch::resilience {
 

@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <mutex>
 
-#include "engine/clock.h"
+#include "engine/time/clock.h"
 
 namespace orch::resilience {
 

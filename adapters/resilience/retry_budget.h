@@ -14,7 +14,7 @@
 #include <limits>
 #include <mutex>
 
-#include "engine/clock.h"
+#include "engine/time/clock.h"
 
 namespace orch::resilience {
 

@@ -13,10 +13,10 @@
 #include <vector>
 
 #include "adapters/sandbox/sandbox_state.h"
-#include "adapters/json_projection.h"
-#include "engine/json_object.h"
-#include "engine/json_text.h"
-#include "engine/json_writer.h"
+#include "adapters/services/json_projection.h"
+#include "engine/json/json_object.h"
+#include "engine/json/json_text.h"
+#include "engine/json/json_writer.h"
 
 namespace orch::sandbox {
 
@@ -367,7 +367,7 @@ Response notion_search(Sandbox::State&, Call& c) {
     page_size = std::clamp(ps->get<int>(), 1, 100);
   static constexpr const char* kTopics[] = {"market research", "audience insights",
                                             "competitor analysis"};
-  // Written in place, keys in order (engine/json_writer.h): what dump_json
+  // Written in place, keys in order (engine/json/json_writer.h): what dump_json
   // of Notion's page list would give, without building it first.
   std::string body;
   JsonWriter w(body);
@@ -563,7 +563,7 @@ Response slm_chat(Sandbox::State& s, Call& c) {
                      : tone == "technical" ? "Under the hood of"
                                            : "Introducing";
   // The completion and the answer, written in place with their keys in
-  // order (engine/json_writer.h): the same text as dump_json of the trees.
+  // order (engine/json/json_writer.h): the same text as dump_json of the trees.
   std::string text;
   JsonWriter(text)
       .begin_object()
@@ -624,7 +624,7 @@ Response figma_images(Sandbox::State& s, Call& c) {
   }
   if (images.empty())
     return json_response(400, {{"status", 400}, {"err", "Missing required parameter: ids"}});
-  // Written in place, keys in order (engine/json_writer.h).
+  // Written in place, keys in order (engine/json/json_writer.h).
   std::string body;
   JsonWriter w(body);
   w.begin_object().key("err").null().key("images").begin_object();
@@ -681,7 +681,7 @@ Response github_pulls(Sandbox::State& s, Call& c) {
   int64_t number = ++s.github_pr_numbers[owner + "/" + repo];
   std::string slug = owner + "/" + repo;
   uint64_t id = s.next_id();
-  // Written in place, keys in order (engine/json_writer.h).
+  // Written in place, keys in order (engine/json/json_writer.h).
   std::string body;
   JsonWriter w(body);
   w.begin_object();
@@ -750,7 +750,7 @@ Response github_put_contents(Sandbox::State& s, Call& c) {
   GitFile file{hex_id(fnv1a(b64), 40, n), base64_decoded_size(b64)};
   std::string commit_sha = hex_id(n, 40, 0xc0ffee);
   std::string name = path.substr(path.rfind('/') == std::string::npos ? 0 : path.rfind('/') + 1);
-  // Written in place, keys in order (engine/json_writer.h).
+  // Written in place, keys in order (engine/json/json_writer.h).
   std::string body;
   JsonWriter w(body);
   w.begin_object().key("commit").begin_object();
@@ -829,7 +829,7 @@ Response slack_post(Sandbox::State& s, Call& c) {
   std::snprintf(ts, sizeof ts, "%lld.%06llu", static_cast<long long>(unix_now()),
                 static_cast<unsigned long long>(s.next_id() % 1'000'000));
   std::string id = slack_channel_id(channel);
-  // Written in place, keys in order (engine/json_writer.h).
+  // Written in place, keys in order (engine/json/json_writer.h).
   std::string body;
   JsonWriter w(body);
   w.begin_object().key("channel").string(id);
@@ -975,7 +975,7 @@ Response buffer_create(Sandbox::State& s, Call& c) {
     s.buffer_updates[ids.back()] = "buffer";
   }
   auto count = static_cast<int64_t>(s.buffer_updates.size());
-  // Written in place, keys in order (engine/json_writer.h).
+  // Written in place, keys in order (engine/json/json_writer.h).
   std::string body;
   JsonWriter w(body);
   w.begin_object();

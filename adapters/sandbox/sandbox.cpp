@@ -11,7 +11,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "adapters/sandbox/sandbox_state.h"
-#include "engine/json_read.h"
+#include "engine/json/json_read.h"
 
 namespace orch::sandbox {
 

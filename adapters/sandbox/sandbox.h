@@ -84,8 +84,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "adapters/http_message.h"
-#include "adapters/http_server.h"
+#include "adapters/http/http_message.h"
+#include "adapters/http/http_server.h"
 
 namespace boost::asio {
 class io_context;

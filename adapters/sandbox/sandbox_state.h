@@ -17,7 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "adapters/http_message.h"
+#include "adapters/http/http_message.h"
 #include "adapters/sandbox/sandbox.h"
 
 namespace orch::sandbox {

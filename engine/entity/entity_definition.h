@@ -19,7 +19,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "engine/clock.h"
+#include "engine/time/clock.h"
 
 namespace orch::engine {
 

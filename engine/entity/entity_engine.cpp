@@ -5,8 +5,8 @@
 
 #include <boost/asio/io_context.hpp>
 
-#include "engine/json_object.h"
-#include "engine/json_text.h"
+#include "engine/json/json_object.h"
+#include "engine/json/json_text.h"
 #include "observability/log.h"
 #include "observability/metrics.h"
 

@@ -32,11 +32,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include "engine/clock.h"
+#include "engine/time/clock.h"
 #include "engine/entity/entity_definition.h"
-#include "engine/journal.h"
-#include "engine/status.h"
-#include "engine/timer_service.h"
+#include "engine/journal/journal.h"
+#include "engine/common/status.h"
+#include "engine/time/timer_service.h"
 
 namespace boost::asio {
 class io_context;

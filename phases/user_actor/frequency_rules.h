@@ -23,7 +23,7 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/clock.h"
+#include "engine/time/clock.h"
 
 namespace orch::phases::user_actor {
 

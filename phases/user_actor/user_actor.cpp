@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cstdio>
 
-#include "engine/json_object.h"
-#include "engine/time_format.h"
+#include "engine/json/json_object.h"
+#include "engine/time/time_format.h"
 #include "phases/user_actor/frequency_rules.h"
 
 namespace orch::phases::user_actor {

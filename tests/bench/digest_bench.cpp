@@ -31,8 +31,8 @@
 #include <string>
 #include <string_view>
 
-#include "engine/digest.h"
-#include "engine/json_text.h"
+#include "engine/common/digest.h"
+#include "engine/json/json_text.h"
 
 namespace {
 

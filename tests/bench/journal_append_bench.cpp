@@ -5,7 +5,7 @@
 // BM_StoreAppend: one SqliteJournalStore transaction (WAL, synchronous=FULL,
 //   so one fsync) of `batch` records of a typical payload size.
 // BM_RecordChecksum / BM_RecordChecksumBoost: the CRC-32 each record carries
-//   (engine/crc32.h, eight bytes a step) against Boost.CRC's byte-wise one.
+//   (engine/journal/crc32.h, eight bytes a step) against Boost.CRC's byte-wise one.
 // BM_GroupCommit: `in_flight` appends queued at once through Journal (the
 //   group-commit writer thread), each acknowledged on the io_context only
 //   once durable; items/s is appends made durable per second.
@@ -21,8 +21,8 @@
 #include <thread>
 #include <unistd.h>
 
-#include "engine/journal.h"
-#include "engine/sqlite_journal_store.h"
+#include "engine/journal/journal.h"
+#include "engine/store/sqlite_journal_store.h"
 
 namespace {
 

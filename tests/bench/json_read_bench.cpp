@@ -14,7 +14,7 @@
 //
 // Every reader must build the same nlohmann::json as json::parse (checked
 // before timing), since the engine works on nlohmann values: orch::parse_json
-// (engine/json_read.cpp, simdjson's DOM parser), nlohmann's own parser,
+// (engine/json/json_read.cpp, simdjson's DOM parser), nlohmann's own parser,
 // simdjson On-Demand and Boost.JSON (header-only, in this benchmark only).
 // The numbers, and those of the hand-written reader parse_json replaced
 // (this file at commit 190f6b2 measures it), are in engine/json_read.cpp.
@@ -43,8 +43,8 @@
 #include <type_traits>
 #include <vector>
 
-#include "adapters/json_projection.h"
-#include "engine/json_read.h"
+#include "adapters/services/json_projection.h"
+#include "engine/json/json_read.h"
 
 namespace {
 

@@ -19,11 +19,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include "adapters/blocking_http.h"
-#include "api/orchestrator_app.h"
-#include "engine/workflow_state.h"
-#include "phases/campaign_definition.h"
-#include "phases/campaign_input.h"
+#include "adapters/http/blocking_http.h"
+#include "api/server/orchestrator_app.h"
+#include "engine/workflow/workflow_state.h"
+#include "phases/campaign/campaign_definition.h"
+#include "phases/campaign/campaign_input.h"
 
 namespace {
 

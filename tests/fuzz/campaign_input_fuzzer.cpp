@@ -9,11 +9,11 @@
 #include <cstdint>
 #include <string>
 
-#include "adapters/http_message.h"
-#include "api/problem.h"
-#include "api/request_body.h"
-#include "engine/time_format.h"
-#include "phases/campaign_input.h"
+#include "adapters/http/http_message.h"
+#include "api/router/problem.h"
+#include "api/router/request_body.h"
+#include "engine/time/time_format.h"
+#include "phases/campaign/campaign_input.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   orch::http::Request request;

@@ -23,8 +23,8 @@
 
 #include <boost/beast/core/flat_buffer.hpp>
 
-#include "adapters/http_parser.h"
-#include "adapters/http_server.h"
+#include "adapters/http/http_parser.h"
+#include "adapters/http/http_server.h"
 
 namespace {
 

@@ -13,7 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/entity/entity_engine.h"
-#include "engine/sqlite_journal_store.h"
+#include "engine/store/sqlite_journal_store.h"
 #include "tests/support/orchestrator_fixture.h"
 
 namespace orch::testing {

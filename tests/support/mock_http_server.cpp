@@ -13,7 +13,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
-#include "adapters/http_server.h"
+#include "adapters/http/http_server.h"
 
 namespace orch::testing {
 

@@ -23,7 +23,7 @@
 #include <utility>
 #include <vector>
 
-#include "adapters/http_message.h"
+#include "adapters/http/http_message.h"
 
 namespace orch::testing {
 

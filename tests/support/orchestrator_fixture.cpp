@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "adapters/sandbox/sandbox.h"
-#include "phases/campaign_input.h"
+#include "phases/campaign/campaign_input.h"
 
 #include <fstream>
 #include <sstream>

@@ -10,8 +10,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "adapters/blocking_http.h"
-#include "api/orchestrator_app.h"
+#include "adapters/http/blocking_http.h"
+#include "api/server/orchestrator_app.h"
 
 namespace orch::testing {
 

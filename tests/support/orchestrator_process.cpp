@@ -8,9 +8,9 @@
 #include <thread>
 #include <vector>
 
-#include "adapters/blocking_http.h"
-#include "api/child_process.h"
-#include "engine/digest.h"
+#include "adapters/http/blocking_http.h"
+#include "api/cli/child_process.h"
+#include "engine/common/digest.h"
 #include "tests/support/raw_http.h"
 
 #ifndef ORCH_ORCHESTRATOR_BINARY

@@ -12,8 +12,8 @@
 #include <string_view>
 #include <vector>
 
-#include "adapters/http_message.h"
-#include "adapters/http_server.h"
+#include "adapters/http/http_message.h"
+#include "adapters/http/http_server.h"
 
 namespace orch::testing {
 

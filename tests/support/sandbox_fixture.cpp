@@ -11,7 +11,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 
-#include "adapters/http_server.h"
+#include "adapters/http/http_server.h"
 
 namespace orch::testing {
 

@@ -12,8 +12,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "adapters/http_client.h"
-#include "adapters/http_message.h"
+#include "adapters/http/http_client.h"
+#include "adapters/http/http_message.h"
 #include "adapters/sandbox/sandbox.h"
 #include "phases/ports.h"
 

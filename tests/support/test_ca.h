@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <string>
 
-#include "adapters/http_server.h"
+#include "adapters/http/http_server.h"
 
 namespace orch::testing {
 
