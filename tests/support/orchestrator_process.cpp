@@ -94,6 +94,7 @@ OrchestratorProcess::~OrchestratorProcess() {
 
 std::size_t OrchestratorProcess::resident() const { return resident_bytes(pid_); }
 std::size_t OrchestratorProcess::peak_resident() const { return peak_resident_bytes(pid_); }
+bool OrchestratorProcess::reset_peak_resident() const { return ::orch::testing::reset_peak_resident(pid_); }
 
 bool OrchestratorProcess::running() {
   if (pid_ <= 0) return false;

@@ -38,6 +38,8 @@ class OrchestratorProcess {
   // VmRSS of the child, and its peak since it started (VmHWM), in bytes.
   std::size_t resident() const;
   std::size_t peak_resident() const;
+  // Starts peak_resident over from now; false if the kernel refused.
+  bool reset_peak_resident() const;
   // Whether the child is still running (it has not exited or crashed).
   bool running();
   std::string log_text() const;

@@ -146,4 +146,12 @@ std::size_t status_kib_line(int pid, const std::string& key) {
 std::size_t resident_bytes(int pid) { return status_kib_line(pid, "VmRSS:"); }
 std::size_t peak_resident_bytes(int pid) { return status_kib_line(pid, "VmHWM:"); }
 
+bool reset_peak_resident(int pid) {
+  // "5" resets the peak resident set size to the current one (proc(5)).
+  std::ofstream out("/proc/" + std::to_string(pid) + "/clear_refs");
+  out << "5";
+  out.flush();
+  return static_cast<bool>(out);
+}
+
 }  // namespace orch::testing

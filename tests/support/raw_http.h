@@ -62,7 +62,10 @@ int first_status(std::string_view bytes);
 // The resident set size of process `pid` (VmRSS in /proc/<pid>/status), in
 // bytes; 0 when it cannot be read.
 std::size_t resident_bytes(int pid);
-// Its peak since it started (VmHWM), the same way.
+// Its peak since it started or since reset_peak_resident (VmHWM), the same way.
 std::size_t peak_resident_bytes(int pid);
+// Starts the peak over from the current resident size; false when the kernel
+// refused (then the peak still counts from the start).
+bool reset_peak_resident(int pid);
 
 }  // namespace orch::testing
