@@ -22,7 +22,7 @@
 
 #include "adapters/sandbox/sandbox.h"
 #include "api/server/auth.h"
-#include "api/router/routes.h"
+#include "api/routes/api_routes.h"
 #include "engine/common/digest.h"
 #include "tests/support/orchestrator_fixture.h"
 
@@ -669,6 +669,63 @@ TEST_F(OpenApiResponsesTest, RealResponsesOfEveryRouteMatchTheDocument) {
   x.post(a, sw + "/updates/approve", {{"comment", "fine"}}, bearer(kAlice));
   x.get(a, sw + "/approvals", bearer(kViewer));
 
+  // The user actors: settings, state, opt-outs, eligibility, reservations.
+  const std::string u = "/v1/users/ana";
+  const http::Headers json_body = {{"Content-Type", "application/json"}};
+  const json settings = {{"max_messages_per_day", 1},
+                         {"timezone", "Europe/Lisbon"},
+                         {"quiet_hours", {{"start", "23:59"}, {"end", "00:00"}}},
+                         {"preferences", {{"language", "pt"}}}};
+  EXPECT_EQ(x.call(c, "PUT", u, settings.dump(), json_body).status, 201);
+  EXPECT_EQ(x.call(c, "PUT", u, settings.dump(), json_body).status, 200);
+  EXPECT_EQ(x.call(c, "PUT", u, json{{"max_messages_per_day", -1}, {"timezone", "Mars/Base"}}.dump(),
+                   json_body).status,
+            422);
+  x.call(c, "PUT", "/v1/users/no%20spaces", "{}", json_body);
+  x.get(c, u);
+  x.get(c, "/v1/users/nobody");
+  x.get(c, "/v1/users?page_size=10");
+  x.get(c, "/v1/users?page=0");
+  x.get(c, u + "/eligibility?channel=email");
+  x.get(c, u + "/eligibility?channel=fax");
+  const json reserve = {{"campaign_id", "c1"}, {"channel", "email"}, {"message_id", "m1"},
+                        {"priority", "high"}};  // high: whatever the quiet hours
+  HttpReply granted = x.post(c, u + "/reservations", reserve);
+  ASSERT_EQ(granted.body.value("status", ""), "granted") << granted.raw;
+  EXPECT_EQ(x.post(c, u + "/reservations", reserve).body, granted.body);
+  json other = reserve;
+  other["channel"] = "sms";
+  EXPECT_EQ(x.post(c, u + "/reservations", other).status, 409);
+  EXPECT_EQ(x.post(c, u + "/reservations", {{"campaign_id", "c2"}, {"channel", "sms"},
+                                            {"message_id", "m2"}})
+                .body.value("status", ""),
+            "denied");
+  x.get(c, u);
+  const std::string rid = granted.body["reservation_id"];
+  EXPECT_EQ(x.post(c, u + "/reservations/" + rid + "/commit", json::object()).status, 200);
+  EXPECT_EQ(x.post(c, u + "/reservations/" + rid + "/commit", json::object()).status, 200);
+  x.post(c, u + "/reservations/rsv-none/release", json::object());
+  x.post(c, u + "/reservations/" + rid + "/release", {{"why", "no body"}});
+  HttpReply deferred = x.post(c, u + "/reservations", {{"campaign_id", "c3"}, {"channel", "push"},
+                                                       {"message_id", "m3"}, {"on_capped", "defer"}});
+  ASSERT_EQ(deferred.body.value("status", ""), "deferred") << deferred.raw;
+  x.get(c, u);
+  x.get(c, u + "/eligibility?channel=push");
+  EXPECT_EQ(x.post(c, u + "/reservations/" + deferred.body["reservation_id"].get<std::string>() +
+                          "/release",
+                   json::object())
+                .status,
+            200);
+  x.post(c, u + "/reservations", {{"campaign_id", "c4"}, {"channel", "fax"}, {"priority", "urgent"}});
+  EXPECT_EQ(x.post(c, u + "/opt-out", {{"channel", "sms"}}).status, 200);
+  EXPECT_EQ(x.post(c, u + "/opt-in", {{"channel", "sms"}}).status, 200);
+  x.post(c, u + "/opt-out", {{"channel", "fax"}});
+  x.post(c, "/v1/users/zoe/opt-out", {{"channel", "whatsapp"}});
+  x.get(c, "/v1/users");
+  x.get(a, u, bearer(kViewer));
+  x.call(a, "PUT", u, settings.dump(), json_body);
+  x.post(a, u + "/opt-out", {{"channel", "sms"}}, bearer(kViewer));
+
   // Every operation succeeded at least once.
   for (const std::string& op : documented_operations(doc))
     EXPECT_TRUE(x.succeeded().count(op)) << op << " was never answered 2xx";
@@ -678,7 +735,9 @@ TEST_F(OpenApiResponsesTest, RealResponsesOfEveryRouteMatchTheDocument) {
         "POST /v1/campaigns 422", "GET /v1/workflows/{id} 404",
         "POST /v1/workflows/{id}/signals/approve 409",
         "POST /v1/workflows/{id}/signals/update_content 413",
-        "POST /v1/workflows/{id}/updates/approve 403"})
+        "POST /v1/workflows/{id}/updates/approve 403", "PUT /v1/users/{id} 422",
+        "POST /v1/users/{id}/reservations 409", "POST /v1/users/{id}/opt-out 403",
+        "POST /v1/users/{id}/reservations/{reservation_id}/release 404"})
     EXPECT_TRUE(x.seen().count(expected)) << expected << " was not exercised";
 
   // The schemas judge every response and request body, then a document with

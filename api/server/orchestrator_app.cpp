@@ -14,7 +14,8 @@
 #include "adapters/http/blocking_http.h"
 #include "adapters/http/tracing_transport.h"
 #include "adapters/sandbox/sandbox.h"
-#include "api/router/routes.h"
+#include "api/routes/api_routes.h"
+#include "engine/entity/entity_engine.h"
 #include "engine/journal/journal.h"
 #include "engine/workflow/workflow_engine.h"
 #include "observability/log.h"
@@ -22,6 +23,7 @@
 #include "observability/otlp_exporter.h"
 #include "phases/campaign/campaign_activities.h"
 #include "phases/campaign/campaign_definition.h"
+#include "phases/user_actor/user_actor.h"
 
 namespace orch::api {
 
@@ -63,6 +65,7 @@ struct OrchestratorApp::Impl {
   engine::ActivityRegistry activities;
   std::unique_ptr<phases::CampaignActivities> campaign;
   std::unique_ptr<engine::WorkflowEngine> engine;
+  std::unique_ptr<engine::EntityEngine> entities;
   std::unique_ptr<Authenticator> auth;
   std::unique_ptr<ApiRoutes> routes;
   std::unique_ptr<http::HttpServer> server;
@@ -175,8 +178,11 @@ std::string OrchestratorApp::start() {
   for (const auto& [workflow_id, why] : report.damaged) m.engine->quarantine(workflow_id, why);
   if (Status s = m.engine->recover(); !s) return "recovery failed: " + s.message();
   m.recovered = m.engine->active_count();
-  m.routes = std::make_unique<ApiRoutes>(*m.engine, *m.store, m.metrics, *m.clock, m.guards.get(),
-                                         m.auth.get());
+  m.entities = std::make_unique<engine::EntityEngine>(m.io, *m.journal, *m.clock, &m.metrics);
+  m.entities->add(phases::user_actor::user_actor_definition());
+  m.routes = std::make_unique<ApiRoutes>(
+      ApiContext{*m.engine, *m.entities, *m.store, m.metrics, *m.clock, m.guards.get()},
+      m.auth.get());
   http::ServerLimits server_limits;
   server_limits.max_connections = m.config.max_connections;
   m.server = std::make_unique<http::HttpServer>(
@@ -328,6 +334,7 @@ void OrchestratorApp::stop() {
   // journal drains its queue (its callbacks are dropped with the io_context).
   m.server.reset();
   m.routes.reset();
+  m.entities.reset();
   m.engine.reset();
   m.journal.reset();
   m.campaign.reset();

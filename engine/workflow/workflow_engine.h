@@ -218,6 +218,8 @@ class WorkflowEngine {
   // Unfinished workflows held in memory.
   std::size_t resident_count() const { return active_.size(); }
   std::size_t known_count() const { return summaries_.size(); }
+  // The workflow kinds this engine runs.
+  const DefinitionRegistry& definitions() const { return definitions_; }
 
   // Test hook: sees every record right after it is folded into live state.
   using RecordObserver = std::function<void(const WorkflowState&, const JournalRecord&)>;

@@ -114,8 +114,21 @@ json view_of(const json& state, const EntityCall& call) {
                       {"success", true}});
   }
   json pending = json::array();
-  for (const json& r : state["reservations"])
-    if (r["until"].get<engine::TimeMs>() >= call.now_ms) pending.push_back(r);
+  for (const json& r : state["reservations"]) {
+    const engine::TimeMs until = r["until"].get<engine::TimeMs>();
+    if (until < call.now_ms) continue;
+    json p = {{"reservation_id", r["id"]},
+              {"campaign_id", r["campaign_id"]},
+              {"channel", r["channel"]},
+              {"message_id", r["message_id"]},
+              {"status", r["status"]},
+              {"priority", r.value("priority", "normal")},
+              {"reserved_at", engine::format_time(r["at"].get<engine::TimeMs>())},
+              {"expires_at", engine::format_time(until)}};
+    if (r.contains("eligible_at"))
+      p["eligible_at"] = engine::format_time(r["eligible_at"].get<engine::TimeMs>());
+    pending.push_back(std::move(p));
+  }
   json out = {{"user_id", std::string(call.key)},
               {"total_messages_sent", state["totals"].value("sent", 0)},
               {"last_message_time", c.last_message_at ? json(engine::format_time(*c.last_message_at))

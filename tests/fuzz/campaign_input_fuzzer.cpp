@@ -1,6 +1,6 @@
 // libFuzzer target: arbitrary bytes as the body of POST /v1/campaigns,
-// parsed and validated as ApiRoutes::start_campaign does (parse_object,
-// then validate_campaign_input, then the 422 problem listing the errors).
+// parsed and validated as POST /v1/campaigns does (api/routes/campaign_routes.cpp:
+// parse_object, then validate_campaign_input, then the 422 problem listing the errors).
 //
 // Besides crashes and sanitizer reports, it fails (traps) when the
 // validation accepts a schedule_time the engine cannot schedule
