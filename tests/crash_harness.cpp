@@ -5,11 +5,13 @@
 // ledger: every workflow reached the state its scenario implies, every
 // forward side effect was applied at most once (and all 15 for a completed
 // campaign), every compensation exactly once and newest first, and every
-// workflow's journal is dense and has no duplicate transition.
+// workflow's journal is dense and has no duplicate transition. Beside the
+// campaigns, senders reserve and commit messages through user actors
+// (crash_actors.h): no cap exceeded, no committed send lost or twice.
 //
 //   crash_harness --orchestrator PATH [--workflows N] [--kills K] [--seed S]
 //                 [--latency MS] [--start-interval MS] [--keep DIR]
-//                 [--passivate-after MS] [--checkpoint-pages P]
+//                 [--passivate-after MS] [--checkpoint-pages P] [--users U]
 //
 // --passivate-after sets the orchestrator's passivate_after_ms (0: a campaign
 // leaves memory as soon as it waits for a human), so decisions and deadlines
@@ -40,6 +42,7 @@
 #include "adapters/http/blocking_http.h"
 #include "api/cli/child_process.h"
 #include "phases/campaign/campaign_input.h"
+#include "tests/crash_actors.h"
 
 namespace {
 
@@ -69,6 +72,7 @@ struct Options {
   long long checkpoint_pages = -1;    // -1: the server's default
   int latency_ms = 8;
   int start_interval_ms = 5;
+  int users = 20;  // user actors the senders work on (0: none)
   std::string keep;
 };
 
@@ -99,13 +103,24 @@ class Harness {
 
     plan_scenarios();
     inject_faults();
+    orch::testing::ActorLoad load;
+    load.users = o_.users;
+    orch::testing::ActorDriver actors(api_url_, load);
+    if (o_.users > 0 && !actors.configure()) return fail("user actors could not be configured");
     std::thread killer([this] { kill_loop(); });
+    std::thread senders([&] {
+      if (o_.users > 0) actors.run();
+    });
     drive();
+    senders.join();
     killer.join();
     // One last restart so verification also reads a recovered server.
     restart_orchestrator();
     if (!wait_healthy(api_url_)) return fail("orchestrator did not restart");
-    bool ok = verify();
+    json summary;
+    bool ok = verify(&summary);
+    if (o_.users > 0) ok = actors.verify(&summary) && ok;
+    std::printf("%s\n", summary.dump().c_str());
     ::kill(orchestrator_pid_, SIGTERM);
     ::waitpid(orchestrator_pid_, nullptr, 0);
     // And the journal checks out offline.
@@ -312,7 +327,7 @@ class Harness {
     }
   }
 
-  bool verify() {
+  bool verify(json* summary_out) {
     int bad = 0;
     std::map<std::string, int> outcomes;
     long long forward_effects = 0, compensations = 0, replays = 0;
@@ -399,7 +414,7 @@ class Harness {
                     {"sandbox_replays", replays},
                     {"client_retries", retries_.load()},
                     {"violations", bad}};
-    std::printf("%s\n", summary.dump().c_str());
+    *summary_out = std::move(summary);
     if (kills_done_ < o_.kills) {
       std::fprintf(stderr, "only %d of %d kills happened before the workload ended\n",
                    kills_done_.load(), o_.kills);
@@ -441,6 +456,7 @@ constexpr const char* kUsage =
     "  --start-interval MS     pause between campaign starts (5)\n"
     "  --passivate-after MS    the server's passivate_after_ms (its default)\n"
     "  --checkpoint-pages P    the server's journal_checkpoint_pages (its default)\n"
+    "  --users U               user actors the senders reserve for, cap 3 a day (20; 0: none)\n"
     "  --keep DIR              keep the store and logs in DIR\n"
     "  --help                  this text\n";
 
@@ -469,6 +485,7 @@ int main(int argc, char** argv) {
       else if (a == "--passivate-after") o.passivate_after_ms = std::stoll(v);
       else if (a == "--checkpoint-pages") o.checkpoint_pages = std::stoll(v);
       else if (a == "--start-interval") o.start_interval_ms = std::stoi(v);
+      else if (a == "--users") o.users = std::stoi(v);
       else {
         std::fprintf(stderr, "crash_harness: unknown argument %s\n%s", a.c_str(), kUsage);
         return 2;
