@@ -1,6 +1,6 @@
 // The sandbox's core: request dispatch, the idempotency ledger, fault and
 // latency injection, and the /sandbox/ control endpoints. The fake services
-// themselves live in fake_services.cpp.
+// themselves live in fake_*.cpp, one file per service (fake_services.h).
 #include "adapters/sandbox/sandbox.h"
 
 #include <algorithm>

@@ -1,5 +1,6 @@
 // Internal to the sandbox: its state and the fake-service route table. Only
-// sandbox.cpp and fake_services.cpp include this.
+// sandbox.cpp and the fake services (fake_*.cpp, through fake_services.h)
+// include this.
 #pragma once
 
 #include <chrono>
@@ -135,7 +136,7 @@ struct Sandbox::State {
   std::unordered_map<std::string, GitFile> github_files;       // "o/r/path"
   std::unordered_map<std::string, std::string> sendgrid_batches;  // batch -> status
   // Sent emails, for GET /v3/messages/{msg_id} (SendGrid's Email Activity):
-  // the newest ones only (kSentEmailsKept in fake_services.cpp), so that a
+  // the newest ones only (kSentEmailsKept in fake_sendgrid.cpp), so that a
   // long benchmark's sandbox stays small.
   struct SentEmail {
     std::string from_email, to_email, subject;
@@ -148,19 +149,20 @@ struct Sandbox::State {
   std::unordered_map<std::string, std::string> twilio_messages;  // sid -> status
   std::unordered_map<std::string, std::string> fcm_messages;     // id -> project
 
-  void clear();    // REQUIRES: mu held
+  void clear();    // REQUIRES: mu held (sandbox_state.cpp)
   void reserve();  // pre-sizes the ledger tables
   uint64_t next_id() { return ++id_counter; }
 };
 
-// --- fake_services.cpp ---
+// --- fake_service_routes.cpp, fake_service_auth.cpp ---
 
 RouteMatch match_service_route(std::string_view method,
                                const std::vector<std::string>& seg);
 // nullopt when the request carries the credentials the service requires.
 std::optional<http::Response> check_auth(AuthKind auth, const http::Request& req);
 
-// --- shared helpers (fake_services.cpp) ---
+// --- shared by the sandbox and the fake services (fake_service_requests.cpp,
+// fake_service_values.cpp, fake_service_errors.cpp) ---
 
 std::string path_decode(std::string_view in);
 std::vector<std::string> split_path(std::string_view path);

@@ -1,6 +1,6 @@
 // Memory gateway (MemoryStore): an in-cluster service with no public API
 // reference; this file and the sandbox's fake
-// (adapters/sandbox/fake_services.cpp) are its contract. Bearer token when
+// (adapters/sandbox/fake_memory_gateway.cpp) are its contract. Bearer token when
 // configured.
 //   POST /v1/recall {"query"} -> 200 {"memories":[{"key","value","score"}],"query"}
 //   POST /v1/remember {"key","value"} -> 200 {"key","stored":true}

@@ -1,6 +1,6 @@
 // Tool service (headless-browser scraping, WebScraper): an in-cluster
 // service with no public API reference; this file and the sandbox's fake
-// (adapters/sandbox/fake_services.cpp) are its contract.
+// (adapters/sandbox/fake_tool_service.cpp) are its contract.
 //   POST /v1/tools/scrape {"url"}, Bearer token when configured; answer 200
 //   {"url","title","text","status_code","content_type"}: reads text,
 //   status_code (the scraped page's), url, title.

@@ -1,0 +1,90 @@
+// Twilio: POST /2010-04-01/Accounts/{sid}/Messages.json, POST|GET
+// /2010-04-01/Accounts/{sid}/Messages/{msid}.json.
+#include <string>
+#include <string_view>
+
+#include "adapters/sandbox/fake_services.h"
+
+namespace orch::sandbox {
+
+using nlohmann::json;
+using http::Response;
+
+Response twilio_error(int status, int code, const std::string& message) {
+  return json_response(status, {{"code", code},
+                                {"message", message},
+                                {"more_info", "https://www.twilio.com/docs/errors/" + std::to_string(code)},
+                                {"status", status}});
+}
+
+namespace {
+
+json twilio_message(const std::string& account, const std::string& sid, const std::string& to,
+                    const std::string& from, const std::string& body, const std::string& status) {
+  std::string now = rfc2822(unix_now());
+  return {{"sid", sid},
+          {"account_sid", account},
+          {"to", to},
+          {"from", from},
+          {"body", body},
+          {"status", status},
+          {"num_segments", "1"},
+          {"num_media", "0"},
+          {"direction", "outbound-api"},
+          {"api_version", "2010-04-01"},
+          {"price", nullptr},
+          {"error_code", nullptr},
+          {"error_message", nullptr},
+          {"date_created", now},
+          {"date_updated", now},
+          {"uri", "/2010-04-01/Accounts/" + account + "/Messages/" + sid + ".json"}};
+}
+
+std::string twilio_sid(const Call& c) {
+  std::string_view f(c.seg[4]);
+  return std::string(f.substr(0, f.size() - 5));  // strip ".json"
+}
+
+Response twilio_not_found(const Call& c) {
+  return twilio_error(404, 20404,
+                      "The requested resource " + std::string(c.req.path()) + " was not found");
+}
+
+}  // namespace
+
+Response twilio_send(Sandbox::State& s, Call& c) {
+  const std::string& account = c.seg[2];
+  std::string to = c.field("To").value_or("");
+  std::string from = c.field("From").value_or("");
+  std::string body = c.field("Body").value_or("");
+  if (to.empty()) return twilio_error(400, 21604, "A 'To' phone number is required.");
+  if (from.empty() && !c.field("MessagingServiceSid"))
+    return twilio_error(400, 21603, "A 'From' phone number is required.");
+  if (body.empty() && !c.field("MediaUrl"))
+    return twilio_error(400, 21602, "Message body is required.");
+  if (!from.empty() && starts_with(to, "whatsapp:") != starts_with(from, "whatsapp:"))
+    return twilio_error(400, 21910, "Invalid From and To pair. From and To should be of the same channel");
+  std::string sid = "SM" + hex_id(s.next_id(), 32, 0x7a1);
+  s.twilio_messages[sid] = "queued";
+  return json_response(201, twilio_message(account, sid, to, from, body, "queued"));
+}
+
+Response twilio_update(Sandbox::State& s, Call& c) {
+  std::string sid = twilio_sid(c);
+  auto it = s.twilio_messages.find(sid);
+  if (it == s.twilio_messages.end()) return twilio_not_found(c);
+  std::string status = c.field("Status").value_or("");
+  if (status != "canceled")
+    return twilio_error(400, 21220, "Invalid parameter: Status must be 'canceled'");
+  it->second = "canceled";
+  return json_response(200, twilio_message(c.seg[2], sid, "", "", "", "canceled"));
+}
+
+Response twilio_fetch(Sandbox::State& s, Call& c) {
+  std::string sid = twilio_sid(c);
+  auto it = s.twilio_messages.find(sid);
+  if (it == s.twilio_messages.end()) return twilio_not_found(c);
+  return json_response(200, twilio_message(c.seg[2], sid, "", "", "", it->second));
+}
+
+}  // namespace orch::sandbox
