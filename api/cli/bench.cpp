@@ -24,6 +24,8 @@
 #include "adapters/http/blocking_http.h"
 #include "adapters/http/http_client.h"
 #include "adapters/sandbox/throwaway_ca.h"
+#include "api/cli/bench_processes.h"
+#include "api/cli/bench_reservations.h"
 #include "api/cli/child_process.h"
 #include "engine/json/json_read.h"
 #include "phases/campaign/campaign_input.h"
@@ -48,7 +50,6 @@ constexpr long long kEffectsPerParked = 11;
 constexpr long long kCompensationsPerFailedInDistribution = 6;
 constexpr int kLongPollMs = 30'000;
 constexpr std::chrono::seconds kStartupTimeout{60};
-constexpr std::chrono::seconds kStopTimeout{30};
 constexpr const char* kReviewer = "bench-reviewer";
 constexpr const char* kServices[] = {"notion", "tool_service", "memory_gateway", "slm",
                                      "figma",  "github",       "github_pages",   "slack",
@@ -76,18 +77,6 @@ struct BenchOptions {
 
 // ------------------------------------------------------------ processes
 
-std::string self_exe() {
-  std::error_code ec;
-  fs::path p = fs::read_symlink("/proc/self/exe", ec);
-  return ec ? std::string() : p.string();
-}
-
-// The child dies with the benchmark so nothing is left running; /proc/self/exe
-// is this very binary even if the file was replaced since.
-pid_t spawn(const std::vector<std::string>& argv, const fs::path& log) {
-  return spawn_child("/proc/self/exe", argv, log, /*die_with_parent=*/true);
-}
-
 // For profiling: ORCH_BENCH_WRAP_SERVE="/usr/bin/valgrind --tool=callgrind"
 // runs the orchestrator under that command (words split on spaces, the first
 // an absolute path), so its instructions can be counted under the real load;
@@ -112,69 +101,7 @@ pid_t spawn_wrapped(const char* wrap_variable, const std::vector<std::string>& a
   return spawn_child(full.front(), full, log, /*die_with_parent=*/true);
 }
 
-// SIGTERM, then SIGKILL if it does not exit in time. Returns true on a clean exit.
-bool stop_process(pid_t pid) {
-  if (pid <= 0) return true;
-  ::kill(pid, SIGTERM);
-  const auto deadline = Clock::now() + kStopTimeout;
-  int status = 0;
-  while (Clock::now() < deadline) {
-    if (::waitpid(pid, &status, WNOHANG) == pid) return WIFEXITED(status) && WEXITSTATUS(status) == 0;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  ::kill(pid, SIGKILL);
-  ::waitpid(pid, &status, 0);
-  return false;
-}
-
-struct ProcessSample {
-  double cpu_seconds = 0;       // user + system
-  long long rss_bytes = 0;      // VmRSS
-  long long peak_rss_bytes = 0; // VmHWM
-};
-
-ProcessSample sample_process(pid_t pid) {
-  ProcessSample s;
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
-  // Fields after the command name (which may hold spaces) start at state (3).
-  if (auto close = text.rfind(')'); close != std::string::npos) {
-    std::istringstream in(text.substr(close + 2));
-    std::string field;
-    unsigned long long utime = 0, stime = 0;
-    for (int i = 3; i <= 15 && in >> field; ++i) {
-      if (i == 14) utime = std::stoull(field);
-      if (i == 15) stime = std::stoull(field);
-    }
-    s.cpu_seconds = static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
-  }
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    auto kib = [&](const char* key) -> long long {
-      if (line.rfind(key, 0) != 0) return -1;
-      return std::stoll(line.substr(std::string_view(key).size())) * 1024;
-    };
-    if (long long v = kib("VmRSS:"); v >= 0) s.rss_bytes = v;
-    if (long long v = kib("VmHWM:"); v >= 0) s.peak_rss_bytes = v;
-  }
-  return s;
-}
-
 // ------------------------------------------------------------ metrics
-
-// The value of an unlabelled series in Prometheus text format (0 if absent).
-double metric(const std::string& text, const std::string& name) {
-  std::size_t at = 0;
-  while ((at = text.find(name, at)) != std::string::npos) {
-    const bool line_start = at == 0 || text[at - 1] == '\n';
-    const std::size_t after = at + name.size();
-    if (line_start && after < text.size() && text[after] == ' ')
-      return std::strtod(text.c_str() + after + 1, nullptr);
-    at = after;
-  }
-  return 0;
-}
 
 struct JournalFigures {
   double records = 0;
@@ -188,14 +115,6 @@ JournalFigures journal_figures(const std::string& metrics_text) {
           metric(metrics_text, "journal_append_seconds_count"),
           metric(metrics_text, "journal_group_commit_batch_size_sum"),
           metric(metrics_text, "journal_append_seconds_sum")};
-}
-
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const std::size_t i =
-      std::min(v.size() - 1, static_cast<std::size_t>(p * static_cast<double>(v.size())));
-  return v[i];
 }
 
 // ------------------------------------------------------------ the client
@@ -774,7 +693,9 @@ int bench_usage() {
   std::fprintf(stderr,
                "usage: orchestrator bench --workflows N --concurrency C [--parked M] "
                "[--park-only] [--fail-rate R] [--poison-rate R] [--deadline SECONDS] "
-               "[--latency MS] [--outbound-io-thread] [--tls] [--keep]\n");
+               "[--latency MS] [--outbound-io-thread] [--tls] [--keep]\n"
+               "       orchestrator bench --reservations N --users U [--concurrency C] "
+               "[--idle-users M] [--keep]\n");
   return 2;
 }
 
@@ -782,10 +703,17 @@ int bench_usage() {
 
 int run_bench(const std::vector<std::string>& args) {
   BenchOptions o;
+  ReservationBenchOptions users;
+  bool reservations = false;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const bool has = i + 1 < args.size();
     bool ok = has;
-    if (args[i] == "--workflows" && has) ok = parse_int(args[++i], 0, &o.workflows);
+    if (args[i] == "--reservations" && has) {
+      ok = parse_int(args[++i], 1, &users.reservations);
+      reservations = true;
+    } else if (args[i] == "--users" && has) ok = parse_int(args[++i], 1, &users.users);
+    else if (args[i] == "--idle-users" && has) ok = parse_int(args[++i], 0, &users.idle_users);
+    else if (args[i] == "--workflows" && has) ok = parse_int(args[++i], 0, &o.workflows);
     else if (args[i] == "--concurrency" && has) ok = parse_int(args[++i], 1, &o.concurrency);
     else if (args[i] == "--parked" && has) ok = parse_int(args[++i], 0, &o.parked);
     else if (args[i] == "--fail-rate" && has) ok = parse_rate(args[++i], &o.fail_rate);
@@ -798,6 +726,12 @@ int run_bench(const std::vector<std::string>& args) {
     else if (args[i] == "--tls") ok = (o.tls = true);
     else ok = false;
     if (!ok) return bench_usage();
+  }
+  if (reservations) {
+    if (std::find(args.begin(), args.end(), "--concurrency") != args.end())
+      users.concurrency = o.concurrency;
+    users.keep = o.keep;
+    return run_reservation_bench(users);
   }
   if (o.workflows == 0 && o.parked == 0) return bench_usage();
   Bench bench(o);

@@ -41,7 +41,8 @@ void usage(FILE* out = stderr) {
                "  orchestrator journal accept-loss --store URL\n"
                "  orchestrator bench --workflows N --concurrency C [--parked M] [--park-only]\n"
                "                     [--fail-rate R] [--poison-rate R] [--deadline SECONDS]\n"
-               "                     [--latency MS] [--tls] [--outbound-io-thread] [--keep]\n");
+               "                     [--latency MS] [--tls] [--outbound-io-thread] [--keep]\n"
+               "  orchestrator bench --reservations N --users U [--concurrency C] [--idle-users M]\n");
 }
 
 // glibc's per-thread malloc cache keeps 7 free chunks per size class by

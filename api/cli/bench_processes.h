@@ -1,0 +1,34 @@
+// What the benchmarks share: their child processes (the orchestrator and the
+// sandbox, started from this same binary), those processes' CPU time and
+// memory, a metric read from the Prometheus text, percentiles.
+#pragma once
+
+#include <sys/types.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace orch::api {
+
+// The path of this binary ("" if /proc cannot say).
+std::string self_exe();
+// Starts this binary with `argv` (argv[0] included), output to `log`; the
+// child dies with the benchmark so nothing is left running.
+pid_t spawn(const std::vector<std::string>& argv, const std::filesystem::path& log);
+// SIGTERM, then SIGKILL if it does not exit in time. Returns true on a clean exit.
+bool stop_process(pid_t pid);
+
+struct ProcessSample {
+  double cpu_seconds = 0;        // user + system
+  long long rss_bytes = 0;       // VmRSS
+  long long peak_rss_bytes = 0;  // VmHWM
+};
+ProcessSample sample_process(pid_t pid);
+
+// The value of an unlabelled series in Prometheus text format (0 if absent).
+double metric(const std::string& text, const std::string& name);
+// The p-quantile (0..1) of `v`, 0 when empty.
+double percentile(std::vector<double> v, double p);
+
+}  // namespace orch::api
