@@ -3,6 +3,10 @@
 #include <cstdio>
 #include <cstdlib>
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include <boost/asio/io_context.hpp>
 
 #include "engine/json/json_object.h"
@@ -17,6 +21,16 @@ using nlohmann::json;
 namespace {
 
 constexpr TimeMs kEvictionSweepMs = 1'000;
+// One sweep evicts at most this many entities, then yields to the calls
+// waiting behind it and goes on a moment later: 16,000 user actors leaving
+// memory at once held the engine thread long enough to put 130 ms on the
+// bench's p99 reserve.
+constexpr std::size_t kMaxEvictedPerSweep = 1'024;
+constexpr TimeMs kEvictionYieldMs = 1;
+// Freed entity state stays in glibc's heap unless trimmed: after 100,000
+// users had left memory the server still held 2.2 KB of RSS per known user.
+// A trim after this many evictions gives it back to the kernel.
+constexpr std::size_t kEvictionsPerTrim = 16'384;
 
 std::string journal_id(std::string_view kind, const std::string& key) {
   std::string id;
@@ -126,17 +140,32 @@ void EntityEngine::touch(Entity& e) {
 
 void EntityEngine::evict_idle() {
   const TimeMs now = clock_.now_ms();
+  std::size_t evicted = 0;
+  bool more = false;
   for (auto it = recent_.begin(); it != recent_.end();) {
     Entity* e = *it;
     const bool idle = now - e->last_used_ms >= limits_.idle_after_ms;
     if (!idle && resident_.size() <= limits_.max_resident) break;  // the rest are newer
+    if (evicted == kMaxEvictedPerSweep) {
+      more = true;
+      break;
+    }
     ++it;
     if (e->commits_in_flight > 0) continue;  // its answers are not durable yet
     recent_.erase(e->recent);
     resident_.erase(e->id);
+    ++evicted;
   }
   if (metrics_) metrics_->entities_resident(resident_.size());
-  if (!resident_.empty()) eviction_timer_.arm("sweep", now + kEvictionSweepMs);
+  evicted_since_trim_ += evicted;
+  if (evicted_since_trim_ >= kEvictionsPerTrim || (resident_.empty() && evicted_since_trim_ > 0)) {
+    evicted_since_trim_ = 0;
+#if defined(__GLIBC__)
+    ::malloc_trim(0);
+#endif
+  }
+  if (more) eviction_timer_.arm("sweep", now + kEvictionYieldMs);
+  else if (!resident_.empty()) eviction_timer_.arm("sweep", now + kEvictionSweepMs);
 }
 
 // ---------------------------------------------------------------- replay

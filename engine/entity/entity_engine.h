@@ -126,6 +126,7 @@ class EntityEngine {
   std::unordered_map<std::string, std::unique_ptr<Entity>> resident_;  // by journal id
   std::list<Entity*> recent_;  // least recently used first
   TimerService eviction_timer_;
+  std::size_t evicted_since_trim_ = 0;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
