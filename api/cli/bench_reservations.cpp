@@ -120,8 +120,6 @@ class ReservationBench {
     const long long resident = static_cast<long long>(metric(metrics(), "entities_resident"));
     const long long rss_busy = sample_process(server_).rss_bytes;
     const bool evicted = wait_evicted();
-    if (const char* pause = std::getenv("ORCH_BENCH_IDLE_PAUSE_S"))
-      std::this_thread::sleep_for(std::chrono::seconds(std::atoi(pause)));
     const long long rss_idle = sample_process(server_).rss_bytes;
     const long long known = o_.users + o_.idle_users;
     // And a fresh process on the same store: what a known user costs when
