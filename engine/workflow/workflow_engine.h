@@ -263,9 +263,25 @@ class WorkflowEngine {
   void log_transition(const WorkflowState& st, const JournalRecord& r,
                       const nlohmann::json& payload);
   void commit(const WorkflowPtr& wf, std::function<void()> after_durable);
+  // Decides what `wf` does next (journaling it), commits, then acts.
   void advance(const WorkflowPtr& wf);
-  void decide(Workflow& wf, TimeMs now, std::set<std::size_t>& run_steps, bool& run_compensation,
-              TimeMs& wake);
+  // One pass of decisions at `now` (workflow_scheduler.cpp).
+  struct Decisions;
+  void decide(Workflow& wf, TimeMs now, Decisions& next);
+  // Unwinding: steps with an unknown outcome first, then the newest
+  // compensation, then the end.
+  void decide_unwinding(Workflow& wf, TimeMs now, Decisions& next);
+  void schedule_compensation(Workflow& wf, const compensation::Compensation& c, TimeMs now,
+                             Decisions& next);
+  // The current phase's steps: all at once (parallel) or the first not done.
+  void schedule_phase(Workflow& wf, std::size_t phase, TimeMs now, Decisions& next);
+  void schedule_step(Workflow& wf, std::size_t index, TimeMs now, Decisions& next);
+  // A step journaled as scheduled whose activity is not running (parked for
+  // its service, or scheduled before a restart) runs again when it may.
+  void rerun_scheduled(Workflow& wf, std::size_t index, TimeMs now, Decisions& next);
+  // The gate of `phase` once its steps are done: its deadline escalates it
+  // (once, when the input names a second line) or times it out.
+  void watch_gate(Workflow& wf, std::size_t phase, TimeMs now, Decisions& next);
   void execute_step(const WorkflowPtr& wf, std::size_t index);
   void execute_compensation(const WorkflowPtr& wf);
   void on_step_done(const WorkflowPtr& wf, std::size_t index, int attempt, ActivityOutcome outcome,
