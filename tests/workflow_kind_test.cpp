@@ -8,6 +8,7 @@
 // compensation newest first, and replay after a restart.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <memory>
@@ -41,6 +42,56 @@ using std::chrono::seconds;
 
 constexpr const char* kOrder = "order";
 
+// The order's gate rules, as a kind supplies them: a confirmation or a
+// decline must come from one of the input's "clerks" (anyone when absent);
+// "confirmations" distinct clerks (default 1) let the order ship.
+class ClerkTally final : public engine::GateTally {
+ public:
+  explicit ClerkTally(const json& input)
+      : clerks_(input.value("clerks", std::vector<std::string>{})),
+        needed_(input.value("confirmations", std::size_t{1})) {}
+
+  engine::SignalResult judge(const engine::WorkflowState&, bool approve,
+                             json& payload) const override {
+    const std::string clerk = payload.value("clerk", "");
+    if (!clerks_.empty() && std::find(clerks_.begin(), clerks_.end(), clerk) == clerks_.end())
+      return {engine::SignalCode::forbidden, "'" + clerk + "' is not a clerk of this order"};
+    if (approve && std::find(confirmed_.begin(), confirmed_.end(), clerk) != confirmed_.end())
+      return {engine::SignalCode::conflict, "'" + clerk + "' has already confirmed"};
+    payload["needed"] = needed_;
+    return {engine::SignalCode::accepted, ""};
+  }
+  std::string count(bool approve, const json& payload, engine::AuditEntry& entry) override {
+    entry.actor = payload.value("clerk", "");
+    entry.comment = payload.value("reason", "");
+    if (!approve) return "declined by " + entry.actor + ": " + entry.comment;
+    confirmed_.push_back(entry.actor);
+    return "";
+  }
+  void withdraw() override { confirmed_.clear(); }
+  bool passed() const override { return confirmed_.size() >= needed_; }
+  void describe(const engine::WorkflowState&, json& view) const override {
+    view["confirmed_by"] = confirmed_;
+  }
+  json view(const engine::WorkflowState& st) const override {
+    json trail = json::array();
+    for (const engine::AuditEntry& a : st.audit()) trail.push_back({a.action, a.actor});
+    return {{"confirmed_by", confirmed_}, {"needed", needed_}, {"trail", std::move(trail)}};
+  }
+
+ private:
+  const std::vector<std::string> clerks_;
+  const std::size_t needed_;
+  std::vector<std::string> confirmed_;
+};
+
+class ClerkRules final : public engine::GateRules {
+ public:
+  std::unique_ptr<engine::GateTally> open(const json& input) const override {
+    return std::make_unique<ClerkTally>(input);
+  }
+};
+
 // The order kind: reserve -> charge -> (a clerk confirms) -> ship.
 engine::WorkflowDefinition order_definition() {
   auto step = [](std::string name, std::string activity, std::string compensation) {
@@ -62,6 +113,7 @@ engine::WorkflowDefinition order_definition() {
   charge.gate->approve_signal = "confirm";
   charge.gate->reject_signal = "decline";
   charge.gate->default_timeout = hours(1);
+  charge.gate->rules = std::make_shared<ClerkRules>();
   engine::PhaseDefinition ship{"ship", engine::PhaseMode::sequential, {}, std::nullopt};
   ship.steps.push_back(step("parcel", "parcel.ship", "parcel.recall"));
   def.phases = {reserve, charge, ship};
@@ -247,11 +299,39 @@ TEST_F(WorkflowKindTest, StepsRunInOrderAndWaitAtTheGateForItsSignal) {
 
   EXPECT_EQ(signal(id, "refund_everything", json::object()).code,
             engine::SignalCode::unknown_signal);
-  EXPECT_EQ(signal(id, "confirm", {{"reviewer", "clerk"}}).code, engine::SignalCode::accepted);
+  EXPECT_EQ(signal(id, "confirm", {{"clerk", "ann"}}).code, engine::SignalCode::accepted);
   EXPECT_EQ(status(id), "completed");
   EXPECT_EQ(activities_.names(),
             (std::vector<std::string>{"stock.reserve", "card.charge", "parcel.ship"}));
   EXPECT_EQ(describe(id)["progress_percentage"], 100);
+}
+
+TEST_F(WorkflowKindTest, TheKindsRulesDecideWhichSignalsTheGateAccepts) {
+  const std::string id = start({{"clerks", {"ann", "bob"}}, {"confirmations", 2}});
+  const std::size_t journaled = records(id).size();
+  const engine::SignalResult stranger = signal(id, "confirm", {{"clerk", "eve"}});
+  EXPECT_EQ(stranger.code, engine::SignalCode::forbidden);
+  EXPECT_EQ(stranger.detail, "'eve' is not a clerk of this order");
+  EXPECT_EQ(records(id).size(), journaled);  // refused: nothing journaled
+  ASSERT_EQ(signal(id, "confirm", {{"clerk", "ann"}}).code, engine::SignalCode::accepted);
+  EXPECT_EQ(status(id), "awaiting_approval");  // one of two
+  EXPECT_EQ(signal(id, "confirm", {{"clerk", "ann"}}).code, engine::SignalCode::conflict);
+  EXPECT_EQ(describe(id)["confirmed_by"], json({"ann"}));
+  ASSERT_EQ(signal(id, "confirm", {{"clerk", "bob"}}).code, engine::SignalCode::accepted);
+  EXPECT_EQ(status(id), "completed");
+  // The gate's view is the kind's; the audit trail is the engine's.
+  engine::QueryResult gate = engine_->approvals(id);
+  ASSERT_TRUE(gate.found()) << gate.detail;
+  EXPECT_EQ(gate.body["confirmed_by"], json({"ann", "bob"}));
+  EXPECT_EQ(gate.body["trail"], json::array({json::array({"submitted", ""}),
+                                             json::array({"approved", "ann"}),
+                                             json::array({"approved", "bob"})}));
+  // What the rules stamped on an accepted decision is journaled with it.
+  int stamped = 0;
+  for (const engine::JournalRecord& r : records(id))
+    if (r.type == engine::RecordType::signal_received)
+      stamped += json::parse(r.payload)["payload"].value("needed", 0) == 2;
+  EXPECT_EQ(stamped, 2);
 }
 
 TEST_F(WorkflowKindTest, RetriesWaitForTheirJournaledBackoff) {
@@ -292,7 +372,7 @@ TEST_F(WorkflowKindTest, ExhaustedRetriesCompensateTheCompletedStepsNewestFirst)
     return ActivityOutcome::failure(ActivityOutcomeKind::retryable, "no courier");
   });
   const std::string id = start();
-  ASSERT_EQ(signal(id, "confirm", {{"reviewer", "clerk"}}).code, engine::SignalCode::accepted);
+  ASSERT_EQ(signal(id, "confirm", {{"clerk", "ann"}}).code, engine::SignalCode::accepted);
   advance(seconds(1));
   advance(seconds(2));  // the third and last attempt fails too
   json state = describe(id);
@@ -316,7 +396,7 @@ TEST_F(WorkflowKindTest, ADeclineUnwindsAndAFailedCompensationRetriesUntilItSucc
     return ActivityOutcome::success(json::object());
   });
   const std::string id = start();
-  ASSERT_EQ(signal(id, "decline", {{"reviewer", "clerk"}, {"reason", "fraud"}}).code,
+  ASSERT_EQ(signal(id, "decline", {{"clerk", "ann"}, {"reason", "fraud"}}).code,
             engine::SignalCode::accepted);
   EXPECT_EQ(status(id), "compensating");
   EXPECT_EQ(activities_.count("stock.release"), 0);  // newest first: the refund before it
@@ -324,11 +404,12 @@ TEST_F(WorkflowKindTest, ADeclineUnwindsAndAFailedCompensationRetriesUntilItSucc
   json state = describe(id);
   EXPECT_EQ(state["status"], "failed");
   EXPECT_EQ(state["unwind_reason"], "rejected");
+  EXPECT_EQ(state["reason"], "declined by ann: fraud");
   EXPECT_EQ(activities_.count("card.refund"), 2);
   EXPECT_EQ(activities_.count("stock.release"), 1);
   // Decided: a late signal is refused, nothing journaled.
   const std::size_t journaled = records(id).size();
-  EXPECT_EQ(signal(id, "confirm", {{"reviewer", "clerk"}}).code, engine::SignalCode::conflict);
+  EXPECT_EQ(signal(id, "confirm", {{"clerk", "ann"}}).code, engine::SignalCode::conflict);
   EXPECT_EQ(records(id).size(), journaled);
 }
 
@@ -372,7 +453,7 @@ TEST_F(WorkflowKindTest, ARestartReplaysTheJournalToTheSameStateWithoutRunningAn
   EXPECT_EQ(describe(id), before);
   EXPECT_EQ(records(id).size(), journaled);
   EXPECT_EQ(activities_.names(), (std::vector<std::string>{"stock.reserve", "card.charge"}));
-  ASSERT_EQ(signal(id, "confirm", {{"reviewer", "clerk"}}).code, engine::SignalCode::accepted);
+  ASSERT_EQ(signal(id, "confirm", {{"clerk", "ann"}}).code, engine::SignalCode::accepted);
   const json done = describe(id);
   EXPECT_EQ(done["status"], "completed");
   restart();
@@ -406,7 +487,7 @@ TEST_F(WorkflowKindTest, TheStateIsAFoldOfTheJournal) {
     live.push_back(st.to_json().dump());
   });
   const std::string id = start();
-  signal(id, "decline", {{"reviewer", "clerk"}, {"reason", "out of stock"}});
+  signal(id, "decline", {{"clerk", "ann"}, {"reason", "out of stock"}});
   ASSERT_EQ(status(id), "failed");
   const std::vector<engine::JournalRecord> journal = records(id);
   ASSERT_EQ(journal.size(), live.size());

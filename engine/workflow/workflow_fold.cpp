@@ -97,76 +97,21 @@ Status WorkflowState::apply(const JournalRecord& r, json& p) {
         }
         break;
       }
-      case RecordType::signal_received: {
-        const std::string name = p.at("name").get<std::string>();
-        const json& payload = p.at("payload");
-        if (p.contains("key") && !p["key"].get<std::string>().empty())
-          signal_keys_.emplace(p["key"].get<std::string>(), p.value("fingerprint", ""));
-        bool handled = false;
-        const GateDefinition* gate =
-            gate_phase_ < definition_->phases.size() ? &*definition_->phases[gate_phase_].gate
-                                                      : nullptr;
-        // The level decided: journaled by the engine's validator; records
-        // from before approval chains decide the current level.
-        auto level_of = [&]() {
-          const std::string name_of_level = payload.value("level", "");
-          for (std::size_t l = 0; l < policy_.levels.size(); ++l)
-            if (policy_.levels[l].name == name_of_level) return l;
-          return current_level_;
-        };
-        if (gate && name == gate->approve_signal) {
-          const std::size_t level = level_of();
-          const std::string reviewer = payload.value("reviewer", "");
-          record_action(r, "approved", payload, "reviewer");
-          audit_.back().comment = payload.value("comment", "");
-          audit_.back().round = round_;
-          if (level < level_approvers_.size()) {
-            audit_.back().level = policy_.levels[level].name;
-            if (!has_approved(level, reviewer)) level_approvers_[level].push_back(reviewer);
-          }
-          while (current_level_ < policy_.levels.size() &&
-                 static_cast<int>(level_approvers_[current_level_].size()) >=
-                     policy_.levels[current_level_].quorum)
-            ++current_level_;
-          handled = true;
-        } else if (gate && name == gate->reject_signal) {
-          const std::size_t level = level_of();
-          record_action(r, "rejected", payload, "reviewer");
-          audit_.back().comment = payload.value("reason", "");
-          audit_.back().round = round_;
-          if (level < policy_.levels.size()) audit_.back().level = policy_.levels[level].name;
-          begin_unwind(UnwindReason::rejected,
-                       "rejected by " + payload.value("reviewer", "unknown") + ": " +
-                           payload.value("reason", ""));
-          handled = true;
-        }
-        for (const auto& patch : definition_->patch_signals) {
-          if (name != patch.name) continue;
-          patches_[name][payload.at(patch.key_field).get<std::string>()] =
-              payload.at(patch.value_field);
-          record_action(r, "content_updated", payload, "");
-          audit_.back().detail = payload.at(patch.key_field).get<std::string>();
-          if (patch.resets_approvals && current_phase_ == gate_phase_) reset_approvals();
-          handled = true;
-        }
-        if (!handled) throw std::runtime_error("unknown signal " + name);
+      case RecordType::signal_received:
+        fold_signal(r, p);
         break;
-      }
       case RecordType::workflow_paused:
         held_ = true;
         hold_reason_ = p.value("reason", "");
-        record_action(r, "paused", p, "");
-        audit_.back().comment = hold_reason_;
+        record_action(r, "paused", p).comment = hold_reason_;
         break;
       case RecordType::workflow_resumed:
         held_ = false;
         hold_reason_.clear();
-        record_action(r, "resumed", p, "");
-        audit_.back().comment = p.value("reason", "");
+        record_action(r, "resumed", p).comment = p.value("reason", "");
         break;
       case RecordType::cancel_requested:
-        record_action(r, "cancelled", p, "");
-        audit_.back().comment = p.value("reason", "");
+        record_action(r, "cancelled", p).comment = p.value("reason", "");
         begin_unwind(UnwindReason::cancelled, "cancelled: " + p.value("reason", "by request"));
         break;
       case RecordType::step_reset: {
@@ -235,6 +180,46 @@ Status WorkflowState::apply(const JournalRecord& r, json& p) {
   if (status_ == WorkflowStatus::awaiting_approval && gate_opened_ms_ == 0)
     gate_opened_ms_ = r.time_ms;
   return Status::ok();
+}
+
+// A signal is a decision of the gate, a patch, or both; the idempotency
+// key it came with is remembered with the request's fingerprint.
+void WorkflowState::fold_signal(const JournalRecord& r, const json& p) {
+  const std::string name = p.at("name").get<std::string>();
+  const json& payload = p.at("payload");
+  if (p.contains("key") && !p["key"].get<std::string>().empty())
+    signal_keys_.emplace(p["key"].get<std::string>(), p.value("fingerprint", ""));
+  bool handled = false;
+  const GateDefinition* gate =
+      gate_phase_ < definition_->phases.size() ? &*definition_->phases[gate_phase_].gate : nullptr;
+  if (gate && (name == gate->approve_signal || name == gate->reject_signal)) {
+    fold_decision(r, name == gate->approve_signal, payload);
+    handled = true;
+  }
+  for (const PatchSignalDefinition& patch : definition_->patch_signals) {
+    if (name != patch.name) continue;
+    fold_patch(r, patch, payload);
+    handled = true;
+  }
+  if (!handled) throw std::runtime_error("unknown signal " + name);
+}
+
+void WorkflowState::fold_decision(const JournalRecord& r, bool approve, const json& payload) {
+  AuditEntry& entry = record_action(r, approve ? "approved" : "rejected", payload);
+  std::string why = tally_->count(approve, payload, entry);
+  gate_passed_ = tally_->passed();
+  if (!approve) begin_unwind(UnwindReason::rejected, std::move(why));
+}
+
+void WorkflowState::fold_patch(const JournalRecord& r, const PatchSignalDefinition& patch,
+                               const json& payload) {
+  const std::string key = payload.at(patch.key_field).get<std::string>();
+  patches_[patch.name][key] = payload.at(patch.value_field);
+  record_action(r, patch.audit_action, payload).detail = key;
+  if (patch.withdraws_decisions && tally_ && current_phase_ == gate_phase_) {
+    tally_->withdraw();
+    gate_passed_ = tally_->passed();
+  }
 }
 
 }  // namespace orch::engine

@@ -59,8 +59,8 @@ QueryResult WorkflowEngine::describe(const std::string& workflow_id) {
 
 QueryResult WorkflowEngine::approvals(const std::string& workflow_id) {
   if (auto it = active_.find(workflow_id); it != active_.end())
-    return {QueryCode::found, it->second->state->approvals_json(), ""};
-  return query_back(workflow_id, [](const WorkflowState& st) { return st.approvals_json(); });
+    return {QueryCode::found, it->second->state->gate_view(), ""};
+  return query_back(workflow_id, [](const WorkflowState& st) { return st.gate_view(); });
 }
 
 QueryResult WorkflowEngine::progress(const std::string& workflow_id) {

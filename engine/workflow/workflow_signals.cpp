@@ -47,10 +47,9 @@ void WorkflowEngine::signal(const std::string& workflow_id, const std::string& n
     const auto& gate = def.phases[p].gate;
     if (!gate || (name != gate->approve_signal && name != gate->reject_signal)) continue;
     known = true;
-    if (SignalResult refused = validate_decision(st, p, name == gate->approve_signal, payload);
+    if (SignalResult refused = check_decision(st, p, name == gate->approve_signal, payload);
         refused.code != SignalCode::accepted)
       return done(refused);
-    payload["level"] = st.approval_policy().levels[st.current_level()].name;
   }
   for (const PatchSignalDefinition& patch : def.patch_signals) {
     if (known || name != patch.name) continue;
@@ -154,38 +153,16 @@ void WorkflowEngine::redrive(const std::string& workflow_id, const std::string& 
   journal_.flush([done = std::move(done)](const Status&) { done({SignalCode::accepted, ""}); });
 }
 
-SignalResult WorkflowEngine::validate_decision(const WorkflowState& st, std::size_t gate_phase,
-                                              bool approve, const json& payload) const {
-  const WorkflowDefinition& def = st.definition();
+SignalResult WorkflowEngine::check_decision(const WorkflowState& st, std::size_t gate_phase,
+                                           bool approve, json& payload) const {
   const std::string& id = st.workflow_id();
   if (st.unwind_reason() != UnwindReason::none)
     return {SignalCode::conflict,
             "workflow " + id + " is " + to_string(st.status()) + ": " + st.failure_reason()};
   if (st.current_phase() > gate_phase || st.gate_approved())
-    return {SignalCode::conflict,
-            "the " + def.phases[gate_phase].name + " phase of workflow " + id + " is already decided"};
-  const ApprovalPolicy& policy = st.approval_policy();
-  const std::size_t level = st.current_level();
-  const std::string& level_name = policy.levels[level].name;
-  const std::string reviewer = payload.value("reviewer", "");
-  if (!st.reviewer_of(level, reviewer)) {
-    for (std::size_t other = 0; other < policy.levels.size(); ++other)
-      if (other != level && st.reviewer_of(other, reviewer))
-        return {SignalCode::forbidden, "reviewer '" + reviewer + "' decides at level '" +
-                                           policy.levels[other].name +
-                                           "'; workflow " + id + " waits for level '" +
-                                           level_name + "'"};
-    return {SignalCode::forbidden,
-            "reviewer '" + reviewer + "' is not a reviewer of workflow " + id};
-  }
-  if (approve && !policy.allow_self_approval && !policy.submitter.empty() &&
-      reviewer == policy.submitter)
-    return {SignalCode::forbidden,
-            "reviewer '" + reviewer + "' submitted workflow " + id + " and may not approve it"};
-  if (approve && st.has_approved(level, reviewer))
-    return {SignalCode::conflict, "reviewer '" + reviewer + "' has already approved level '" +
-                                      level_name + "' of workflow " + id};
-  return {SignalCode::accepted, ""};
+    return {SignalCode::conflict, "the " + st.definition().phases[gate_phase].name +
+                                      " phase of workflow " + id + " is already decided"};
+  return st.gate_tally()->judge(st, approve, payload);
 }
 
 void WorkflowEngine::hold(const std::string& workflow_id, bool pause, const std::string& reason,

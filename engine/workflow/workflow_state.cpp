@@ -98,23 +98,22 @@ std::unique_ptr<WorkflowState> WorkflowState::start(const JournalRecord& started
   for (std::size_t i = 0; i < definition.phases.size(); ++i) {
     if (!definition.phases[i].gate) continue;
     const GateDefinition& gate = *definition.phases[i].gate;
-    s->gate_phase_ = i;
-    if (gate.policy) {
-      s->policy_ = gate.policy(s->input_);
-    } else {
-      ApprovalLevel level{"approval", {}, 1};
-      if (!gate.reviewers_pointer.empty()) {
-        json::json_pointer ptr(gate.reviewers_pointer);
-        if (s->input_.contains(ptr) && s->input_.at(ptr).is_array())
-          for (const json& r : s->input_.at(ptr))
-            if (r.is_string()) level.reviewers.push_back(r.get<std::string>());
-      }
-      s->policy_.levels.push_back(std::move(level));
+    if (!gate.rules) {
+      *error = "workflow " + started.workflow_id + ": the gate of phase " +
+               definition.phases[i].name + " has no rules";
+      return nullptr;
     }
+    s->gate_phase_ = i;
+    s->tally_ = gate.rules->open(s->input_);
+    s->gate_passed_ = s->tally_->passed();
     break;
   }
-  s->level_approvers_.resize(s->policy_.levels.size());
-  s->record_action(started, "submitted", p_started, "");
+  AuditEntry& submitted = s->record_action(started, "submitted", p_started);
+  const std::string& submitter_field = definition.submitter_input_field;
+  if (submitted.actor.empty() && !submitter_field.empty()) {
+    auto it = s->input_.find(submitter_field);
+    if (it != s->input_.end() && it->is_string()) submitted.actor = it->get<std::string>();
+  }
   s->last_seq_ = 1;
   s->created_ms_ = s->updated_ms_ = started.time_ms;
   s->recompute();
@@ -166,30 +165,9 @@ TimeMs WorkflowState::approval_deadline_ms() const {
   return opened + timeout;
 }
 
-bool WorkflowState::has_approved(std::size_t level, const std::string& reviewer) const {
-  if (level >= level_approvers_.size()) return false;
-  const auto& who = level_approvers_[level];
-  return std::find(who.begin(), who.end(), reviewer) != who.end();
-}
-
-bool WorkflowState::reviewer_of(std::size_t level, const std::string& reviewer) const {
-  if (level >= policy_.levels.size()) return false;
-  const auto& listed = policy_.levels[level].reviewers;
-  if (listed.empty() || std::find(listed.begin(), listed.end(), reviewer) != listed.end())
-    return true;
-  if (escalated_ms_ == 0 || gate_phase_ >= definition_->phases.size()) return false;
-  const std::string& pointer = definition_->phases[gate_phase_].gate->escalation_reviewers_pointer;
-  if (pointer.empty()) return false;
-  json::json_pointer ptr(pointer);
-  if (!input_.contains(ptr) || !input_.at(ptr).is_array()) return false;
-  for (const json& r : input_.at(ptr))
-    if (r.is_string() && r.get<std::string>() == reviewer) return true;
-  return false;
-}
-
-void WorkflowState::record_action(const JournalRecord& r, std::string action,
-                                  const json& payload, const std::string& actor_field) {
-  AuditEntry e;
+AuditEntry& WorkflowState::record_action(const JournalRecord& r, std::string action,
+                                         const json& payload) {
+  AuditEntry& e = audit_.emplace_back();
   e.action = std::move(action);
   e.at_ms = r.time_ms;
   e.seq = r.seq;
@@ -199,20 +177,7 @@ void WorkflowState::record_action(const JournalRecord& r, std::string action,
     e.role = a.value("role", "");
     e.token = a.value("token", "");
   }
-  if (!actor_field.empty() && payload.contains(actor_field) && payload[actor_field].is_string())
-    e.actor = payload[actor_field].get<std::string>();
-  if (e.action == "submitted" && e.actor.empty()) e.actor = policy_.submitter;
-  audit_.push_back(std::move(e));
-}
-
-void WorkflowState::reset_approvals() {
-  bool any = false;
-  for (auto& who : level_approvers_) {
-    any |= !who.empty();
-    who.clear();
-  }
-  if (any) ++round_;
-  current_level_ = 0;
+  return e;
 }
 
 void WorkflowState::begin_unwind(UnwindReason reason, std::string message) {

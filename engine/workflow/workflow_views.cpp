@@ -1,5 +1,5 @@
-// The state's JSON views: the workflow as GET /v1/workflows/{id} shows it,
-// its progress, and the gate's approval chain and audit trail.
+// The state's JSON views: the workflow as GET /v1/workflows/{id} shows it
+// (with the gate's tally as its kind renders it) and its progress.
 #include "engine/workflow/workflow_state.h"
 
 #include <algorithm>
@@ -92,18 +92,6 @@ json WorkflowState::to_json() const {
     phases.push_back(std::move(phase));
   }
   out["phases"] = std::move(phases);
-  json approvals = json::array();
-  for (const AuditEntry& a : audit_) {
-    if (a.action != "approved" && a.action != "rejected") continue;
-    json entry = {{"decision", a.action},
-                  {"reviewer", a.actor},
-                  {"level", a.level},
-                  {"round", a.round},
-                  {"at", format_time(a.at_ms)}};
-    entry[a.action == "approved" ? "comment" : "reason"] = a.comment;
-    approvals.push_back(std::move(entry));
-  }
-  out["approvals"] = std::move(approvals);
   if (TimeMs d = approval_deadline_ms(); d && status_ == WorkflowStatus::awaiting_approval)
     out["approval_deadline"] = format_time(d);
   if (escalated_ms_) out["escalated_at"] = format_time(escalated_ms_);
@@ -115,54 +103,24 @@ json WorkflowState::to_json() const {
   } else if (held_) {
     out["pause_reason"] = hold_reason_;
   }
-  if (gate_phase_ < definition_->phases.size()) out["approval_chain"] = levels_json();
+  if (tally_) tally_->describe(*this, out);
   if (unwind_reason_ != UnwindReason::none) out["unwind_reason"] = to_string(unwind_reason_);
   if (!failure_reason_.empty()) out["reason"] = failure_reason_;
   out["compensations"] = compensations_.to_json();
   return out;
 }
 
-json WorkflowState::levels_json() const {
-  json levels = json::array();
-  for (std::size_t l = 0; l < policy_.levels.size(); ++l) {
-    const ApprovalLevel& level = policy_.levels[l];
-    const std::size_t got = level_approvers_[l].size();
-    levels.push_back({{"name", level.name},
-                      {"reviewers", level.reviewers},
-                      {"quorum", level.quorum},
-                      {"approved_by", level_approvers_[l]},
-                      {"status", got >= static_cast<std::size_t>(level.quorum) ? "approved"
-                                 : l == current_level_                          ? "pending"
-                                                                                : "waiting"}});
-  }
-  return levels;
-}
-
-json WorkflowState::approvals_json() const {
+json WorkflowState::gate_view() const {
+  if (tally_) return tally_->view(*this);
+  // Without a gate, the audit trail alone.
   json trail = json::array();
-  for (const AuditEntry& a : audit_) {
-    json e = {{"action", a.action}, {"actor", a.actor}, {"at", format_time(a.at_ms)}, {"seq", a.seq}};
-    if (!a.role.empty()) e["role"] = a.role;
-    if (!a.token.empty()) e["token_id"] = a.token;
-    if (!a.level.empty()) e["level"] = a.level;
-    if (a.round) e["round"] = a.round;
-    if (!a.comment.empty()) e[a.action == "approved" ? "comment" : "reason"] = a.comment;
-    if (!a.detail.empty()) e["content_id"] = a.detail;
-    trail.push_back(std::move(e));
-  }
-  json out = {{"workflow_id", workflow_id_},
-              {"status", to_string(status_)},
-              {"current_phase", current_phase_name()},
-              {"round", round_},
-              {"submitted_by", policy_.submitter},
-              {"allow_self_approval", policy_.allow_self_approval},
-              {"levels", levels_json()},
-              {"approved", gate_approved()},
-              {"audit", std::move(trail)}};
-  if (current_level_ < policy_.levels.size())
-    out["current_level"] = policy_.levels[current_level_].name;
-  if (!patches_.empty()) out["patches"] = patches_;
-  return out;
+  for (const AuditEntry& a : audit_)
+    trail.push_back({{"action", a.action}, {"actor", a.actor}, {"at", format_time(a.at_ms)},
+                     {"seq", a.seq}});
+  return {{"workflow_id", workflow_id_},
+          {"status", to_string(status_)},
+          {"current_phase", current_phase_name()},
+          {"audit", std::move(trail)}};
 }
 
 }  // namespace orch::engine
