@@ -1,18 +1,19 @@
 // A workflow definition is data: ordered phases, each a set of steps run in
-// parallel or in sequence, an optional wait-for-signal gate, and per-step
+// parallel or in sequence, an optional human gate (human_gate.h), and per-step
 // retry policy, timeout and compensation. Steps can fan out over an array of
 // the workflow input (`for_each`) or be included only when an input array
 // holds a value (`when_contains`).
 #pragma once
 
 #include <chrono>
-#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "engine/workflow/human_gate.h"
 
 namespace orch::engine {
 
@@ -59,41 +60,6 @@ struct StepDefinition {
   std::string when_contains_value;    // ...that must contain this string
 };
 
-// One level of an approval chain: `quorum` distinct reviewers from
-// `reviewers` must approve before the next level may decide.
-struct ApprovalLevel {
-  std::string name;
-  std::vector<std::string> reviewers;
-  int quorum = 1;
-};
-
-// Who must approve, in order. Levels are decided one after the other; a
-// reject at the current level unwinds the saga.
-struct ApprovalPolicy {
-  std::vector<ApprovalLevel> levels;
-  std::string submitter;             // who started the workflow ("" = unknown)
-  bool allow_self_approval = true;   // false: the submitter may not approve
-};
-
-// Wait after the phase's steps until `approve_signal` (or reject) arrives.
-// A definition has at most one gate.
-struct GateDefinition {
-  std::string approve_signal = "approve";
-  std::string reject_signal = "reject";
-  milliseconds default_timeout{72LL * 3600 * 1000};
-  std::string timeout_input_field;  // optional input override, in seconds
-  // JSON pointer to the input array of reviewers allowed to decide; "" = anyone.
-  std::string reviewers_pointer;
-  // JSON pointer to an input array of second-line reviewers: when the first
-  // deadline passes and it is non-empty, the gate escalates to them for one
-  // more timeout instead of rejecting.
-  std::string escalation_reviewers_pointer;
-  // The approval chain as a pure function of the workflow input, evaluated
-  // once when the state is built (so replay yields the same chain). Unset:
-  // one level, quorum 1, of the reviewers at `reviewers_pointer`.
-  std::function<ApprovalPolicy(const nlohmann::json& input)> policy;
-};
-
 struct PhaseDefinition {
   std::string name;
   PhaseMode mode = PhaseMode::sequential;
@@ -101,8 +67,9 @@ struct PhaseDefinition {
   std::optional<GateDefinition> gate;
 };
 
-// A signal that patches workflow data before a given phase starts, e.g.
-// update_content {content_id, new_content} before "distribution".
+// A signal that patches workflow data before a given phase starts: its
+// payload's `key_field` names what is replaced, `value_field` holds the
+// replacement; activities read the patches (ActivityRequest::patches).
 struct PatchSignalDefinition {
   std::string name;
   std::string key_field;
@@ -110,9 +77,10 @@ struct PatchSignalDefinition {
   std::string before_phase;
   std::vector<std::string> allowed_keys;  // empty = any key
   // A patch applied while the gate is open (the phase before `before_phase`
-  // waits for approval) withdraws the approvals given so far: reviewers
-  // approved what they saw, not the edit.
-  bool resets_approvals = false;
+  // waits for its decision) withdraws the decisions given so far
+  // (GateTally::withdraw): those who decided saw what the patch changed.
+  bool withdraws_decisions = false;
+  std::string audit_action = "patched";  // the action in the audit trail
 };
 
 struct WorkflowDefinition {
@@ -127,6 +95,9 @@ struct WorkflowDefinition {
   // A running workflow may be paused (held: nothing new is scheduled) until
   // this phase has started; "" = it cannot be paused.
   std::string pausable_before_phase;
+  // Input field naming who submitted the run, for the audit trail when the
+  // start carried no identity ("" = none).
+  std::string submitter_input_field;
 };
 
 // One concrete step of one workflow run, after fan-out.

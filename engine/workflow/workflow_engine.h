@@ -28,6 +28,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/workflow/activity.h"
+#include "engine/workflow/signal_result.h"
 #include "engine/time/clock.h"
 #include "engine/journal/journal.h"
 #include "engine/time/timer_service.h"
@@ -74,28 +75,6 @@ struct StartResult {
   std::string workflow_id;
   std::string run_id;
   std::string status;
-  std::string detail;
-};
-
-// `unavailable`: the workflow waits on disk and its journal could not be read
-// back (an I/O error); nothing was journaled. `damaged`: its journal fails
-// its checks and it is quarantined (WorkflowEngine::damage).
-// `key_reused`: the idempotency key was first used for a different request.
-enum class SignalCode {
-  accepted,
-  duplicate,
-  key_reused,
-  damaged,
-  too_large,
-  not_found,
-  unknown_signal,
-  conflict,
-  forbidden,
-  invalid,
-  unavailable
-};
-struct SignalResult {
-  SignalCode code = SignalCode::accepted;
   std::string detail;
 };
 
@@ -175,7 +154,8 @@ class WorkflowEngine {
   // from the store.
   QueryResult describe(const std::string& workflow_id);
   QueryResult progress(const std::string& workflow_id);
-  // The approval chain's state and the audit trail of human actions.
+  // The gate's view, as the workflow's kind renders its tally, with the
+  // audit trail of human actions (WorkflowState::gate_view).
   QueryResult approvals(const std::string& workflow_id);
   // Long poll: calls `done` with the workflow's progress as soon as its
   // status is one of `statuses` (at once if it already is), otherwise after
@@ -258,16 +238,33 @@ class WorkflowEngine {
   // When a call refused by its service (unavailable) may knock again.
   TimeMs park_until(std::chrono::milliseconds retry_after);
   void emit(Workflow& wf, RecordType type, nlohmann::json payload);
-  // The validator of an approve/reject of the gate in phase `gate_phase`:
-  // accepted, or why not (nothing is journaled then).
-  SignalResult validate_decision(const WorkflowState& st, std::size_t gate_phase, bool approve,
-                                 const nlohmann::json& payload) const;
+  // Whether an approve/reject of the gate in phase `gate_phase` may be
+  // journaled: not while unwinding or once decided, then as the kind's
+  // rules judge it (they may stamp `payload`). Nothing is journaled if not.
+  SignalResult check_decision(const WorkflowState& st, std::size_t gate_phase, bool approve,
+                              nlohmann::json& payload) const;
   void log_transition(const WorkflowState& st, const JournalRecord& r,
                       const nlohmann::json& payload);
   void commit(const WorkflowPtr& wf, std::function<void()> after_durable);
+  // Decides what `wf` does next (journaling it), commits, then acts.
   void advance(const WorkflowPtr& wf);
-  void decide(Workflow& wf, TimeMs now, std::set<std::size_t>& run_steps, bool& run_compensation,
-              TimeMs& wake);
+  // One pass of decisions at `now` (workflow_scheduler.cpp).
+  struct Decisions;
+  void decide(Workflow& wf, TimeMs now, Decisions& next);
+  // Unwinding: steps with an unknown outcome first, then the newest
+  // compensation, then the end.
+  void decide_unwinding(Workflow& wf, TimeMs now, Decisions& next);
+  void schedule_compensation(Workflow& wf, const compensation::Compensation& c, TimeMs now,
+                             Decisions& next);
+  // The current phase's steps: all at once (parallel) or the first not done.
+  void schedule_phase(Workflow& wf, std::size_t phase, TimeMs now, Decisions& next);
+  void schedule_step(Workflow& wf, std::size_t index, TimeMs now, Decisions& next);
+  // A step journaled as scheduled whose activity is not running (parked for
+  // its service, or scheduled before a restart) runs again when it may.
+  void rerun_scheduled(Workflow& wf, std::size_t index, TimeMs now, Decisions& next);
+  // The gate of `phase` once its steps are done: its deadline escalates it
+  // (once, when the input names a second line) or times it out.
+  void watch_gate(Workflow& wf, std::size_t phase, TimeMs now, Decisions& next);
   void execute_step(const WorkflowPtr& wf, std::size_t index);
   void execute_compensation(const WorkflowPtr& wf);
   void on_step_done(const WorkflowPtr& wf, std::size_t index, int attempt, ActivityOutcome outcome,

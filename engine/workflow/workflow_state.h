@@ -47,21 +47,6 @@ struct StepState {
   TimeMs retry_at_ms = 0;
 };
 
-// One human action on a workflow, as journaled: who, when, what, with which
-// comment and through which API token (its id, never the secret).
-struct AuditEntry {
-  std::string action;  // submitted, approved, rejected, content_updated, cancelled, paused, resumed
-  std::string actor;   // the reviewer or the token's subject ("" = unknown)
-  std::string role;    // the token's role ("" = authentication off)
-  std::string token;   // the token's id
-  std::string level;   // approvals and rejections: the level decided
-  int round = 0;       // approvals: the approval round (a content edit starts a new one)
-  std::string comment; // comment, or the reason of a rejection, cancel or pause
-  std::string detail;  // content_updated: the content id
-  TimeMs at_ms = 0;
-  std::uint64_t seq = 0;
-};
-
 class WorkflowState {
  public:
   // Builds the state from a workflow's first record (workflow_started).
@@ -110,23 +95,19 @@ class WorkflowState {
   // Whether phase `name` has begun: a step of it left pending, or the
   // workflow is past it. False for a name the definition does not have.
   bool phase_started(const std::string& name) const;
-  // Approval chain (the definition's single gate).
-  bool gate_approved() const { return current_level_ >= policy_.levels.size(); }
+  // The gate (the definition's single one, see human_gate.h).
+  bool gate_approved() const { return gate_passed_; }
   std::size_t gate_phase() const { return gate_phase_; }
-  const ApprovalPolicy& approval_policy() const { return policy_; }
-  // Index of the first level short of its quorum (== level count when all are met).
-  std::size_t current_level() const { return current_level_; }
-  int approval_round() const { return round_; }
-  bool has_approved(std::size_t level, const std::string& reviewer) const;
-  // Whether `reviewer` is listed at `level` (an empty list admits anyone;
-  // escalation reviewers decide any level once the gate has escalated).
-  bool reviewer_of(std::size_t level, const std::string& reviewer) const;
+  // The kind's tally of the gate's decisions; nullptr without a gate.
+  const GateTally* gate_tally() const { return tally_.get(); }
   // Held by an operator's pause (nothing new is scheduled until resumed).
   bool held() const { return held_; }
+  // The journaled trail of human actions, oldest first.
   const std::vector<AuditEntry>& audit() const { return audit_; }
-  // The chain's state, the current phase, the content patches and the audit
-  // trail (GET /v1/workflows/{id}/approvals and the updates' answers).
-  nlohmann::json approvals_json() const;
+  // The gate's view: its tally and the audit trail (GET
+  // /v1/workflows/{id}/approvals and the updates' answers), as the kind
+  // renders it.
+  nlohmann::json gate_view() const;
   TimeMs gate_opened_ms() const { return gate_opened_ms_; }
   TimeMs escalated_ms() const { return escalated_ms_; }
   // When the first phase may start (0 = at once).
@@ -161,10 +142,15 @@ class WorkflowState {
   WorkflowState() = default;
   void begin_unwind(UnwindReason reason, std::string message);
   void recompute();
-  void record_action(const JournalRecord& r, std::string action, const nlohmann::json& payload,
-                     const std::string& actor_field);
-  void reset_approvals();
-  nlohmann::json levels_json() const;
+  // Appends the audit entry of record `r` (its time, seq and the token's
+  // identity from payload["actor"]).
+  AuditEntry& record_action(const JournalRecord& r, std::string action,
+                            const nlohmann::json& payload);
+  // Folds a signal_received record's payload in (workflow_fold.cpp).
+  void fold_signal(const JournalRecord& r, const nlohmann::json& p);
+  void fold_decision(const JournalRecord& r, bool approve, const nlohmann::json& payload);
+  void fold_patch(const JournalRecord& r, const PatchSignalDefinition& patch,
+                  const nlohmann::json& payload);
 
   const WorkflowDefinition* definition_ = nullptr;
   std::string workflow_id_;
@@ -188,11 +174,9 @@ class WorkflowState {
   TimeMs not_before_ms_ = 0;
   std::map<std::string, nlohmann::json> outputs_;
   nlohmann::json patches_ = nlohmann::json::object();
-  ApprovalPolicy policy_;
+  std::unique_ptr<GateTally> tally_;  // null without a gate
+  bool gate_passed_ = true;            // tally_->passed(), kept for recompute()
   std::size_t gate_phase_ = static_cast<std::size_t>(-1);
-  int round_ = 1;
-  std::vector<std::vector<std::string>> level_approvers_;  // this round's, per level
-  std::size_t current_level_ = 0;
   bool held_ = false;
   std::string hold_reason_;
   std::vector<AuditEntry> audit_;

@@ -20,8 +20,8 @@ std::vector<std::string> strings_of(const json& array) {
   return out;
 }
 
-engine::ApprovalLevel level_of(const json& level) {
-  engine::ApprovalLevel out;
+ApprovalLevel level_of(const json& level) {
+  ApprovalLevel out;
   out.name = level.value("name", "");
   out.reviewers = strings_of(level.value("reviewers", json::array()));
   out.quorum = level.value("quorum", 1);
@@ -64,8 +64,8 @@ void check_level(const json& level, const std::string& where, std::set<std::stri
 
 }  // namespace
 
-engine::ApprovalPolicy campaign_approval_policy(const json& input) {
-  engine::ApprovalPolicy policy;
+ApprovalPolicy campaign_approval_policy(const json& input) {
+  ApprovalPolicy policy;
   policy.submitter = input.value("submitted_by", "");
   const json none;
   const json& p = input.contains("approval_policy") ? input["approval_policy"] : none;

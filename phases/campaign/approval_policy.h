@@ -16,17 +16,33 @@
 // level is appended when audience_size is above the threshold.
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
-#include "engine/workflow/workflow_definition.h"
 #include "phases/campaign/campaign_input.h"
 
 namespace orch::phases {
 
-// A pure function of the input (the engine evaluates it on every replay).
-engine::ApprovalPolicy campaign_approval_policy(const nlohmann::json& input);
+// One level of an approval chain: `quorum` distinct reviewers from
+// `reviewers` must approve before the next level may decide.
+struct ApprovalLevel {
+  std::string name;
+  std::vector<std::string> reviewers;
+  int quorum = 1;
+};
+
+// Who must approve, in order. Levels are decided one after the other; a
+// reject at the current level unwinds the saga.
+struct ApprovalPolicy {
+  std::vector<ApprovalLevel> levels;
+  std::string submitter;             // who started the workflow ("" = unknown)
+  bool allow_self_approval = true;   // false: the submitter may not approve
+};
+
+// A pure function of the input (evaluated again on every replay).
+ApprovalPolicy campaign_approval_policy(const nlohmann::json& input);
 
 // Appends the problems of approval_policy, audience_size and submitted_by.
 void validate_approval_fields(const nlohmann::json& input, std::vector<FieldError>* errors);

@@ -1,6 +1,8 @@
 #include "phases/campaign/campaign_definition.h"
 
-#include "phases/campaign/approval_policy.h"
+#include <memory>
+
+#include "phases/campaign/approval_chain.h"
 
 namespace orch::phases {
 
@@ -81,9 +83,9 @@ engine::WorkflowDefinition campaign_definition(const CampaignTuning& tuning) {
   review.gate->reject_signal = "reject";
   review.gate->default_timeout = tuning.approval_timeout;
   review.gate->timeout_input_field = "approval_timeout_seconds";
-  review.gate->reviewers_pointer = "/reviewers";
   review.gate->escalation_reviewers_pointer = "/escalation_reviewers";
-  review.gate->policy = campaign_approval_policy;
+  review.gate->rules =
+      std::make_shared<ApprovalChainRules>(review.gate->escalation_reviewers_pointer);
 
   // 5. Distribution: one step per selected channel, parallel, 2 attempts.
   PhaseDefinition distribution{"distribution", PhaseMode::parallel, {}, std::nullopt};
@@ -114,8 +116,10 @@ engine::WorkflowDefinition campaign_definition(const CampaignTuning& tuning) {
   def.start_at_input_field = "schedule_time";
   // An edit during review withdraws the approvals given so far.
   def.patch_signals.push_back({"update_content", "content_id", "new_content", "distribution",
-                               content_piece_names(), /*resets_approvals=*/true});
+                               content_piece_names(), /*withdraws_decisions=*/true,
+                               "content_updated"});
   def.pausable_before_phase = "distribution";
+  def.submitter_input_field = "submitted_by";
   return def;
 }
 
