@@ -5,7 +5,8 @@
 // one, or draining after an error answer) is a SlotWaiter: when every slot
 // is held, the one that has waited longest gives way to the new connection.
 // So idle connections cannot lock the server out, and only connections busy
-// with requests can fill it. Internal to adapters/http_server.cpp.
+// with requests can fill it. Internal to the server
+// (adapters/http/http_listener.cpp, http_session*.cpp).
 #pragma once
 
 #include <atomic>

@@ -6,8 +6,8 @@
 // operation: moving the deadline later costs nothing (the timer, firing
 // early, re-arms itself for the new time), only an earlier one re-arms.
 // Nothing times out while no operation is pending (a server waiting for its
-// handler, a call between attempts). Internal to adapters/http/http_server.cpp
-// and http_client.cpp.
+// handler, a call between attempts). Internal to the server's sessions
+// (adapters/http/http_session*.cpp) and the client (http_client*.cpp).
 #pragma once
 
 #include <chrono>

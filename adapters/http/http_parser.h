@@ -4,9 +4,9 @@
 // bound on every part of a message and the framing rules of RFC 9112 that
 // Beast leaves to its user), and the small formatting helpers of the
 // hand-built header blocks. Their stream and deadline types are in
-// http_stream.h and http_deadline.h. Internal to
-// adapters/http/http_server.cpp, http_client.cpp and the parser's fuzz target
-// (tests/fuzz/http_request_fuzzer.cpp).
+// http_stream.h and http_deadline.h. Internal to the server
+// (adapters/http/http_session*.cpp), the client (http_client*.cpp) and the
+// parser's fuzz target (tests/fuzz/http_request_fuzzer.cpp).
 #pragma once
 
 #include <algorithm>

@@ -3,7 +3,8 @@
 // through visit(), so one code path serves both; the TCP socket underneath is
 // always at socket(): accept and connect use it, a deadline closes it, and a
 // proxy tunnel's CONNECT exchange runs on it before the TLS handshake.
-// Internal to adapters/http/http_server.cpp and http_client.cpp.
+// Internal to the server and the client (adapters/http/http_session*.cpp,
+// http_listener.cpp, http_client*.cpp).
 #pragma once
 
 #include <utility>

@@ -2,7 +2,7 @@
 // contexts with TLS 1.2 as the floor, the client's per-connection set-up
 // (SNI, host name or IP address checked against the certificate, a session
 // to resume) and the classification of a failed handshake. Internal to
-// adapters/http/http_client.cpp and http_server.cpp.
+// the client (adapters/http/http_client*.cpp) and the server (http_server.cpp).
 #pragma once
 
 #include <memory>

@@ -1,3 +1,9 @@
+// SqliteJournalStore's life: the schema, open() (the check of the files and
+// the high-water mark before SQLite repairs anything, a loss refused or
+// accepted), the connections and statements it keeps, and the store URLs.
+// Appends: sqlite_journal_writes.cpp; reads: sqlite_journal_reads.cpp;
+// verification: sqlite_journal_verify.cpp; drafts: sqlite_drafts.cpp;
+// entities: sqlite_entity_records.cpp.
 #include "engine/store/sqlite_journal_store.h"
 
 #include <sqlite3.h>
@@ -5,7 +11,6 @@
 #include <algorithm>
 #include <filesystem>
 #include <mutex>
-#include <unordered_map>
 
 #include "engine/store/sqlite_statements.h"
 #include "engine/store/sqlite_wal_buffer.h"
@@ -15,15 +20,12 @@ namespace orch::engine {
 
 namespace {
 
-using sqlite::bind_text;
-using sqlite::column_text;
-using sqlite::decode_record;
 using sqlite::exec;
+using sqlite::kCleanThrough;
 using sqlite::kRetiredThrough;
 using sqlite::prepare_persistent;
 using sqlite::query_int;
 using sqlite::retire_through;
-using sqlite::StatementReset;
 const auto& sqlite_error = sqlite::error;
 
 constexpr const char* kSchema = R"sql(
@@ -73,14 +75,6 @@ CREATE TABLE IF NOT EXISTS drafts (
 );
 )sql";
 
-
-
-
-
-
-
-constexpr const char* kCleanThrough = "clean_through";
-
 // The newest commit the store holds or accounts for: the newest record's
 // batch and offset (batches grow with offsets, so a lookup by rowid), raised
 // to retired_through. Zero for a new store (no tables yet).
@@ -118,8 +112,6 @@ Status read_newest_commit(sqlite3* db, HighWaterMark::Value* out) {
   if (rc != SQLITE_ROW && rc != SQLITE_DONE) return sqlite_error(db, "read journal_meta");
   return Status::ok();
 }
-
-
 
 // SQLite's own error log: WAL recovery after a crash (including a torn WAL
 // tail, which SQLite drops by its frame checksums) and corruption notices
@@ -368,23 +360,6 @@ Status SqliteJournalStore::prepare() {
       &select_workflow_);
 }
 
-// Why several rows per statement: SQLite as Debian builds it has no lookaside
-// memory (SQLITE_OMIT_LOOKASIDE), so every execution of a statement mallocs
-// and frees its cursors and record buffers, and ends with a halt that walks
-// them all; per row, that was about a third of the journal writer's cost
-// (callgrind under the standard benchmark). One INSERT of many VALUES rows
-// opens its cursors once and appends the rows in order, as single-row
-// INSERTs would: the same offsets, the same unique-index checks.
-sqlite3_stmt* SqliteJournalStore::insert_statement(std::size_t rows, Status* error) {
-  sqlite3_stmt*& stmt = insert_records_[rows];
-  if (stmt) return stmt;
-  std::string sql =
-      "INSERT INTO journal(workflow_id, seq, type, time_ms, payload, checksum, batch) VALUES";
-  for (std::size_t i = 0; i < rows; ++i) sql += i == 0 ? "(?,?,?,?,?,?,?)" : ",(?,?,?,?,?,?,?)";
-  if (Status s = prepare_persistent(writer_, sql.c_str(), &stmt); !s) *error = s;
-  return stmt;
-}
-
 SqliteJournalStore::~SqliteJournalStore() {
   for (sqlite3_stmt* stmt : insert_records_) sqlite3_finalize(stmt);
   sqlite3_finalize(upsert_summary_);
@@ -399,446 +374,6 @@ SqliteJournalStore::~SqliteJournalStore() {
 
 WalCheckpointer::Stats SqliteJournalStore::checkpoint_stats() const {
   return checkpointer_ ? checkpointer_->stats() : WalCheckpointer::Stats{};
-}
-
-Status SqliteJournalStore::append(const std::vector<JournalRecord>& records,
-                                  const std::vector<WorkflowSummary>& summaries) {
-  if (Status s = exec(writer_, "BEGIN IMMEDIATE"); !s) return s;
-  auto rollback = [&](Status s) {
-    exec(writer_, "ROLLBACK");
-    return s;
-  };
-  sqlite3_int64 newest_offset = 0;
-  for (std::size_t first = 0; first < records.size(); first += kRowsPerInsert) {
-    const std::size_t rows = std::min(kRowsPerInsert, records.size() - first);
-    Status prepared = Status::ok();
-    sqlite3_stmt* insert = insert_statement(rows, &prepared);
-    if (!insert) return rollback(prepared);
-    StatementReset reset{insert};
-    for (std::size_t i = 0; i < rows; ++i) {
-      const JournalRecord& r = records[first + i];
-      const int at = static_cast<int>(i * 7);
-      bind_text(insert, at + 1, r.workflow_id);
-      sqlite3_bind_int64(insert, at + 2, static_cast<sqlite3_int64>(r.seq));
-      sqlite3_bind_int(insert, at + 3, static_cast<int>(r.type));
-      sqlite3_bind_int64(insert, at + 4, r.time_ms);
-      bind_text(insert, at + 5, r.payload);
-      sqlite3_bind_int64(insert, at + 6, static_cast<sqlite3_int64>(r.checksum()));
-      sqlite3_bind_int64(insert, at + 7, next_batch_);
-    }
-    if (sqlite3_step(insert) != SQLITE_DONE) {
-      const JournalRecord& r = records[first];
-      return rollback(sqlite_error(writer_, "append " + std::to_string(rows) +
-                                                " records from " + r.workflow_id + " seq " +
-                                                std::to_string(r.seq)));
-    }
-    newest_offset = sqlite3_last_insert_rowid(writer_);
-  }
-  if (Status s = apply_entity_records(records); !s) return rollback(s);
-  for (const WorkflowSummary& w : summaries) {
-    // A row written before needs only its changing columns: a plain UPDATE
-    // skips the upsert's attempt to insert the whole row first (building
-    // it, then finding the key taken). No row found: upsert it whole.
-    if (w.stored) {
-      StatementReset reset{update_summary_};
-      bind_text(update_summary_, 1, w.workflow_id);
-      bind_text(update_summary_, 2, w.status);
-      bind_text(update_summary_, 3, w.phase);
-      sqlite3_bind_int64(update_summary_, 4, w.updated_ms);
-      sqlite3_bind_int64(update_summary_, 5, w.wake_ms);
-      if (sqlite3_step(update_summary_) != SQLITE_DONE)
-        return rollback(sqlite_error(writer_, "update summary of " + w.workflow_id));
-      if (sqlite3_changes(writer_) > 0) continue;
-    }
-    StatementReset reset{upsert_summary_};
-    bind_text(upsert_summary_, 1, w.workflow_id);
-    bind_text(upsert_summary_, 2, w.run_id);
-    bind_text(upsert_summary_, 3, w.definition);
-    bind_text(upsert_summary_, 4, w.status);
-    bind_text(upsert_summary_, 5, w.phase);
-    sqlite3_bind_int64(upsert_summary_, 6, w.created_ms);
-    sqlite3_bind_int64(upsert_summary_, 7, w.updated_ms);
-    if (w.idempotency_key.empty())
-      sqlite3_bind_null(upsert_summary_, 8);
-    else
-      bind_text(upsert_summary_, 8, w.idempotency_key);
-    bind_text(upsert_summary_, 9, w.input_hash);
-    sqlite3_bind_int64(upsert_summary_, 10, w.wake_ms);
-    if (sqlite3_step(upsert_summary_) != SQLITE_DONE)
-      return rollback(sqlite_error(writer_, "upsert summary of " + w.workflow_id));
-  }
-  if (Status s = exec(writer_, "COMMIT"); !s) return rollback(s);
-  // Durable now (COMMIT fsynced the log): the mark may say so. A mark that
-  // cannot be written only detects less; the commit stands.
-  if (mark_ && !records.empty()) {
-    const Status marked = mark_->advance({static_cast<std::uint64_t>(next_batch_), newest_offset});
-    if (!marked && !mark_failing_)
-      observability::log(observability::LogLevel::warn,
-                         "journal: cannot write the high-water mark; losses after this commit "
-                         "may go undetected",
-                         {{"error", marked.message()}, {"commit", next_batch_}});
-    mark_failing_ = !marked;
-  }
-  ++next_batch_;
-  return Status::ok();
-}
-
-
-Status SqliteJournalStore::read_records(sqlite3_stmt* stmt,
-                                        const std::function<bool(JournalRecord&&)>& emit) {
-  for (;;) {
-    int rc = sqlite3_step(stmt);
-    if (rc == SQLITE_DONE) return Status::ok();
-    if (rc != SQLITE_ROW) return sqlite_error(reader_, "read journal");
-    JournalRecord r;
-    if (Status s = decode_record(stmt, &r); !s) return s;
-    if (!emit(std::move(r))) return Status::ok();
-  }
-}
-
-Status SqliteJournalStore::load_workflow(const std::string& workflow_id,
-                                         std::vector<JournalRecord>* out) {
-  std::lock_guard lock(read_mu_);
-  StatementReset reset{select_workflow_};
-  bind_text(select_workflow_, 1, workflow_id);
-  return read_records(select_workflow_, [&](JournalRecord&& r) {
-    out->push_back(std::move(r));
-    return true;
-  });
-}
-
-Status SqliteJournalStore::load_workflow_page(const std::string& workflow_id,
-                                              std::uint64_t from_seq, std::size_t max_records,
-                                              std::size_t max_bytes, WorkflowPage* page) {
-  std::lock_guard lock(read_mu_);
-  sqlite3_stmt* stmt = nullptr;
-  if (sqlite3_prepare_v2(reader_,
-                         "SELECT offset, workflow_id, seq, type, time_ms, payload, checksum "
-                         "FROM journal WHERE workflow_id=?1 AND seq>=?2 ORDER BY seq LIMIT ?3",
-                         -1, &stmt, nullptr) != SQLITE_OK)
-    return sqlite_error(reader_, "prepare load_workflow_page");
-  bind_text(stmt, 1, workflow_id);
-  sqlite3_bind_int64(stmt, 2, static_cast<sqlite3_int64>(from_seq));
-  sqlite3_bind_int64(stmt, 3, static_cast<sqlite3_int64>(max_records) + 1);
-  std::size_t bytes = 0;
-  Status s = read_records(stmt, [&](JournalRecord&& r) {
-    const bool full = page->records.size() == max_records ||
-                      (!page->records.empty() && bytes + r.payload.size() > max_bytes);
-    if (full) {
-      page->more = true;
-      page->byte_limited = page->records.size() < max_records;
-      return false;
-    }
-    bytes += r.payload.size();
-    page->records.push_back(std::move(r));
-    return true;
-  });
-  sqlite3_finalize(stmt);
-  if (!s) return s;
-  // The workflow's record count: its seqs are dense from 1.
-  if (sqlite3_prepare_v2(reader_, "SELECT coalesce(max(seq), 0) FROM journal WHERE workflow_id=?",
-                         -1, &stmt, nullptr) != SQLITE_OK)
-    return sqlite_error(reader_, "prepare load_workflow_page");
-  bind_text(stmt, 1, workflow_id);
-  const int rc = sqlite3_step(stmt);
-  if (rc == SQLITE_ROW) page->last_seq = static_cast<std::uint64_t>(sqlite3_column_int64(stmt, 0));
-  sqlite3_finalize(stmt);
-  return rc == SQLITE_ROW ? Status::ok() : sqlite_error(reader_, "count records");
-}
-
-Status SqliteJournalStore::load_unfinished(
-    const std::function<void(std::vector<JournalRecord>&&)>& visit,
-    const std::vector<std::string>& lazy_statuses, const DamageVisitor& damaged) {
-  std::lock_guard lock(read_mu_);
-  sqlite3_stmt* stmt = nullptr;
-  // CROSS JOIN keeps workflows the outer loop: the journal is read through
-  // its (workflow_id, seq) index for the workflows wanted only, never scanned.
-  std::string sql =
-      "SELECT j.offset, j.workflow_id, j.seq, j.type, j.time_ms, j.payload, j.checksum "
-      "FROM workflows w CROSS JOIN journal j ON j.workflow_id = w.workflow_id "
-      "WHERE w.status NOT IN ('completed','failed','cancelled') ";
-  if (!lazy_statuses.empty()) {
-    sql += "AND NOT (w.wake_ms >= 0 AND w.status IN (";
-    for (std::size_t i = 0; i < lazy_statuses.size(); ++i) sql += i ? ",?" : "?";
-    sql += ")) ";
-  }
-  sql += "ORDER BY w.workflow_id, j.seq";
-  if (sqlite3_prepare_v2(reader_, sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK)
-    return sqlite_error(reader_, "prepare load_unfinished");
-  for (std::size_t i = 0; i < lazy_statuses.size(); ++i)
-    bind_text(stmt, static_cast<int>(i) + 1, lazy_statuses[i]);
-  std::vector<JournalRecord> current;
-  std::string skipping;  // a damaged workflow: the rest of its records
-  Status s;
-  for (;;) {
-    const int rc = sqlite3_step(stmt);
-    if (rc == SQLITE_DONE) break;
-    if (rc != SQLITE_ROW) {
-      s = sqlite_error(reader_, "read journal");
-      break;
-    }
-    JournalRecord r;
-    Status decoded = decode_record(stmt, &r);
-    if (!skipping.empty() && r.workflow_id == skipping) continue;
-    skipping.clear();
-    if (!current.empty() && current.front().workflow_id != r.workflow_id) {
-      visit(std::move(current));
-      current.clear();
-    }
-    if (!decoded) {
-      if (!damaged) {
-        s = decoded;
-        break;
-      }
-      damaged(r.workflow_id, decoded);
-      skipping = r.workflow_id;
-      continue;
-    }
-    current.push_back(std::move(r));
-  }
-  sqlite3_finalize(stmt);
-  if (s && !current.empty()) visit(std::move(current));
-  return s;
-}
-
-Status SqliteJournalStore::load_summaries(std::vector<WorkflowSummary>* out) {
-  std::lock_guard lock(read_mu_);
-  sqlite3_stmt* stmt = nullptr;
-  const char* sql =
-      "SELECT workflow_id, run_id, definition, status, phase, created_ms, updated_ms, "
-      "idempotency_key, input_hash, wake_ms FROM workflows ORDER BY created_ms, rowid";
-  if (sqlite3_prepare_v2(reader_, sql, -1, &stmt, nullptr) != SQLITE_OK)
-    return sqlite_error(reader_, "prepare load_summaries");
-  int rc;
-  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-    WorkflowSummary w;
-    w.workflow_id = column_text(stmt, 0);
-    w.run_id = column_text(stmt, 1);
-    w.definition = column_text(stmt, 2);
-    w.status = column_text(stmt, 3);
-    w.phase = column_text(stmt, 4);
-    w.created_ms = sqlite3_column_int64(stmt, 5);
-    w.updated_ms = sqlite3_column_int64(stmt, 6);
-    w.idempotency_key = column_text(stmt, 7);
-    w.input_hash = column_text(stmt, 8);
-    w.wake_ms = sqlite3_column_int64(stmt, 9);
-    out->push_back(std::move(w));
-  }
-  sqlite3_finalize(stmt);
-  return rc == SQLITE_DONE ? Status::ok() : sqlite_error(reader_, "load_summaries");
-}
-
-Status SqliteJournalStore::put_draft(const std::string& id, const std::string& body, TimeMs at) {
-  std::lock_guard lock(draft_mu_);
-  sqlite3_stmt* stmt = nullptr;
-  if (sqlite3_prepare_v2(drafts_, "INSERT INTO drafts(draft_id, body, created_ms) VALUES(?,?,?)",
-                         -1, &stmt, nullptr) != SQLITE_OK)
-    return sqlite_error(drafts_, "prepare put_draft");
-  bind_text(stmt, 1, id);
-  bind_text(stmt, 2, body);
-  sqlite3_bind_int64(stmt, 3, at);
-  const int rc = sqlite3_step(stmt);
-  sqlite3_finalize(stmt);
-  return rc == SQLITE_DONE ? Status::ok() : sqlite_error(drafts_, "put_draft " + id);
-}
-
-Status SqliteJournalStore::get_draft(const std::string& id, std::string* body, bool* found) {
-  std::lock_guard lock(draft_mu_);
-  sqlite3_stmt* stmt = nullptr;
-  if (sqlite3_prepare_v2(drafts_, "SELECT body FROM drafts WHERE draft_id=?", -1, &stmt,
-                         nullptr) != SQLITE_OK)
-    return sqlite_error(drafts_, "prepare get_draft");
-  bind_text(stmt, 1, id);
-  const int rc = sqlite3_step(stmt);
-  *found = rc == SQLITE_ROW;
-  if (*found) *body = column_text(stmt, 0);
-  sqlite3_finalize(stmt);
-  return rc == SQLITE_ROW || rc == SQLITE_DONE ? Status::ok() : sqlite_error(drafts_, "get_draft");
-}
-
-Status SqliteJournalStore::delete_workflows(const std::vector<std::string>& workflow_ids) {
-  if (workflow_ids.empty()) return Status::ok();
-  if (Status s = exec(writer_, "BEGIN IMMEDIATE"); !s) return s;
-  for (const char* sql : {"DELETE FROM journal WHERE workflow_id=?",
-                          "DELETE FROM workflows WHERE workflow_id=?"}) {
-    sqlite3_stmt* stmt = nullptr;
-    if (sqlite3_prepare_v2(writer_, sql, -1, &stmt, nullptr) != SQLITE_OK) {
-      exec(writer_, "ROLLBACK");
-      return sqlite_error(writer_, "prepare delete");
-    }
-    for (const std::string& id : workflow_ids) {
-      bind_text(stmt, 1, id);
-      const int rc = sqlite3_step(stmt);
-      sqlite3_reset(stmt);
-      if (rc != SQLITE_DONE) {
-        sqlite3_finalize(stmt);
-        exec(writer_, "ROLLBACK");
-        return sqlite_error(writer_, "delete " + id);
-      }
-    }
-    sqlite3_finalize(stmt);
-  }
-  // New records take offsets after the highest left; keep them above the
-  // clean mark so a start still verifies them. The commits deleted may have
-  // been the newest: the store still accounts for them (high-water mark).
-  Status s = exec(writer_,
-                  "UPDATE journal_meta SET value = MIN(value, (SELECT COALESCE(MAX(offset), 0) "
-                  "FROM journal)) WHERE key = 'clean_through'");
-  if (s) s = retire_through(writer_, next_batch_ - 1);
-  if (!s) {
-    exec(writer_, "ROLLBACK");
-    return s;
-  }
-  return exec(writer_, "COMMIT");
-}
-
-Status SqliteJournalStore::verify(bool repair, VerifyReport* report) {
-  return verify_from(0, repair, report);
-}
-
-Status SqliteJournalStore::verify_since_clean_shutdown(bool repair, VerifyReport* report) {
-  std::int64_t clean = 0;
-  {
-    std::lock_guard lock(read_mu_);
-    clean = query_int(reader_, "SELECT value FROM journal_meta WHERE key = 'clean_through'");
-  }
-  return verify_from(clean, repair, report);
-}
-
-void SqliteJournalStore::mark_clean_shutdown() {
-  // Everything up to the newest record was fsynced by a writer that then
-  // stopped cleanly: no torn write can hide there.
-  const std::string sql =
-      std::string("INSERT INTO journal_meta(key, value) VALUES('") + kCleanThrough +
-      "', (SELECT COALESCE(MAX(offset), 0) FROM journal)) "
-      "ON CONFLICT(key) DO UPDATE SET value = excluded.value";
-  exec(writer_, sql.c_str());
-  if (mark_) mark_->sync();
-}
-
-Status SqliteJournalStore::verify_from(std::int64_t after_offset, bool repair,
-                                       VerifyReport* report) {
-  *report = VerifyReport{};
-  report->lost = check_.lost;
-  report->warnings = check_.warnings;
-  report->figures = check_.figures();
-  struct Bad {
-    sqlite3_int64 offset;
-    std::int64_t batch;
-    std::string workflow_id;
-    std::string message;
-  };
-  std::vector<Bad> bad;
-  std::int64_t last_batch = 0;
-  {
-    std::lock_guard lock(read_mu_);
-    sqlite3_stmt* stmt = nullptr;
-    const char* sql =
-        "SELECT offset, workflow_id, seq, type, time_ms, payload, checksum, batch FROM journal "
-        "WHERE offset > ? ORDER BY offset";
-    if (sqlite3_prepare_v2(reader_, sql, -1, &stmt, nullptr) != SQLITE_OK)
-      return sqlite_error(reader_, "prepare verify");
-    sqlite3_bind_int64(stmt, 1, after_offset);
-    // A workflow's records up to `after_offset` were verified before: its
-    // sequence continues from the last of them.
-    sqlite3_stmt* seq_before = nullptr;
-    if (after_offset > 0 &&
-        sqlite3_prepare_v2(reader_,
-                           "SELECT COALESCE(MAX(seq), 0) FROM journal WHERE workflow_id = ? AND "
-                           "offset <= ?",
-                           -1, &seq_before, nullptr) != SQLITE_OK) {
-      sqlite3_finalize(stmt);
-      return sqlite_error(reader_, "prepare verify");
-    }
-    std::unordered_map<std::string, std::uint64_t> last_seq;
-    int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-      const sqlite3_int64 offset = sqlite3_column_int64(stmt, 0);
-      JournalRecord r;
-      r.workflow_id = column_text(stmt, 1);
-      r.seq = static_cast<std::uint64_t>(sqlite3_column_int64(stmt, 2));
-      const int type = sqlite3_column_int(stmt, 3);
-      r.time_ms = sqlite3_column_int64(stmt, 4);
-      r.payload = column_text(stmt, 5);
-      const auto stored = static_cast<std::uint32_t>(sqlite3_column_int64(stmt, 6));
-      const std::int64_t batch = sqlite3_column_int64(stmt, 7);
-      last_batch = std::max(last_batch, batch);
-      ++report->records;
-      auto prefix = "workflow " + r.workflow_id + " at offset " + std::to_string(offset) + ": ";
-      auto t = record_type_from_int(type);
-      auto [seen, first] = last_seq.try_emplace(r.workflow_id, 0);
-      if (first && seq_before) {
-        bind_text(seq_before, 1, r.workflow_id);
-        sqlite3_bind_int64(seq_before, 2, after_offset);
-        if (sqlite3_step(seq_before) == SQLITE_ROW)
-          seen->second = static_cast<std::uint64_t>(sqlite3_column_int64(seq_before, 0));
-        sqlite3_reset(seq_before);
-      }
-      std::uint64_t& prev = seen->second;
-      if (!t) {
-        bad.push_back(
-            {offset, batch, r.workflow_id, prefix + "unknown record type " + std::to_string(type)});
-      } else {
-        r.type = *t;
-        if (r.checksum() != stored)
-          bad.push_back({offset, batch, r.workflow_id, prefix + "checksum mismatch"});
-        else if (r.seq != prev + 1 && !(prev == 0 && r.type == RecordType::entity_snapshot))
-          // (an entity's journal may begin at a snapshot: compaction)
-          bad.push_back({offset, batch, r.workflow_id,
-                         prefix + "seq " + std::to_string(r.seq) + " follows " +
-                             std::to_string(prev)});
-        else if ((r.seq == 1) != (r.type == RecordType::workflow_started ||
-                                  r.type == RecordType::entity_started))
-          bad.push_back({offset, batch, r.workflow_id,
-                         prefix + "workflow_started (entity_started) must be record 1 and only it"});
-      }
-      prev = r.seq;
-    }
-    sqlite3_finalize(stmt);
-    sqlite3_finalize(seq_before);
-    if (rc != SQLITE_DONE) return sqlite_error(reader_, "verify");
-    report->workflows = last_seq.size();
-  }
-  report->commits = static_cast<std::uint64_t>(
-      after_offset > 0 ? std::max<std::int64_t>(
-                             last_batch, query_int(writer_, "SELECT batch FROM journal ORDER BY "
-                                                            "offset DESC LIMIT 1"))
-                       : last_batch);
-  for (const Bad& b : bad) {
-    if (b.batch == last_batch) continue;
-    if (report->corrupt.empty()) report->corrupt = "journal corrupt: " + b.message;
-    report->damaged.emplace(b.workflow_id, "journal corrupt: " + b.message);
-  }
-  // Bad records in the last commit are a torn write, dropped whole, unless
-  // records before it are bad too: then the storage damages what it holds,
-  // the tail is no different, and its workflows are quarantined with them.
-  for (const Bad& b : bad) {
-    if (b.batch != last_batch) continue;
-    ++report->torn_tail;
-    if (!report->corrupt.empty()) report->damaged.emplace(b.workflow_id, "journal corrupt: " + b.message);
-  }
-  if (!report->corrupt.empty() || report->torn_tail == 0 || !repair) return Status::ok();
-
-  // Drop the torn commit whole (a commit is atomic: none of it can be kept)
-  // and mark the workflows it touched unfinished so recovery re-derives them.
-  if (Status s = exec(writer_, "BEGIN IMMEDIATE"); !s) return s;
-  const std::string batch = std::to_string(last_batch);
-  const std::string sql =
-      "UPDATE workflows SET status='running' WHERE workflow_id IN "
-      "(SELECT workflow_id FROM journal WHERE batch=" + batch + ");"
-      "DELETE FROM journal WHERE batch=" + batch + ";"
-      "DELETE FROM workflows WHERE workflow_id NOT IN (SELECT workflow_id FROM journal);";
-  Status dropped = exec(writer_, sql.c_str());
-  if (dropped) dropped = retire_through(writer_, last_batch);  // dropped on purpose
-  if (!dropped) {
-    exec(writer_, "ROLLBACK");
-    return dropped;
-  }
-  if (Status s = exec(writer_, "COMMIT"); !s) return s;
-  report->dropped = report->torn_tail;
-  observability::log(observability::LogLevel::warn, "journal: dropped a torn tail",
-                     {{"commit", last_batch}, {"bad_records", report->torn_tail}});
-  return Status::ok();
 }
 
 std::unique_ptr<JournalStore> open_store(const std::string& url, std::string* error,

@@ -44,7 +44,7 @@ class SqliteJournalStore final : public JournalStore {
                          const std::vector<std::string>& lazy_statuses = {},
                          const DamageVisitor& damaged = nullptr) override;
   Status load_summaries(std::vector<WorkflowSummary>* out) override;
-  // Entities: engine/sqlite_entity_records.cpp.
+  // Entities: engine/store/sqlite_entity_records.cpp.
   Status load_entity(const std::string& id, std::vector<JournalRecord>* out) override;
   Status list_entities(const std::string& kind, std::size_t offset, std::size_t limit,
                        std::vector<std::string>* keys, std::size_t* total) override;
@@ -90,6 +90,10 @@ class SqliteJournalStore final : public JournalStore {
   Status verify_from(std::int64_t after_offset, bool repair, VerifyReport* report);
   // Steps `stmt` and decodes each row until done or `emit` returns false.
   Status read_records(sqlite3_stmt* stmt, const std::function<bool(JournalRecord&&)>& emit);
+  // Raises the high-water mark to this commit (next_batch_, its newest record
+  // at `newest_offset`) once it is durable; a failure is logged once until a
+  // write succeeds. REQUIRES: the writer thread, after append's COMMIT.
+  void advance_mark(std::int64_t newest_offset);
 
   // Constant after construction.
   std::string path_;

@@ -1,7 +1,7 @@
 // Small helpers over SQLite's C API shared by the store's translation units:
 // errors as Status values, binding and reading columns, a statement reset on
 // every exit path, and the decoding of a journal row. Internal to the SQLite
-// store (engine/sqlite_*.cpp).
+// store (engine/store/sqlite_*.cpp).
 #pragma once
 
 #include <sqlite3.h>
@@ -32,6 +32,10 @@ std::int64_t query_int(sqlite3* db, const char* sql);
 inline constexpr const char* kRetiredThrough = "retired_through";
 // Raises retired_through to `commit`. REQUIRES: inside a write transaction.
 Status retire_through(sqlite3* db, std::int64_t commit);
+
+// The journal_meta key of the newest offset a cleanly stopped writer had
+// fsynced (mark_clean_shutdown): a start verifies only the records after it.
+inline constexpr const char* kCleanThrough = "clean_through";
 
 // Resets a statement on every exit path.
 struct StatementReset {
