@@ -95,6 +95,7 @@ struct PairFigures {
   int granted = 0, denied = 0, committed = 0, errors = 0;
   std::vector<double> pair_ms, reserve_ms, commit_ms;
   double seconds = 0;
+  double server_cpu_seconds = 0;  // the server's CPU time while they ran
 };
 
 class ReservationBench {
@@ -116,7 +117,9 @@ class ReservationBench {
     const double idle_seconds = o_.idle_users > 0 ? create_users("idle-", o_.idle_users) : 0;
     const double setup_seconds = create_users("user-", o_.users);
     if (errors_ > 0) return report_failure("users could not be created");
-    const PairFigures pairs = drive_pairs();
+    const double cpu_before = sample_process(server_).cpu_seconds;
+    PairFigures pairs = drive_pairs();
+    pairs.server_cpu_seconds = sample_process(server_).cpu_seconds - cpu_before;
     const long long resident = static_cast<long long>(metric(metrics(), "entities_resident"));
     const long long rss_busy = sample_process(server_).rss_bytes;
     const bool evicted = wait_evicted();
@@ -236,8 +239,9 @@ class ReservationBench {
     };
     std::printf("reservations  %d pairs over %d users at C=%d: %.0f pairs/s (%.2f s)\n",
                 o_.reservations, o_.users, o_.concurrency, pairs_per_second, f.seconds);
-    std::printf("  granted %d, committed %d, denied %d, errors %d\n", f.granted, f.committed,
-                f.denied, f.errors);
+    const double cpu_us_per_pair = f.committed ? f.server_cpu_seconds * 1e6 / f.committed : 0;
+    std::printf("  granted %d, committed %d, denied %d, errors %d; server CPU %.0f us per pair\n",
+                f.granted, f.committed, f.denied, f.errors, cpu_us_per_pair);
     std::printf("  pair p50 %.2f ms p99 %.2f ms; reserve p50 %.2f p99 %.2f; commit p50 %.2f p99 %.2f\n",
                 percentile(f.pair_ms, 0.5), percentile(f.pair_ms, 0.99),
                 percentile(f.reserve_ms, 0.5), percentile(f.reserve_ms, 0.99),
@@ -263,6 +267,7 @@ class ReservationBench {
                        {"granted", f.granted},
                        {"committed", f.committed},
                        {"errors", f.errors},
+                       {"server_cpu_us_per_pair", cpu_us_per_pair},
                        {"rss_per_resident_user_bytes", per(rss_busy - rss_empty, resident)},
                        {"rss_per_known_user_idle_bytes", per(rss_idle - rss_empty, known)},
                        {"rss_per_known_user_restarted_bytes", per(rss_restarted - rss_empty, known)}};
