@@ -29,6 +29,9 @@ struct ActorLoad {
   int threads = 4;
   int pause_ms = 20;      // between one thread's messages: the load spans the kills
   int release_every = 5;  // every Nth granted message is released (a failed send)
+  // One user without a cap takes this many messages, so its journal is
+  // compacted into snapshots (every 64 calls) while the kills land.
+  int hot_messages = 150;
 };
 
 class ActorDriver {
@@ -52,12 +55,15 @@ class ActorDriver {
   };
 
   void sender(int thread);
+  void hot_sender();
+  bool verify_hot(int* bad);
   void send_message(const std::string& user, int index);
   // Calls until the server answers below 500 (it may be down between a kill
   // and its restart).
   std::pair<int, nlohmann::json> call(const std::string& method, const std::string& target,
                                       const nlohmann::json& body);
   std::string user_id(int u) const { return "crash-user-" + std::to_string(u); }
+  static constexpr const char* kHotUser = "crash-hot-user";
 
   const std::string api_url_;
   const ActorLoad load_;

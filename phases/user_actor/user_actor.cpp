@@ -163,8 +163,44 @@ json* find_reservation(json& state, const std::string& id) {
   return nullptr;
 }
 
+// The answer a reservation got, rebuilt from what the state keeps of it.
+json answer_of(const json& r, const std::string& id) {
+  if (r.value("status", "granted") == "deferred" || r.contains("deferred_reason"))
+    return {{"reservation_id", id},
+            {"status", "deferred"},
+            {"reason", r.value("deferred_reason", "")},
+            {"next_eligible_at", engine::format_time(r.value("eligible_at", r["at"].get<engine::TimeMs>()))}};
+  return {{"reservation_id", id}, {"status", "granted"}, {"reason", "all frequency checks passed"}};
+}
+
+// A message id already holding a slot (pending, or sent and still in the
+// history) gets that slot's answer, never a second slot: the engine keeps
+// only the newest answers by idempotency key, so an old repeat reaches the
+// handler again.
+const json* slot_of(const json& state, const std::string& message_id, engine::TimeMs now,
+                    bool* pending) {
+  for (const json& r : state["reservations"])
+    if (r["message_id"] == message_id && r["until"].get<engine::TimeMs>() >= now) {
+      *pending = true;
+      return &r;
+    }
+  const json& messages = state["messages"];
+  for (auto it = messages.rbegin(); it != messages.rend(); ++it)
+    if ((*it)["message_id"] == message_id) {
+      *pending = false;
+      return &*it;
+    }
+  return nullptr;
+}
+
 EntityReply reserve(json& state, const json& req, const EntityCall& call) {
   const engine::TimeMs now = call.now_ms;
+  bool pending = false;
+  if (const json* held = slot_of(state, req["message_id"].get<std::string>(), now, &pending))
+    return {EntityOutcome::ok,
+            answer_of(*held, held->value(pending ? "id" : "reservation_id",
+                                         reservation_id(state, req["message_id"]))),
+            false};
   expire_reservations(state, now);
   const std::string channel = req["channel"];
   const bool obeys = req.value("obeys_caps", true);
@@ -191,6 +227,7 @@ EntityReply reserve(json& state, const json& req, const EntityCall& call) {
       answer["reason"] = "all frequency checks passed";
     } else {
       r["status"] = "deferred";
+      r["deferred_reason"] = v.rule;
       r["eligible_at"] = v.next_eligible_at;
       r["until"] = v.next_eligible_at + ttl;
       answer["status"] = "deferred";
@@ -210,6 +247,16 @@ EntityReply settle(json& state, const json& req, const EntityCall& call, bool co
   // A refusal changes nothing (expired reservations go at the next call
   // that is journaled).
   json* r = find_reservation(state, id);
+  if (!r && commit) {
+    // A repeat whose first answer the engine no longer keeps.
+    for (const json& m : state["messages"])
+      if (m.value("reservation_id", "") == id)
+        return {EntityOutcome::ok,
+                {{"reservation_id", id},
+                 {"status", "committed"},
+                 {"sent_at", engine::format_time(m["at"].get<engine::TimeMs>())}},
+                false};
+  }
   if (!r)
     return EntityReply::refuse(EntityOutcome::not_found,
                                "no pending reservation " + id + " for user " + std::string(call.key) +
@@ -229,11 +276,13 @@ EntityReply settle(json& state, const json& req, const EntityCall& call, bool co
   }
   const engine::TimeMs at = std::max(now, reservation.value("eligible_at", now));
   json message = {{"at", at},
+                  {"reservation_id", id},
                   {"campaign_id", reservation["campaign_id"]},
                   {"channel", reservation["channel"]},
                   {"message_id", reservation["message_id"]},
                   {"counts", reservation["counts"]}};
   if (reservation.contains("campaign_name")) message["campaign_name"] = reservation["campaign_name"];
+  if (reservation.contains("deferred_reason")) message["deferred_reason"] = reservation["deferred_reason"];
   state["messages"].push_back(std::move(message));
   totals["sent"] = totals.value("sent", 0) + 1;
   expire_reservations(state, now);
