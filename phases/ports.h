@@ -175,12 +175,21 @@ class DashboardHost {
 // POST /2010-04-01/Accounts/{sid}/Messages/{id}.json {Status:"canceled"} or
 // DELETE /v1/projects/{project}/messages/{id}.
 // send value: {"message_id":str,"channel":str}; cancel value: {"message_id":str}
+//
+// send_to: one message to one recipient (a user id: Twilio's To, FCM's
+// registration token). value: {"message_id":str,"channel":str,
+// "recipient":str}. When the gateway refuses because the recipient opted
+// out (Twilio error 21610), the outcome is permanent and value is
+// {"recipient_opted_out":true,"code":<the gateway's code>}.
 class MessageGateway {
  public:
   virtual ~MessageGateway() = default;
   virtual void send(const CallContext& ctx, const std::string& channel,
                     const std::string& audience, const std::string& body,
                     ServiceCallback done) = 0;
+  virtual void send_to(const CallContext& ctx, const std::string& channel,
+                       const std::string& recipient, const std::string& body,
+                       ServiceCallback done) = 0;
   virtual void cancel(const CallContext& ctx, const std::string& channel,
                       const std::string& message_id, ServiceCallback done) = 0;
 };
