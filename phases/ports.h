@@ -175,14 +175,64 @@ class DashboardHost {
 // POST /2010-04-01/Accounts/{sid}/Messages/{id}.json {Status:"canceled"} or
 // DELETE /v1/projects/{project}/messages/{id}.
 // send value: {"message_id":str,"channel":str}; cancel value: {"message_id":str}
+//
+// send_to: one message to one recipient (a user id: Twilio's To, FCM's
+// registration token). value: {"message_id":str,"channel":str,
+// "recipient":str}. When the gateway refuses because the recipient opted
+// out (Twilio error 21610), the outcome is permanent and value is
+// {"recipient_opted_out":true,"code":<the gateway's code>}.
 class MessageGateway {
  public:
   virtual ~MessageGateway() = default;
   virtual void send(const CallContext& ctx, const std::string& channel,
                     const std::string& audience, const std::string& body,
                     ServiceCallback done) = 0;
+  virtual void send_to(const CallContext& ctx, const std::string& channel,
+                       const std::string& recipient, const std::string& body,
+                       ServiceCallback done) = 0;
   virtual void cancel(const CallContext& ctx, const std::string& channel,
                       const std::string& message_id, ServiceCallback done) = 0;
+};
+
+// The user actors (phases/user_actor/) as a campaign sees them. Every
+// message to a user is reserved first (the actor grants or denies it against
+// the user's caps and opt-outs), then committed once sent or released when
+// not sent, so caps hold across campaigns. Callbacks run exactly once on the
+// engine's thread, possibly before the call returns.
+struct GateResult {
+  bool ok = false;
+  nlohmann::json answer;   // ok: the actor's answer (user_actor.h)
+  std::string error;       // otherwise: why
+  bool retryable = false;  // otherwise: the journal could not be read or written
+};
+using GateCallback = std::function<void(GateResult)>;
+
+// What a user's actor knows of one message.
+enum class MessageState {
+  unknown,    // never reserved, or released, or its reservation expired
+  pending,    // reserved and not yet committed or released
+  committed,  // sent and recorded
+};
+
+class RecipientGate {
+ public:
+  virtual ~RecipientGate() = default;
+  // `request`: the actor's reserve request (campaign_id, channel,
+  // message_id, on_capped, ...). A repeat with the same idempotency key gets
+  // the first answer, also after a restart.
+  virtual void reserve(const std::string& user, const nlohmann::json& request,
+                       const std::string& idempotency_key, GateCallback done) = 0;
+  virtual void commit(const std::string& user, const std::string& reservation_id,
+                      GateCallback done) = 0;
+  virtual void release(const std::string& user, const std::string& reservation_id,
+                       GateCallback done) = 0;
+  // The user no longer takes messages on `channel` (e.g. the gateway said so).
+  virtual void opt_out(const std::string& user, const std::string& channel,
+                       GateCallback done) = 0;
+  // Synchronous: the actor's state as it is in memory. When pending,
+  // *reservation_id is set to the pending reservation.
+  virtual MessageState message_state(const std::string& user, const std::string& message_id,
+                                     std::string* reservation_id) = 0;
 };
 
 // The set of ports a campaign needs. Non-owning; all must be non-null.

@@ -552,6 +552,49 @@ TEST_F(AdaptersContractTest, MessageGatewayAllChannels) {
   EXPECT_EQ(bad.outcome, ServiceOutcome::permanent);
 }
 
+// One message to one user: Twilio's To and FCM's token are the user id, the
+// ledger names the recipient, and Twilio's 21610 (an unsubscribed recipient)
+// says the recipient opted out.
+TEST_F(AdaptersContractTest, MessageGatewaySendsToOneRecipient) {
+  for (const std::string channel : {"sms", "whatsapp", "push", "in_app"}) {
+    SCOPED_TRACE(channel);
+    auto r = run([&](ServiceCallback cb) {
+      svc.messaging->send_to(ctx("users." + channel + "[user_7]"), channel, "user_7", "Hi", cb);
+    });
+    expect_ok(r);
+    EXPECT_EQ(r.value["recipient"], "user_7");
+    EXPECT_EQ(r.value["channel"], channel);
+    if (channel == "push" || channel == "in_app") {
+      json body = json::parse(sb.last_request("/v1/projects/")->body);
+      EXPECT_EQ(body["message"]["token"], "user_7");
+      EXPECT_FALSE(body["message"].contains("topic"));
+    } else {
+      const std::string to = channel == "whatsapp" ? "To=whatsapp%3Auser_7" : "To=user_7";
+      EXPECT_NE(sb.last_request("/2010-04-01/")->body.find(to), std::string::npos);
+    }
+  }
+  for (const json& e : sb.sandbox().ledger_for("contract")["side_effects"])
+    EXPECT_EQ(e["recipient"], "user_7") << e.dump();
+
+  TestClient control;
+  ASSERT_EQ(control
+                .call(sb.base_url(), "POST", "/sandbox/opt-outs",
+                      R"({"recipient":"user_8","channels":["sms"]})")
+                .response.status,
+            201);
+  auto stop = run([&](ServiceCallback cb) {
+    svc.messaging->send_to(ctx("users.sms[user_8]"), "sms", "user_8", "Hi", cb);
+  });
+  EXPECT_EQ(stop.outcome, ServiceOutcome::permanent);
+  EXPECT_EQ(stop.http_status, 400);
+  EXPECT_EQ(stop.value, json({{"recipient_opted_out", true}, {"code", 21610}}));
+  EXPECT_NE(stop.error.find("unsubscribed recipient (code 21610)"), std::string::npos);
+  auto whatsapp = run([&](ServiceCallback cb) {
+    svc.messaging->send_to(ctx("users.whatsapp[user_8]"), "whatsapp", "user_8", "Hi", cb);
+  });
+  expect_ok(whatsapp);  // opted out of SMS only
+}
+
 // The campaign's 15 forward calls (1 competitor URL; email, social, blog)
 // land as 15 ledger effects in order, and compensations separately.
 TEST_F(AdaptersContractTest, CampaignFlowLedger) {

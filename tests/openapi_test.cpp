@@ -500,6 +500,9 @@ TEST_F(OpenApiResponsesTest, RealResponsesOfEveryRouteMatchTheDocument) {
       {"/approval_policy", {{"levels", {{{"name", "a"}, {"reviewers", {"x"}}, {"quorum", 0}}}}}},
       {"/approval_policy", {{"levels", {{{"name", "a"}, {"reviewers", {"x"}}}}}, {"extra", 1}}},
       {"/colour", "red"},
+      {"/target_user_ids", json::array()},
+      {"/target_user_ids", {"u-1", "u-1"}},
+      {"/target_user_ids", {"has space"}},
   };
   for (const auto& [at, value] : breaks) {
     json bad = sample_campaign("Refused");
@@ -625,6 +628,22 @@ TEST_F(OpenApiResponsesTest, RealResponsesOfEveryRouteMatchTheDocument) {
   wait_for(x, rejected.substr(rejected.rfind('/') + 1), "failed");
   x.get(c, rejected);
   x.get(c, rejected + "/approvals");
+
+  // A campaign to users one by one: the views carry their delivery.
+  json to_users = sample_campaign("OpenAPI users");
+  to_users["channels"] = {"sms", "push"};
+  to_users["target_user_ids"] = {"openapi-user-1", "openapi-user-2"};
+  x.post(c, "/v1/users/openapi-user-2/opt-out", {{"channel", "sms"}});
+  const std::string users_id = x.post(c, "/v1/campaigns", to_users).body["workflow_id"];
+  wait_for(x, users_id, "awaiting_approval");
+  x.get(c, "/v1/workflows/" + users_id + "/progress");
+  x.post(c, "/v1/workflows/" + users_id + "/signals/approve", {{"reviewer", "alice"}});
+  wait_for(x, users_id, "completed");
+  HttpReply users_view = x.get(c, "/v1/workflows/" + users_id);
+  EXPECT_EQ(users_view.body["users_sent"], 3) << users_view.raw;
+  EXPECT_EQ(users_view.body["users_skipped"], 1) << users_view.raw;
+  x.get(c, "/v1/workflows/" + users_id + "/progress");
+  x.get(c, "/v1/workflows/" + users_id + "/progress?wait_for=completed&wait_ms=10");
 
   // A step that exhausts its attempts pauses the workflow; retry redrives it.
   ASSERT_EQ(

@@ -28,6 +28,7 @@ Response fcm_send(Sandbox::State& s, Call& c) {
   if (targets != 1)
     return google_error(400, "INVALID_ARGUMENT",
                         "Exactly one of token, topic or condition must be specified.");
+  c.recipient = str_of(*msg, "token");
   std::string id = hex_id(s.next_id(), 16, 0xfc3);
   s.fcm_messages[id] = project;
   return json_response(200, {{"name", "projects/" + project + "/messages/" + id}});

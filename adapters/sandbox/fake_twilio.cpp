@@ -1,5 +1,7 @@
 // Twilio: POST /2010-04-01/Accounts/{sid}/Messages.json, POST|GET
-// /2010-04-01/Accounts/{sid}/Messages/{msid}.json.
+// /2010-04-01/Accounts/{sid}/Messages/{msid}.json; and the recipients who
+// opted out (answered STOP), refused with error 21610 as Twilio does.
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -64,6 +66,12 @@ Response twilio_send(Sandbox::State& s, Call& c) {
     return twilio_error(400, 21602, "Message body is required.");
   if (!from.empty() && starts_with(to, "whatsapp:") != starts_with(from, "whatsapp:"))
     return twilio_error(400, 21910, "Invalid From and To pair. From and To should be of the same channel");
+  const bool whatsapp = starts_with(to, "whatsapp:");
+  const std::string recipient = whatsapp ? to.substr(9) : to;
+  if (auto it = s.twilio_opt_outs.find(recipient);
+      it != s.twilio_opt_outs.end() && it->second.count(whatsapp ? "whatsapp" : "sms"))
+    return twilio_error(400, 21610, "Attempt to send to unsubscribed recipient");
+  c.recipient = recipient;
   std::string sid = "SM" + hex_id(s.next_id(), 32, 0x7a1);
   s.twilio_messages[sid] = "queued";
   return json_response(201, twilio_message(account, sid, to, from, body, "queued"));
@@ -85,6 +93,45 @@ Response twilio_fetch(Sandbox::State& s, Call& c) {
   auto it = s.twilio_messages.find(sid);
   if (it == s.twilio_messages.end()) return twilio_not_found(c);
   return json_response(200, twilio_message(c.seg[2], sid, "", "", "", it->second));
+}
+
+// GET lists, POST {"recipient", "channels"? (sms, whatsapp; default both)}
+// adds (201), DELETE removes one or all.
+Response twilio_opt_outs_control(Sandbox::State& s, const http::Request& req,
+                                 const std::vector<std::string>& seg) {
+  const std::string& m = req.method;
+  if (seg.size() == 3) {
+    if (m != "DELETE") return problem(405, "method not allowed; use DELETE");
+    if (!s.twilio_opt_outs.erase(seg[2])) return problem(404, "no opt-out for " + seg[2]);
+    return json_response(200, {{"recipient", seg[2]}, {"deleted", true}});
+  }
+  if (seg.size() != 2) return problem(404, "unknown sandbox endpoint");
+  if (m == "GET") {
+    json list = json::array();
+    for (const auto& [recipient, channels] : s.twilio_opt_outs)
+      list.push_back({{"recipient", recipient}, {"channels", channels}});
+    return json_response(200, {{"opt_outs", std::move(list)}});
+  }
+  if (m == "DELETE") {
+    const std::size_t n = s.twilio_opt_outs.size();
+    s.twilio_opt_outs.clear();
+    return json_response(200, {{"deleted", n}});
+  }
+  if (m != "POST") return problem(405, "method not allowed; use GET, POST, DELETE");
+  json body = json::parse(req.body, nullptr, false);
+  const std::string recipient = str_of(body, "recipient");
+  if (recipient.empty()) return problem(400, "recipient must be a non-empty string");
+  std::set<std::string> channels = {"sms", "whatsapp"};
+  if (const json* list = obj_of(body, "channels")) {
+    if (!list->is_array() || list->empty()) return problem(400, "channels must be a non-empty array");
+    channels.clear();
+    for (const json& ch : *list) {
+      if (ch != "sms" && ch != "whatsapp") return problem(400, "channels are sms and whatsapp");
+      channels.insert(ch.get<std::string>());
+    }
+  }
+  s.twilio_opt_outs[recipient].insert(channels.begin(), channels.end());
+  return json_response(201, {{"recipient", recipient}, {"channels", s.twilio_opt_outs[recipient]}});
 }
 
 }  // namespace orch::sandbox

@@ -55,14 +55,16 @@ bool is_2xx(int status) { return status >= 200 && status < 300; }
 constexpr std::size_t kNoEntry = static_cast<std::size_t>(-1);
 
 json entry_json(const LedgerEntry& e) {
-  return {{"seq", e.seq},
-          {"step", e.step},
-          {"service", e.service},
-          {"method", e.method},
-          {"path", e.path},
-          {"idempotency_key", e.idempotency_key},
-          {"replays", e.replays},
-          {"status", e.cached.status}};
+  json j = {{"seq", e.seq},
+            {"step", e.step},
+            {"service", e.service},
+            {"method", e.method},
+            {"path", e.path},
+            {"idempotency_key", e.idempotency_key},
+            {"replays", e.replays},
+            {"status", e.cached.status}};
+  if (!e.recipient.empty()) j["recipient"] = e.recipient;
+  return j;
 }
 
 json summary_locked(const Sandbox::State& s) {
@@ -325,6 +327,7 @@ Response control(Sandbox::State& s, const Request& req, const std::vector<std::s
     }
     return json_response(200, {{"latency_ms", s.latency.count()}, {"failure_rate", s.failure_rate}});
   }
+  if (what == "opt-outs") return twilio_opt_outs_control(s, req, seg);
   if (what == "reset" && seg.size() == 2) {
     if (m != "POST") return method_not_allowed("POST");
     s.clear();
@@ -462,7 +465,7 @@ void Sandbox::handle(Request req, Responder respond) {
     } slot_guard{s, key, key_slot};
 
     if (!answered) {
-      Call call{req, std::move(seg), {}, {}, false, false};
+      Call call{req, std::move(seg), {}, {}, false, false, {}};
       bool bad_body = false;
       if (route.body != BodyKind::none) {
         std::string_view body(req.body);
@@ -501,6 +504,7 @@ void Sandbox::handle(Request req, Responder respond) {
           e.service = route.service;
           e.method = req.method;
           e.path = std::string(path);
+          e.recipient = std::move(call.recipient);
           if (!key.empty()) {
             e.cached = resp;
           } else {

@@ -65,7 +65,8 @@
 //   GET    /sandbox/ledger/{wf}       {"workflow_id","side_effects":[...],
 //                                      "compensations":[...]}  (404 if none); entries
 //                                      {"seq","step","service","method","path",
-//                                       "idempotency_key","replays","status"}
+//                                       "idempotency_key","replays","status",
+//                                       "recipient"? (a message's To / token)}
 //   POST   /sandbox/faults            {"path_prefix","method"?,"status"(503; 0 =
 //                                      latency only),"rate"(1.0),"latency_ms",
 //                                      "workflow_ids"?,"retry_after_s"?,"count"?,
@@ -73,8 +74,14 @@
 //   GET    /sandbox/faults            {"faults":[...]}
 //   DELETE /sandbox/faults[/{id}]
 //   GET|PUT /sandbox/config           {"latency_ms","failure_rate"}
-//   POST   /sandbox/reset             clears ledger, stored objects, faults and
-//                                      counters (keeps config)
+//   POST   /sandbox/opt-outs          {"recipient","channels"?} -> 201: Twilio
+//                                      answers sends to that recipient on those
+//                                      channels (sms, whatsapp; default both) with
+//                                      400 code 21610, applying nothing
+//   GET    /sandbox/opt-outs          {"opt_outs":[{"recipient","channels"}]}
+//   DELETE /sandbox/opt-outs[/{recipient}]
+//   POST   /sandbox/reset             clears ledger, stored objects, faults,
+//                                      opt-outs and counters (keeps config)
 #pragma once
 
 #include <chrono>

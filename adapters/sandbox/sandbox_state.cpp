@@ -24,6 +24,7 @@ void Sandbox::State::clear() {
   dashboard_ids = 0;
   twilio_messages.clear();
   fcm_messages.clear();
+  twilio_opt_outs.clear();
   reserve();
 }
 

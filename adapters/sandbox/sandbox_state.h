@@ -10,6 +10,7 @@
 #include <mutex>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -32,6 +33,7 @@ struct LedgerEntry {
   const char* service = "";
   std::string method;
   std::string path;
+  std::string recipient;  // a message's addressee (Twilio To, FCM token), else ""
   uint64_t replays = 0;
   http::Response cached;
 };
@@ -74,6 +76,7 @@ struct Call {
   FormFields form;               // parsed form fields (form routes)
   bool is_form = false;
   bool failed = false;           // a 2xx that is an error (Slack ok:false)
+  std::string recipient;         // set by a message send, for its ledger entry
 
   // A string field from the JSON body or the form.
   std::optional<std::string> field(std::string_view name) const;
@@ -148,6 +151,9 @@ struct Sandbox::State {
   int64_t dashboard_ids = 0;
   std::unordered_map<std::string, std::string> twilio_messages;  // sid -> status
   std::unordered_map<std::string, std::string> fcm_messages;     // id -> project
+  // Recipients who answered STOP (POST /sandbox/opt-outs): Twilio refuses
+  // to send them on these channels (sms, whatsapp) with 21610.
+  std::map<std::string, std::set<std::string>> twilio_opt_outs;
 
   void clear();    // REQUIRES: mu held (sandbox_state.cpp)
   void reserve();  // pre-sizes the ledger tables
@@ -160,6 +166,11 @@ RouteMatch match_service_route(std::string_view method,
                                const std::vector<std::string>& seg);
 // nullopt when the request carries the credentials the service requires.
 std::optional<http::Response> check_auth(AuthKind auth, const http::Request& req);
+
+// The control endpoint /sandbox/opt-outs[/{recipient}] (sandbox.h;
+// fake_twilio.cpp). REQUIRES: s.mu held.
+http::Response twilio_opt_outs_control(Sandbox::State& s, const http::Request& req,
+                                       const std::vector<std::string>& seg);
 
 // --- shared by the sandbox and the fake services (fake_service_requests.cpp,
 // fake_service_values.cpp, fake_service_errors.cpp) ---

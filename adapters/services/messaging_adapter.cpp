@@ -68,6 +68,10 @@ Kind kind_of(const std::string& channel) {
 
 bool has_prefix(const std::string& s, const char* p) { return s.rfind(p, 0) == 0; }
 
+// Twilio's "Attempt to send to unsubscribed recipient" (the recipient
+// answered STOP), as twilio_reason() words its code.
+constexpr const char* kTwilioUnsubscribed = "(code 21610)";
+
 }  // namespace
 
 MessagingAdapter::MessagingAdapter(http::HttpTransport& transport, ServiceEndpoint endpoint)
@@ -89,46 +93,8 @@ void MessagingAdapter::send(const phases::CallContext& ctx, const std::string& c
                             const std::string& audience, const std::string& body,
                             phases::ServiceCallback done) {
   Kind kind = kind_of(channel);
-  Exchange ex;
-  ex.method = "POST";
-  if (kind == Kind::twilio) {
-    std::string sid =
-        endpoint_.setting("twilio_account_sid", "AC00000000000000000000000000000000");
-    std::string from = endpoint_.setting("twilio_from", "+15005550006");
-    std::string to = audience;
-    if (channel == "whatsapp") {
-      from = endpoint_.setting("whatsapp_from", has_prefix(from, "whatsapp:") ? from : "whatsapp:" + from);
-      if (!has_prefix(to, "whatsapp:")) to = "whatsapp:" + to;
-    }
-    ex.target = "/2010-04-01/Accounts/" + url_encode(sid) + "/Messages.json";
-    ex.body = form_encode({{"To", to}, {"From", from}, {"Body", body}});
-    ex.content_type = "application/x-www-form-urlencoded";
-    std::string user = endpoint_.setting("twilio_api_key", sid);
-    ex.headers.emplace_back("Authorization", "Basic " + base64_encode(user + ":" + endpoint_.token));
-    twilio_->execute(ctx, std::move(ex),
-                     [channel](const http::Response& res, phases::ServiceResult& out) {
-                       json b;
-                       static const JsonProjection kFields{"sid", "status"};
-                       if (!parse_object(res, kFields, b, out)) return;
-                       std::string msid = json_string(b, "sid");
-                       if (msid.empty()) {
-                         out.outcome = phases::ServiceOutcome::permanent;
-                         out.error = "unusable response body: no sid";
-                         return;
-                       }
-                       std::string status = json_string(b, "status");
-                       if (status == "failed" || status == "undelivered") {
-                         out.outcome = phases::ServiceOutcome::permanent;
-                         out.error = "twilio: message status " + status;
-                         return;
-                       }
-                       out.value = {{"message_id", msid}, {"channel", channel}};
-                     },
-                     std::move(done));
-    return;
-  }
+  if (kind == Kind::twilio) return send_twilio(ctx, channel, audience, body, std::move(done));
   if (kind == Kind::fcm) {
-    std::string project = endpoint_.setting("fcm_project", "campaign-app");
     std::string topic = audience;
     if (has_prefix(topic, "/topics/")) topic = topic.substr(8);
     // FCM topics match [a-zA-Z0-9-_.~%]+.
@@ -138,32 +104,104 @@ void MessagingAdapter::send(const phases::CallContext& ctx, const std::string& c
         ch = '-';
     }
     if (topic.empty()) topic = "all";
-    json message = {{"topic", topic},
-                    {"notification",
-                     {{"title", endpoint_.setting("push_title", "Campaign update")},
-                      {"body", body}}},
-                    {"data", {{"channel", channel}}}};
-    ex.target = "/v1/projects/" + url_encode(project) + "/messages:send";
-    ex.body = dump_json(json_object("message", std::move(message)));
-    fcm_->add_bearer(ex.headers);
-    fcm_->execute(ctx, std::move(ex),
-                  [channel](const http::Response& res, phases::ServiceResult& out) {
-                    json b;
-                    static const JsonProjection kFields{"name"};
-                    if (!parse_object(res, kFields, b, out)) return;
-                    std::string name = json_string(b, "name");
-                    std::string id = name.substr(name.rfind('/') + 1);
-                    if (name.empty() || id.empty()) {
-                      out.outcome = phases::ServiceOutcome::permanent;
-                      out.error = "unusable response body: no message name";
-                      return;
-                    }
-                    out.value = {{"message_id", id}, {"channel", channel}};
-                  },
-                  std::move(done));
-    return;
+    return send_fcm(ctx, channel, {{"topic", topic}}, body, std::move(done));
   }
   twilio_->fail_now("unsupported messaging channel '" + channel + "'", done);
+}
+
+void MessagingAdapter::send_to(const phases::CallContext& ctx, const std::string& channel,
+                               const std::string& recipient, const std::string& body,
+                               phases::ServiceCallback done) {
+  Kind kind = kind_of(channel);
+  if (kind == Kind::fcm) {
+    send_fcm(ctx, channel, {{"token", recipient}}, body,
+             [recipient, done = std::move(done)](phases::ServiceResult r) {
+               if (r.ok()) r.value["recipient"] = recipient;
+               done(std::move(r));
+             });
+    return;
+  }
+  if (kind != Kind::twilio)
+    return twilio_->fail_now("unsupported messaging channel '" + channel + "'", done);
+  send_twilio(ctx, channel, recipient, body,
+              [recipient, done = std::move(done)](phases::ServiceResult r) {
+                if (r.ok()) {
+                  r.value["recipient"] = recipient;
+                } else if (r.http_status == 400 &&
+                           r.error.find(kTwilioUnsubscribed) != std::string::npos) {
+                  r.value = {{"recipient_opted_out", true}, {"code", 21610}};
+                }
+                done(std::move(r));
+              });
+}
+
+void MessagingAdapter::send_twilio(const phases::CallContext& ctx, const std::string& channel,
+                                   const std::string& to_address, const std::string& body,
+                                   phases::ServiceCallback done) {
+  Exchange ex;
+  ex.method = "POST";
+  std::string sid = endpoint_.setting("twilio_account_sid", "AC00000000000000000000000000000000");
+  std::string from = endpoint_.setting("twilio_from", "+15005550006");
+  std::string to = to_address;
+  if (channel == "whatsapp") {
+    from = endpoint_.setting("whatsapp_from", has_prefix(from, "whatsapp:") ? from : "whatsapp:" + from);
+    if (!has_prefix(to, "whatsapp:")) to = "whatsapp:" + to;
+  }
+  ex.target = "/2010-04-01/Accounts/" + url_encode(sid) + "/Messages.json";
+  ex.body = form_encode({{"To", to}, {"From", from}, {"Body", body}});
+  ex.content_type = "application/x-www-form-urlencoded";
+  std::string user = endpoint_.setting("twilio_api_key", sid);
+  ex.headers.emplace_back("Authorization", "Basic " + base64_encode(user + ":" + endpoint_.token));
+  twilio_->execute(ctx, std::move(ex),
+                   [channel](const http::Response& res, phases::ServiceResult& out) {
+                     json b;
+                     static const JsonProjection kFields{"sid", "status"};
+                     if (!parse_object(res, kFields, b, out)) return;
+                     std::string msid = json_string(b, "sid");
+                     if (msid.empty()) {
+                       out.outcome = phases::ServiceOutcome::permanent;
+                       out.error = "unusable response body: no sid";
+                       return;
+                     }
+                     std::string status = json_string(b, "status");
+                     if (status == "failed" || status == "undelivered") {
+                       out.outcome = phases::ServiceOutcome::permanent;
+                       out.error = "twilio: message status " + status;
+                       return;
+                     }
+                     out.value = {{"message_id", msid}, {"channel", channel}};
+                   },
+                   std::move(done));
+}
+
+void MessagingAdapter::send_fcm(const phases::CallContext& ctx, const std::string& channel,
+                                json target, const std::string& body,
+                                phases::ServiceCallback done) {
+  Exchange ex;
+  ex.method = "POST";
+  std::string project = endpoint_.setting("fcm_project", "campaign-app");
+  json message = std::move(target);
+  message["notification"] = {{"title", endpoint_.setting("push_title", "Campaign update")},
+                             {"body", body}};
+  message["data"] = {{"channel", channel}};
+  ex.target = "/v1/projects/" + url_encode(project) + "/messages:send";
+  ex.body = dump_json(json_object("message", std::move(message)));
+  fcm_->add_bearer(ex.headers);
+  fcm_->execute(ctx, std::move(ex),
+                [channel](const http::Response& res, phases::ServiceResult& out) {
+                  json b;
+                  static const JsonProjection kFields{"name"};
+                  if (!parse_object(res, kFields, b, out)) return;
+                  std::string name = json_string(b, "name");
+                  std::string id = name.substr(name.rfind('/') + 1);
+                  if (name.empty() || id.empty()) {
+                    out.outcome = phases::ServiceOutcome::permanent;
+                    out.error = "unusable response body: no message name";
+                    return;
+                  }
+                  out.value = {{"message_id", id}, {"channel", channel}};
+                },
+                std::move(done));
 }
 
 void MessagingAdapter::cancel(const phases::CallContext& ctx, const std::string& channel,

@@ -44,6 +44,13 @@ class MessagingAdapter final : public phases::MessageGateway {
   void send(const phases::CallContext& ctx, const std::string& channel,
             const std::string& audience, const std::string& body,
             phases::ServiceCallback done) override;
+  // One recipient: Twilio's To (WhatsApp gets the "whatsapp:" prefix) or
+  // FCM's registration token. value: {"message_id","channel","recipient"};
+  // Twilio's 400 with code 21610 (unsubscribed recipient) is permanent with
+  // value {"recipient_opted_out":true,"code":21610}.
+  void send_to(const phases::CallContext& ctx, const std::string& channel,
+               const std::string& recipient, const std::string& body,
+               phases::ServiceCallback done) override;
   // Compensation. value: {"message_id"} (+ "already_absent":true on 404)
   void cancel(const phases::CallContext& ctx, const std::string& channel,
               const std::string& message_id, phases::ServiceCallback done) override;
@@ -54,6 +61,12 @@ class MessagingAdapter final : public phases::MessageGateway {
   class Sender;
 
  private:
+  void send_twilio(const phases::CallContext& ctx, const std::string& channel,
+                   const std::string& to, const std::string& body, phases::ServiceCallback done);
+  // `target`: {"topic": t} or {"token": t}.
+  void send_fcm(const phases::CallContext& ctx, const std::string& channel, nlohmann::json target,
+                const std::string& body, phases::ServiceCallback done);
+
   std::unique_ptr<Sender> twilio_;
   std::unique_ptr<Sender> fcm_;
   ServiceEndpoint endpoint_;

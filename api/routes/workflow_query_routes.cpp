@@ -6,6 +6,7 @@
 #include "api/router/replies.h"
 #include "api/routes/api_routes.h"
 #include "api/routes/workflow_replies.h"
+#include "api/routes/workflow_view_fields.h"
 #include "engine/time/time_format.h"
 #include "engine/workflow/workflow_engine.h"
 
@@ -41,11 +42,27 @@ bool known_phase(ApiContext& ctx, const std::string& name) {
 
 // Long poll: ?wait_for=STATUS[,STATUS...]&wait_ms=N answers as soon as the
 // status is one of those, or after N ms (at most kMaxWaitMs) as it is.
+// The workflow's progress with its kind's fields (workflow_view_fields.h).
+engine::QueryResult progress_with_kind_fields(engine::WorkflowEngine& workflows,
+                                              const std::string& id,
+                                              engine::QueryResult progress) {
+  if (progress.found()) add_kind_fields(workflows.describe(id), &progress);
+  return progress;
+}
+
+void get_workflow(ApiContext& ctx, const Call& c) {
+  engine::QueryResult view = ctx.workflows.describe(c.params[0]);
+  add_kind_fields(view, &view);
+  c.respond(query_answer(c.request, view));
+}
+
 void get_progress(ApiContext& ctx, const Call& c) {
   const Request& r = c.request;
   const std::string& id = c.params[0];
   auto wait_for = r.query_param("wait_for");
-  if (!wait_for) return c.respond(query_answer(r, ctx.workflows.progress(id)));
+  if (!wait_for)
+    return c.respond(
+        query_answer(r, progress_with_kind_fields(ctx.workflows, id, ctx.workflows.progress(id))));
   std::vector<phases::FieldError> errors;
   std::vector<std::string> statuses;
   std::string_view list(*wait_for);
@@ -59,8 +76,10 @@ void get_progress(ApiContext& ctx, const Call& c) {
   query_number(r, "wait_ms", kDefaultWaitMs, kMaxWaitMs, &wait_ms, &errors);
   if (!errors.empty()) return c.respond(invalid(r, "invalid long poll", errors));
   ctx.workflows.await_status(id, std::move(statuses), std::chrono::milliseconds(wait_ms),
-                       [respond = c.respond, path = std::string(r.path())](engine::QueryResult p) {
+                       [respond = c.respond, path = std::string(r.path()),
+                        workflows = &ctx.workflows, id](engine::QueryResult p) {
                          if (!p.found()) return respond(query_problem(path, p));
+                         p = progress_with_kind_fields(*workflows, id, std::move(p));
                          respond(ok_json(200, p.body));
                        });
 }
@@ -143,10 +162,7 @@ std::vector<Route> workflow_query_routes() {
   using P = Permission;
   return {
       {{"GET", "/v1/workflows", P::read}, list_workflows},
-      {{"GET", "/v1/workflows/{id}", P::read},
-       [](ApiContext& ctx, const Call& c) {
-         c.respond(query_answer(c.request, ctx.workflows.describe(c.params[0])));
-       }},
+      {{"GET", "/v1/workflows/{id}", P::read}, get_workflow},
       {{"GET", "/v1/workflows/{id}/progress", P::read}, get_progress},
       {{"GET", "/v1/workflows/{id}/history", P::read}, get_history},
       {{"GET", "/v1/workflows/{id}/approvals", P::read},

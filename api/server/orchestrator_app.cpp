@@ -24,6 +24,7 @@
 #include "phases/campaign/campaign_activities.h"
 #include "phases/campaign/campaign_definition.h"
 #include "phases/user_actor/user_actor.h"
+#include "phases/user_actor/user_actor_gate.h"
 
 namespace orch::api {
 
@@ -63,6 +64,7 @@ struct OrchestratorApp::Impl {
   std::unique_ptr<adapters::CampaignAdapters> adapters;
   engine::DefinitionRegistry definitions;
   engine::ActivityRegistry activities;
+  std::unique_ptr<phases::user_actor::UserActorGate> recipients;  // over `entities`
   std::unique_ptr<phases::CampaignActivities> campaign;
   std::unique_ptr<engine::WorkflowEngine> engine;
   std::unique_ptr<engine::EntityEngine> entities;
@@ -165,7 +167,13 @@ std::string OrchestratorApp::start() {
       },
       &m.metrics);
   m.definitions.add(phases::campaign_definition(m.config.tuning));
-  m.campaign = std::make_unique<phases::CampaignActivities>(m.adapters->services());
+  // The user actors come before the workflows: a campaign recovered below
+  // may resume sending to its target users through them.
+  m.entities = std::make_unique<engine::EntityEngine>(m.io, *m.journal, *m.clock, &m.metrics);
+  m.entities->add(phases::user_actor::user_actor_definition());
+  m.recipients = std::make_unique<phases::user_actor::UserActorGate>(*m.entities);
+  m.campaign = std::make_unique<phases::CampaignActivities>(m.adapters->services(),
+                                                            m.recipients.get());
   m.campaign->register_all(m.activities);
   engine::EngineLimits limits;
   limits.max_records_per_workflow = m.config.max_journal_records;
@@ -178,8 +186,6 @@ std::string OrchestratorApp::start() {
   for (const auto& [workflow_id, why] : report.damaged) m.engine->quarantine(workflow_id, why);
   if (Status s = m.engine->recover(); !s) return "recovery failed: " + s.message();
   m.recovered = m.engine->active_count();
-  m.entities = std::make_unique<engine::EntityEngine>(m.io, *m.journal, *m.clock, &m.metrics);
-  m.entities->add(phases::user_actor::user_actor_definition());
   m.routes = std::make_unique<ApiRoutes>(
       ApiContext{*m.engine, *m.entities, *m.store, m.metrics, *m.clock, m.guards.get()},
       m.auth.get());
@@ -338,6 +344,7 @@ void OrchestratorApp::stop() {
   m.engine.reset();
   m.journal.reset();
   m.campaign.reset();
+  m.recipients.reset();
   m.adapters.reset();
   m.guards.reset();
   m.traced_client.reset();

@@ -7,6 +7,7 @@
 #include "engine/json/json_writer.h"
 #include "engine/json/json_read.h"
 #include "phases/campaign/campaign_definition.h"
+#include "phases/campaign/recipient_sends.h"
 #include "engine/json/json_text.h"
 
 namespace orch::phases {
@@ -180,7 +181,8 @@ json parse_content(const std::string& text) {
 
 }  // namespace
 
-CampaignActivities::CampaignActivities(CampaignServices services) : services_(services) {}
+CampaignActivities::CampaignActivities(CampaignServices services, RecipientGate* recipients)
+    : services_(services), recipients_(recipients) {}
 CampaignActivities::~CampaignActivities() = default;
 
 void CampaignActivities::register_all(engine::ActivityRegistry& registry) {
@@ -363,19 +365,27 @@ void CampaignActivities::register_all(engine::ActivityRegistry& registry) {
                          "Roll back campaign " + input_string(r, "campaign_name"),
                          finish(std::move(done), value_as_is));
   });
-  add("messaging.send", [s](const ActivityRequest& r, ActivityDone done) {
+  add("messaging.send", [s, gate = recipients_](const ActivityRequest& r, ActivityDone done) {
     json merged;
     const json& pieces = content_pieces(r, merged);
     // The step id is "distribution.<channel>".
     const std::string channel = r.step_id.substr(r.step_id.find('.') + 1);
-    s.messaging->send(context_of(r), channel, input_string(r, "target_audience"),
-                      piece(pieces, "headline") + " " + piece(pieces, "tagline"),
+    const std::string body = piece(pieces, "headline") + " " + piece(pieces, "tagline");
+    if (has_target_users(r.input)) {
+      if (!gate)
+        return done(ActivityOutcome::failure(ActivityOutcomeKind::permanent,
+                                             "target_user_ids need the user actors"));
+      return send_to_recipients(r, channel, body, *s.messaging, *gate, std::move(done));
+    }
+    s.messaging->send(context_of(r), channel, input_string(r, "target_audience"), body,
                       finish(std::move(done), [channel](const json& v) {
                         return json_object("status", "sent", "channel", channel, "message_id",
                                            v.value("message_id", ""));
                       }));
   });
   add("messaging.cancel", [s](const ActivityRequest& r, ActivityDone done) {
+    if (r.forward_output.contains("recipients"))
+      return done(ActivityOutcome::success(kept_recipients(r.forward_output)));
     s.messaging->cancel(context_of(r), r.forward_output.value("channel", ""),
                         r.forward_output.value("message_id", ""),
                         finish(std::move(done), value_as_is));

@@ -14,8 +14,10 @@ namespace orch::phases {
 
 class CampaignActivities {
  public:
-  // REQUIRES: every pointer in `services` is non-null and outlives this.
-  explicit CampaignActivities(CampaignServices services);
+  // REQUIRES: every pointer in `services` is non-null and outlives this;
+  // so does `recipients` when given (without it, a campaign with
+  // target_user_ids fails at its first messaging step).
+  explicit CampaignActivities(CampaignServices services, RecipientGate* recipients = nullptr);
   ~CampaignActivities();
 
   // Registers every forward activity and compensation named by
@@ -24,6 +26,7 @@ class CampaignActivities {
 
  private:
   CampaignServices services_;
+  RecipientGate* recipients_;
   std::vector<std::unique_ptr<engine::Activity>> owned_;
 };
 

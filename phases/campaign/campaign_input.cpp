@@ -2,10 +2,13 @@
 
 #include "engine/time/time_format.h"
 #include "phases/campaign/approval_policy.h"
+#include "phases/user_actor/user_requests.h"
 
 #include <algorithm>
 #include <cctype>
 #include <set>
+#include <string_view>
+#include <unordered_set>
 
 namespace orch::phases {
 
@@ -15,6 +18,7 @@ namespace {
 constexpr std::size_t kMaxName = 200;
 constexpr std::size_t kMaxText = 2000;
 constexpr std::size_t kMaxList = 50;
+constexpr std::size_t kMaxTargetUsers = 1000;
 
 const std::set<std::string> kChannels = {"email", "social", "blog", "sms",
                                          "whatsapp", "push", "in_app"};
@@ -25,7 +29,7 @@ const std::set<std::string> kFields = {
     "target_audience", "campaign_goals", "tone",           "brand_voice_id",
     "templates",     "reviewers",      "schedule_time",    "metrics",
     "workflow_id",   "approval_timeout_seconds", "escalation_reviewers",
-    "approval_policy", "audience_size", "submitted_by"};
+    "approval_policy", "audience_size", "submitted_by", "target_user_ids"};
 
 // Whether items[i], a string, equals a string item before it. Equal strings
 // pass the same checks, so this says what a set of the valid ones seen would.
@@ -106,6 +110,31 @@ bool valid_url(const std::string& s) {
                       [](unsigned char c) { return std::isspace(c) || std::iscntrl(c); });
 }
 
+// target_user_ids: 1 to kMaxTargetUsers distinct user ids (a set of views
+// into the input finds repeats without copies).
+void check_target_users(const json& input, std::vector<FieldError>* errors) {
+  auto it = input.find("target_user_ids");
+  if (it == input.end()) return;
+  const std::string name = "target_user_ids";
+  if (!it->is_array()) return errors->push_back({name, "must be an array of user ids"});
+  if (it->empty()) return errors->push_back({name, "needs at least 1 user id"});
+  if (it->size() > kMaxTargetUsers)
+    return errors->push_back(
+        {name, "has more than " + std::to_string(kMaxTargetUsers) + " user ids"});
+  std::unordered_set<std::string_view> seen;
+  for (std::size_t i = 0; i < it->size(); ++i) {
+    const json& id = (*it)[i];
+    const std::string field = name + "[" + std::to_string(i) + "]";
+    if (!id.is_string()) {
+      errors->push_back({field, "must be a string"});
+    } else if (!user_actor::valid_user_id(id.get_ref<const std::string&>())) {
+      errors->push_back({field, "must be 1-128 characters of A-Z a-z 0-9 . _ - @ +"});
+    } else if (!seen.insert(id.get_ref<const std::string&>()).second) {
+      errors->push_back({field, "'" + id.get<std::string>() + "' is repeated"});
+    }
+  }
+}
+
 }  // namespace
 
 nlohmann::json sample_campaign_input(const std::string& campaign_name,
@@ -179,6 +208,7 @@ std::vector<FieldError> validate_campaign_input(const json& input) {
       c.add("approval_timeout_seconds", "must be a number of seconds in (0, 31536000]");
   }
   validate_approval_fields(input, &c.errors);
+  check_target_users(input, &c.errors);
   return c.errors;
 }
 

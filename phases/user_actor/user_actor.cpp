@@ -340,6 +340,23 @@ EntityReply eligibility(const json& state, const json& req, const EntityCall& ca
   return {EntityOutcome::ok, std::move(out), false};
 }
 
+// Where one message stands: committed (in the history kept), pending (a
+// reservation not past its TTL) or unknown.
+EntityReply message(const json& state, const json& req, const EntityCall& call) {
+  const json& id = req["message_id"];
+  json out = {{"message_id", id}, {"state", "unknown"}};
+  if (!call.exists) return {EntityOutcome::ok, std::move(out), false};
+  for (const json& m : state["messages"])
+    if (m["message_id"] == id) out["state"] = "committed";
+  if (out["state"] == "unknown")
+    for (const json& r : state["reservations"])
+      if (r["message_id"] == id && r["until"].get<engine::TimeMs>() >= call.now_ms) {
+        out["state"] = "pending";
+        out["reservation_id"] = r["id"];
+      }
+  return {EntityOutcome::ok, std::move(out), false};
+}
+
 }  // namespace
 
 engine::EntityDefinition user_actor_definition() {
@@ -369,6 +386,7 @@ engine::EntityDefinition user_actor_definition() {
     return EntityReply{EntityOutcome::ok, view_of(state, call), false};
   };
   def.queries["eligibility"] = eligibility;
+  def.queries["message"] = message;
   return def;
 }
 

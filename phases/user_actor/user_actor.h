@@ -20,7 +20,10 @@
 //               -> {reservation_id, status: granted|deferred|denied, reason,
 //                   next_eligible_at?}
 //   commit / release {reservation_id}
-// Queries: view, eligibility {channel}.
+// Queries: view, eligibility {channel},
+//   message {message_id} -> {message_id, state: committed|pending|unknown,
+//                            reservation_id? (when pending)}
+//   (committed: still in the history kept, see kHistoryKept).
 #pragma once
 
 #include <string>
