@@ -6,7 +6,6 @@
 #include "api/router/replies.h"
 #include "api/routes/api_routes.h"
 #include "api/routes/workflow_replies.h"
-#include "api/routes/workflow_view_fields.h"
 #include "engine/time/time_format.h"
 #include "engine/workflow/workflow_engine.h"
 
@@ -42,18 +41,8 @@ bool known_phase(ApiContext& ctx, const std::string& name) {
 
 // Long poll: ?wait_for=STATUS[,STATUS...]&wait_ms=N answers as soon as the
 // status is one of those, or after N ms (at most kMaxWaitMs) as it is.
-// The workflow's progress with its kind's fields (workflow_view_fields.h).
-engine::QueryResult progress_with_kind_fields(engine::WorkflowEngine& workflows,
-                                              const std::string& id,
-                                              engine::QueryResult progress) {
-  if (progress.found()) add_kind_fields(workflows.describe(id), &progress);
-  return progress;
-}
-
 void get_workflow(ApiContext& ctx, const Call& c) {
-  engine::QueryResult view = ctx.workflows.describe(c.params[0]);
-  add_kind_fields(view, &view);
-  c.respond(query_answer(c.request, view));
+  c.respond(query_answer(c.request, ctx.workflows.describe(c.params[0])));
 }
 
 void get_progress(ApiContext& ctx, const Call& c) {
@@ -62,7 +51,7 @@ void get_progress(ApiContext& ctx, const Call& c) {
   auto wait_for = r.query_param("wait_for");
   if (!wait_for)
     return c.respond(
-        query_answer(r, progress_with_kind_fields(ctx.workflows, id, ctx.workflows.progress(id))));
+        query_answer(r, ctx.workflows.progress(id)));
   std::vector<phases::FieldError> errors;
   std::vector<std::string> statuses;
   std::string_view list(*wait_for);
@@ -76,10 +65,8 @@ void get_progress(ApiContext& ctx, const Call& c) {
   query_number(r, "wait_ms", kDefaultWaitMs, kMaxWaitMs, &wait_ms, &errors);
   if (!errors.empty()) return c.respond(invalid(r, "invalid long poll", errors));
   ctx.workflows.await_status(id, std::move(statuses), std::chrono::milliseconds(wait_ms),
-                       [respond = c.respond, path = std::string(r.path()),
-                        workflows = &ctx.workflows, id](engine::QueryResult p) {
+                       [respond = c.respond, path = std::string(r.path())](engine::QueryResult p) {
                          if (!p.found()) return respond(query_problem(path, p));
-                         p = progress_with_kind_fields(*workflows, id, std::move(p));
                          respond(ok_json(200, p.body));
                        });
 }

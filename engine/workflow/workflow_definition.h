@@ -7,6 +7,8 @@
 
 #include <chrono>
 #include <optional>
+#include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -98,6 +100,13 @@ struct WorkflowDefinition {
   // Input field naming who submitted the run, for the audit trail when the
   // start carried no identity ("" = none).
   std::string submitter_input_field;
+  // Fields the kind adds to a run's views (GET /v1/workflows/{id} and its
+  // progress): a pure function of the run's input and its completed steps'
+  // outputs (by step id), whose members are merged into the view. Empty:
+  // none.
+  std::function<nlohmann::json(const nlohmann::json& input,
+                               const std::map<std::string, nlohmann::json>& outputs)>
+      view_fields;
 };
 
 // One concrete step of one workflow run, after fan-out.

@@ -71,12 +71,14 @@ QueryResult WorkflowEngine::progress(const std::string& workflow_id) {
 
 json WorkflowEngine::progress_of(const WorkflowState& st) const {
   const TimeMs end = is_terminal(st.status()) ? st.updated_ms() : clock_.now_ms();
-  return json_object("workflow_id", st.workflow_id(),
-                     "progress_percentage", st.progress_percentage(),
-                     "current_phase", st.current_phase_name(),
-                     "status", to_string(st.status()),
-                     "started_at", format_time(st.created_ms()),
-                     "elapsed_seconds", static_cast<double>(end - st.created_ms()) / 1000.0);
+  json out = json_object("workflow_id", st.workflow_id(),
+                         "progress_percentage", st.progress_percentage(),
+                         "current_phase", st.current_phase_name(),
+                         "status", to_string(st.status()),
+                         "started_at", format_time(st.created_ms()),
+                         "elapsed_seconds", static_cast<double>(end - st.created_ms()) / 1000.0);
+  st.add_view_fields(out);
+  return out;
 }
 
 // ---------------------------------------------------------------- long poll

@@ -137,6 +137,8 @@ class WorkflowState {
 
   // The full view served by GET /v1/workflows/{id}.
   nlohmann::json to_json() const;
+  // Merges the kind's own fields into a view (WorkflowDefinition::view_fields).
+  void add_view_fields(nlohmann::json& view) const;
 
  private:
   WorkflowState() = default;

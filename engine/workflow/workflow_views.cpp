@@ -107,7 +107,14 @@ json WorkflowState::to_json() const {
   if (unwind_reason_ != UnwindReason::none) out["unwind_reason"] = to_string(unwind_reason_);
   if (!failure_reason_.empty()) out["reason"] = failure_reason_;
   out["compensations"] = compensations_.to_json();
+  add_view_fields(out);
   return out;
+}
+
+void WorkflowState::add_view_fields(json& view) const {
+  if (!definition_->view_fields) return;
+  json fields = definition_->view_fields(input_, outputs_);
+  for (auto& [key, value] : fields.items()) view[key] = std::move(value);
 }
 
 json WorkflowState::gate_view() const {

@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "phases/campaign/approval_chain.h"
+#include "phases/campaign/recipient_report.h"
 
 namespace orch::phases {
 
@@ -120,6 +121,7 @@ engine::WorkflowDefinition campaign_definition(const CampaignTuning& tuning) {
                                "content_updated"});
   def.pausable_before_phase = "distribution";
   def.submitter_input_field = "submitted_by";
+  def.view_fields = recipient_report;
   return def;
 }
 
