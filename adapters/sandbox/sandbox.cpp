@@ -1,5 +1,6 @@
 // The sandbox's core: request dispatch, the idempotency ledger, fault and
-// latency injection, and the /sandbox/ control endpoints. The fake services
+// latency injection (the /sandbox/ control endpoints are in
+// sandbox_control.cpp). The fake services
 // themselves live in fake_*.cpp, one file per service (fake_services.h).
 #include "adapters/sandbox/sandbox.h"
 
@@ -10,6 +11,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "adapters/sandbox/sandbox_control.h"
 #include "adapters/sandbox/sandbox_state.h"
 #include "engine/json/json_read.h"
 
@@ -54,113 +56,6 @@ bool is_2xx(int status) { return status >= 200 && status < 300; }
 // A by_key slot reserved for a request still being answered.
 constexpr std::size_t kNoEntry = static_cast<std::size_t>(-1);
 
-json entry_json(const LedgerEntry& e) {
-  json j = {{"seq", e.seq},
-            {"step", e.step},
-            {"service", e.service},
-            {"method", e.method},
-            {"path", e.path},
-            {"idempotency_key", e.idempotency_key},
-            {"replays", e.replays},
-            {"status", e.cached.status}};
-  if (!e.recipient.empty()) j["recipient"] = e.recipient;
-  return j;
-}
-
-json summary_locked(const Sandbox::State& s) {
-  return {{"side_effects", s.effects},
-          {"compensations", s.compensations},
-          {"replays", s.replays},
-          {"faults_injected", s.faults_injected},
-          {"workflows", s.workflows}};
-}
-
-// nullptr result when the workflow has no entry.
-json workflow_locked(const Sandbox::State& s, const std::string& workflow_id, bool* found) {
-  json effects = json::array();
-  json comps = json::array();
-  auto it = s.by_workflow.find(workflow_id);
-  *found = it != s.by_workflow.end();
-  if (*found) {
-    for (std::size_t idx : it->second) {
-      const LedgerEntry& e = s.ledger[idx];
-      (e.compensation ? comps : effects).push_back(entry_json(e));
-    }
-  }
-  return {{"workflow_id", workflow_id},
-          {"side_effects", std::move(effects)},
-          {"compensations", std::move(comps)}};
-}
-
-Response method_not_allowed(std::string allow) {
-  Response r = problem(405, "method not allowed; use " + allow);
-  r.headers.emplace_back("Allow", std::move(allow));
-  return r;
-}
-
-// Parses a POST /sandbox/faults body. Returns an error message or "".
-std::string parse_fault(const json& b, Fault& f) {
-  if (!b.is_object()) return "body must be a JSON object";
-  auto get = [&](const char* k) -> const json* {
-    auto it = b.find(k);
-    return it == b.end() || it->is_null() ? nullptr : &*it;
-  };
-  const json* v = get("path_prefix");
-  if (!v || !v->is_string() || v->get_ref<const std::string&>().empty() ||
-      v->get_ref<const std::string&>()[0] != '/')
-    return "path_prefix must be a string starting with '/'";
-  f.path_prefix = v->get<std::string>();
-  if ((v = get("method"))) {
-    if (!v->is_string()) return "method must be a string";
-    f.method = v->get<std::string>();
-    std::transform(f.method.begin(), f.method.end(), f.method.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
-  }
-  if ((v = get("status"))) {
-    if (!v->is_number_integer()) return "status must be an integer";
-    f.status = v->get<int>();
-    if (f.status != 0 && (f.status < 100 || f.status > 599))
-      return "status must be 0 (latency only) or 100..599";
-  }
-  if ((v = get("rate"))) {
-    if (!v->is_number()) return "rate must be a number";
-    f.rate = v->get<double>();
-    if (f.rate < 0.0 || f.rate > 1.0) return "rate must be within [0, 1]";
-  }
-  if ((v = get("latency_ms"))) {
-    if (!v->is_number_integer() || v->get<int64_t>() < 0)
-      return "latency_ms must be a non-negative integer";
-    f.latency = std::chrono::milliseconds(v->get<int64_t>());
-  }
-  if ((v = get("workflow_ids"))) {
-    if (!v->is_array()) return "workflow_ids must be an array of strings";
-    for (const auto& w : *v) {
-      if (!w.is_string()) return "workflow_ids must be an array of strings";
-      f.workflow_ids.push_back(w.get<std::string>());
-    }
-  }
-  if ((v = get("retry_after_s"))) {
-    if (!v->is_number_integer() || v->get<int>() < 0)
-      return "retry_after_s must be a non-negative integer";
-    f.retry_after_s = v->get<int>();
-  }
-  if ((v = get("count"))) {
-    if (!v->is_number_integer() || v->get<int64_t>() < 0)
-      return "count must be a non-negative integer";
-    f.count = v->get<int64_t>();
-  }
-  if ((v = get("drop_connection"))) {
-    if (!v->is_boolean()) return "drop_connection must be a boolean";
-    f.drop_connection = v->get<bool>();
-  }
-  if ((v = get("error"))) {
-    if (!v->is_string() || v->get_ref<const std::string&>().empty())
-      return "error must be a non-empty string (the service's reason)";
-    f.error = v->get<std::string>();
-  }
-  return {};
-}
-
 bool fault_matches(const Fault& f, std::string_view method, std::string_view path,
                    const std::string& workflow_id) {
   if (f.count >= 0 && f.matched >= f.count) return false;
@@ -180,22 +75,6 @@ Response injected_response(int status, int retry_after_s, std::string_view detai
 }
 
 }  // namespace
-
-json Fault::to_json() const {
-  json j = {{"id", id},
-            {"path_prefix", path_prefix},
-            {"method", method.empty() ? json(nullptr) : json(method)},
-            {"status", status},
-            {"rate", rate},
-            {"latency_ms", latency.count()},
-            {"workflow_ids", workflow_ids},
-            {"retry_after_s", retry_after_s >= 0 ? json(retry_after_s) : json(nullptr)},
-            {"count", count >= 0 ? json(count) : json(nullptr)},
-            {"matched", matched},
-            {"drop_connection", drop_connection},
-            {"error", error.empty() ? json(nullptr) : json(error)}};
-  return j;
-}
 
 Sandbox::Sandbox(boost::asio::io_context& io, SandboxOptions options)
     : io_(io), tls_(options.tls), state_(std::make_shared<State>(io, options)) {}
@@ -227,13 +106,13 @@ void Sandbox::stop() {
 
 json Sandbox::ledger_summary() const {
   std::lock_guard lock(state_->mu);
-  return summary_locked(*state_);
+  return detail::summary_locked(*state_);
 }
 
 json Sandbox::ledger_for(const std::string& workflow_id) const {
   std::lock_guard lock(state_->mu);
   bool found = false;
-  return workflow_locked(*state_, workflow_id, &found);
+  return detail::workflow_locked(*state_, workflow_id, &found);
 }
 
 void Sandbox::reset() {
@@ -242,99 +121,6 @@ void Sandbox::reset() {
 }
 
 namespace {
-
-Response control(Sandbox::State& s, const Request& req, const std::vector<std::string>& seg) {
-  const std::string& m = req.method;
-  if (seg.size() == 1 && seg[0] == "health") {
-    if (m != "GET" && m != "HEAD") return method_not_allowed("GET");
-    return json_response(200, {{"status", "ok"}});
-  }
-  // seg[0] == "sandbox"
-  if (seg.size() < 2) return problem(404, "unknown sandbox endpoint");
-  const std::string& what = seg[1];
-  std::lock_guard lock(s.mu);
-  if (what == "ledger") {
-    if (m != "GET") return method_not_allowed("GET");
-    if (seg.size() == 2) return json_response(200, summary_locked(s));
-    if (seg.size() == 3) {
-      bool found = false;
-      json j = workflow_locked(s, seg[2], &found);
-      if (!found) return problem(404, "no ledger entry for workflow " + seg[2]);
-      return json_response(200, j);
-    }
-    return problem(404, "unknown sandbox endpoint");
-  }
-  if (what == "faults") {
-    if (seg.size() == 2) {
-      if (m == "GET") {
-        json list = json::array();
-        for (const auto& f : s.faults) list.push_back(f.to_json());
-        return json_response(200, {{"faults", std::move(list)}});
-      }
-      if (m == "DELETE") {
-        std::size_t n = s.faults.size();
-        s.faults.clear();
-        return json_response(200, {{"deleted", n}});
-      }
-      if (m == "POST") {
-        json body = json::parse(req.body, nullptr, false);
-        if (body.is_discarded()) return problem(400, "body is not valid JSON");
-        Fault f;
-        if (std::string err = parse_fault(body, f); !err.empty()) return problem(400, err);
-        f.id = "fault-" + std::to_string(s.next_fault_id++);
-        json out = f.to_json();
-        s.faults.push_back(std::move(f));
-        return json_response(201, out);
-      }
-      return method_not_allowed("GET, POST, DELETE");
-    }
-    if (seg.size() == 3) {
-      auto it = std::find_if(s.faults.begin(), s.faults.end(),
-                             [&](const Fault& f) { return f.id == seg[2]; });
-      if (m == "GET") {
-        if (it == s.faults.end()) return problem(404, "no fault " + seg[2]);
-        return json_response(200, it->to_json());
-      }
-      if (m == "DELETE") {
-        if (it == s.faults.end()) return problem(404, "no fault " + seg[2]);
-        s.faults.erase(it);
-        return json_response(200, {{"id", seg[2]}, {"deleted", true}});
-      }
-      return method_not_allowed("GET, DELETE");
-    }
-    return problem(404, "unknown sandbox endpoint");
-  }
-  if (what == "config" && seg.size() == 2) {
-    if (m == "PUT" || m == "POST") {
-      json body = json::parse(req.body, nullptr, false);
-      if (body.is_discarded() || !body.is_object()) return problem(400, "body is not a JSON object");
-      std::chrono::milliseconds latency = s.latency;
-      double rate = s.failure_rate;
-      if (auto it = body.find("latency_ms"); it != body.end()) {
-        if (!it->is_number_integer() || it->get<int64_t>() < 0)
-          return problem(400, "latency_ms must be a non-negative integer");
-        latency = std::chrono::milliseconds(it->get<int64_t>());
-      }
-      if (auto it = body.find("failure_rate"); it != body.end()) {
-        if (!it->is_number() || it->get<double>() < 0.0 || it->get<double>() > 1.0)
-          return problem(400, "failure_rate must be within [0, 1]");
-        rate = it->get<double>();
-      }
-      s.latency = latency;
-      s.failure_rate = rate;
-    } else if (m != "GET") {
-      return method_not_allowed("GET, PUT");
-    }
-    return json_response(200, {{"latency_ms", s.latency.count()}, {"failure_rate", s.failure_rate}});
-  }
-  if (what == "opt-outs") return twilio_opt_outs_control(s, req, seg);
-  if (what == "reset" && seg.size() == 2) {
-    if (m != "POST") return method_not_allowed("POST");
-    s.clear();
-    return json_response(200, {{"reset", true}});
-  }
-  return problem(404, "unknown sandbox endpoint");
-}
 
 // Answers after `delay` (if any) on a steady_timer. With `drop` the responder
 // is destroyed unanswered instead, which makes orch::http::HttpServer close
@@ -366,7 +152,7 @@ void Sandbox::handle(Request req, Responder respond) {
   if (!seg.empty() && (seg[0] == "sandbox" || (seg[0] == "health" && seg.size() == 1))) {
     Response r;
     try {
-      r = control(s, req, seg);
+      r = detail::control(s, req, seg);
     } catch (const std::exception& e) {
       r = problem(500, e.what());
     }
@@ -383,7 +169,7 @@ void Sandbox::handle(Request req, Responder respond) {
     resp = problem(404, "no such endpoint: " + std::string(path));
     answered = true;
   } else if (route.error == 405) {
-    resp = method_not_allowed(std::move(route.allow));
+    resp = detail::method_not_allowed(std::move(route.allow));
     answered = true;
   } else if (auto denied = check_auth(route.auth, req)) {
     resp = std::move(*denied);
