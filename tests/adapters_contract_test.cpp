@@ -573,8 +573,8 @@ TEST_F(AdaptersContractTest, MessageGatewaySendsToOneRecipient) {
       EXPECT_NE(sb.last_request("/2010-04-01/")->body.find(to), std::string::npos);
     }
   }
-  for (const json& e : sb.sandbox().ledger_for("contract")["side_effects"])
-    EXPECT_EQ(e["recipient"], "user_7") << e.dump();
+  const json ledger = sb.sandbox().ledger_for("contract");
+  for (const json& e : ledger["side_effects"]) EXPECT_EQ(e["recipient"], "user_7") << e.dump();
 
   TestClient control;
   ASSERT_EQ(control

@@ -25,7 +25,7 @@ constexpr std::size_t kPageBytes = 1 << 20;  // the server's bound on a page's p
 constexpr long long kMiB = 1 << 20;
 
 #if defined(__SANITIZE_ADDRESS__)
-constexpr bool kSanitized = true;  // timings under ASan say nothing about the server
+constexpr bool kSanitized = true;  // timings and RSS under ASan say little about the server
 #else
 constexpr bool kSanitized = false;
 #endif
@@ -112,7 +112,9 @@ TEST(HistoryPagesTest, ALargeHistoryIsServedInPagesOfBoundedSize) {
               kReaders, pages[0].raw.size(), static_cast<double>(peak_growth) / kMiB,
               static_cast<double>(peak_of_writes) / kMiB, peak_reset ? "reset" : "sampled",
               static_cast<double>(worst_health_us) / 1000);
-  EXPECT_LT(peak_growth, 64 * kMiB);
+  // Under ASan freed memory waits in its quarantine (256 MiB by default)
+  // before it is reused, so the same reads show +94 MiB there.
+  EXPECT_LT(peak_growth, (kSanitized ? 192 : 64) * kMiB);
   if (!kSanitized) {
     EXPECT_LT(worst_health_us, 1'000'000);
   }
