@@ -35,23 +35,12 @@ Status SqliteJournalStore::apply_entity_records(const std::vector<JournalRecord>
 
 Status SqliteJournalStore::load_entity(const std::string& id, std::vector<JournalRecord>* out) {
   std::lock_guard lock(read_mu_);
-  sqlite3_stmt* stmt = nullptr;
-  // Through the (workflow_id, seq) index: the records from the latest
-  // snapshot, which compaction keeps few.
-  const std::string sql =
-      "SELECT offset, workflow_id, seq, type, time_ms, payload, checksum FROM journal "
-      "WHERE workflow_id=?1 AND seq >= COALESCE((SELECT MAX(seq) FROM journal "
-      "WHERE workflow_id=?1 AND type=" +
-      std::to_string(static_cast<int>(RecordType::entity_snapshot)) + "), 0) ORDER BY seq";
-  if (sqlite3_prepare_v2(reader_, sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK)
-    return sqlite::error(reader_, "prepare load_entity");
-  sqlite::bind_text(stmt, 1, id);
-  Status s = read_records(stmt, [&](JournalRecord&& r) {
+  sqlite::StatementReset reset{select_entity_};
+  sqlite::bind_text(select_entity_, 1, id);
+  return read_records(select_entity_, [&](JournalRecord&& r) {
     out->push_back(std::move(r));
     return true;
   });
-  sqlite3_finalize(stmt);
-  return s;
 }
 
 Status SqliteJournalStore::list_entities(const std::string& kind, std::size_t offset,

@@ -353,11 +353,25 @@ Status SqliteJournalStore::prepare() {
                              &update_summary_);
       !s)
     return s;
+  if (Status s = prepare_persistent(
+          reader_,
+          "SELECT offset, workflow_id, seq, type, time_ms, payload, checksum FROM journal "
+          "WHERE workflow_id=? ORDER BY seq",
+          &select_workflow_);
+      !s)
+    return s;
+  // An entity's records from its latest snapshot (which compaction keeps
+  // few), through the (workflow_id, seq) index. Prepared once: preparing it
+  // on every read-back was about a tenth of the server's time when most
+  // reservations read their user back (bench --reservations, 100,000 users).
   return prepare_persistent(
       reader_,
-      "SELECT offset, workflow_id, seq, type, time_ms, payload, checksum FROM journal "
-      "WHERE workflow_id=? ORDER BY seq",
-      &select_workflow_);
+      ("SELECT offset, workflow_id, seq, type, time_ms, payload, checksum FROM journal "
+       "WHERE workflow_id=?1 AND seq >= COALESCE((SELECT MAX(seq) FROM journal "
+       "WHERE workflow_id=?1 AND type=" +
+       std::to_string(static_cast<int>(RecordType::entity_snapshot)) + "), 0) ORDER BY seq")
+          .c_str(),
+      &select_entity_);
 }
 
 SqliteJournalStore::~SqliteJournalStore() {
@@ -365,6 +379,7 @@ SqliteJournalStore::~SqliteJournalStore() {
   sqlite3_finalize(upsert_summary_);
   sqlite3_finalize(update_summary_);
   sqlite3_finalize(select_workflow_);
+  sqlite3_finalize(select_entity_);
   if (reader_) sqlite3_close(reader_);
   if (drafts_) sqlite3_close(drafts_);
   if (writer_) sqlite3_close(writer_);

@@ -114,6 +114,7 @@ class SqliteJournalStore final : public JournalStore {
   sqlite3_stmt* update_summary_ = nullptr;  // writer thread only
   std::mutex read_mu_;                      // serialises reader_ use
   sqlite3_stmt* select_workflow_ = nullptr;  // GUARDED_BY(read_mu_)
+  sqlite3_stmt* select_entity_ = nullptr;    // GUARDED_BY(read_mu_)
   std::mutex draft_mu_;                       // serialises drafts_ use
   sqlite3* drafts_ = nullptr;                 // GUARDED_BY(draft_mu_)
   // Destroyed after every connection above is closed (see the destructor).
