@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "engine/journal/document_store.h"
+#include "engine/journal/fan_out_store.h"
 #include "engine/journal/journal_record.h"
 #include "engine/common/status.h"
 
@@ -125,6 +127,11 @@ class JournalStore {
   // skipping `offset`, and how many there are.
   virtual Status list_entities(const std::string& kind, std::size_t offset, std::size_t limit,
                                std::vector<std::string>* keys, std::size_t* total) = 0;
+
+  // Documents (document_store.h) and fan-out items (fan_out_store.h) kept
+  // beside the journal, in the same database.
+  virtual DocumentStore& documents() = 0;
+  virtual FanOutStore& fan_outs() = 0;
 
   // Campaign drafts saved before they start (POST /v1/wizards). Durable when
   // put_draft returns ok. Thread-safe.

@@ -68,6 +68,44 @@ CREATE TABLE IF NOT EXISTS entities (
   created_ms INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS entities_by_kind ON entities(kind, entity_id);
+-- Documents (document_store.h): rows a kind keeps by id; seq orders them
+-- newest first for stable pages, index_a and index_b are what lists filter
+-- on.
+CREATE TABLE IF NOT EXISTS documents (
+  seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+  collection TEXT    NOT NULL,
+  id         TEXT    NOT NULL,
+  body       TEXT    NOT NULL,
+  index_a    TEXT    NOT NULL DEFAULT '',
+  index_b    TEXT    NOT NULL DEFAULT '',
+  created_ms INTEGER NOT NULL,
+  updated_ms INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS documents_by_id ON documents(collection, id);
+CREATE INDEX IF NOT EXISTS documents_by_a ON documents(collection, index_a, seq);
+CREATE INDEX IF NOT EXISTS documents_by_b ON documents(collection, index_b, seq);
+-- Fan-out items (fan_out_store.h) and their counts by status, kept in the
+-- same transaction as the items.
+CREATE TABLE IF NOT EXISTS fan_out_items (
+  fan_out    TEXT    NOT NULL,
+  key        TEXT    NOT NULL,
+  ordinal    INTEGER NOT NULL,
+  status     TEXT    NOT NULL,
+  attempts   INTEGER NOT NULL,
+  detail     TEXT    NOT NULL,
+  error      TEXT    NOT NULL,
+  created_ms INTEGER NOT NULL,
+  updated_ms INTEGER NOT NULL,
+  PRIMARY KEY (fan_out, key)
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX IF NOT EXISTS fan_out_items_in_order ON fan_out_items(fan_out, ordinal);
+CREATE INDEX IF NOT EXISTS fan_out_items_by_status ON fan_out_items(fan_out, status, ordinal);
+CREATE TABLE IF NOT EXISTS fan_out_counts (
+  fan_out TEXT    NOT NULL,
+  status  TEXT    NOT NULL,
+  items   INTEGER NOT NULL,
+  PRIMARY KEY (fan_out, status)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS drafts (
   draft_id   TEXT PRIMARY KEY,
   body       TEXT NOT NULL,

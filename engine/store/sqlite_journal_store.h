@@ -18,7 +18,7 @@ struct sqlite3_stmt;
 
 namespace orch::engine {
 
-class SqliteJournalStore final : public JournalStore {
+class SqliteJournalStore final : public JournalStore, public DocumentStore, public FanOutStore {
  public:
   // Opens or creates the database at `path` (parent directory is created).
   // Before SQLite repairs anything, checks what the files and the high-water
@@ -48,6 +48,30 @@ class SqliteJournalStore final : public JournalStore {
   Status load_entity(const std::string& id, std::vector<JournalRecord>* out) override;
   Status list_entities(const std::string& kind, std::size_t offset, std::size_t limit,
                        std::vector<std::string>* keys, std::size_t* total) override;
+  DocumentStore& documents() override { return *this; }
+  FanOutStore& fan_outs() override { return *this; }
+  // Documents: engine/store/sqlite_documents.cpp.
+  Status put_documents(const std::vector<Document>& documents,
+                       std::vector<DocumentWrite>* results) override;
+  Status delete_document(const std::string& collection, const std::string& id,
+                         DocumentWrite* result) override;
+  Status get_document(const std::string& collection, const std::string& id, Document* out,
+                      bool* found) override;
+  Status missing_documents(const std::string& collection, const std::vector<std::string>& ids,
+                           std::vector<std::string>* missing) override;
+  Status list_documents(const DocumentQuery& query, std::vector<Document>* out,
+                        bool* more) override;
+  Status count_documents(const DocumentQuery& query, std::uint64_t* count) override;
+  // Fan-out items: engine/store/sqlite_fan_out_items.cpp.
+  Status add_fan_out_items(const std::vector<FanOutItem>& items, std::size_t* added) override;
+  Status update_fan_out_items(const std::vector<FanOutUpdate>& updates,
+                              std::size_t* applied) override;
+  Status fan_out_items(const FanOutItemQuery& query, std::vector<FanOutItem>* out) override;
+  Status fan_out_item(const std::string& fan_out, const std::string& key, FanOutItem* out,
+                      bool* found) override;
+  Status fan_out_counts(const std::string& fan_out,
+                        std::map<std::string, std::uint64_t>* counts) override;
+  Status fan_out_last_ordinal(const std::string& fan_out, std::int64_t* ordinal) override;
   Status put_draft(const std::string& id, const std::string& body, TimeMs at) override;
   Status get_draft(const std::string& id, std::string* body, bool* found) override;
   Status verify(bool repair, VerifyReport* report) override;
