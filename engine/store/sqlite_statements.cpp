@@ -68,4 +68,10 @@ Status decode_record(sqlite3_stmt* stmt, JournalRecord* r) {
   return Status::ok();
 }
 
+Status prepare(sqlite3* db, const char* sql, Statement* out) {
+  if (sqlite3_prepare_v2(db, sql, -1, &out->stmt, nullptr) != SQLITE_OK)
+    return error(db, std::string("prepare ") + sql);
+  return Status::ok();
+}
+
 }  // namespace orch::engine::sqlite

@@ -46,6 +46,26 @@ struct StatementReset {
   }
 };
 
+// A statement prepared for one use, finalized on every exit path.
+struct Statement {
+  sqlite3_stmt* stmt = nullptr;
+  Statement() = default;
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+  ~Statement() { sqlite3_finalize(stmt); }
+};
+Status prepare(sqlite3* db, const char* sql, Statement* out);
+
+// Runs `body` (returning Status) in one write transaction: all or nothing.
+template <typename Body>
+Status in_transaction(sqlite3* db, Body body) {
+  if (Status s = exec(db, "BEGIN IMMEDIATE"); !s) return s;
+  Status s = body();
+  if (s) s = exec(db, "COMMIT");
+  if (!s) exec(db, "ROLLBACK");
+  return s;
+}
+
 // The row (offset, workflow_id, seq, type, time_ms, payload, checksum) of
 // `stmt` as a record; corruption when its type or checksum is wrong (the
 // record's workflow id is set even then).
