@@ -172,6 +172,22 @@ TEST_F(FanOutRunnerTest, ARetryWaitsAtLeastTheServersRetryAfter) {
   EXPECT_GE(seen[1] - seen[0], 20'000);
 }
 
+TEST_F(FanOutRunnerTest, ADeferredItemWaitsWithoutSpendingAnAttempt) {
+  add("f", 1);
+  std::vector<int> attempts;
+  bool done = false;
+  runner_->run("f", FanOutPolicy{},
+               [&](const FanOutItem&, int attempt, std::function<void(ItemOutcome)> d) {
+                 attempts.push_back(attempt);
+                 d(attempts.size() <= 5 ? ItemOutcome::defer("breaker open", std::chrono::seconds(1))
+                                        : ItemOutcome::finished("sent"));
+               },
+               [&](const Status&) { done = true; });
+  until([&] { return done; });
+  EXPECT_EQ(attempts, (std::vector<int>{1, 1, 1, 1, 1, 1}));
+  EXPECT_EQ(item("f", "k1").status, "sent");
+}
+
 TEST_F(FanOutRunnerTest, AStoppedRunResumesWithOnlyTheUnsettledItems) {
   add("f", 100);
   FanOutPolicy policy;

@@ -176,6 +176,15 @@ void FanOutRunner::start_attempt(Run& run, FanOutItem item) {
 
 void FanOutRunner::settle(Run& run, FanOutItem item, int attempt, ItemOutcome outcome) {
   --run.in_flight;
+  if (outcome.kind == ItemOutcome::Kind::deferred) {
+    // Nothing was attempted: nothing to write, the attempt is not spent.
+    const milliseconds after = std::max(outcome.retry_after, milliseconds{100});
+    const std::string key = item.key;
+    run.waiting[key] = std::move(item);
+    timers_.arm(run.id + kSeparator + key, clock_.now_ms() + after.count());
+    pump(run);
+    return;
+  }
   FanOutUpdate update{item, kItemPending};
   FanOutItem& next = update.item;
   next.attempts = attempt;
@@ -184,7 +193,7 @@ void FanOutRunner::settle(Run& run, FanOutItem item, int attempt, ItemOutcome ou
   const int max = run.policy.retry.max_attempts;
   if (outcome.kind == ItemOutcome::Kind::done) {
     next.status = outcome.status;
-    next.error.clear();
+    next.error = std::move(outcome.error);
   } else if (outcome.kind == ItemOutcome::Kind::permanent ||
              (max > 0 && attempt >= max)) {
     next.status = kItemFailed;

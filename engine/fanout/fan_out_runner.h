@@ -13,7 +13,9 @@
 //  - retryable: the item stays pending, its attempts and error recorded, and
 //    is tried again after the retry policy's backoff (with full jitter),
 //    until its attempts are exhausted: then "failed";
-//  - permanent: "failed" at once.
+//  - permanent: "failed" at once;
+//  - deferred: not attempted (the service's breaker is open, its bulkhead
+//    full): tried again after retry_after without spending an attempt.
 // run() ends once no item is pending and every outcome is durable.
 //
 // At-least-once: an attempt whose outcome was not yet written when the
@@ -58,15 +60,19 @@ struct FanOutPolicy {
 };
 
 struct ItemOutcome {
-  enum class Kind { done, retryable, permanent };
+  enum class Kind { done, retryable, permanent, deferred };
   Kind kind = Kind::done;
   std::string status;  // done: the item's new status (not "pending")
-  std::string error;   // retryable, permanent: why
+  std::string error;   // retryable, permanent: why; done: a reason worth keeping, if any
   std::string detail;  // the item's new detail (JSON object text); "" keeps it
   milliseconds retry_after{0};  // retryable: at least this long before the next attempt
 
-  static ItemOutcome finished(std::string status, std::string detail = {}) {
-    return {Kind::done, std::move(status), {}, std::move(detail), {}};
+  static ItemOutcome finished(std::string status, std::string detail = {},
+                              std::string reason = {}) {
+    return {Kind::done, std::move(status), std::move(reason), std::move(detail), {}};
+  }
+  static ItemOutcome defer(std::string why, milliseconds after) {
+    return {Kind::deferred, {}, std::move(why), {}, after};
   }
   static ItemOutcome retry(std::string error, milliseconds after = {}, std::string detail = {}) {
     return {Kind::retryable, {}, std::move(error), std::move(detail), after};
