@@ -34,6 +34,17 @@ bool too_deep(const std::string& text) {
 
 std::optional<nlohmann::json> parse_object(const http::Request& request, bool allow_empty,
                                            http::Response* error) {
+  auto body = parse_json_body(request, allow_empty, error);
+  if (body && !body->is_object()) {
+    *error = problem(400, "malformed-body", "Malformed Request Body",
+                     "the body must be a JSON object", std::string(request.path()));
+    return std::nullopt;
+  }
+  return body;
+}
+
+std::optional<nlohmann::json> parse_json_body(const http::Request& request, bool allow_empty,
+                                              http::Response* error) {
   if (auto ct = request.header("Content-Type"); ct && !request.body.empty()) {
     std::string lower(*ct);
     std::transform(lower.begin(), lower.end(), lower.begin(),
@@ -62,11 +73,6 @@ std::optional<nlohmann::json> parse_object(const http::Request& request, bool al
   if (!parse_json(request.body, body)) {
     *error = problem(400, "malformed-body", "Malformed Request Body",
                      "the body is not valid JSON", std::string(request.path()));
-    return std::nullopt;
-  }
-  if (!body.is_object()) {
-    *error = problem(400, "malformed-body", "Malformed Request Body",
-                     "the body must be a JSON object", std::string(request.path()));
     return std::nullopt;
   }
   return body;

@@ -20,6 +20,10 @@ inline constexpr std::size_t kMaxJsonDepth = 32;
 std::optional<nlohmann::json> parse_object(const http::Request& request, bool allow_empty,
                                            http::Response* error);
 
+// The same for a body of any JSON value (an object or an array of them).
+std::optional<nlohmann::json> parse_json_body(const http::Request& request, bool allow_empty,
+                                              http::Response* error);
+
 // Checks `body` against a flat schema: required/optional string fields with a
 // maximum length; anything else is an unknown field.
 struct StringField {

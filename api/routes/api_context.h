@@ -7,6 +7,7 @@
 namespace orch::engine {
 class Clock;
 class EntityEngine;
+class Journal;
 class JournalStore;
 class WorkflowEngine;
 }  // namespace orch::engine
@@ -15,6 +16,9 @@ class Metrics;
 }
 namespace orch::adapters {
 class ServiceGuards;
+}
+namespace orch::phases::broadcast {
+class Broadcasts;
 }
 
 namespace orch::api {
@@ -27,6 +31,9 @@ struct ApiContext {
   engine::Clock& clock;
   adapters::ServiceGuards* guards = nullptr;  // null: no adapters (GET /v1/adapters is empty)
   std::uint64_t draft_counter = 0;            // wizard drafts saved by this process
+  // Customers and broadcasts write through the journal's writer thread.
+  engine::Journal* journal = nullptr;
+  phases::broadcast::Broadcasts* broadcasts = nullptr;
 };
 
 }  // namespace orch::api

@@ -18,6 +18,9 @@ std::vector<Route> campaign_routes();    // starting campaigns, wizard drafts
 std::vector<Route> workflow_query_routes();    // a workflow's views
 std::vector<Route> workflow_command_routes();  // signals, updates, cancel, pause, retry
 std::vector<Route> user_routes();        // the user actors
+std::vector<Route> customer_routes();    // customers: import, read, patch, list
+std::vector<Route> broadcast_routes();   // templated broadcasts, their messages
+std::vector<Route> webhook_routes();     // gateways' delivery receipts
 
 class ApiRoutes {
  public:

@@ -23,6 +23,8 @@
 #include "observability/otlp_exporter.h"
 #include "phases/campaign/campaign_activities.h"
 #include "phases/campaign/campaign_definition.h"
+#include "engine/fanout/fan_out_runner.h"
+#include "phases/broadcast/broadcasts.h"
 #include "phases/user_actor/user_actor.h"
 #include "phases/user_actor/user_actor_gate.h"
 
@@ -66,6 +68,8 @@ struct OrchestratorApp::Impl {
   engine::ActivityRegistry activities;
   std::unique_ptr<phases::user_actor::UserActorGate> recipients;  // over `entities`
   std::unique_ptr<phases::CampaignActivities> campaign;
+  std::unique_ptr<engine::FanOutRunner> fan_outs;
+  std::unique_ptr<phases::broadcast::Broadcasts> broadcasts;
   std::unique_ptr<engine::WorkflowEngine> engine;
   std::unique_ptr<engine::EntityEngine> entities;
   std::unique_ptr<Authenticator> auth;
@@ -175,6 +179,14 @@ std::string OrchestratorApp::start() {
   m.campaign = std::make_unique<phases::CampaignActivities>(m.adapters->services(),
                                                             m.recipients.get());
   m.campaign->register_all(m.activities);
+  // Broadcasts: their workflows send through the same gateways and actors.
+  m.fan_outs = std::make_unique<engine::FanOutRunner>(m.io, *m.journal, *m.clock);
+  const phases::CampaignServices& services = m.adapters->services();
+  m.broadcasts = std::make_unique<phases::broadcast::Broadcasts>(
+      *m.journal, *m.fan_outs, *m.clock,
+      phases::broadcast::BroadcastPorts{services.messaging, services.email, m.recipients.get()});
+  m.definitions.add(m.broadcasts->definition());
+  m.broadcasts->register_activities(m.activities);
   engine::EngineLimits limits;
   limits.max_records_per_workflow = m.config.max_journal_records;
   limits.passivate_after_ms = m.config.passivate_after_ms;
@@ -187,7 +199,8 @@ std::string OrchestratorApp::start() {
   if (Status s = m.engine->recover(); !s) return "recovery failed: " + s.message();
   m.recovered = m.engine->active_count();
   m.routes = std::make_unique<ApiRoutes>(
-      ApiContext{*m.engine, *m.entities, *m.store, m.metrics, *m.clock, m.guards.get()},
+      ApiContext{*m.engine, *m.entities, *m.store, m.metrics, *m.clock, m.guards.get(), 0,
+                 m.journal.get(), m.broadcasts.get()},
       m.auth.get());
   http::ServerLimits server_limits;
   server_limits.max_connections = m.config.max_connections;
@@ -343,6 +356,8 @@ void OrchestratorApp::stop() {
   m.entities.reset();
   m.engine.reset();
   m.journal.reset();
+  m.broadcasts.reset();
+  m.fan_outs.reset();
   m.campaign.reset();
   m.recipients.reset();
   m.adapters.reset();
