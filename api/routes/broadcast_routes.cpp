@@ -304,6 +304,8 @@ json message_view(const engine::FanOutItem& item) {
           {"status", item.status},
           {"retry_count", item.attempts},
           {"last_error", item.error.empty() ? json(nullptr) : json(item.error)},
+          {"gateway_message_id",
+           ok && detail.contains("message_sid") ? detail["message_sid"] : json(nullptr)},
           {"delivery", ok && detail.contains("delivery") ? detail["delivery"] : json(nullptr)},
           {"created_at", engine::format_time(item.created_ms)},
           {"updated_at", engine::format_time(item.updated_ms)}};
