@@ -43,6 +43,7 @@
 #include "api/cli/child_process.h"
 #include "phases/campaign/campaign_input.h"
 #include "tests/crash_actors.h"
+#include "tests/crash_broadcasts.h"
 
 namespace {
 
@@ -73,6 +74,7 @@ struct Options {
   int latency_ms = 8;
   int start_interval_ms = 5;
   int users = 20;  // user actors the senders work on (0: none)
+  int customers = 1'500;  // customers the broadcasts go to (0: no broadcasts)
   std::string keep;
 };
 
@@ -107,12 +109,21 @@ class Harness {
     load.users = o_.users;
     orch::testing::ActorDriver actors(api_url_, load);
     if (o_.users > 0 && !actors.configure()) return fail("user actors could not be configured");
+    orch::testing::BroadcastLoad broadcast_load;
+    broadcast_load.customers = o_.customers;
+    orch::testing::BroadcastDriver broadcasts(api_url_, sandbox_url_, broadcast_load);
+    if (o_.customers > 0 && !broadcasts.configure()) return fail("customers could not be imported");
+    broadcasts_ = &broadcasts;
     std::thread killer([this] { kill_loop(); });
     std::thread senders([&] {
       if (o_.users > 0) actors.run();
     });
+    std::thread broadcaster([&] {
+      if (o_.customers > 0) broadcasts.run();
+    });
     drive();
     senders.join();
+    broadcaster.join();
     killer.join();
     // One last restart so verification also reads a recovered server.
     restart_orchestrator();
@@ -120,6 +131,8 @@ class Harness {
     json summary;
     bool ok = verify(&summary);
     if (o_.users > 0) ok = actors.verify(&summary) && ok;
+    if (o_.customers > 0) ok = broadcasts.verify(&summary) && ok;
+    summary["kills_while_broadcasting"] = kills_while_broadcasting_.load();
     std::printf("%s\n", summary.dump().c_str());
     ::kill(orchestrator_pid_, SIGTERM);
     ::waitpid(orchestrator_pid_, nullptr, 0);
@@ -321,6 +334,7 @@ class Harness {
         json b = json::parse(r.response.body, nullptr, false);
         if (b.is_object() && b["pagination"].value("total_count", 0) > 0) ++kills_while_compensating_;
       }
+      if (broadcasts_ && broadcasts_->sending()) ++kills_while_broadcasting_;
       restart_orchestrator();
       ++kills_done_;
       wait_healthy(api_url_);
@@ -436,6 +450,8 @@ class Harness {
   std::atomic<int> started_{0};
   std::atomic<int> kills_done_{0};
   std::atomic<int> kills_while_compensating_{0};
+  std::atomic<int> kills_while_broadcasting_{0};
+  orch::testing::BroadcastDriver* broadcasts_ = nullptr;
   std::atomic<long long> retries_{0};
 };
 
@@ -457,6 +473,7 @@ constexpr const char* kUsage =
     "  --passivate-after MS    the server's passivate_after_ms (its default)\n"
     "  --checkpoint-pages P    the server's journal_checkpoint_pages (its default)\n"
     "  --users U               user actors the senders reserve for, cap 3 a day (20; 0: none)\n"
+    "  --customers C           customers four broadcasts go to (1500; 0: none)\n"
     "  --keep DIR              keep the store and logs in DIR\n"
     "  --help                  this text\n";
 
@@ -486,6 +503,7 @@ int main(int argc, char** argv) {
       else if (a == "--checkpoint-pages") o.checkpoint_pages = std::stoll(v);
       else if (a == "--start-interval") o.start_interval_ms = std::stoi(v);
       else if (a == "--users") o.users = std::stoi(v);
+      else if (a == "--customers") o.customers = std::stoi(v);
       else {
         std::fprintf(stderr, "crash_harness: unknown argument %s\n%s", a.c_str(), kUsage);
         return 2;

@@ -101,9 +101,9 @@ void post_status(ApiContext& ctx, const Call& c) {
 }  // namespace
 
 std::vector<Route> webhook_routes() {
-  // Open: a gateway cannot hold the API's tokens (Twilio signs its
-  // callbacks instead; see docs/reference/rest-api.md).
-  return {{{"POST", "/v1/webhooks/{gateway}/status", Permission::open}, post_status}};
+  // An operator's: a receipt changes a message's record. A gateway that
+  // cannot send a token is let in by auth.open_paths (docs/reference).
+  return {{{"POST", "/v1/webhooks/{gateway}/status", Permission::operate}, post_status}};
 }
 
 }  // namespace orch::api
