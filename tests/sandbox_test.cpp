@@ -6,6 +6,8 @@
 #include <future>
 #include <mutex>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -45,6 +47,30 @@ class SandboxTest : public ::testing::Test {
                  {"content", json::array({{{"type", "text/html"}, {"value", "<p>hi</p>"}}})},
                  {"batch_id", "batch-" + key}};
     return post("/v3/mail/send", body, key);
+  }
+  // A Twilio send, form-encoded: `to` may carry "whatsapp:" (From follows).
+  http::CallResult text(const std::string& to, const std::string& key) {
+    const bool whatsapp = to.rfind("whatsapp:", 0) == 0;
+    http::Headers h = {{"Authorization", "Basic QUM6dG9r"},
+                       {"Content-Type", "application/x-www-form-urlencoded"}};
+    if (!key.empty()) h.emplace_back("Idempotency-Key", key);
+    return client.call(sb.base_url(), "POST", "/2010-04-01/Accounts/AC1/Messages.json",
+                       "To=" + form_escape(to) + "&From=" + (whatsapp ? "whatsapp%3A" : "") +
+                           "%2B15005550006&Body=hi",
+                       h);
+  }
+  static std::string form_escape(const std::string& s) {
+    std::string out;
+    for (char c : s) {
+      if (c == '+') {
+        out += "%2B";
+      } else if (c == ':') {
+        out += "%3A";
+      } else {
+        out += c;
+      }
+    }
+    return out;
   }
   json control(const std::string& method, const std::string& target, const json& body = nullptr) {
     auto r = client.call(sb.base_url(), method, target, body.is_null() ? "" : body.dump());
@@ -309,6 +335,37 @@ TEST_F(SandboxTest, FaultWithErrorAnswersWithTheServicesOwnErrorBody) {
   auto bad = client.call(sb.base_url(), "POST", "/sandbox/faults",
                          R"({"path_prefix":"/v1/search","error":42})");
   EXPECT_EQ(bad.response.status, 400);
+}
+
+// Twilio's magic To numbers of its test credentials answer with their
+// error codes and apply nothing; 63016 (outside the 24-hour window) is
+// WhatsApp's only.
+TEST_F(SandboxTest, TwilioMagicTestNumbersAreRefusedWithTheirCodes) {
+  const std::vector<std::pair<std::string, int>> cases = {
+      {"+15005550001", 21211}, {"+15005550002", 21612}, {"+15005550003", 21408},
+      {"+15005550004", 21610}, {"+15005550009", 21614}, {"whatsapp:+15005550001", 21211},
+      {"whatsapp:+15005550016", 63016}};
+  int n = 0;
+  for (const auto& [to, code] : cases) {
+    SCOPED_TRACE(to);
+    auto r = text(to, "m:magic" + std::to_string(n++));
+    ASSERT_TRUE(r.ok()) << r.error_message;
+    EXPECT_EQ(r.response.status, 400);
+    json b = body_json(r.response);
+    EXPECT_EQ(b["code"], code);
+    EXPECT_EQ(b["status"], 400);
+    EXPECT_EQ(b["more_info"], "https://www.twilio.com/docs/errors/" + std::to_string(code));
+  }
+  EXPECT_EQ(body_json(text("+15005550001", "m:x").response)["message"],
+            "The 'To' number +15005550001 is not a valid phone number.");
+  EXPECT_EQ(body_json(text("whatsapp:+15005550016", "m:y").response)["message"],
+            "Failed to send freeform message because you are outside the allowed window. If you "
+            "are using WhatsApp, please use a Message Template.");
+  EXPECT_EQ(sb.sandbox().ledger_summary()["side_effects"], 0);
+  // 63016 is WhatsApp's: the same number by SMS is sent.
+  EXPECT_EQ(text("+15005550016", "m:sms").response.status, 201);
+  EXPECT_EQ(text("+15005550006", "m:ok").response.status, 201);
+  EXPECT_EQ(sb.sandbox().ledger_for("m")["side_effects"].size(), 2u);
 }
 
 TEST_F(SandboxTest, DroppedConnectionGivesTransportError) {

@@ -19,6 +19,20 @@
 //   Grafana       POST /api/dashboards/db, GET|DELETE /api/dashboards/uid/{uid}
 //   Twilio        POST /2010-04-01/Accounts/{sid}/Messages.json,
 //                 POST|GET /2010-04-01/Accounts/{sid}/Messages/{msid}.json (Basic)
+//                 Magic To numbers, as Twilio's test credentials define them
+//                 (https://www.twilio.com/docs/iam/test-credentials), on SMS
+//                 and WhatsApp alike (the number after "whatsapp:"), each a
+//                 400 {"code","message","more_info","status"}:
+//                   +15005550001 21211 "The 'To' number ... is not a valid
+//                                      phone number."
+//                   +15005550002 21612 (cannot route)
+//                   +15005550003 21408 (no permission for the region)
+//                   +15005550004 21610 (unsubscribed, as opt-outs below)
+//                   +15005550009 21614 (not a mobile number)
+//                 and on WhatsApp only: whatsapp:+15005550016 63016 "Failed
+//                 to send freeform message because you are outside the
+//                 allowed window. If you are using WhatsApp, please use a
+//                 Message Template."
 //   FCM           POST /v1/projects/{p}/messages:send, DELETE /v1/projects/{p}/messages/{id}
 // Unknown path -> 404, wrong method -> 405 (+Allow), bad JSON body -> 400,
 // missing credentials -> the service's own 401/403 shape. Deleting an absent
