@@ -80,11 +80,40 @@
 //                                      "compensations":[...]}  (404 if none); entries
 //                                      {"seq","step","service","method","path",
 //                                       "idempotency_key","replays","status",
-//                                       "recipient"? (a message's To / token)}
+//                                       "recipient"? (a message's To without
+//                                       "whatsapp:" / FCM token / first email)}
+//                                      Keys "{wf}:{step}" split at the first ':';
+//                                      entries in seq order, O(n) to list.
+//   GET    /sandbox/ledger/{wf}?summary=true
+//                                     {"workflow_id","entries":N,"replays":R,
+//                                      "keys_with_replays":[key...]} (404 if none)
+//   GET    /sandbox/attempts?key=K    {"key","attempts","successes","replays"}:
+//                                      requests on a fake-service route (404/405
+//                                      paths excluded) that carried Idempotency-
+//                                      Key K, whatever their answer (faulted,
+//                                      dropped, refused, 4xx); successes: 2xx
+//                                      answers that applied the side effect (at
+//                                      most 1), replays: 2xx replays. An unseen
+//                                      key reads zeros. At most 1,048,576 keys
+//                                      are counted until reset; without ?key:
+//                                      {"keys","keys_limit","untracked_requests"}
 //   POST   /sandbox/faults            {"path_prefix","method"?,"status"(503; 0 =
 //                                      latency only),"rate"(1.0),"latency_ms",
 //                                      "workflow_ids"?,"retry_after_s"?,"count"?,
-//                                      "drop_connection","error"?} -> 201 {"id",...}
+//                                      "drop_connection","error"?,"recipients"?,
+//                                      "first_attempt_only"?(false)}
+//                                      -> 201 {"id",...,"matched"}
+//                                      recipients: [string]; only message sends
+//                                      to one of them match (Twilio's To without
+//                                      "whatsapp:", FCM's message.token,
+//                                      SendGrid's personalizations[0].to[0].email).
+//                                      first_attempt_only: a request whose
+//                                      Idempotency-Key already reached this fault
+//                                      (matched its filters) passes through, so
+//                                      each key fails at most once; requests
+//                                      without a key are always eligible. rate
+//                                      and count apply to the eligible requests
+//                                      (rate: seeded, deterministic).
 //   GET    /sandbox/faults            {"faults":[...]}
 //   DELETE /sandbox/faults[/{id}]
 //   GET|PUT /sandbox/config           {"latency_ms","failure_rate"}
@@ -95,7 +124,8 @@
 //   GET    /sandbox/opt-outs          {"opt_outs":[{"recipient","channels"}]}
 //   DELETE /sandbox/opt-outs[/{recipient}]
 //   POST   /sandbox/reset             clears ledger, stored objects, faults,
-//                                      opt-outs and counters (keeps config)
+//                                      opt-outs, attempts and counters (keeps
+//                                      config)
 #pragma once
 
 #include <chrono>
@@ -148,6 +178,10 @@ class Sandbox {
   // GET /sandbox/ledger/{id} (for an unknown id: empty arrays).
   nlohmann::json ledger_summary() const;
   nlohmann::json ledger_for(const std::string& workflow_id) const;
+  // Same JSON as GET /sandbox/ledger/{id}?summary=true (for an unknown id:
+  // zeros) and GET /sandbox/attempts?key=K.
+  nlohmann::json ledger_counts_for(const std::string& workflow_id) const;
+  nlohmann::json attempts_for(const std::string& key) const;
 
   // Clears ledger, stored objects, faults and counters (as POST /sandbox/reset).
   void reset();
