@@ -6,6 +6,8 @@
 #include <future>
 #include <mutex>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -45,6 +47,42 @@ class SandboxTest : public ::testing::Test {
                  {"content", json::array({{{"type", "text/html"}, {"value", "<p>hi</p>"}}})},
                  {"batch_id", "batch-" + key}};
     return post("/v3/mail/send", body, key);
+  }
+  // A Twilio send, form-encoded: `to` may carry "whatsapp:" (From follows).
+  http::CallResult text(const std::string& to, const std::string& key) {
+    const bool whatsapp = to.rfind("whatsapp:", 0) == 0;
+    http::Headers h = {{"Authorization", "Basic QUM6dG9r"},
+                       {"Content-Type", "application/x-www-form-urlencoded"}};
+    if (!key.empty()) h.emplace_back("Idempotency-Key", key);
+    return client.call(sb.base_url(), "POST", "/2010-04-01/Accounts/AC1/Messages.json",
+                       "To=" + form_escape(to) + "&From=" + (whatsapp ? "whatsapp%3A" : "") +
+                           "%2B15005550006&Body=hi",
+                       h);
+  }
+  http::CallResult mail_to(const std::string& email, const std::string& key) {
+    json body = {{"personalizations", json::array({{{"to", json::array({{{"email", email}}})}}})},
+                 {"from", {{"email", "x@y.z"}}},
+                 {"subject", "Hello"},
+                 {"content", json::array({{{"type", "text/html"}, {"value", "<p>hi</p>"}}})}};
+    return post("/v3/mail/send", body, key);
+  }
+  http::CallResult push_to(const std::string& token, const std::string& key) {
+    return post("/v1/projects/p1/messages:send",
+                {{"message", {{"token", token}, {"notification", {{"title", "t"}, {"body", "b"}}}}}},
+                key);
+  }
+  static std::string form_escape(const std::string& s) {
+    std::string out;
+    for (char c : s) {
+      if (c == '+') {
+        out += "%2B";
+      } else if (c == ':') {
+        out += "%3A";
+      } else {
+        out += c;
+      }
+    }
+    return out;
   }
   json control(const std::string& method, const std::string& target, const json& body = nullptr) {
     auto r = client.call(sb.base_url(), method, target, body.is_null() ? "" : body.dump());
@@ -309,6 +347,201 @@ TEST_F(SandboxTest, FaultWithErrorAnswersWithTheServicesOwnErrorBody) {
   auto bad = client.call(sb.base_url(), "POST", "/sandbox/faults",
                          R"({"path_prefix":"/v1/search","error":42})");
   EXPECT_EQ(bad.response.status, 400);
+}
+
+// Twilio's magic To numbers of its test credentials answer with their
+// error codes and apply nothing; 63016 (outside the 24-hour window) is
+// WhatsApp's only.
+TEST_F(SandboxTest, TwilioMagicTestNumbersAreRefusedWithTheirCodes) {
+  const std::vector<std::pair<std::string, int>> cases = {
+      {"+15005550001", 21211}, {"+15005550002", 21612}, {"+15005550003", 21408},
+      {"+15005550004", 21610}, {"+15005550009", 21614}, {"whatsapp:+15005550001", 21211},
+      {"whatsapp:+15005550016", 63016}};
+  int n = 0;
+  for (const auto& [to, code] : cases) {
+    SCOPED_TRACE(to);
+    auto r = text(to, "m:magic" + std::to_string(n++));
+    ASSERT_TRUE(r.ok()) << r.error_message;
+    EXPECT_EQ(r.response.status, 400);
+    json b = body_json(r.response);
+    EXPECT_EQ(b["code"], code);
+    EXPECT_EQ(b["status"], 400);
+    EXPECT_EQ(b["more_info"], "https://www.twilio.com/docs/errors/" + std::to_string(code));
+  }
+  EXPECT_EQ(body_json(text("+15005550001", "m:x").response)["message"],
+            "The 'To' number +15005550001 is not a valid phone number.");
+  EXPECT_EQ(body_json(text("whatsapp:+15005550016", "m:y").response)["message"],
+            "Failed to send freeform message because you are outside the allowed window. If you "
+            "are using WhatsApp, please use a Message Template.");
+  EXPECT_EQ(sb.sandbox().ledger_summary()["side_effects"], 0);
+  // 63016 is WhatsApp's: the same number by SMS is sent.
+  EXPECT_EQ(text("+15005550016", "m:sms").response.status, 201);
+  EXPECT_EQ(text("+15005550006", "m:ok").response.status, 201);
+  EXPECT_EQ(sb.sandbox().ledger_for("m")["side_effects"].size(), 2u);
+}
+
+// "recipients" narrows a fault to the messages addressed to those people:
+// Twilio's To (without "whatsapp:"), FCM's token, SendGrid's first "to".
+TEST_F(SandboxTest, FaultWithRecipientsOnlyHitsMessagesToThem) {
+  json f = control("POST", "/sandbox/faults",
+                   {{"path_prefix", "/"},
+                    {"status", 503},
+                    {"recipients", {"+15551110001", "cust-9@example.com", "token-9"}}});
+  EXPECT_EQ(f["recipients"], json({"+15551110001", "cust-9@example.com", "token-9"}));
+  EXPECT_EQ(f["first_attempt_only"], false);
+  EXPECT_EQ(text("+15551110001", "b:sms-1").response.status, 503);
+  EXPECT_EQ(text("whatsapp:+15551110001", "b:wa-1").response.status, 503);
+  EXPECT_EQ(text("+15551110002", "b:sms-2").response.status, 201);
+  EXPECT_EQ(mail_to("cust-9@example.com", "b:mail-9").response.status, 503);
+  EXPECT_EQ(mail_to("cust-8@example.com", "b:mail-8").response.status, 202);
+  EXPECT_EQ(push_to("token-9", "b:push-9").response.status, 503);
+  EXPECT_EQ(push_to("token-8", "b:push-8").response.status, 200);
+  EXPECT_EQ(remember("b:remember", "x").response.status, 200);  // not a message
+  json summary = sb.sandbox().ledger_summary();
+  EXPECT_EQ(summary["faults_injected"], 4);
+  EXPECT_EQ(summary["side_effects"], 4);
+  // The ledger names each message's recipient.
+  for (const json& e : sb.sandbox().ledger_for("b")["side_effects"]) {
+    if (e["step"] == "mail-8") {
+      EXPECT_EQ(e["recipient"], "cust-8@example.com");
+    }
+  }
+
+  auto bad = client.call(sb.base_url(), "POST", "/sandbox/faults",
+                         R"({"path_prefix":"/","recipients":"+15551110001"})");
+  EXPECT_EQ(bad.response.status, 400);
+  bad = client.call(sb.base_url(), "POST", "/sandbox/faults",
+                    R"({"path_prefix":"/","first_attempt_only":1})");
+  EXPECT_EQ(bad.response.status, 400);
+}
+
+// first_attempt_only fails each Idempotency-Key the first time it reaches
+// the fault, and lets its retries through; requests without a key always
+// qualify.
+TEST_F(SandboxTest, FaultFirstAttemptOnlyFailsEachKeyOnce) {
+  json f = control("POST", "/sandbox/faults",
+                   {{"path_prefix", "/v1/remember"}, {"status", 503}, {"first_attempt_only", true}});
+  EXPECT_EQ(f["first_attempt_only"], true);
+  EXPECT_EQ(remember("w:a", "a").response.status, 503);
+  EXPECT_EQ(remember("w:a", "a").response.status, 200);
+  auto replay = remember("w:a", "a");
+  EXPECT_EQ(replay.response.status, 200);
+  EXPECT_EQ(replay.response.header("Idempotent-Replayed").value_or(""), "true");
+  EXPECT_EQ(remember("w:b", "b").response.status, 503);
+  EXPECT_EQ(remember("", "c").response.status, 503);
+  EXPECT_EQ(remember("", "c").response.status, 503);
+
+  // With the transport's retries, each key gets through on its second attempt.
+  http::CallOptions retrying;
+  retrying.max_retries = 2;
+  retrying.initial_backoff = std::chrono::milliseconds(1);
+  auto r = remember("w:c", "c", retrying);
+  EXPECT_EQ(r.response.status, 200);
+  EXPECT_EQ(r.attempts, 2);
+  control("DELETE", "/sandbox/faults");
+
+  // A rate applies to the eligible (first) attempts only; retries all pass.
+  control("POST", "/sandbox/faults",
+          {{"path_prefix", "/v1/remember"},
+           {"status", 503},
+           {"rate", 0.5},
+           {"first_attempt_only", true}});
+  constexpr int kKeys = 200;
+  int failed = 0;
+  for (int i = 0; i < kKeys; ++i) {
+    const std::string key = "r:k" + std::to_string(i);
+    if (remember(key, key).response.status == 503) {
+      ++failed;
+      EXPECT_EQ(remember(key, key).response.status, 200) << key;
+    }
+  }
+  EXPECT_GT(failed, kKeys / 4);
+  EXPECT_LT(failed, kKeys * 3 / 4);
+  EXPECT_EQ(sb.sandbox().ledger_for("r")["side_effects"].size(), static_cast<std::size_t>(kKeys));
+  EXPECT_EQ(control("GET", "/sandbox/faults")["faults"][0]["matched"], failed);
+
+  // count still caps the failures.
+  control("DELETE", "/sandbox/faults");
+  control("POST", "/sandbox/faults",
+          {{"path_prefix", "/v1/remember"}, {"status", 503}, {"count", 1}, {"first_attempt_only", true}});
+  EXPECT_EQ(remember("c:1", "1").response.status, 503);
+  EXPECT_EQ(remember("c:2", "2").response.status, 200);
+}
+
+// GET /sandbox/attempts?key=K counts every request with that key on a
+// fake-service path, faulted or not, and the answers that applied it.
+TEST_F(SandboxTest, AttemptsCountEveryRequestOfAKey) {
+  control("POST", "/sandbox/faults", {{"path_prefix", "/v1/remember"}, {"status", 503}, {"count", 2}});
+  http::CallOptions retrying;
+  retrying.max_retries = 2;
+  retrying.initial_backoff = std::chrono::milliseconds(1);
+  ASSERT_EQ(remember("b-1:cust-1", "a", retrying).response.status, 200);
+  json a = control("GET", "/sandbox/attempts?key=b-1%3Acust-1");
+  EXPECT_EQ(a, json({{"key", "b-1:cust-1"}, {"attempts", 3}, {"successes", 1}, {"replays", 0}}));
+  ASSERT_EQ(remember("b-1:cust-1", "a").response.status, 200);  // a replay
+  a = control("GET", "/sandbox/attempts?key=b-1%3Acust-1");
+  EXPECT_EQ(a["attempts"], 4);
+  EXPECT_EQ(a["successes"], 1);
+  EXPECT_EQ(a["replays"], 1);
+  EXPECT_EQ(sb.sandbox().attempts_for("b-1:cust-1"), a);
+
+  // Refusals count as attempts; unknown paths do not.
+  EXPECT_EQ(text("+15005550001", "b-1:cust-2").response.status, 400);
+  auto unauth = client.call(sb.base_url(), "POST", "/2010-04-01/Accounts/AC1/Messages.json",
+                            "To=%2B1555&From=%2B1555&Body=x", {{"Idempotency-Key", "b-1:cust-2"}});
+  EXPECT_EQ(unauth.response.status, 401);
+  EXPECT_EQ(post("/v1/nowhere", json::object(), "b-1:cust-2").response.status, 404);
+  a = control("GET", "/sandbox/attempts?key=b-1%3Acust-2");
+  EXPECT_EQ(a["attempts"], 2);
+  EXPECT_EQ(a["successes"], 0);
+
+  EXPECT_EQ(control("GET", "/sandbox/attempts?key=never"),
+            json({{"key", "never"}, {"attempts", 0}, {"successes", 0}, {"replays", 0}}));
+  json all = control("GET", "/sandbox/attempts");
+  EXPECT_EQ(all["keys"], 2);
+  EXPECT_EQ(all["untracked_requests"], 0);
+  EXPECT_EQ(client.call(sb.base_url(), "GET", "/sandbox/attempts?key=").response.status, 400);
+  EXPECT_EQ(client.call(sb.base_url(), "POST", "/sandbox/attempts").response.status, 405);
+
+  control("POST", "/sandbox/reset");
+  EXPECT_EQ(control("GET", "/sandbox/attempts?key=b-1%3Acust-1")["attempts"], 0);
+}
+
+// A broadcast's keys "{broadcast}:{customer}" are one workflow's entries,
+// one per customer, with replays counted per key; ?summary=true gives the
+// totals without the list.
+TEST_F(SandboxTest, BroadcastLedgerHasOneEntryPerCustomer) {
+  constexpr int kCustomers = 1000;
+  auto send = [&](int i) {
+    http::Request req;
+    req.method = "POST";
+    req.target = "/v1/projects/p1/messages:send";
+    req.headers = keyed("b-123:cust-" + std::to_string(i));
+    req.body = json{{"message", {{"token", "tok-" + std::to_string(i)}}}}.dump();
+    int status = 0;
+    sb.sandbox().handle(std::move(req), [&](http::Response r) { status = r.status; });
+    return status;  // answered synchronously (no latency)
+  };
+  for (int i = 0; i < kCustomers; ++i) ASSERT_EQ(send(i), 200);
+  for (int i = 0; i < 10; ++i) ASSERT_EQ(send(i * 7), 200);  // replays
+  ASSERT_EQ(send(7), 200);
+
+  json wf = control("GET", "/sandbox/ledger/b-123");
+  ASSERT_EQ(wf["side_effects"].size(), static_cast<std::size_t>(kCustomers));
+  EXPECT_EQ(wf["side_effects"][9]["step"], "cust-9");
+  EXPECT_EQ(wf["side_effects"][9]["idempotency_key"], "b-123:cust-9");
+  EXPECT_EQ(wf["side_effects"][9]["recipient"], "tok-9");
+  EXPECT_EQ(wf["side_effects"][7]["replays"], 2);
+
+  json summary = control("GET", "/sandbox/ledger/b-123?summary=true");
+  EXPECT_EQ(summary["workflow_id"], "b-123");
+  EXPECT_EQ(summary["entries"], kCustomers);
+  EXPECT_EQ(summary["replays"], 11);
+  EXPECT_EQ(summary["keys_with_replays"].size(), 10u);
+  EXPECT_EQ(summary["keys_with_replays"][1], "b-123:cust-7");
+  EXPECT_EQ(sb.sandbox().ledger_counts_for("b-123"), summary);
+  EXPECT_EQ(client.call(sb.base_url(), "GET", "/sandbox/ledger/none?summary=true").response.status,
+            404);
 }
 
 TEST_F(SandboxTest, DroppedConnectionGivesTransportError) {

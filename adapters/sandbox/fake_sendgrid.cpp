@@ -71,8 +71,8 @@ Response sendgrid_send(Sandbox::State& s, Call& c) {
   const json& first = (*pers)[0];
   std::string subject = str_of(first, "subject");
   if (subject.empty()) subject = str_of(b, "subject");
-  s.sendgrid_messages[msg_id] = {str_of(*from, "email"), str_of((*obj_of(first, "to"))[0], "email"),
-                                 std::move(subject)};
+  c.recipient = str_of((*obj_of(first, "to"))[0], "email");
+  s.sendgrid_messages[msg_id] = {str_of(*from, "email"), c.recipient, std::move(subject)};
   s.sendgrid_message_order.push_back(msg_id);
   if (s.sendgrid_message_order.size() > kSentEmailsKept) {
     s.sendgrid_messages.erase(s.sendgrid_message_order.front());

@@ -1,6 +1,6 @@
 // The fake services' route table: which handler answers a method and path,
 // what body it reads and which credentials it requires; 404 or 405 (+Allow)
-// otherwise.
+// otherwise. And who a message send is addressed to.
 #include <initializer_list>
 #include <string>
 #include <string_view>
@@ -131,6 +131,25 @@ RouteMatch match_service_route(std::string_view method, const std::vector<std::s
     return not_found();
   }
   return not_found();
+}
+
+std::string message_recipient(ServiceHandler handler, const Call& call) {
+  if (handler == twilio_send) {
+    std::string to = call.field("To").value_or("");
+    return starts_with(to, "whatsapp:") ? to.substr(9) : to;
+  }
+  if (handler == fcm_send) {
+    const nlohmann::json* msg = obj_of(call.body, "message");
+    return msg ? str_of(*msg, "token") : std::string();
+  }
+  if (handler == sendgrid_send) {
+    const nlohmann::json* pers = obj_of(call.body, "personalizations");
+    if (!pers || !pers->is_array() || pers->empty()) return {};
+    const nlohmann::json* to = obj_of((*pers)[0], "to");
+    if (!to || !to->is_array() || to->empty()) return {};
+    return str_of((*to)[0], "email");
+  }
+  return {};
 }
 
 }  // namespace orch::sandbox

@@ -1,9 +1,12 @@
 // Twilio: POST /2010-04-01/Accounts/{sid}/Messages.json, POST|GET
-// /2010-04-01/Accounts/{sid}/Messages/{msid}.json; and the recipients who
-// opted out (answered STOP), refused with error 21610 as Twilio does.
+// /2010-04-01/Accounts/{sid}/Messages/{msid}.json; the recipients who
+// opted out (answered STOP), refused with error 21610 as Twilio does; and
+// Twilio's magic test numbers (https://www.twilio.com/docs/iam/test-credentials).
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "adapters/sandbox/fake_services.h"
 
@@ -52,6 +55,53 @@ Response twilio_not_found(const Call& c) {
                       "The requested resource " + std::string(c.req.path()) + " was not found");
 }
 
+// The To numbers Twilio's test credentials refuse, with their error code,
+// on both channels (the number without "whatsapp:").
+struct MagicNumber {
+  std::string_view number;
+  int code;
+};
+constexpr MagicNumber kMagicTo[] = {
+    {"+15005550001", 21211},  // invalid number
+    {"+15005550002", 21612},  // cannot route
+    {"+15005550003", 21408},  // no international permission
+    {"+15005550004", 21610},  // blocked (unsubscribed)
+    {"+15005550009", 21614},  // not a mobile number
+};
+// WhatsApp only: outside the 24-hour customer service window, where only a
+// template may be sent.
+constexpr std::string_view kWhatsAppOutsideWindow = "+15005550016";
+
+// Twilio's refusal of a magic To number (`to` as sent), or nullopt.
+std::optional<Response> magic_number_refusal(const std::string& to, const std::string& from,
+                                             const std::string& recipient, bool whatsapp) {
+  if (whatsapp && recipient == kWhatsAppOutsideWindow)
+    return twilio_error(400, 63016,
+                        "Failed to send freeform message because you are outside the allowed "
+                        "window. If you are using WhatsApp, please use a Message Template.");
+  for (const MagicNumber& m : kMagicTo) {
+    if (recipient != m.number) continue;
+    switch (m.code) {
+      case 21211:
+        return twilio_error(400, m.code, "The 'To' number " + to + " is not a valid phone number.");
+      case 21612:
+        return twilio_error(400, m.code,
+                            "The 'To' phone number: " + to +
+                                ", is not currently reachable using the 'From' phone number: " +
+                                from + " via " + (whatsapp ? "WhatsApp." : "SMS."));
+      case 21408:
+        return twilio_error(400, m.code,
+                            "Permission to send an SMS has not been enabled for the region "
+                            "indicated by the 'To' number: " + to + ".");
+      case 21610:
+        return twilio_error(400, m.code, "Attempt to send to unsubscribed recipient");
+      default:  // 21614
+        return twilio_error(400, m.code, "'To' number " + to + " is not a valid mobile number.");
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 Response twilio_send(Sandbox::State& s, Call& c) {
@@ -71,6 +121,7 @@ Response twilio_send(Sandbox::State& s, Call& c) {
   if (auto it = s.twilio_opt_outs.find(recipient);
       it != s.twilio_opt_outs.end() && it->second.count(whatsapp ? "whatsapp" : "sms"))
     return twilio_error(400, 21610, "Attempt to send to unsubscribed recipient");
+  if (auto refused = magic_number_refusal(to, from, recipient, whatsapp)) return std::move(*refused);
   c.recipient = recipient;
   std::string sid = "SM" + hex_id(s.next_id(), 32, 0x7a1);
   s.twilio_messages[sid] = "queued";

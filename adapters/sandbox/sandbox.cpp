@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <exception>
+#include <optional>
 #include <utility>
 
 #include <boost/asio/io_context.hpp>
@@ -68,6 +69,21 @@ bool fault_matches(const Fault& f, std::string_view method, std::string_view pat
   return true;
 }
 
+// Counts a request that carries `key` (none without one). REQUIRES: s.mu held.
+Sandbox::State::KeyAttempts* count_attempt(Sandbox::State& s, const std::string& key) {
+  if (key.empty()) return nullptr;
+  auto it = s.attempts.find(key);
+  if (it == s.attempts.end()) {
+    if (s.attempts.size() >= Sandbox::State::kMaxAttemptKeys) {
+      ++s.attempts_untracked;
+      return nullptr;
+    }
+    it = s.attempts.emplace(key, Sandbox::State::KeyAttempts{}).first;
+  }
+  ++it->second.attempts;
+  return &it->second;
+}
+
 Response injected_response(int status, int retry_after_s, std::string_view detail) {
   Response r = problem(status, detail);
   if (retry_after_s >= 0) r.headers.emplace_back("Retry-After", std::to_string(retry_after_s));
@@ -113,6 +129,17 @@ json Sandbox::ledger_for(const std::string& workflow_id) const {
   std::lock_guard lock(state_->mu);
   bool found = false;
   return detail::workflow_locked(*state_, workflow_id, &found);
+}
+
+json Sandbox::ledger_counts_for(const std::string& workflow_id) const {
+  std::lock_guard lock(state_->mu);
+  bool found = false;
+  return detail::workflow_counts_locked(*state_, workflow_id, &found);
+}
+
+json Sandbox::attempts_for(const std::string& key) const {
+  std::lock_guard lock(state_->mu);
+  return detail::attempts_locked(*state_, key);
 }
 
 void Sandbox::reset() {
@@ -161,36 +188,68 @@ void Sandbox::handle(Request req, Responder respond) {
   }
 
   RouteMatch route = match_service_route(req.method, seg);
-  std::chrono::milliseconds delay{0};
-  Response resp;
-  bool answered = false;
-  bool drop = false;
   if (route.error == 404) {
-    resp = problem(404, "no such endpoint: " + std::string(path));
-    answered = true;
-  } else if (route.error == 405) {
-    resp = detail::method_not_allowed(std::move(route.allow));
-    answered = true;
-  } else if (auto denied = check_auth(route.auth, req)) {
-    resp = std::move(*denied);
-    answered = true;
-  }
-  if (answered) {
-    respond(std::move(resp));
+    respond(problem(404, "no such endpoint: " + std::string(path)));
     return;
   }
+  if (route.error == 405) {
+    respond(detail::method_not_allowed(std::move(route.allow)));
+    return;
+  }
+  std::optional<Response> denied = check_auth(route.auth, req);
 
   std::string key;
   if (auto h = req.header("Idempotency-Key")) key = std::string(*h);
   KeyParts parts = parse_key(key);
 
+  // The body is read before the lock: a fault may filter on its recipient.
+  Call call{req, std::move(seg), {}, {}, false, false, {}};
+  bool bad_body = false;
+  if (!denied && route.body != BodyKind::none) {
+    std::string_view body(req.body);
+    std::size_t first = body.find_first_not_of(" \t\r\n");
+    bool looks_json = first != std::string_view::npos && body[first] == '{';
+    auto ctype = req.header("Content-Type");
+    bool form = route.body == BodyKind::form_or_json &&
+                ((ctype && ctype->find("x-www-form-urlencoded") != std::string_view::npos) ||
+                 (!looks_json && first != std::string_view::npos));
+    if (form) {
+      call.is_form = true;
+      call.form = parse_form(body);
+    } else if (first == std::string_view::npos) {
+      call.body = json::object();
+    } else {
+      parse_json(body, call.body);
+      bad_body = call.body.is_discarded() || !call.body.is_object();
+    }
+  }
+
+  std::chrono::milliseconds delay{0};
+  Response resp;
+  bool answered = false;
+  bool drop = false;
   {
     std::lock_guard lock(s.mu);
-    delay = s.latency;
+    Sandbox::State::KeyAttempts* tally = count_attempt(s, key);
+    bool replayed = false;
+    bool applied = false;
+    if (denied) {
+      resp = std::move(*denied);
+      answered = true;
+    } else {
+      delay = s.latency;
+    }
 
     // Faults: latency-only faults add up; the first failing fault answers.
+    std::optional<std::string> recipient;  // read when a fault filters on it
     for (auto& f : s.faults) {
+      if (answered) break;
       if (!fault_matches(f, req.method, path, parts.workflow_id)) continue;
+      if (!f.recipients.empty()) {
+        if (!recipient) recipient = bad_body ? std::string() : message_recipient(route.handler, call);
+        if (!f.recipients.count(*recipient)) continue;
+      }
+      if (f.first_attempt_only && !key.empty() && !f.keys_seen.insert(key).second) continue;
       if (f.rate < 1.0 && std::uniform_real_distribution<double>(0.0, 1.0)(s.rng) >= f.rate)
         continue;
       ++f.matched;
@@ -207,7 +266,6 @@ void Sandbox::handle(Request req, Responder respond) {
           resp.headers.emplace_back("Retry-After", std::to_string(f.retry_after_s));
       }
       answered = true;
-      break;
     }
     if (!answered && s.failure_rate > 0.0 &&
         std::uniform_real_distribution<double>(0.0, 1.0)(s.rng) < s.failure_rate) {
@@ -235,6 +293,7 @@ void Sandbox::handle(Request req, Responder respond) {
           ++s.replays;
           resp = e.cached;
           resp.headers.emplace_back("Idempotent-Replayed", "true");
+          replayed = true;
         }
         answered = true;
       }
@@ -251,26 +310,6 @@ void Sandbox::handle(Request req, Responder respond) {
     } slot_guard{s, key, key_slot};
 
     if (!answered) {
-      Call call{req, std::move(seg), {}, {}, false, false, {}};
-      bool bad_body = false;
-      if (route.body != BodyKind::none) {
-        std::string_view body(req.body);
-        std::size_t first = body.find_first_not_of(" \t\r\n");
-        bool looks_json = first != std::string_view::npos && body[first] == '{';
-        auto ctype = req.header("Content-Type");
-        bool form = route.body == BodyKind::form_or_json &&
-                    ((ctype && ctype->find("x-www-form-urlencoded") != std::string_view::npos) ||
-                     (!looks_json && first != std::string_view::npos));
-        if (form) {
-          call.is_form = true;
-          call.form = parse_form(body);
-        } else if (first == std::string_view::npos) {
-          call.body = json::object();
-        } else {
-          parse_json(body, call.body);
-          bad_body = call.body.is_discarded() || !call.body.is_object();
-        }
-      }
       if (bad_body) {
         resp = problem(400, "request body is not a JSON object");
       } else {
@@ -307,8 +346,13 @@ void Sandbox::handle(Request req, Responder respond) {
           wit->second.push_back(idx);
           s.ledger.push_back(std::move(e));
           if (key_slot) *key_slot = idx;
+          applied = true;
         }
       }
+    }
+    if (tally && !drop) {
+      if (applied) ++tally->successes;
+      if (replayed) ++tally->replays;
     }
   }
   respond_after(io_, delay, std::move(respond), std::move(resp), drop);

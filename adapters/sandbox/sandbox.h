@@ -19,6 +19,20 @@
 //   Grafana       POST /api/dashboards/db, GET|DELETE /api/dashboards/uid/{uid}
 //   Twilio        POST /2010-04-01/Accounts/{sid}/Messages.json,
 //                 POST|GET /2010-04-01/Accounts/{sid}/Messages/{msid}.json (Basic)
+//                 Magic To numbers, as Twilio's test credentials define them
+//                 (https://www.twilio.com/docs/iam/test-credentials), on SMS
+//                 and WhatsApp alike (the number after "whatsapp:"), each a
+//                 400 {"code","message","more_info","status"}:
+//                   +15005550001 21211 "The 'To' number ... is not a valid
+//                                      phone number."
+//                   +15005550002 21612 (cannot route)
+//                   +15005550003 21408 (no permission for the region)
+//                   +15005550004 21610 (unsubscribed, as opt-outs below)
+//                   +15005550009 21614 (not a mobile number)
+//                 and on WhatsApp only: whatsapp:+15005550016 63016 "Failed
+//                 to send freeform message because you are outside the
+//                 allowed window. If you are using WhatsApp, please use a
+//                 Message Template."
 //   FCM           POST /v1/projects/{p}/messages:send, DELETE /v1/projects/{p}/messages/{id}
 // Unknown path -> 404, wrong method -> 405 (+Allow), bad JSON body -> 400,
 // missing credentials -> the service's own 401/403 shape. Deleting an absent
@@ -66,11 +80,40 @@
 //                                      "compensations":[...]}  (404 if none); entries
 //                                      {"seq","step","service","method","path",
 //                                       "idempotency_key","replays","status",
-//                                       "recipient"? (a message's To / token)}
+//                                       "recipient"? (a message's To without
+//                                       "whatsapp:" / FCM token / first email)}
+//                                      Keys "{wf}:{step}" split at the first ':';
+//                                      entries in seq order, O(n) to list.
+//   GET    /sandbox/ledger/{wf}?summary=true
+//                                     {"workflow_id","entries":N,"replays":R,
+//                                      "keys_with_replays":[key...]} (404 if none)
+//   GET    /sandbox/attempts?key=K    {"key","attempts","successes","replays"}:
+//                                      requests on a fake-service route (404/405
+//                                      paths excluded) that carried Idempotency-
+//                                      Key K, whatever their answer (faulted,
+//                                      dropped, refused, 4xx); successes: 2xx
+//                                      answers that applied the side effect (at
+//                                      most 1), replays: 2xx replays. An unseen
+//                                      key reads zeros. At most 1,048,576 keys
+//                                      are counted until reset; without ?key:
+//                                      {"keys","keys_limit","untracked_requests"}
 //   POST   /sandbox/faults            {"path_prefix","method"?,"status"(503; 0 =
 //                                      latency only),"rate"(1.0),"latency_ms",
 //                                      "workflow_ids"?,"retry_after_s"?,"count"?,
-//                                      "drop_connection","error"?} -> 201 {"id",...}
+//                                      "drop_connection","error"?,"recipients"?,
+//                                      "first_attempt_only"?(false)}
+//                                      -> 201 {"id",...,"matched"}
+//                                      recipients: [string]; only message sends
+//                                      to one of them match (Twilio's To without
+//                                      "whatsapp:", FCM's message.token,
+//                                      SendGrid's personalizations[0].to[0].email).
+//                                      first_attempt_only: a request whose
+//                                      Idempotency-Key already reached this fault
+//                                      (matched its filters) passes through, so
+//                                      each key fails at most once; requests
+//                                      without a key are always eligible. rate
+//                                      and count apply to the eligible requests
+//                                      (rate: seeded, deterministic).
 //   GET    /sandbox/faults            {"faults":[...]}
 //   DELETE /sandbox/faults[/{id}]
 //   GET|PUT /sandbox/config           {"latency_ms","failure_rate"}
@@ -81,7 +124,8 @@
 //   GET    /sandbox/opt-outs          {"opt_outs":[{"recipient","channels"}]}
 //   DELETE /sandbox/opt-outs[/{recipient}]
 //   POST   /sandbox/reset             clears ledger, stored objects, faults,
-//                                      opt-outs and counters (keeps config)
+//                                      opt-outs, attempts and counters (keeps
+//                                      config)
 #pragma once
 
 #include <chrono>
@@ -134,6 +178,10 @@ class Sandbox {
   // GET /sandbox/ledger/{id} (for an unknown id: empty arrays).
   nlohmann::json ledger_summary() const;
   nlohmann::json ledger_for(const std::string& workflow_id) const;
+  // Same JSON as GET /sandbox/ledger/{id}?summary=true (for an unknown id:
+  // zeros) and GET /sandbox/attempts?key=K.
+  nlohmann::json ledger_counts_for(const std::string& workflow_id) const;
+  nlohmann::json attempts_for(const std::string& key) const;
 
   // Clears ledger, stored objects, faults and counters (as POST /sandbox/reset).
   void reset();

@@ -1,6 +1,8 @@
 #include "adapters/sandbox/sandbox_control.h"
 
 #include <algorithm>
+#include <optional>
+#include <string>
 
 #include "adapters/sandbox/sandbox_state.h"
 #include "engine/json/json_read.h"
@@ -80,6 +82,17 @@ std::string parse_fault(const json& b, Fault& f) {
     if (!v->is_boolean()) return "drop_connection must be a boolean";
     f.drop_connection = v->get<bool>();
   }
+  if ((v = get("recipients"))) {
+    if (!v->is_array()) return "recipients must be an array of strings";
+    for (const auto& r : *v) {
+      if (!r.is_string()) return "recipients must be an array of strings";
+      f.recipients.insert(r.get<std::string>());
+    }
+  }
+  if ((v = get("first_attempt_only"))) {
+    if (!v->is_boolean()) return "first_attempt_only must be a boolean";
+    f.first_attempt_only = v->get<bool>();
+  }
   if ((v = get("error"))) {
     if (!v->is_string() || v->get_ref<const std::string&>().empty())
       return "error must be a non-empty string (the service's reason)";
@@ -102,7 +115,9 @@ json Fault::to_json() const {
             {"count", count >= 0 ? json(count) : json(nullptr)},
             {"matched", matched},
             {"drop_connection", drop_connection},
-            {"error", error.empty() ? json(nullptr) : json(error)}};
+            {"error", error.empty() ? json(nullptr) : json(error)},
+            {"recipients", recipients},
+            {"first_attempt_only", first_attempt_only}};
   return j;
 }
 
@@ -133,6 +148,37 @@ json workflow_locked(const Sandbox::State& s, const std::string& workflow_id, bo
           {"compensations", std::move(comps)}};
 }
 
+json workflow_counts_locked(const Sandbox::State& s, const std::string& workflow_id,
+                          bool* found) {
+  std::size_t entries = 0;
+  uint64_t replays = 0;
+  json keys = json::array();
+  auto it = s.by_workflow.find(workflow_id);
+  *found = it != s.by_workflow.end();
+  if (*found) {
+    entries = it->second.size();
+    for (std::size_t idx : it->second) {
+      const LedgerEntry& e = s.ledger[idx];
+      if (e.replays == 0) continue;
+      replays += e.replays;
+      keys.push_back(e.idempotency_key);
+    }
+  }
+  return {{"workflow_id", workflow_id},
+          {"entries", entries},
+          {"replays", replays},
+          {"keys_with_replays", std::move(keys)}};
+}
+
+json attempts_locked(const Sandbox::State& s, const std::string& key) {
+  Sandbox::State::KeyAttempts a;
+  if (auto it = s.attempts.find(key); it != s.attempts.end()) a = it->second;
+  return {{"key", key},
+          {"attempts", a.attempts},
+          {"successes", a.successes},
+          {"replays", a.replays}};
+}
+
 Response method_not_allowed(std::string allow) {
   Response r = problem(405, "method not allowed; use " + allow);
   r.headers.emplace_back("Allow", std::move(allow));
@@ -155,7 +201,9 @@ Response control(Sandbox::State& s, const Request& req, const std::vector<std::s
     if (seg.size() == 2) return json_response(200, summary_locked(s));
     if (seg.size() == 3) {
       bool found = false;
-      json j = workflow_locked(s, seg[2], &found);
+      const std::optional<std::string> summary = req.query_param("summary");
+      json j = summary && *summary == "true" ? workflow_counts_locked(s, seg[2], &found)
+                                             : workflow_locked(s, seg[2], &found);
       if (!found) return problem(404, "no ledger entry for workflow " + seg[2]);
       return json_response(200, j);
     }
@@ -223,6 +271,16 @@ Response control(Sandbox::State& s, const Request& req, const std::vector<std::s
       return method_not_allowed("GET, PUT");
     }
     return json_response(200, {{"latency_ms", s.latency.count()}, {"failure_rate", s.failure_rate}});
+  }
+  if (what == "attempts" && seg.size() == 2) {
+    if (m != "GET") return method_not_allowed("GET");
+    if (const std::optional<std::string> key = req.query_param("key")) {
+      if (key->empty()) return problem(400, "key must be a non-empty Idempotency-Key");
+      return json_response(200, attempts_locked(s, *key));
+    }
+    return json_response(200, {{"keys", s.attempts.size()},
+                               {"keys_limit", Sandbox::State::kMaxAttemptKeys},
+                               {"untracked_requests", s.attempts_untracked}});
   }
   if (what == "opt-outs") return twilio_opt_outs_control(s, req, seg);
   if (what == "reset" && seg.size() == 2) {

@@ -1,5 +1,5 @@
 // The sandbox's control API (GET /health and /sandbox/...: faults, latency,
-// opt-outs, the ledger, reset) and the ledger's JSON views, for sandbox.cpp.
+// opt-outs, the ledger, attempts per key, reset) and the ledger's JSON views, for sandbox.cpp.
 #pragma once
 
 #include <string>
@@ -21,5 +21,10 @@ http::Response method_not_allowed(std::string allow);
 nlohmann::json summary_locked(const Sandbox::State& s);
 nlohmann::json workflow_locked(const Sandbox::State& s, const std::string& workflow_id,
                                bool* found);
+// {"workflow_id","entries","replays","keys_with_replays"}; found as above.
+nlohmann::json workflow_counts_locked(const Sandbox::State& s, const std::string& workflow_id,
+                                      bool* found);
+// {"key","attempts","successes","replays"} (zeros for an unseen key).
+nlohmann::json attempts_locked(const Sandbox::State& s, const std::string& key);
 
 }  // namespace orch::sandbox::detail

@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -51,6 +52,12 @@ struct Fault {
   int64_t matched = 0;
   bool drop_connection = false;
   std::string error;  // non-empty: answer with the service's own error body
+  // Non-empty: only requests to these message recipients (message_recipient()).
+  std::set<std::string> recipients;
+  // Fails an Idempotency-Key only on the first request with it that the
+  // fault matches; requests without a key are always eligible.
+  bool first_attempt_only = false;
+  std::unordered_set<std::string> keys_seen;  // with first_attempt_only
 
   nlohmann::json to_json() const;
 };
@@ -131,6 +138,18 @@ struct Sandbox::State {
   std::vector<Fault> faults;
   uint64_t next_fault_id = 1;
 
+  // Every fake-service request that carried an Idempotency-Key, by key
+  // (GET /sandbox/attempts): at most kMaxAttemptKeys keys, requests with a
+  // further new key are only counted in attempts_untracked.
+  struct KeyAttempts {
+    uint32_t attempts = 0;   // requests, whatever their answer
+    uint32_t successes = 0;  // 2xx answers that applied the side effect
+    uint32_t replays = 0;    // 2xx answers replayed from the ledger
+  };
+  static constexpr std::size_t kMaxAttemptKeys = std::size_t{1} << 20;
+  std::unordered_map<std::string, KeyAttempts> attempts;
+  uint64_t attempts_untracked = 0;
+
   // Stored objects of the fake services.
   uint64_t id_counter = 0;
   std::map<std::string, nlohmann::json> memories;
@@ -164,6 +183,10 @@ struct Sandbox::State {
 
 RouteMatch match_service_route(std::string_view method,
                                const std::vector<std::string>& seg);
+// The addressee of a message send, as faults filter on it: Twilio's To
+// without "whatsapp:", FCM's message.token, SendGrid's first
+// personalization's first "to" email; "" for any other request.
+std::string message_recipient(ServiceHandler handler, const Call& call);
 // nullopt when the request carries the credentials the service requires.
 std::optional<http::Response> check_auth(AuthKind auth, const http::Request& req);
 
