@@ -45,6 +45,11 @@ struct CallContext {
   std::string idempotency_key;
   std::chrono::milliseconds timeout{10'000};
   std::string traceparent;  // may be empty
+  // Quick retries the adapter may make inside this call (5xx, 429, a
+  // timeout): -1 = the service's max_retries setting. A caller that counts
+  // attempts itself (a broadcast message: at most 3, with its own backoff)
+  // sets 0, so one call is one request.
+  int transport_retries = -1;
 };
 
 // Notion: POST /v1/search.

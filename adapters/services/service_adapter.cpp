@@ -175,6 +175,8 @@ void ServiceAdapter::execute(const phases::CallContext& ctx, Exchange ex, Normal
 
   http::CallOptions options = base_options_;
   if (ctx.timeout.count() > 0) options.timeout = ctx.timeout;
+  const int retries = ctx.transport_retries >= 0 ? ctx.transport_retries : base_options_.max_retries;
+  options.max_retries = retries;
 
   std::string path(path_of(ex.target));
   if (guard_) {
@@ -184,7 +186,7 @@ void ServiceAdapter::execute(const phases::CallContext& ctx, Exchange ex, Normal
     auto call = std::make_shared<GuardedCall>(GuardedCall{std::move(req), options, std::move(ex),
                                                           std::move(path), std::move(normalize),
                                                           std::move(done), 0,
-                                                          base_options_.max_retries, caller});
+                                                          retries, caller});
     guard_->on_first_attempt();
     send_guarded(std::move(call));
     return;

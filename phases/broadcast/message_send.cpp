@@ -1,5 +1,6 @@
 #include "phases/broadcast/message_send.h"
 
+#include <cstdint>
 #include <chrono>
 #include <memory>
 
@@ -60,8 +61,15 @@ void MessageSend::begin() {
   const json request = {{"campaign_id", job_.broadcast_id}, {"campaign_name", job_.name},
                         {"channel", job_.channel},          {"message_id", key_},
                         {"on_capped", "drop"}};
+  // The actor is asked only when it holds no reservation for the message
+  // (message_state above), so every reserve here is meant to be a new one:
+  // its key is unique to this try. (A key per attempt would be reused by a
+  // try that spent no attempt, or by a restart that lost the attempt's
+  // count, and get back a reservation already released.)
+  static std::uint64_t tries = 0;
   const std::string idempotency = "reserve:" + key_ + "#" + std::to_string(job_.round) + "." +
-                                  std::to_string(attempt_);
+                                  std::to_string(attempt_) + "." + std::to_string(++tries) + "." +
+                                  std::to_string(reinterpret_cast<std::uintptr_t>(this));
   job_.gate->reserve(customer_, request, idempotency,
                      [self = shared_from_this()](GateResult g) { self->on_reserved(std::move(g)); });
 }
@@ -83,7 +91,8 @@ void MessageSend::on_reserved(GateResult g) {
 void MessageSend::send(const std::string& reservation_id) {
   const std::string to = detail_.value("to", "");
   const std::string content = detail_.value("content", "");
-  CallContext ctx{key_, kSendTimeout, ""};
+  // One request an attempt: the fan-out counts the attempts and backs off.
+  CallContext ctx{key_, kSendTimeout, "", 0};
   auto on_sent = [self = shared_from_this(), reservation_id](ServiceResult r) {
     self->on_sent(reservation_id, std::move(r));
   };
@@ -105,11 +114,13 @@ void MessageSend::on_sent(const std::string& reservation_id, ServiceResult r) {
                                          g.ok ? "" : "sent; recording it failed: " + g.error));
     });
   }
+  // Not sent (the breaker open, the bulkhead full): the reservation is kept
+  // for the next try, which finds it pending and sends with it.
+  if (r.outcome == ServiceOutcome::unavailable)
+    return finish(ItemOutcome::defer(r.error, r.retry_after));
   job_.gate->release(customer_, reservation_id, [self, r = std::move(r)](GateResult) {
     if (r.value.is_object() && r.value.value("recipient_opted_out", false)) return self->opt_out(r);
     switch (r.outcome) {
-      case ServiceOutcome::unavailable:
-        return self->finish(ItemOutcome::defer(r.error, r.retry_after));
       case ServiceOutcome::retryable:
         return self->finish(ItemOutcome::retry(r.error, r.retry_after));
       default:
