@@ -135,6 +135,8 @@ class ChatNotifier {
 // SendGrid: POST /v3/mail/send (scheduled with a batch id) and cancel through
 // POST /v3/user/scheduled_sends {batch_id, status:"cancel"}.
 // send value: {"message_id":str,"batch_id":str}; cancel value: {"batch_id":str}
+// A SendGrid refusal (non-2xx) carries value {"errors":[{"message":str,
+// "field":str|null}]} when its answer lists errors (else null).
 struct EmailMessage {
   std::string subject;
   std::string html;
@@ -180,12 +182,16 @@ class DashboardHost {
 // POST /2010-04-01/Accounts/{sid}/Messages/{id}.json {Status:"canceled"} or
 // DELETE /v1/projects/{project}/messages/{id}.
 // send value: {"message_id":str,"channel":str}; cancel value: {"message_id":str}
+// When Twilio refuses a send or send_to (any non-2xx answer), value is
+// {"code":<Twilio's error code>} (null when its answer has none), so the
+// caller can name the refusal ("twilio 21211") and tell 63016 (WhatsApp
+// outside the 24-hour window: permanent, only a template may be sent) apart.
 //
 // send_to: one message to one recipient (a user id: Twilio's To, FCM's
 // registration token). value: {"message_id":str,"channel":str,
-// "recipient":str}. When the gateway refuses because the recipient opted
-// out (Twilio error 21610), the outcome is permanent and value is
-// {"recipient_opted_out":true,"code":<the gateway's code>}.
+// "recipient":str}. When Twilio refuses it because the recipient opted out
+// (error 21610), the outcome is permanent and value is
+// {"recipient_opted_out":true,"code":21610}.
 class MessageGateway {
  public:
   virtual ~MessageGateway() = default;

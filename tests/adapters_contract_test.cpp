@@ -417,6 +417,9 @@ TEST_F(AdaptersContractTest, SendGridAndGitHubValidationErrorsCarryTheirReasons)
       mail.error.find("sendgrid: Does not contain a valid address. (field personalizations.0.to)"),
       std::string::npos)
       << mail.error;
+  EXPECT_EQ(mail.value,
+            json({{"errors", json::array({{{"message", "Does not contain a valid address."},
+                                           {"field", "personalizations.0.to"}}})}}));
 
   auto pr = run([&](ServiceCallback cb) {
     svc.code_host->open_pull_request(ctx("review.pr"), "t", "b", "main", cb);
@@ -593,6 +596,56 @@ TEST_F(AdaptersContractTest, MessageGatewaySendsToOneRecipient) {
     svc.messaging->send_to(ctx("users.whatsapp[user_8]"), "whatsapp", "user_8", "Hi", cb);
   });
   expect_ok(whatsapp);  // opted out of SMS only
+}
+
+// Every Twilio refusal carries Twilio's code in the value, so a caller can
+// name it and tell WhatsApp's 24-hour window (63016) apart; the magic test
+// number +15005550004 is an opted-out recipient like any other 21610.
+TEST_F(AdaptersContractTest, TwilioRefusalsCarryTheirCodeInTheValue) {
+  struct Case {
+    const char* channel;
+    const char* to;
+    int code;
+  };
+  for (const Case& c : {Case{"sms", "+15005550001", 21211}, Case{"sms", "+15005550002", 21612},
+                        Case{"sms", "+15005550003", 21408}, Case{"sms", "+15005550009", 21614},
+                        Case{"whatsapp", "+15005550016", 63016}}) {
+    SCOPED_TRACE(c.to);
+    auto r = run([&](ServiceCallback cb) {
+      svc.messaging->send_to(ctx(std::string("b-1:") + c.to), c.channel, c.to, "Hi", cb);
+    });
+    EXPECT_EQ(r.outcome, ServiceOutcome::permanent);
+    EXPECT_EQ(r.http_status, 400);
+    EXPECT_EQ(r.value, json({{"code", c.code}}));
+    EXPECT_NE(r.error.find("(code " + std::to_string(c.code) + ")"), std::string::npos) << r.error;
+  }
+  auto blocked = run([&](ServiceCallback cb) {
+    svc.messaging->send_to(ctx("b-1:blocked"), "sms", "+15005550004", "Hi", cb);
+  });
+  EXPECT_EQ(blocked.value, json({{"recipient_opted_out", true}, {"code", 21610}}));
+  // The broadcast send too.
+  auto broadcast = run([&](ServiceCallback cb) {
+    svc.messaging->send(ctx("b-1:all"), "sms", "+15005550001", "Hi", cb);
+  });
+  EXPECT_EQ(broadcast.value, json({{"code", 21211}}));
+  EXPECT_EQ(sb.sandbox().ledger_summary()["side_effects"], 0);
+
+  // A retryable refusal keeps its code too; a body without one gives null.
+  TestClient control;
+  control.call(sb.base_url(), "POST", "/sandbox/faults",
+               R"({"path_prefix":"/2010-04-01/","status":429,"error":"Too Many Requests","count":1})");
+  auto limited = run([&](ServiceCallback cb) {
+    fast_svc.messaging->send_to(ctx("b-1:limited"), "sms", "+15551234567", "Hi", cb);
+  });
+  EXPECT_EQ(limited.outcome, ServiceOutcome::retryable);
+  EXPECT_EQ(limited.value, json({{"code", 20429}}));
+  control.call(sb.base_url(), "POST", "/sandbox/faults",
+               R"({"path_prefix":"/2010-04-01/","status":503,"count":1})");
+  auto down = run([&](ServiceCallback cb) {
+    fast_svc.messaging->send_to(ctx("b-1:down"), "sms", "+15551234567", "Hi", cb);
+  });
+  EXPECT_EQ(down.outcome, ServiceOutcome::retryable);
+  EXPECT_TRUE(down.value.is_null()) << down.value.dump();
 }
 
 // The campaign's 15 forward calls (1 competitor URL; email, social, blog)

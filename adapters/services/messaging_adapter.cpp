@@ -21,6 +21,15 @@ std::string twilio_reason(const http::Response& res) {
   return message;
 }
 
+// Twilio: {"code": <its error code>} when the body has one, else null.
+json twilio_value(const http::Response& res) {
+  const json body = error_body(res.body);
+  if (!body.is_object()) return json();
+  auto code = body.find("code");
+  if (code == body.end() || !code->is_number_integer()) return json();
+  return {{"code", code->get<std::int64_t>()}};
+}
+
 // Google APIs: "<FCM errorCode, else the canonical status>: <message>".
 std::string fcm_reason(const http::Response& res) {
   const json body = error_body(res.body);
@@ -40,9 +49,12 @@ std::string fcm_reason(const http::Response& res) {
 class MessagingAdapter::Sender final : public ServiceAdapter {
  public:
   using Reason = std::string (*)(const http::Response&);
+  using ErrorValue = json (*)(const http::Response&);
   Sender(http::HttpTransport& transport, std::string service, ServiceEndpoint endpoint,
-         Reason reason)
-      : ServiceAdapter(transport, std::move(service), std::move(endpoint)), reason_(reason) {}
+         Reason reason, ErrorValue error_value = nullptr)
+      : ServiceAdapter(transport, std::move(service), std::move(endpoint)),
+        reason_(reason),
+        error_value_(error_value) {}
   using ServiceAdapter::add_bearer;
   using ServiceAdapter::add_secret;
   using ServiceAdapter::execute;
@@ -50,9 +62,13 @@ class MessagingAdapter::Sender final : public ServiceAdapter {
 
  protected:
   std::string error_reason(const http::Response& res) const override { return reason_(res); }
+  json error_value(const http::Response& res) const override {
+    return error_value_ ? error_value_(res) : json();
+  }
 
  private:
   Reason reason_;
+  ErrorValue error_value_;
 };
 
 namespace {
@@ -69,8 +85,8 @@ Kind kind_of(const std::string& channel) {
 bool has_prefix(const std::string& s, const char* p) { return s.rfind(p, 0) == 0; }
 
 // Twilio's "Attempt to send to unsubscribed recipient" (the recipient
-// answered STOP), as twilio_reason() words its code.
-constexpr const char* kTwilioUnsubscribed = "(code 21610)";
+// answered STOP).
+constexpr int kTwilioUnsubscribed = 21610;
 
 }  // namespace
 
@@ -79,7 +95,7 @@ MessagingAdapter::MessagingAdapter(http::HttpTransport& transport, ServiceEndpoi
   std::string sid = endpoint_.setting("twilio_account_sid", "AC00000000000000000000000000000000");
   std::string user = endpoint_.setting("twilio_api_key", sid);
   std::string basic = base64_encode(user + ":" + endpoint_.token);
-  twilio_ = std::make_unique<Sender>(transport, "twilio", endpoint_, twilio_reason);
+  twilio_ = std::make_unique<Sender>(transport, "twilio", endpoint_, twilio_reason, twilio_value);
   twilio_->add_secret(basic);
   ServiceEndpoint fcm = endpoint_;
   fcm.base_url = endpoint_.setting("fcm_url", endpoint_.base_url);
@@ -127,9 +143,9 @@ void MessagingAdapter::send_to(const phases::CallContext& ctx, const std::string
               [recipient, done = std::move(done)](phases::ServiceResult r) {
                 if (r.ok()) {
                   r.value["recipient"] = recipient;
-                } else if (r.http_status == 400 &&
-                           r.error.find(kTwilioUnsubscribed) != std::string::npos) {
-                  r.value = {{"recipient_opted_out", true}, {"code", 21610}};
+                } else if (r.http_status == 400 && r.value.is_object() &&
+                           r.value.value("code", 0) == kTwilioUnsubscribed) {
+                  r.value["recipient_opted_out"] = true;
                 }
                 done(std::move(r));
               });
@@ -155,7 +171,7 @@ void MessagingAdapter::send_twilio(const phases::CallContext& ctx, const std::st
   twilio_->execute(ctx, std::move(ex),
                    [channel](const http::Response& res, phases::ServiceResult& out) {
                      json b;
-                     static const JsonProjection kFields{"sid", "status"};
+                     static const JsonProjection kFields{"sid", "status", "error_code"};
                      if (!parse_object(res, kFields, b, out)) return;
                      std::string msid = json_string(b, "sid");
                      if (msid.empty()) {
@@ -167,6 +183,11 @@ void MessagingAdapter::send_twilio(const phases::CallContext& ctx, const std::st
                      if (status == "failed" || status == "undelivered") {
                        out.outcome = phases::ServiceOutcome::permanent;
                        out.error = "twilio: message status " + status;
+                       if (auto code = b.find("error_code");
+                           code != b.end() && code->is_number_integer()) {
+                         out.error += " (code " + std::to_string(code->get<std::int64_t>()) + ")";
+                         out.value = {{"code", *code}};
+                       }
                        return;
                      }
                      out.value = {{"message_id", msid}, {"channel", channel}};

@@ -12,7 +12,12 @@
 //                  (OpenAPI: twilio/twilio-oai twilio_api_v2010,
 //                  CreateMessage, UpdateMessage)
 //                  Errors: {"code","message","more_info","status"}; the step
-//                  fails with "twilio: <message> (code <code>)".
+//                  fails with "twilio: <message> (code <code>)" and value
+//                  {"code":<code>} (null when the body has no code), e.g.
+//                  21211 invalid number, 21610 unsubscribed, 63016 WhatsApp
+//                  freeform message outside the 24-hour window (permanent:
+//                  only a template may be sent). A 2xx with status failed/
+//                  undelivered and an error_code: value {"code":<error_code>}.
 //   push, in_app:  POST /v1/projects/{project}/messages:send, Bearer OAuth 2.0
 //                  token, {"message":{"topic","notification":{"title","body"},
 //                  "data":{string values}}}; answer 200 {"name":
@@ -46,8 +51,9 @@ class MessagingAdapter final : public phases::MessageGateway {
             phases::ServiceCallback done) override;
   // One recipient: Twilio's To (WhatsApp gets the "whatsapp:" prefix) or
   // FCM's registration token. value: {"message_id","channel","recipient"};
-  // Twilio's 400 with code 21610 (unsubscribed recipient) is permanent with
-  // value {"recipient_opted_out":true,"code":21610}.
+  // a Twilio refusal carries value {"code":<Twilio's code>}, and its 400
+  // with code 21610 (unsubscribed recipient) is permanent with value
+  // {"recipient_opted_out":true,"code":21610}.
   void send_to(const phases::CallContext& ctx, const std::string& channel,
                const std::string& recipient, const std::string& body,
                phases::ServiceCallback done) override;

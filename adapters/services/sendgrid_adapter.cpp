@@ -47,6 +47,22 @@ std::string SendGridAdapter::error_reason(const http::Response& res) const {
   return reason;
 }
 
+json SendGridAdapter::error_value(const http::Response& res) const {
+  const json body = error_body(res.body);
+  auto errors = body.is_object() ? body.find("errors") : body.end();
+  if (!body.is_object() || errors == body.end() || !errors->is_array()) return json();
+  json list = json::array();
+  for (const auto& e : *errors) {
+    if (!e.is_object()) continue;
+    std::string field = json_string(e, "field");
+    // The reference's examples write a missing field as the string "null".
+    list.push_back({{"message", json_string(e, "message")},
+                    {"field", field.empty() || field == "null" ? json() : json(field)}});
+  }
+  if (list.empty()) return json();
+  return {{"errors", std::move(list)}};
+}
+
 SendGridAdapter::SendGridAdapter(http::HttpTransport& transport, ServiceEndpoint endpoint)
     : ServiceAdapter(transport, "sendgrid", std::move(endpoint)) {}
 

@@ -10,7 +10,8 @@
 //           https://www.twilio.com/docs/sendgrid/api-reference/cancel-scheduled-sends/cancel-or-pause-a-scheduled-send
 // Errors: {"errors":[{"message","field","help"}]} (OpenAPI: twilio/sendgrid-oai
 // tsg_mail_v3, tsg_scheduled_sends_v3); the step fails with
-// "sendgrid: <message> (field <field>)" for each error. 429/5xx retryable.
+// "sendgrid: <message> (field <field>)" for each error, and the result's
+// value is {"errors":[{"message","field"}]}. 429/5xx retryable.
 // Scheduling: send_at = now + setting send_delay_s (default 600; 0 sends at
 // once). Settings: from, from_name (optional), to (comma-separated list used
 // when the message has no recipients).
@@ -40,6 +41,8 @@ class SendGridAdapter final : public phases::EmailSender, public ServiceAdapter 
  protected:
   // Every errors[] entry: its message and, when named, its field.
   std::string error_reason(const http::Response& res) const override;
+  // {"errors":[{"message","field"}]} (field null when unnamed), or null.
+  nlohmann::json error_value(const http::Response& res) const override;
 };
 
 }  // namespace orch::adapters

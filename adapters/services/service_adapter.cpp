@@ -93,6 +93,8 @@ std::string ServiceAdapter::error_reason(const http::Response& res) const {
   return error_detail(res.body);
 }
 
+json ServiceAdapter::error_value(const http::Response&) const { return json(); }
+
 RetryAdvice ServiceAdapter::retry_advice(const http::Response& res) const {
   return standard_retry_advice(res);
 }
@@ -330,6 +332,7 @@ ServiceResult ServiceAdapter::translate(const Exchange& ex, const std::string& p
   const RetryAdvice advice = retry_advice(res);
   out.outcome = advice.retryable ? ServiceOutcome::retryable : ServiceOutcome::permanent;
   if (advice.retryable) out.retry_after = advice.retry_after;
+  out.value = error_value(res);
   std::string msg = prefix() + ": HTTP " + std::to_string(status);
   if (std::string reason = error_reason(res); !reason.empty())
     msg += ": " + service_ + ": " + clip(std::move(reason), 300);

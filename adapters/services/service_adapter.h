@@ -8,6 +8,9 @@
 //  * 429, 5xx, timeout, connect, io -> retryable (retry_after from a
 //                      Retry-After header: seconds or an HTTP-date)
 //  * other statuses, bad_url -> permanent
+//  * any non-2xx answer (but a compensation's 404) -> value = error_value()
+//                      (null unless the adapter reads the service's error
+//                      body into one)
 //  * tls (certificate_verify_failed, hostname_mismatch, tls_handshake) ->
 //                      permanent: the breaker counts it as a connection
 //                      error, but it is never an outage to wait out, so a
@@ -112,6 +115,10 @@ class ServiceAdapter {
   // The service's own reason for a non-2xx answer, in its words (its error
   // code and message), or "" when the body has none. Default: error_detail().
   virtual std::string error_reason(const http::Response& res) const;
+  // The `value` of a failed result from a non-2xx answer: what a caller may
+  // need to tell the service's refusals apart (Twilio's numeric code, ...).
+  // Default: null.
+  virtual nlohmann::json error_value(const http::Response& res) const;
   // Whether a non-2xx answer may be retried, and when. Default:
   // standard_retry_advice().
   virtual RetryAdvice retry_advice(const http::Response& res) const;

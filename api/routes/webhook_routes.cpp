@@ -70,7 +70,7 @@ void post_status(ApiContext& ctx, const Call& c) {
                                       customer + "'"));
   json detail = json::parse(item.detail, nullptr, false);
   if (!detail.is_object() || detail.value("message_sid", "") != sid)
-    return c.respond(problem(409, "wrong-message", "Conflict",
+    return c.respond(problem(409, "wrong-state", "Conflict",
                              "MessageSid " + sid + " is not the message sent to this customer",
                              std::string(r.path())));
   const std::string before = detail.value("delivery", "");

@@ -49,7 +49,7 @@ json Broadcast::view(const json& stats) const {
             {"created_at", engine::format_time(created_ms)},
             {"updated_at", engine::format_time(updated_ms)},
             {"stats", stats}};
-  v["scheduled_at"] = scheduled_at.empty() ? json(nullptr) : json(scheduled_at);
+  if (!scheduled_at.empty()) v["scheduled_at"] = scheduled_at;
   return v;
 }
 
