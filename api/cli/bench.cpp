@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "api/cli/bench_broadcasts.h"
 #include "api/cli/bench_harness.h"
 #include "api/cli/bench_reservations.h"
 
@@ -38,7 +39,9 @@ int bench_usage() {
                "[--park-only] [--fail-rate R] [--poison-rate R] [--deadline SECONDS] "
                "[--latency MS] [--outbound-io-thread] [--tls] [--keep]\n"
                "       orchestrator bench --reservations N --users U [--concurrency C] "
-               "[--idle-users M] [--keep]\n");
+               "[--idle-users M] [--keep]\n"
+               "       orchestrator bench --broadcast N [--broadcasts K] [--latency MS] "
+               "[--concurrency C] [--keep]\n");
   return 2;
 }
 
@@ -48,13 +51,19 @@ int run_bench(const std::vector<std::string>& args) {
   BenchOptions o;
   ReservationBenchOptions users;
   bool reservations = false;
+  BroadcastBenchOptions broadcast;
+  bool broadcasting = false;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const bool has = i + 1 < args.size();
     bool ok = has;
     if (args[i] == "--reservations" && has) {
       ok = parse_int(args[++i], 1, &users.reservations);
       reservations = true;
-    } else if (args[i] == "--users" && has) ok = parse_int(args[++i], 1, &users.users);
+    } else if (args[i] == "--broadcast" && has) {
+      ok = parse_int(args[++i], 1, &broadcast.customers);
+      broadcasting = true;
+    } else if (args[i] == "--broadcasts" && has) ok = parse_int(args[++i], 1, &broadcast.broadcasts);
+    else if (args[i] == "--users" && has) ok = parse_int(args[++i], 1, &users.users);
     else if (args[i] == "--idle-users" && has) ok = parse_int(args[++i], 0, &users.idle_users);
     else if (args[i] == "--workflows" && has) ok = parse_int(args[++i], 0, &o.workflows);
     else if (args[i] == "--concurrency" && has) ok = parse_int(args[++i], 1, &o.concurrency);
@@ -69,6 +78,13 @@ int run_bench(const std::vector<std::string>& args) {
     else if (args[i] == "--tls") ok = (o.tls = true);
     else ok = false;
     if (!ok) return bench_usage();
+  }
+  if (broadcasting) {
+    if (std::find(args.begin(), args.end(), "--concurrency") != args.end())
+      broadcast.concurrency = o.concurrency;
+    broadcast.latency_ms = o.latency_ms;
+    broadcast.keep = o.keep;
+    return run_broadcast_bench(broadcast);
   }
   if (reservations) {
     if (std::find(args.begin(), args.end(), "--concurrency") != args.end())

@@ -188,6 +188,11 @@ std::string load_config(const std::string& path, AppConfig* c) {
           c->tls_key_file = value.get<std::string>();
         } else if (key == "outbound_io_thread") {
           c->outbound_io_thread = value.get<bool>();
+        } else if (key == "broadcast_concurrency") {
+          const auto n = value.get<std::int64_t>();
+          if (n < 1 || n > 100'000)
+            return "config: broadcast_concurrency must be between 1 and 100000";
+          c->broadcast_concurrency = static_cast<std::size_t>(n);
         } else if (key == "passivate_after_ms") {
           c->passivate_after_ms = value.get<std::int64_t>();
           if (c->passivate_after_ms < -1)

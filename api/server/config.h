@@ -43,6 +43,11 @@ struct AppConfig {
   // flight); on a CPU-bound two-core machine the extra thread hop per call
   // cost throughput, so it is off by default.
   bool outbound_io_thread = false;
+  // Messages of one broadcast in flight at once (config
+  // broadcast_concurrency). Each holds a call of the messaging (or
+  // sendgrid) service, whose bulkhead (max_concurrent, 64 by default) must
+  // leave room: a send it refuses waits and is tried again.
+  std::size_t broadcast_concurrency = 48;
   // Inbound connections the REST API holds at once (config max_connections,
   // env ORCH_MAX_CONNECTIONS); 0 derives it from the file limit (see
   // http::default_max_connections). Past it, see http::ServerLimits.

@@ -184,7 +184,8 @@ std::string OrchestratorApp::start() {
   const phases::CampaignServices& services = m.adapters->services();
   m.broadcasts = std::make_unique<phases::broadcast::Broadcasts>(
       *m.journal, *m.fan_outs, *m.clock,
-      phases::broadcast::BroadcastPorts{services.messaging, services.email, m.recipients.get()});
+      phases::broadcast::BroadcastPorts{services.messaging, services.email, m.recipients.get()},
+      phases::broadcast::BroadcastTuning{m.config.broadcast_concurrency});
   m.definitions.add(m.broadcasts->definition());
   m.broadcasts->register_activities(m.activities);
   engine::EngineLimits limits;

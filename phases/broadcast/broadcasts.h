@@ -47,7 +47,7 @@ struct BroadcastPorts {
 };
 
 struct BroadcastTuning {
-  std::size_t concurrency = 128;  // messages in flight per broadcast
+  std::size_t concurrency = 48;  // messages in flight per broadcast
   engine::RetryPolicy retry{3, std::chrono::milliseconds{1'000}, 2.0,
                             std::chrono::milliseconds{30'000}, true};
 };
