@@ -50,6 +50,9 @@ struct CallContext {
   // attempts itself (a broadcast message: at most 3, with its own backoff)
   // sets 0, so one call is one request.
   int transport_retries = -1;
+  // Where the gateway reports what became of a message (Twilio's
+  // StatusCallback); "" = nowhere.
+  std::string status_callback;
 };
 
 // Notion: POST /v1/search.

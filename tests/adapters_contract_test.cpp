@@ -555,6 +555,33 @@ TEST_F(AdaptersContractTest, MessageGatewayAllChannels) {
   EXPECT_EQ(bad.outcome, ServiceOutcome::permanent);
 }
 
+// A message that asks for delivery receipts carries Twilio's StatusCallback;
+// one that does not carries none; one call with transport_retries 0 is one
+// request however the service answers.
+TEST_F(AdaptersContractTest, TwilioGetsTheStatusCallbackAndOneRequestACall) {
+  phases::CallContext c = ctx("cust+1", "b-2");
+  c.status_callback = "https://orch.example.com/v1/webhooks/twilio/status?broadcast_id=b-2&customer_id=cust%2B1";
+  expect_ok(run([&](ServiceCallback cb) { svc.messaging->send_to(c, "sms", "+254712345001", "Hi", cb); }));
+  EXPECT_NE(sb.last_request("/2010-04-01/")->body.find(
+                "StatusCallback=https%3A%2F%2Forch.example.com%2Fv1%2Fwebhooks%2Ftwilio%2Fstatus%3F"
+                "broadcast_id%3Db-2%26customer_id%3Dcust%252B1"),
+            std::string::npos)
+      << sb.last_request("/2010-04-01/")->body;
+  expect_ok(run([&](ServiceCallback cb) {
+    svc.messaging->send_to(ctx("cust-2", "b-2"), "sms", "+254712345002", "Hi", cb);
+  }));
+  EXPECT_EQ(sb.last_request("/2010-04-01/")->body.find("StatusCallback"), std::string::npos);
+  TestClient control;
+  ASSERT_EQ(control.call(sb.base_url(), "POST", "/sandbox/faults",
+                         R"({"path_prefix":"/2010-04-01/","status":503})").response.status,
+            201);
+  phases::CallContext once = ctx("cust-3", "b-2");
+  once.transport_retries = 0;
+  auto failed = run([&](ServiceCallback cb) { svc.messaging->send_to(once, "sms", "+254712345003", "Hi", cb); });
+  EXPECT_EQ(failed.outcome, ServiceOutcome::retryable);
+  EXPECT_EQ(sb.sandbox().attempts_for("b-2:cust-3")["attempts"], 1);
+}
+
 // One message to one user: Twilio's To and FCM's token are the user id, the
 // ledger names the recipient, and Twilio's 21610 (an unsubscribed recipient)
 // says the recipient opted out.
@@ -812,7 +839,7 @@ TEST(AdapterSecrets, TokensNeverAppearInErrors) {
   auto s = a.services();
   const std::string token = secret_for("slack");
   t.next.response = http::Response::json(500, json{{"message", "bad credentials " + token}}.dump());
-  ServiceResult r = TestClient::await([&](ServiceCallback cb) { s.chat->post_message(CallContext{"w:s", std::chrono::seconds(1), ""}, "#c", "t", cb); });
+  ServiceResult r = TestClient::await([&](ServiceCallback cb) { s.chat->post_message(CallContext{"w:s", std::chrono::seconds(1), "", -1, ""}, "#c", "t", cb); });
   EXPECT_EQ(r.outcome, ServiceOutcome::retryable);
   EXPECT_NE(r.error.find("bad credentials"), std::string::npos) << r.error;
   EXPECT_EQ(r.error.find(token), std::string::npos) << r.error;
@@ -821,7 +848,7 @@ TEST(AdapterSecrets, TokensNeverAppearInErrors) {
   const std::string basic = adapters::base64_encode("AC00000000000000000000000000000000:" + secret_for("messaging"));
   t.next = http::CallResult{};
   t.next.response = http::Response::json(401, json{{"message", "rejected Basic " + basic}}.dump());
-  r = TestClient::await([&](ServiceCallback cb) { s.messaging->send(CallContext{"w:m", std::chrono::seconds(1), ""}, "sms", "+1", "b", cb); });
+  r = TestClient::await([&](ServiceCallback cb) { s.messaging->send(CallContext{"w:m", std::chrono::seconds(1), "", -1, ""}, "sms", "+1", "b", cb); });
   EXPECT_EQ(r.outcome, ServiceOutcome::permanent);
   EXPECT_EQ(r.error.find(basic), std::string::npos) << r.error;
   EXPECT_EQ(r.error.find(secret_for("messaging")), std::string::npos) << r.error;
@@ -829,14 +856,14 @@ TEST(AdapterSecrets, TokensNeverAppearInErrors) {
   t.next = http::CallResult{};
   t.next.error = http::TransportError::io;
   t.next.error_message = "connection reset while sending " + secret_for("notion");
-  r = TestClient::await([&](ServiceCallback cb) { s.knowledge->search(CallContext{"w:n", std::chrono::seconds(1), ""}, "q", cb); });
+  r = TestClient::await([&](ServiceCallback cb) { s.knowledge->search(CallContext{"w:n", std::chrono::seconds(1), "", -1, ""}, "q", cb); });
   EXPECT_EQ(r.outcome, ServiceOutcome::retryable);
   EXPECT_EQ(r.error.find(secret_for("notion")), std::string::npos) << r.error;
 
   // An unusable 2xx body is permanent.
   t.next = http::CallResult{};
   t.next.response = http::Response::json(200, "<html>");
-  r = TestClient::await([&](ServiceCallback cb) { s.knowledge->search(CallContext{"w:n", std::chrono::seconds(1), ""}, "q", cb); });
+  r = TestClient::await([&](ServiceCallback cb) { s.knowledge->search(CallContext{"w:n", std::chrono::seconds(1), "", -1, ""}, "q", cb); });
   EXPECT_EQ(r.outcome, ServiceOutcome::permanent);
   EXPECT_EQ(r.http_status, 200);
 }
@@ -884,7 +911,7 @@ TEST(GitHubRateLimit, WaitsAsGitHubAsks) {
   t.next.response =
       answer(403, "You have exceeded a secondary rate limit.", {{"Retry-After", "45"}});
   ServiceResult r = TestClient::await([&](ServiceCallback cb) {
-    a.github().open_pull_request(CallContext{"w:review.pr", std::chrono::seconds(1), ""}, "t", "b",
+    a.github().open_pull_request(CallContext{"w:review.pr", std::chrono::seconds(1), "", -1, ""}, "t", "b",
                                  "h", cb);
   });
   EXPECT_EQ(r.outcome, ServiceOutcome::retryable);
@@ -895,7 +922,7 @@ TEST(GitHubRateLimit, WaitsAsGitHubAsks) {
   t.next = http::CallResult{};
   t.next.response = answer(403, "Resource not accessible by integration", {});
   r = TestClient::await([&](ServiceCallback cb) {
-    a.github().open_pull_request(CallContext{"w:review.pr", std::chrono::seconds(1), ""}, "t", "b",
+    a.github().open_pull_request(CallContext{"w:review.pr", std::chrono::seconds(1), "", -1, ""}, "t", "b",
                                  "h", cb);
   });
   EXPECT_EQ(r.outcome, ServiceOutcome::permanent);

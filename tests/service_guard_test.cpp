@@ -68,7 +68,7 @@ class ServiceGuardTest : public ::testing::Test {
     auto future = promise->get_future();
     if (key.empty()) key = "wf:notify" + std::to_string(++calls_);
     net::post(io_, [this, promise, key] {
-      phases::CallContext ctx{key, milliseconds(5000), ""};
+      phases::CallContext ctx{key, milliseconds(5000), "", -1, ""};
       adapter_->post_message(ctx, "#c", "hello",
                              [promise](ServiceResult r) { promise->set_value(std::move(r)); });
     });

@@ -164,7 +164,9 @@ void MessagingAdapter::send_twilio(const phases::CallContext& ctx, const std::st
     if (!has_prefix(to, "whatsapp:")) to = "whatsapp:" + to;
   }
   ex.target = "/2010-04-01/Accounts/" + url_encode(sid) + "/Messages.json";
-  ex.body = form_encode({{"To", to}, {"From", from}, {"Body", body}});
+  std::vector<std::pair<std::string, std::string>> fields = {{"To", to}, {"From", from}, {"Body", body}};
+  if (!ctx.status_callback.empty()) fields.emplace_back("StatusCallback", ctx.status_callback);
+  ex.body = form_encode(fields);
   ex.content_type = "application/x-www-form-urlencoded";
   std::string user = endpoint_.setting("twilio_api_key", sid);
   ex.headers.emplace_back("Authorization", "Basic " + base64_encode(user + ":" + endpoint_.token));

@@ -188,6 +188,17 @@ std::string load_config(const std::string& path, AppConfig* c) {
           c->tls_key_file = value.get<std::string>();
         } else if (key == "outbound_io_thread") {
           c->outbound_io_thread = value.get<bool>();
+        } else if (key == "entity_max_resident") {
+          const auto n = value.get<std::int64_t>();
+          if (n < 1 || n > 100'000'000)
+            return "config: entity_max_resident must be between 1 and 100000000";
+          c->entity_max_resident = static_cast<std::size_t>(n);
+        } else if (key == "public_url") {
+          c->public_url = value.get<std::string>();
+          if (!c->public_url.empty() && c->public_url.rfind("http://", 0) != 0 &&
+              c->public_url.rfind("https://", 0) != 0)
+            return "config: public_url must start with http:// or https://";
+          while (!c->public_url.empty() && c->public_url.back() == '/') c->public_url.pop_back();
         } else if (key == "broadcast_concurrency") {
           const auto n = value.get<std::int64_t>();
           if (n < 1 || n > 100'000)

@@ -48,6 +48,15 @@ struct AppConfig {
   // sendgrid) service, whose bulkhead (max_concurrent, 64 by default) must
   // leave room: a send it refuses waits and is tried again.
   std::size_t broadcast_concurrency = 48;
+  // Where gateways reach this server (config public_url, e.g.
+  // "https://orchestrator.example.com"): with it, every SMS and WhatsApp
+  // message of a broadcast asks Twilio for delivery receipts at
+  // <public_url>/v1/webhooks/twilio/status. "" = no receipts asked for.
+  std::string public_url;
+  // Entities (user actors) kept in memory at most (config
+  // entity_max_resident): past it the least recently used leave, as do
+  // those idle for 5 s; they are read back when needed.
+  std::size_t entity_max_resident = 20'000;
   // Inbound connections the REST API holds at once (config max_connections,
   // env ORCH_MAX_CONNECTIONS); 0 derives it from the file limit (see
   // http::default_max_connections). Past it, see http::ServerLimits.

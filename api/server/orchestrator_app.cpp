@@ -173,7 +173,10 @@ std::string OrchestratorApp::start() {
   m.definitions.add(phases::campaign_definition(m.config.tuning));
   // The user actors come before the workflows: a campaign recovered below
   // may resume sending to its target users through them.
-  m.entities = std::make_unique<engine::EntityEngine>(m.io, *m.journal, *m.clock, &m.metrics);
+  engine::EntityLimits entity_limits;
+  entity_limits.max_resident = m.config.entity_max_resident;
+  m.entities = std::make_unique<engine::EntityEngine>(m.io, *m.journal, *m.clock, &m.metrics,
+                                                      entity_limits);
   m.entities->add(phases::user_actor::user_actor_definition());
   m.recipients = std::make_unique<phases::user_actor::UserActorGate>(*m.entities);
   m.campaign = std::make_unique<phases::CampaignActivities>(m.adapters->services(),
@@ -185,7 +188,9 @@ std::string OrchestratorApp::start() {
   m.broadcasts = std::make_unique<phases::broadcast::Broadcasts>(
       *m.journal, *m.fan_outs, *m.clock,
       phases::broadcast::BroadcastPorts{services.messaging, services.email, m.recipients.get()},
-      phases::broadcast::BroadcastTuning{m.config.broadcast_concurrency});
+      phases::broadcast::BroadcastTuning{
+          m.config.broadcast_concurrency, phases::broadcast::BroadcastTuning{}.retry,
+          m.config.public_url.empty() ? "" : m.config.public_url + "/v1/webhooks/twilio/status"});
   m.definitions.add(m.broadcasts->definition());
   m.broadcasts->register_activities(m.activities);
   engine::EngineLimits limits;

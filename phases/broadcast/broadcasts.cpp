@@ -162,7 +162,7 @@ class Broadcasts::Messages final : public engine::Activity {
       return done(failed(error ? ActivityOutcomeKind::permanent : ActivityOutcomeKind::retryable,
                          error ? "no broadcast " + id : error.message()));
     SendJob job{id, b.name, b.channel, r.input.value("round", 0), owner_.ports_.messaging,
-                owner_.ports_.email, owner_.ports_.gate};
+                owner_.ports_.email, owner_.ports_.gate, owner_.tuning_.receipts_url};
     engine::FanOutPolicy policy;
     policy.concurrency = owner_.tuning_.concurrency;
     policy.retry = owner_.tuning_.retry;

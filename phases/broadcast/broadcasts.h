@@ -50,6 +50,7 @@ struct BroadcastTuning {
   std::size_t concurrency = 48;  // messages in flight per broadcast
   engine::RetryPolicy retry{3, std::chrono::milliseconds{1'000}, 2.0,
                             std::chrono::milliseconds{30'000}, true};
+  std::string receipts_url;  // see SendJob::receipts_url
 };
 
 // {"total","pending","sending","sent","failed","skipped"} (+ any other status).

@@ -1,6 +1,7 @@
 #include "phases/broadcast/message_send.h"
 
 #include <cstdint>
+#include <cctype>
 #include <chrono>
 #include <memory>
 
@@ -12,6 +13,22 @@ using nlohmann::json;
 namespace {
 
 constexpr std::chrono::milliseconds kSendTimeout{10'000};
+
+// A query value percent-encoded (RFC 3986: all but the unreserved).
+std::string query_escape(const std::string& value) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : value) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
 
 // What one message needs after send_message() returns.
 class MessageSend : public std::enable_shared_from_this<MessageSend> {
@@ -92,7 +109,10 @@ void MessageSend::send(const std::string& reservation_id) {
   const std::string to = detail_.value("to", "");
   const std::string content = detail_.value("content", "");
   // One request an attempt: the fan-out counts the attempts and backs off.
-  CallContext ctx{key_, kSendTimeout, "", 0};
+  CallContext ctx{key_, kSendTimeout, "", 0, ""};
+  if (!job_.receipts_url.empty() && job_.channel != "email" && job_.channel != "push")
+    ctx.status_callback = job_.receipts_url + "?broadcast_id=" + query_escape(job_.broadcast_id) +
+                          "&customer_id=" + query_escape(customer_);
   auto on_sent = [self = shared_from_this(), reservation_id](ServiceResult r) {
     self->on_sent(reservation_id, std::move(r));
   };

@@ -34,6 +34,10 @@ struct SendJob {
   MessageGateway* messaging = nullptr;  // sms, whatsapp, push
   EmailSender* email = nullptr;         // email
   RecipientGate* gate = nullptr;
+  // The delivery receipts' URL ("<public url>/v1/webhooks/twilio/status"),
+  // given to Twilio with each SMS and WhatsApp message with the query that
+  // names it; "" = no receipts.
+  std::string receipts_url;
 };
 
 // The message id the customer's actor knows it by, also the gateway's key.

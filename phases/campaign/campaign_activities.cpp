@@ -34,7 +34,7 @@ class FunctionActivity final : public engine::Activity {
 };
 
 CallContext context_of(const ActivityRequest& r) {
-  return CallContext{r.idempotency_key, r.timeout, r.traceparent};
+  return CallContext{r.idempotency_key, r.timeout, r.traceparent, -1, ""};
 }
 
 // Maps a port's answer to the step's outcome; `shape` builds the output from

@@ -130,7 +130,7 @@ void RecipientSends::on_reserved(std::size_t i, GateResult g) {
 
 void RecipientSends::send(std::size_t i, const std::string& reservation_id) {
   CallContext ctx{job_.workflow_id + ":" + job_.step_id + "[" + job_.users[i] + "]",
-                  std::min(job_.timeout, kSendTimeout), job_.traceparent};
+                  std::min(job_.timeout, kSendTimeout), job_.traceparent, -1, ""};
   gateway_.send_to(ctx, job_.channel, job_.users[i], job_.body,
                    [self = shared_from_this(), i, reservation_id](ServiceResult r) {
                      self->on_sent(i, reservation_id, std::move(r));
