@@ -67,9 +67,9 @@ struct OrchestratorApp::Impl {
   engine::DefinitionRegistry definitions;
   engine::ActivityRegistry activities;
   std::unique_ptr<phases::user_actor::UserActorGate> recipients;  // over `entities`
-  std::unique_ptr<phases::CampaignActivities> campaign;
   std::unique_ptr<engine::FanOutRunner> fan_outs;
   std::unique_ptr<phases::broadcast::Broadcasts> broadcasts;
+  std::unique_ptr<phases::CampaignActivities> campaign;  // sends through `broadcasts`
   std::unique_ptr<engine::WorkflowEngine> engine;
   std::unique_ptr<engine::EntityEngine> entities;
   std::unique_ptr<Authenticator> auth;
@@ -176,10 +176,9 @@ std::string OrchestratorApp::start() {
   m.entities = std::make_unique<engine::EntityEngine>(m.io, *m.journal, *m.clock, &m.metrics);
   m.entities->add(phases::user_actor::user_actor_definition());
   m.recipients = std::make_unique<phases::user_actor::UserActorGate>(*m.entities);
-  m.campaign = std::make_unique<phases::CampaignActivities>(m.adapters->services(),
-                                                            m.recipients.get());
-  m.campaign->register_all(m.activities);
   // Broadcasts: their workflows send through the same gateways and actors.
+  // Before the campaign's activities: a campaign with an audience sends its
+  // sms and whatsapp distribution as broadcasts.
   m.fan_outs = std::make_unique<engine::FanOutRunner>(m.io, *m.journal, *m.clock);
   const phases::CampaignServices& services = m.adapters->services();
   m.broadcasts = std::make_unique<phases::broadcast::Broadcasts>(
@@ -187,6 +186,9 @@ std::string OrchestratorApp::start() {
       phases::broadcast::BroadcastPorts{services.messaging, services.email, m.recipients.get()});
   m.definitions.add(m.broadcasts->definition());
   m.broadcasts->register_activities(m.activities);
+  m.campaign = std::make_unique<phases::CampaignActivities>(
+      m.adapters->services(), m.recipients.get(), m.broadcasts.get());
+  m.campaign->register_all(m.activities);
   engine::EngineLimits limits;
   limits.max_records_per_workflow = m.config.max_journal_records;
   limits.passivate_after_ms = m.config.passivate_after_ms;
@@ -356,9 +358,9 @@ void OrchestratorApp::stop() {
   m.entities.reset();
   m.engine.reset();
   m.journal.reset();
+  m.campaign.reset();
   m.broadcasts.reset();
   m.fan_outs.reset();
-  m.campaign.reset();
   m.recipients.reset();
   m.adapters.reset();
   m.guards.reset();
