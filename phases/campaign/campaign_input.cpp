@@ -20,6 +20,7 @@ constexpr std::size_t kMaxText = 2000;
 constexpr std::size_t kMaxList = 50;
 constexpr std::size_t kMaxTargetUsers = 1000;
 constexpr std::size_t kMaxAudienceIds = 100'000;
+constexpr std::size_t kMaxLocation = 256;  // as a broadcast send's segment
 // Errors listed per customer id at most (the list may hold 100,000).
 constexpr std::size_t kMaxAudienceIdErrors = 10;
 
@@ -163,7 +164,7 @@ void check_audience(const json& input, std::vector<FieldError>* errors) {
     const bool location = s.is_object() && s.size() == 1 && s.contains("location") &&
                           s["location"].is_string() &&
                           !blank(s["location"].get_ref<const std::string&>()) &&
-                          s["location"].get_ref<const std::string&>().size() <= kMaxName;
+                          s["location"].get_ref<const std::string&>().size() <= kMaxLocation;
     if (!all && !location)
       errors->push_back({name + ".segment", R"(must be {"location": "<location>"} or {"all": true})"});
     return;
