@@ -3,7 +3,8 @@
 // of the generated content, one message per customer through the customer's
 // user actor, so caps and opt-outs hold across broadcasts and campaigns
 // running at once; bad audiences are refused and start nothing; a rejection
-// after distribution keeps what was sent.
+// after distribution keeps what was sent; a restart in the middle of the
+// broadcast resumes it and sends nothing twice.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -16,6 +17,7 @@
 #include "phases/audience/message_template.h"
 #include "phases/campaign/audience_broadcast.h"
 #include "tests/support/orchestrator_fixture.h"
+#include "tests/support/sandbox_fixture.h"
 
 namespace orch::testing {
 namespace {
@@ -334,6 +336,71 @@ TEST_F(CampaignBroadcastTest, TheCompensationKeepsTheBroadcastsMessages) {
   const json b = client_->get("/v1/broadcasts/bc-" + id + "-whatsapp").body;
   EXPECT_EQ(b["stats"]["sent"], 3) << b.dump();
   EXPECT_EQ(client_->get("/v1/users/" + customer_id(0)).body["total_messages_sent"], 1);
+}
+
+// The orchestrator stops with three SMS unanswered; the next one re-runs the
+// step, which resumes the same fan-out: the three are sent again with their
+// reservations (the gateway drops the repeats), nothing else is.
+TEST(CampaignBroadcastRestartTest, ARestartMidBroadcastResumesItAndSendsNothingTwice) {
+  TestSandbox test_sandbox;  // outlives both orchestrators, keeping its ledger
+  sandbox::Sandbox& sb = test_sandbox.sandbox();
+  TempDir dir;
+  api::AppConfig config = test_config(dir.path);
+  config.sandbox = false;
+  config.adapters = adapters::AdapterConfig::pointing_at(sb.base_url());
+  ApiClient sandbox_client(sb.base_url());
+  constexpr int kCustomers = 8;
+  json customers = json::array(), ids = json::array();
+  for (int i = 0; i < kCustomers; ++i) {
+    customers.push_back({{"id", customer_id(i)}, {"phone", phone_of(i)}});
+    ids.push_back(customer_id(i));
+  }
+  std::string id, bc;
+  {
+    api::OrchestratorApp first(config);
+    ASSERT_EQ(first.start(), "");
+    ApiClient client(first.base_url());
+    ASSERT_EQ(client.post("/v1/customers", customers, kJson).status, 200);
+    HttpReply r = client.post("/v1/campaigns",
+                              audience_campaign("Restart", {"sms"}, {{"customer_ids", ids}}));
+    ASSERT_EQ(r.status, 201) << r.raw;
+    id = r.body["workflow_id"];
+    bc = "bc-" + id + "-sms";
+    client.wait_for_status(id, "awaiting_approval");
+    ASSERT_EQ(sandbox_client
+                  .post("/sandbox/faults", {{"path_prefix", "/2010-04-01/"},
+                                            {"status", 0},
+                                            {"latency_ms", 3000},
+                                            {"count", 3}})
+                  .status,
+              201);
+    ASSERT_EQ(client.post("/v1/workflows/" + id + "/signals/approve", {{"reviewer", "alice"}})
+                  .status,
+              202);
+    ASSERT_TRUE(eventually([&] { return sb.ledger_for(bc)["side_effects"].size() == kCustomers; }));
+    ASSERT_TRUE(eventually(
+        [&] { return client.get("/v1/broadcasts/" + bc).body["stats"]["sent"] == kCustomers - 3; }));
+  }  // stops with three answers in flight
+
+  api::OrchestratorApp second(config);
+  ASSERT_EQ(second.start(), "");
+  ApiClient client(second.base_url());
+  const json done = client.wait_for_status(id, "completed");
+  ASSERT_EQ(done["status"], "completed") << done.dump();
+  const json b = client.get("/v1/broadcasts/" + bc).body;
+  EXPECT_EQ(b["status"], "sent");
+  EXPECT_EQ(b["stats"]["total"], kCustomers) << b.dump();
+  EXPECT_EQ(b["stats"]["sent"], kCustomers) << b.dump();
+  const json ledger = sb.ledger_for(bc);
+  EXPECT_EQ(ledger["side_effects"].size(), static_cast<std::size_t>(kCustomers));
+  int replays = 0;
+  for (const json& e : ledger["side_effects"]) replays += e["replays"].get<int>();
+  EXPECT_EQ(replays, 3);  // the three unanswered sends, sent again and deduplicated
+  for (const json& c : ids) {
+    const json state = client.get("/v1/users/" + c.get<std::string>()).body;
+    EXPECT_EQ(state["total_messages_sent"], 1) << state.dump();
+    EXPECT_TRUE(state["pending_reservations"].empty()) << state.dump();
+  }
 }
 
 }  // namespace
