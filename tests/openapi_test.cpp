@@ -510,6 +510,12 @@ TEST_F(OpenApiResponsesTest, RealResponsesOfEveryRouteMatchTheDocument) {
       {"/target_user_ids", json::array()},
       {"/target_user_ids", {"u-1", "u-1"}},
       {"/target_user_ids", {"has space"}},
+      {"/audience", json::object()},
+      {"/audience", {{"customer_ids", json::array()}}},
+      {"/audience", {{"customer_ids", {"c-1", "c-1"}}}},
+      {"/audience", {{"segment", {{"all", false}}}}},
+      {"/audience", {{"segment", {{"location", ""}}}}},
+      {"/audience", {{"customer_ids", {"c-1"}}, {"segment", {{"all", true}}}}},
   };
   for (const auto& [at, value] : breaks) {
     json bad = sample_campaign("Refused");
@@ -519,6 +525,15 @@ TEST_F(OpenApiResponsesTest, RealResponsesOfEveryRouteMatchTheDocument) {
   json missing = sample_campaign("Refused");
   missing.erase("target_audience");
   EXPECT_EQ(x.post(c, "/v1/campaigns", missing).status, 422);
+  // An audience: customer ids or a segment, sent to on sms and whatsapp.
+  for (const json& audience : {json{{"customer_ids", {"c-1", "c-2"}}},
+                               json{{"segment", {{"location", "Nairobi"}}}},
+                               json{{"segment", {{"all", true}}}}}) {
+    json to_audience = sample_campaign("To an audience");
+    to_audience["channels"] = {"sms", "whatsapp"};
+    to_audience["audience"] = audience;
+    EXPECT_EQ(x.post(c, "/v1/campaigns", to_audience).status, 201) << audience;
+  }
 
   // Wizards.
   HttpReply draft = x.post(c, "/v1/wizards", sample_campaign("OpenAPI draft"));

@@ -67,9 +67,9 @@ struct OrchestratorApp::Impl {
   engine::DefinitionRegistry definitions;
   engine::ActivityRegistry activities;
   std::unique_ptr<phases::user_actor::UserActorGate> recipients;  // over `entities`
-  std::unique_ptr<phases::CampaignActivities> campaign;
   std::unique_ptr<engine::FanOutRunner> fan_outs;
   std::unique_ptr<phases::broadcast::Broadcasts> broadcasts;
+  std::unique_ptr<phases::CampaignActivities> campaign;  // sends through `broadcasts`
   std::unique_ptr<engine::WorkflowEngine> engine;
   std::unique_ptr<engine::EntityEngine> entities;
   std::unique_ptr<Authenticator> auth;
@@ -179,10 +179,9 @@ std::string OrchestratorApp::start() {
                                                       entity_limits);
   m.entities->add(phases::user_actor::user_actor_definition());
   m.recipients = std::make_unique<phases::user_actor::UserActorGate>(*m.entities);
-  m.campaign = std::make_unique<phases::CampaignActivities>(m.adapters->services(),
-                                                            m.recipients.get());
-  m.campaign->register_all(m.activities);
   // Broadcasts: their workflows send through the same gateways and actors.
+  // Before the campaign's activities: a campaign with an audience sends its
+  // sms and whatsapp distribution as broadcasts.
   m.fan_outs = std::make_unique<engine::FanOutRunner>(m.io, *m.journal, *m.clock);
   const phases::CampaignServices& services = m.adapters->services();
   m.broadcasts = std::make_unique<phases::broadcast::Broadcasts>(
@@ -193,6 +192,9 @@ std::string OrchestratorApp::start() {
           m.config.public_url.empty() ? "" : m.config.public_url + "/v1/webhooks/twilio/status"});
   m.definitions.add(m.broadcasts->definition());
   m.broadcasts->register_activities(m.activities);
+  m.campaign = std::make_unique<phases::CampaignActivities>(
+      m.adapters->services(), m.recipients.get(), m.broadcasts.get());
+  m.campaign->register_all(m.activities);
   engine::EngineLimits limits;
   limits.max_records_per_workflow = m.config.max_journal_records;
   limits.passivate_after_ms = m.config.passivate_after_ms;
@@ -362,9 +364,9 @@ void OrchestratorApp::stop() {
   m.entities.reset();
   m.engine.reset();
   m.journal.reset();
+  m.campaign.reset();
   m.broadcasts.reset();
   m.fan_outs.reset();
-  m.campaign.reset();
   m.recipients.reset();
   m.adapters.reset();
   m.guards.reset();

@@ -1,5 +1,8 @@
 #include "phases/broadcast/broadcast_record.h"
 
+#include <algorithm>
+#include <cctype>
+
 #include "engine/time/time_format.h"
 
 namespace orch::phases::broadcast {
@@ -51,6 +54,15 @@ json Broadcast::view(const json& stats) const {
             {"stats", stats}};
   if (!scheduled_at.empty()) v["scheduled_at"] = scheduled_at;
   return v;
+}
+
+bool valid_broadcast_id(const std::string& id) {
+  constexpr std::size_t kMaxId = 200;
+  if (id.empty() || id.size() > kMaxId || !std::isalnum(static_cast<unsigned char>(id[0])))
+    return false;
+  return std::all_of(id.begin(), id.end(), [](unsigned char c) {
+    return std::isalnum(c) || c == '.' || c == '_' || c == '-';
+  });
 }
 
 std::string send_workflow_id(const std::string& broadcast_id, int n) {

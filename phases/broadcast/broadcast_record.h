@@ -40,6 +40,11 @@ struct Broadcast {
   nlohmann::json view(const nlohmann::json& stats) const;
 };
 
+// Whether `id` can name a broadcast: 1 to 200 of A-Z a-z 0-9 . _ -, starting
+// alphanumeric (it is a path segment, and the prefix of its messages' keys
+// "<broadcast>:<customer>", so no ':').
+bool valid_broadcast_id(const std::string& id);
+
 // The workflow that sends a broadcast the n-th time (0: the first send,
 // then each retry of the failed messages): "<id>:send", "<id>:retry-<n>".
 std::string send_workflow_id(const std::string& broadcast_id, int n);

@@ -37,15 +37,23 @@ class Broadcasts::Audience final : public engine::Activity {
   explicit Audience(Broadcasts& owner) : owner_(owner) {}
 
   void run(const ActivityRequest& r, ActivityDone done) override {
-    auto job = std::make_shared<Job>();
-    job->id = r.input.value("broadcast_id", "");
-    job->round = r.input.value("round", 0);
-    job->done = std::move(done);
+    const std::string id = r.input.value("broadcast_id", "");
     Status error;
     Broadcast b;
-    if (!owner_.load(job->id, &b, &error))
-      return job->done(failed(error ? ActivityOutcomeKind::permanent : ActivityOutcomeKind::retryable,
-                              error ? "no broadcast " + job->id : error.message()));
+    if (!owner_.load(id, &b, &error))
+      return done(failed(error ? ActivityOutcomeKind::permanent : ActivityOutcomeKind::retryable,
+                         error ? "no broadcast " + id : error.message()));
+    draw(std::move(b), r.input, r.input.value("round", 0), std::move(done));
+  }
+
+  // Marks `b` sending and adds its audience (`input`'s customer_ids or
+  // segment) to its fan-out; a round after the first requeues the failed
+  // messages instead. Output: {messages_queued}.
+  void draw(Broadcast b, const json& input, int round, ActivityDone done) {
+    auto job = std::make_shared<Job>();
+    job->id = b.id;
+    job->round = round;
+    job->done = std::move(done);
     engine::FanOutStore& items = owner_.journal_.store().fan_outs();
     if (job->round > 0) return requeue(job, std::move(b));
     audience::TemplateError template_error;
@@ -54,10 +62,10 @@ class Broadcasts::Audience final : public engine::Activity {
       return job->done(failed(ActivityOutcomeKind::permanent, "the template does not compile"));
     job->message = std::make_shared<audience::MessageTemplate>(std::move(*compiled));
     job->channel = b.channel;
-    if (const json* ids = engine::at_pointer(r.input, "/customer_ids"); ids && ids->is_array())
+    if (const json* ids = engine::at_pointer(input, "/customer_ids"); ids && ids->is_array())
       for (const json& id : *ids) job->ids.push_back(id.get<std::string>());
     else
-      job->segment = r.input.value("segment", json::object());
+      job->segment = input.value("segment", json::object());
     // A re-run after a crash: customers already added keep their items; new
     // ones are numbered after the last.
     if (Status s = items.fan_out_last_ordinal(job->id, &job->ordinal); !s)
@@ -161,8 +169,15 @@ class Broadcasts::Messages final : public engine::Activity {
     if (!owner_.load(id, &b, &error))
       return done(failed(error ? ActivityOutcomeKind::permanent : ActivityOutcomeKind::retryable,
                          error ? "no broadcast " + id : error.message()));
-    SendJob job{id, b.name, b.channel, r.input.value("round", 0), owner_.ports_.messaging,
-                owner_.ports_.email, owner_.ports_.gate, owner_.tuning_.receipts_url};
+    send(b, r.input.value("round", 0), std::move(done));
+  }
+
+  // Runs `b`'s fan-out until every message is settled, then records the
+  // broadcast's status. Output: its stats.
+  void send(const Broadcast& b, int round, ActivityDone done) {
+    const std::string id = b.id;
+    SendJob job{id, b.name, b.channel, round, owner_.ports_.messaging, owner_.ports_.email,
+                owner_.ports_.gate, owner_.tuning_.receipts_url};
     engine::FanOutPolicy policy;
     policy.concurrency = owner_.tuning_.concurrency;
     policy.retry = owner_.tuning_.retry;
@@ -270,6 +285,21 @@ void Broadcasts::save(Broadcast b, std::function<void(const Status&)> done) {
         }
         done(s);
       });
+}
+
+void Broadcasts::send_now(const Broadcast& b, const json& audience_input, int round,
+                          ActivityDone done) {
+  Broadcast current = b;
+  Broadcast saved;
+  Status error;
+  // A re-run: the broadcast keeps when it was created.
+  if (load(b.id, &saved, &error)) current.created_ms = saved.created_ms;
+  else if (!error) return done(failed(ActivityOutcomeKind::retryable, error.message()));
+  audience_->draw(current, audience_input, round,
+                  [this, current, round, done = std::move(done)](ActivityOutcome o) mutable {
+                    if (o.kind != ActivityOutcomeKind::ok) return done(std::move(o));
+                    messages_->send(current, round, std::move(done));
+                  });
 }
 
 Stats Broadcasts::stats(const std::string& id) {

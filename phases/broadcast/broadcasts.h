@@ -11,7 +11,9 @@
 //  - messages: runs the fan-out (send_message per item, bounded concurrency)
 //    until every message is settled, then records the broadcast's status.
 // Both are idempotent, so the engine re-runs a step the process died in and
-// the fan-out resumes where its store says it was.
+// the fan-out resumes where its store says it was. send_now() runs the two
+// in turn inside another workflow's step (a campaign's sms or whatsapp
+// distribution to an audience, phases/campaign/audience_broadcast.h).
 //
 // REQUIRES: every method runs on the engine's thread.
 #pragma once
@@ -73,6 +75,19 @@ class Broadcasts {
   // Saves `b` (updated_ms now); `done` once durable.
   void save(Broadcast b, std::function<void(const Status&)> done);
   Stats stats(const std::string& id);
+
+  // Sends `b` here and now, as the broadcast workflow's two steps would in
+  // turn: saves it (status sending), adds one message per customer of
+  // `audience_input` ({"customer_ids": [...]} or {"segment": {...}}, ids
+  // not found recorded as skipped "no such customer"), runs the fan-out to
+  // the end and records the settled status. `done` gets the stats, or a
+  // retryable failure when the store fails (permanent when b's template
+  // does not compile). Idempotent, for a step that calls it and is re-run
+  // after a crash: items already added are kept and the fan-out resumes
+  // from the store (a call while it runs joins that run). For a first send
+  // `round` is 0; n > 0 requeues the failed messages instead of drawing.
+  void send_now(const Broadcast& b, const nlohmann::json& audience_input, int round,
+                engine::ActivityDone done);
 
  private:
   class Audience;

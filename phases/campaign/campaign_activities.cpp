@@ -6,6 +6,7 @@
 #include "engine/json/json_object.h"
 #include "engine/json/json_writer.h"
 #include "engine/json/json_read.h"
+#include "phases/campaign/audience_broadcast.h"
 #include "phases/campaign/campaign_definition.h"
 #include "phases/campaign/recipient_sends.h"
 #include "engine/json/json_text.h"
@@ -181,8 +182,9 @@ json parse_content(const std::string& text) {
 
 }  // namespace
 
-CampaignActivities::CampaignActivities(CampaignServices services, RecipientGate* recipients)
-    : services_(services), recipients_(recipients) {}
+CampaignActivities::CampaignActivities(CampaignServices services, RecipientGate* recipients,
+                                       broadcast::Broadcasts* broadcasts)
+    : services_(services), recipients_(recipients), broadcasts_(broadcasts) {}
 CampaignActivities::~CampaignActivities() = default;
 
 void CampaignActivities::register_all(engine::ActivityRegistry& registry) {
@@ -365,12 +367,15 @@ void CampaignActivities::register_all(engine::ActivityRegistry& registry) {
                          "Roll back campaign " + input_string(r, "campaign_name"),
                          finish(std::move(done), value_as_is));
   });
-  add("messaging.send", [s, gate = recipients_](const ActivityRequest& r, ActivityDone done) {
+  add("messaging.send", [s, gate = recipients_, broadcasts = broadcasts_](
+                            const ActivityRequest& r, ActivityDone done) {
     json merged;
     const json& pieces = content_pieces(r, merged);
     // The step id is "distribution.<channel>".
     const std::string channel = r.step_id.substr(r.step_id.find('.') + 1);
     const std::string body = piece(pieces, "headline") + " " + piece(pieces, "tagline");
+    if (has_audience(r.input) && (channel == "sms" || channel == "whatsapp"))
+      return send_to_audience(r, channel, body, broadcasts, std::move(done));
     if (has_target_users(r.input)) {
       if (!gate)
         return done(ActivityOutcome::failure(ActivityOutcomeKind::permanent,
@@ -386,6 +391,8 @@ void CampaignActivities::register_all(engine::ActivityRegistry& registry) {
   add("messaging.cancel", [s](const ActivityRequest& r, ActivityDone done) {
     if (r.forward_output.contains("recipients"))
       return done(ActivityOutcome::success(kept_recipients(r.forward_output)));
+    if (r.forward_output.contains("broadcast_id"))
+      return done(ActivityOutcome::success(kept_broadcast(r.forward_output)));
     s.messaging->cancel(context_of(r), r.forward_output.value("channel", ""),
                         r.forward_output.value("message_id", ""),
                         finish(std::move(done), value_as_is));

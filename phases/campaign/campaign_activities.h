@@ -12,12 +12,19 @@
 
 namespace orch::phases {
 
+namespace broadcast {
+class Broadcasts;
+}
+
 class CampaignActivities {
  public:
   // REQUIRES: every pointer in `services` is non-null and outlives this;
-  // so does `recipients` when given (without it, a campaign with
-  // target_user_ids fails at its first messaging step).
-  explicit CampaignActivities(CampaignServices services, RecipientGate* recipients = nullptr);
+  // so do `recipients` and `broadcasts` when given (without the first, a
+  // campaign with target_user_ids fails at its first messaging step;
+  // without the second, a campaign with an audience fails at its sms or
+  // whatsapp step).
+  explicit CampaignActivities(CampaignServices services, RecipientGate* recipients = nullptr,
+                              broadcast::Broadcasts* broadcasts = nullptr);
   ~CampaignActivities();
 
   // Registers every forward activity and compensation named by
@@ -27,6 +34,7 @@ class CampaignActivities {
  private:
   CampaignServices services_;
   RecipientGate* recipients_;
+  broadcast::Broadcasts* broadcasts_;
   std::vector<std::unique_ptr<engine::Activity>> owned_;
 };
 

@@ -19,6 +19,10 @@ constexpr std::size_t kMaxName = 200;
 constexpr std::size_t kMaxText = 2000;
 constexpr std::size_t kMaxList = 50;
 constexpr std::size_t kMaxTargetUsers = 1000;
+constexpr std::size_t kMaxAudienceIds = 100'000;
+constexpr std::size_t kMaxLocation = 256;  // as a broadcast send's segment
+// Errors listed per customer id at most (the list may hold 100,000).
+constexpr std::size_t kMaxAudienceIdErrors = 10;
 
 const std::set<std::string> kChannels = {"email", "social", "blog", "sms",
                                          "whatsapp", "push", "in_app"};
@@ -29,7 +33,7 @@ const std::set<std::string> kFields = {
     "target_audience", "campaign_goals", "tone",           "brand_voice_id",
     "templates",     "reviewers",      "schedule_time",    "metrics",
     "workflow_id",   "approval_timeout_seconds", "escalation_reviewers",
-    "approval_policy", "audience_size", "submitted_by", "target_user_ids"};
+    "approval_policy", "audience_size", "submitted_by", "target_user_ids", "audience"};
 
 // Whether items[i], a string, equals a string item before it. Equal strings
 // pass the same checks, so this says what a set of the valid ones seen would.
@@ -135,6 +139,57 @@ void check_target_users(const json& input, std::vector<FieldError>* errors) {
   }
 }
 
+// audience: {"customer_ids": [1 to kMaxAudienceIds distinct customer ids]}
+// or {"segment": {"location": "<location>"}} or {"segment": {"all": true}};
+// only its shape (whether the customers exist is found at send time). It
+// is sent to on sms and whatsapp, instead of target_user_ids.
+void check_audience(const json& input, std::vector<FieldError>* errors) {
+  auto it = input.find("audience");
+  if (it == input.end()) return;
+  const std::string name = "audience";
+  if (input.contains("target_user_ids"))
+    errors->push_back({name, "give either audience or target_user_ids, not both"});
+  if (auto ch = input.find("channels"); ch != input.end() && ch->is_array() &&
+                                        std::find(ch->begin(), ch->end(), json("sms")) == ch->end() &&
+                                        std::find(ch->begin(), ch->end(), json("whatsapp")) == ch->end())
+    errors->push_back({name, "is sent to on sms and whatsapp: channels has neither"});
+  const bool ids = it->is_object() && it->size() == 1 && it->contains("customer_ids");
+  const bool segment = it->is_object() && it->size() == 1 && it->contains("segment");
+  if (!ids && !segment)
+    return errors->push_back(
+        {name, R"(must be {"customer_ids": [...]} or {"segment": {...}}, exactly one)"});
+  if (segment) {
+    const json& s = (*it)["segment"];
+    const bool all = s.is_object() && s.size() == 1 && s.contains("all") && s["all"] == true;
+    const bool location = s.is_object() && s.size() == 1 && s.contains("location") &&
+                          s["location"].is_string() &&
+                          !blank(s["location"].get_ref<const std::string&>()) &&
+                          s["location"].get_ref<const std::string&>().size() <= kMaxLocation;
+    if (!all && !location)
+      errors->push_back({name + ".segment", R"(must be {"location": "<location>"} or {"all": true})"});
+    return;
+  }
+  const json& list = (*it)["customer_ids"];
+  const std::string field = name + ".customer_ids";
+  if (!list.is_array() || list.empty() || list.size() > kMaxAudienceIds)
+    return errors->push_back({field, "must be an array of 1 to 100,000 customer ids"});
+  std::unordered_set<std::string_view> seen;
+  std::size_t bad = 0;
+  auto refuse = [&](std::size_t i, std::string message) {
+    errors->push_back({field + "[" + std::to_string(i) + "]", std::move(message)});
+    ++bad;
+  };
+  for (std::size_t i = 0; i < list.size() && bad < kMaxAudienceIdErrors; ++i) {
+    const json& id = list[i];
+    if (!id.is_string())
+      refuse(i, "must be a string");
+    else if (!user_actor::valid_user_id(id.get_ref<const std::string&>()))
+      refuse(i, "must be 1-128 characters of A-Z a-z 0-9 . _ - @ +");
+    else if (!seen.insert(id.get_ref<const std::string&>()).second)
+      refuse(i, "'" + id.get<std::string>() + "' is repeated");
+  }
+}
+
 }  // namespace
 
 nlohmann::json sample_campaign_input(const std::string& campaign_name,
@@ -209,6 +264,7 @@ std::vector<FieldError> validate_campaign_input(const json& input) {
   }
   validate_approval_fields(input, &c.errors);
   check_target_users(input, &c.errors);
+  check_audience(input, &c.errors);
   return c.errors;
 }
 
