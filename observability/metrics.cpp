@@ -93,6 +93,15 @@ struct Metrics::Impl {
       BuildCounter().Name("entity_calls_total")
           .Help("Exclusive entity handler calls by kind, handler and outcome (ok, refused)")
           .Register(*registry);
+  prometheus::Family<prometheus::Counter>& fan_out_attempts =
+      BuildCounter().Name("fan_out_attempts_total")
+          .Help("Attempts on fan-out items (a broadcast's messages) by kind and outcome: the "
+                "status the item ended in, retried or deferred")
+          .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& fan_out_in_flight =
+      BuildGauge().Name("fan_out_items_in_flight")
+          .Help("Fan-out items being attempted now, by kind")
+          .Register(*registry);
   prometheus::Gauge& corrupt =
       BuildGauge().Name("workflows_corrupt")
           .Help("Workflows quarantined because their journal fails its checks")
@@ -261,6 +270,12 @@ void Metrics::entities_resident(std::size_t count) {
 void Metrics::entity_call(const std::string& kind, const std::string& handler, bool ok) {
   impl_->get(impl_->entity_calls, {{"kind", kind}, {"handler", handler}, {"outcome", ok ? "ok" : "refused"}})
       .Increment();
+}
+void Metrics::fan_out_attempt(const std::string& kind, const std::string& outcome) {
+  impl_->get(impl_->fan_out_attempts, {{"kind", kind}, {"outcome", outcome}}).Increment();
+}
+void Metrics::fan_out_in_flight(const std::string& kind, int delta) {
+  impl_->get(impl_->fan_out_in_flight, {{"kind", kind}}).Increment(delta);
 }
 void Metrics::workflows_corrupt(std::size_t count) {
   impl_->corrupt.Set(static_cast<double>(count));

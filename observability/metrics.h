@@ -56,6 +56,11 @@ class Metrics {
   // others are only on disk) and `entity_calls_total{kind,handler,outcome}`
   // (outcome: ok or refused).
   void entities_resident(std::size_t count);
+  // Durable fan-outs (engine/fanout/), by kind (e.g. "broadcast"):
+  // `fan_out_attempts_total{kind,outcome}` (an item's attempt: the status it
+  // ended in, or retried, deferred) and `fan_out_items_in_flight{kind}`.
+  void fan_out_attempt(const std::string& kind, const std::string& outcome);
+  void fan_out_in_flight(const std::string& kind, int delta);
   void entity_call(const std::string& kind, const std::string& handler, bool ok);
   // Tracing: spans the OTLP exporter delivered, and spans it dropped
   // (`reason`: queue_full, export_failed).

@@ -246,6 +246,13 @@ TEST_F(BroadcastApiTest, EveryMessageOfAThousandIsAccountedForAndRetryResendsOnl
   EXPECT_EQ(stats["pending"], 0);
   EXPECT_EQ(stats["sending"], 0);
   EXPECT_EQ(messages(id, "failed").size(), 15u);
+  // The metrics count the same outcomes.
+  const std::string metrics = client_->get("/metrics").raw;
+  for (const auto& [outcome, n] : std::map<std::string, int>{{"sent", 975}, {"skipped", 10}, {"failed", 15}})
+    EXPECT_NE(metrics.find("fan_out_attempts_total{kind=\"broadcast\",outcome=\"" + outcome + "\"} " +
+                           std::to_string(n) + "\n"),
+              std::string::npos)
+        << outcome;
 
   // The carrier is back: a retry resends exactly the 15 failed, with fresh
   // attempts; the invalid numbers fail again, the others go through.

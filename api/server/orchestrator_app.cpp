@@ -182,7 +182,7 @@ std::string OrchestratorApp::start() {
   // Broadcasts: their workflows send through the same gateways and actors.
   // Before the campaign's activities: a campaign with an audience sends its
   // sms and whatsapp distribution as broadcasts.
-  m.fan_outs = std::make_unique<engine::FanOutRunner>(m.io, *m.journal, *m.clock);
+  m.fan_outs = std::make_unique<engine::FanOutRunner>(m.io, *m.journal, *m.clock, &m.metrics);
   const phases::CampaignServices& services = m.adapters->services();
   m.broadcasts = std::make_unique<phases::broadcast::Broadcasts>(
       *m.journal, *m.fan_outs, *m.clock,

@@ -7,6 +7,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 
+#include "observability/metrics.h"
+
 namespace orch::engine {
 
 namespace {
@@ -31,10 +33,12 @@ struct FanOutRunner::Run {
   Status status;  // not ok once a read or write failed: no new attempts, the run ends with it
 };
 
-FanOutRunner::FanOutRunner(boost::asio::io_context& io, Journal& journal, Clock& clock)
+FanOutRunner::FanOutRunner(boost::asio::io_context& io, Journal& journal, Clock& clock,
+                           observability::Metrics* metrics)
     : io_(io),
       journal_(journal),
       clock_(clock),
+      metrics_(metrics),
       timers_(io, clock, [this](const std::string& key) { on_timer(key); }),
       jitter_state_(static_cast<std::uint64_t>(clock.now_ms()) | 1) {}
 
@@ -161,6 +165,7 @@ void FanOutRunner::read_more(Run& run) {
 
 void FanOutRunner::start_attempt(Run& run, FanOutItem item) {
   ++run.in_flight;
+  if (metrics_) metrics_->fan_out_in_flight(run.policy.kind, 1);
   const int attempt = item.attempts + 1;
   // The outcome is settled from a fresh handler, never inside work(): a
   // work that answers at once must not re-enter pump().
@@ -176,6 +181,19 @@ void FanOutRunner::start_attempt(Run& run, FanOutItem item) {
 
 void FanOutRunner::settle(Run& run, FanOutItem item, int attempt, ItemOutcome outcome) {
   --run.in_flight;
+  if (metrics_) {
+    metrics_->fan_out_in_flight(run.policy.kind, -1);
+    const int max_attempts = run.policy.retry.max_attempts;
+    const bool exhausted = max_attempts > 0 && attempt >= max_attempts;
+    switch (outcome.kind) {
+      case ItemOutcome::Kind::done: metrics_->fan_out_attempt(run.policy.kind, outcome.status); break;
+      case ItemOutcome::Kind::deferred: metrics_->fan_out_attempt(run.policy.kind, "deferred"); break;
+      case ItemOutcome::Kind::permanent: metrics_->fan_out_attempt(run.policy.kind, kItemFailed); break;
+      case ItemOutcome::Kind::retryable:
+        metrics_->fan_out_attempt(run.policy.kind, exhausted ? kItemFailed : "retried");
+        break;
+    }
+  }
   if (outcome.kind == ItemOutcome::Kind::deferred) {
     // Nothing was attempted: nothing to write, the attempt is not spent.
     const milliseconds after = std::max(outcome.retry_after, milliseconds{100});

@@ -43,6 +43,9 @@
 namespace boost::asio {
 class io_context;
 }
+namespace orch::observability {
+class Metrics;
+}
 
 namespace orch::engine {
 
@@ -50,6 +53,7 @@ inline constexpr const char* kItemPending = "pending";
 inline constexpr const char* kItemFailed = "failed";
 
 struct FanOutPolicy {
+  std::string kind = "fan_out";  // the metrics' label (e.g. "broadcast")
   std::size_t concurrency = 64;  // items in flight at most
   // Attempts per item (max_attempts, 0 = unlimited) and the backoff between
   // them; retries are drawn with full jitter.
@@ -97,7 +101,9 @@ class FanOutRunner {
  public:
   using Done = std::function<void(const Status&)>;
 
-  FanOutRunner(boost::asio::io_context& io, Journal& journal, Clock& clock);
+  // `metrics` may be null.
+  FanOutRunner(boost::asio::io_context& io, Journal& journal, Clock& clock,
+               observability::Metrics* metrics = nullptr);
   ~FanOutRunner();
   FanOutRunner(const FanOutRunner&) = delete;
   FanOutRunner& operator=(const FanOutRunner&) = delete;
@@ -130,6 +136,7 @@ class FanOutRunner {
   boost::asio::io_context& io_;
   Journal& journal_;
   Clock& clock_;
+  observability::Metrics* metrics_;
   std::map<std::string, std::unique_ptr<Run>, std::less<>> runs_;
   TimerService timers_;
   std::uint64_t jitter_state_;

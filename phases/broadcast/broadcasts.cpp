@@ -179,6 +179,7 @@ class Broadcasts::Messages final : public engine::Activity {
     SendJob job{id, b.name, b.channel, round, owner_.ports_.messaging, owner_.ports_.email,
                 owner_.ports_.gate, owner_.tuning_.receipts_url};
     engine::FanOutPolicy policy;
+    policy.kind = "broadcast";
     policy.concurrency = owner_.tuning_.concurrency;
     policy.retry = owner_.tuning_.retry;
     owner_.fan_outs_.run(
