@@ -274,6 +274,11 @@ void Metrics::entity_call(const std::string& kind, const std::string& handler, b
 void Metrics::fan_out_attempt(const std::string& kind, const std::string& outcome) {
   impl_->get(impl_->fan_out_attempts, {{"kind", kind}, {"outcome", outcome}}).Increment();
 }
+void Metrics::declare_fan_out(const std::string& kind) {
+  for (const char* outcome : {"sent", "skipped", "failed", "retried", "deferred"})
+    impl_->get(impl_->fan_out_attempts, {{"kind", kind}, {"outcome", outcome}});
+  impl_->get(impl_->fan_out_in_flight, {{"kind", kind}});
+}
 void Metrics::fan_out_in_flight(const std::string& kind, int delta) {
   impl_->get(impl_->fan_out_in_flight, {{"kind", kind}}).Increment(delta);
 }

@@ -60,6 +60,8 @@ class Metrics {
   // `fan_out_attempts_total{kind,outcome}` (an item's attempt: the status it
   // ended in, or retried, deferred) and `fan_out_items_in_flight{kind}`.
   void fan_out_attempt(const std::string& kind, const std::string& outcome);
+  // Exports a kind's series at zero before its first item.
+  void declare_fan_out(const std::string& kind);
   void fan_out_in_flight(const std::string& kind, int delta);
   void entity_call(const std::string& kind, const std::string& handler, bool ok);
   // Tracing: spans the OTLP exporter delivered, and spans it dropped

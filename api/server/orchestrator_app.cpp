@@ -191,6 +191,7 @@ std::string OrchestratorApp::start() {
           m.config.broadcast_concurrency, phases::broadcast::BroadcastTuning{}.retry,
           m.config.public_url.empty() ? "" : m.config.public_url + "/v1/webhooks/twilio/status"});
   m.definitions.add(m.broadcasts->definition());
+  m.metrics.declare_fan_out("broadcast");
   m.broadcasts->register_activities(m.activities);
   m.campaign = std::make_unique<phases::CampaignActivities>(
       m.adapters->services(), m.recipients.get(), m.broadcasts.get());
