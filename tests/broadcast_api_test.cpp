@@ -275,6 +275,39 @@ TEST_F(BroadcastApiTest, EveryMessageOfAThousandIsAccountedForAndRetryResendsOnl
   }
 }
 
+// Sends racing with different keys: one is accepted, the others get 409;
+// a repeat of the accepted one's key answers as it did.
+TEST_F(BroadcastApiTest, OfConcurrentSendsOneIsAcceptedAndTheOthersConflict) {
+  import({{{"id", "c1"}, {"phone", "+254712345001"}}, {{"id", "c2"}, {"phone", "+254712345002"}}});
+  const std::string id = create("Hello");
+  std::vector<std::thread> senders;
+  std::vector<HttpReply> replies(6);
+  for (int i = 0; i < 6; ++i)
+    senders.emplace_back([&, i] {
+      ApiClient client(app_->base_url());
+      replies[i] = client.call("POST", "/v1/broadcasts/" + id + "/send",
+                               json{{"segment", {{"all", true}}}}.dump(),
+                               {{"Content-Type", "application/json"},
+                                {"Idempotency-Key", "race-" + std::to_string(i)}});
+    });
+  for (auto& t : senders) t.join();
+  int accepted = -1;
+  for (int i = 0; i < 6; ++i) {
+    if (replies[i].status == 202) {
+      EXPECT_EQ(accepted, -1) << "two sends accepted";
+      accepted = i;
+    } else {
+      EXPECT_EQ(replies[i].status, 409) << replies[i].raw;
+    }
+  }
+  ASSERT_GE(accepted, 0);
+  HttpReply again = post("/v1/broadcasts/" + id + "/send", {{"segment", {{"all", true}}}},
+                         {{"Idempotency-Key", "race-" + std::to_string(accepted)}});
+  EXPECT_EQ(again.status, 202) << again.raw;
+  EXPECT_EQ(wait_settled(id)["stats"]["sent"], 2);
+  EXPECT_EQ(client_->get("/v1/broadcasts/" + id).body["sends"], 1);
+}
+
 TEST_F(BroadcastApiTest, PagesHaveNoDuplicateOrGapWhileRowsAreInserted) {
   json first = json::array();
   for (int i = 0; i < 50; ++i) first.push_back({{"id", "a" + std::to_string(i)}, {"phone", phone_of(i)}});

@@ -226,9 +226,29 @@ void start_send(ApiContext& ctx, const Call& c, bc::Broadcast b, json input, std
                                          b = std::move(b), queued, key](engine::StartResult s) mutable {
     if (s.code == engine::StartCode::invalid || s.code == engine::StartCode::conflict)
       return respond(problem(409, "wrong-state", "Conflict", s.detail, std::string(r.path())));
+    if (s.code == engine::StartCode::existing) {
+      // Another request started this send first (it recorded it when its
+      // start was durable: a repeat of its key answers as it did), or a
+      // crash came between a start and its record (recorded now).
+      Status error;
+      bc::Broadcast now;
+      if (!ctx.broadcasts->load(b.id, &now, &error)) return respond(unavailable(r, error));
+      if (now.sends > b.sends) {
+        if (!key.empty() && now.send_key == key)
+          return respond(ok_json(202, {{"campaign_id", now.id},
+                                       {"messages_queued", now.messages_queued},
+                                       {"status", now.status == "scheduled" ? "scheduled" : "sending"}}));
+        return respond(problem(409, "wrong-state", "Conflict",
+                               "broadcast " + now.id + " is already " + now.status,
+                               std::string(r.path())));
+      }
+      b = std::move(now);
+    }
+    const bool settled = s.code == engine::StartCode::existing &&
+                         (b.status == "sent" || b.status == "failed");
     const bool future = !b.scheduled_at.empty() &&
                         engine::parse_time(b.scheduled_at).value_or(0) > ctx.clock.now_ms();
-    b.status = future ? "scheduled" : "sending";
+    if (!settled) b.status = future ? "scheduled" : "sending";
     b.sends += 1;
     b.send_key = key;
     b.messages_queued = queued;
