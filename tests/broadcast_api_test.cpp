@@ -164,6 +164,23 @@ TEST_F(BroadcastApiTest, ACsvImportReportsEveryRowAndABadRowChangesNothing) {
   EXPECT_EQ(page["data"][0]["id"], "c1");
 }
 
+// The largest batch, every field set, in one request; one more is 413.
+TEST_F(BroadcastApiTest, TenThousandCustomersWithEveryFieldImportInOneRequest) {
+  json batch = json::array();
+  for (int i = 0; i < 10'000; ++i)
+    batch.push_back({{"id", "customer-" + std::to_string(i)}, {"phone", phone_of(i)},
+                     {"first_name", "Firstname"}, {"last_name", "Lastname-" + std::to_string(i)},
+                     {"location", "Nairobi"}, {"preferred_product", "Running Shoes"},
+                     {"email", "customer" + std::to_string(i) + "@example.com"},
+                     {"timezone", "Africa/Nairobi"}, {"attributes", {{"tier", "gold"}}}});
+  HttpReply r = post("/v1/customers", batch);
+  ASSERT_EQ(r.status, 200) << r.raw.substr(0, 300);
+  EXPECT_EQ(r.body["created"], 10'000);
+  batch.push_back({{"id", "one-more"}, {"phone", "+254700000001"}});
+  EXPECT_EQ(post("/v1/customers", batch).status, 413);
+  EXPECT_EQ(client_->get("/v1/customers/one-more").status, 404);
+}
+
 TEST_F(BroadcastApiTest, EveryMessageOfAThousandIsAccountedForAndRetryResendsOnlyTheFailed) {
   json customers = json::array();
   for (int i = 0; i < 1000; ++i) {

@@ -21,7 +21,7 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-constexpr int kImportBatch = 5'000;
+constexpr int kImportBatch = 10'000;
 constexpr std::chrono::seconds kStartupTimeout{60};
 
 class BroadcastBench {

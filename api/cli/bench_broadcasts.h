@@ -1,7 +1,7 @@
 // `orchestrator bench --broadcast N`: broadcasts end to end. Starts the
 // sandbox (`orchestrator sandbox`, --latency MS per call) and the
 // orchestrator (`orchestrator serve`, fresh SQLite store, fsync on) as child
-// processes, imports N customers over the REST API (batches of 5,000), then
+// processes, imports N customers over the REST API (batches of 10,000), then
 // sends K broadcasts of N/K customers each at once (each to a segment by
 // location) and follows them until every message is settled. Reports
 // messages per second end to end (first send accepted to last broadcast
