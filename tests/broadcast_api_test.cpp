@@ -325,6 +325,35 @@ TEST_F(BroadcastApiTest, OfConcurrentSendsOneIsAcceptedAndTheOthersConflict) {
   EXPECT_EQ(client_->get("/v1/broadcasts/" + id).body["sends"], 1);
 }
 
+// Every channel: WhatsApp outside the 24-hour window (Twilio 63016) fails at
+// once; email goes through SendGrid to the customer's address and skips one
+// without; push goes to the customer's id as FCM's token.
+TEST_F(BroadcastApiTest, EachChannelReachesItsGatewayAndNamesItsRefusals) {
+  import({{{"id", "w1"}, {"phone", "+254712345001"}, {"email", "w1@example.com"}},
+          {{"id", "w2"}, {"phone", "+15005550016"}},
+          {{"id", "w3"}, {"phone", "+254712345003"}, {"email", "w3@example.com"}}});
+  std::map<std::string, json> by_channel;
+  for (const std::string channel : {"whatsapp", "email", "push"}) {
+    const std::string id = create("Hi {first_name|there}", channel);
+    ASSERT_EQ(post("/v1/broadcasts/" + id + "/send", {{"customer_ids", {"w1", "w2", "w3"}}}).status, 202);
+    wait_settled(id);
+    for (const json& m : messages(id)) by_channel[channel][m["customer_id"].get<std::string>()] = m;
+    const json ledger = sandbox_->get("/sandbox/ledger/" + id).body;
+    std::set<std::string> services;
+    for (const json& e : ledger["side_effects"]) services.insert(e["service"].get<std::string>());
+    EXPECT_EQ(services.size(), 1u) << channel << ": " << ledger.dump();
+  }
+  const json& w2 = by_channel["whatsapp"]["w2"];
+  EXPECT_EQ(w2["status"], "failed");
+  EXPECT_EQ(w2["retry_count"], 1);
+  EXPECT_NE(w2["last_error"].get<std::string>().find("63016"), std::string::npos) << w2;
+  EXPECT_EQ(by_channel["whatsapp"]["w1"]["status"], "sent");
+  EXPECT_EQ(by_channel["email"]["w1"]["status"], "sent");
+  EXPECT_EQ(by_channel["email"]["w2"]["status"], "skipped");
+  EXPECT_EQ(by_channel["email"]["w2"]["last_error"], "no email address");
+  for (const std::string c : {"w1", "w2", "w3"}) EXPECT_EQ(by_channel["push"][c]["status"], "sent") << c;
+}
+
 TEST_F(BroadcastApiTest, PagesHaveNoDuplicateOrGapWhileRowsAreInserted) {
   json first = json::array();
   for (int i = 0; i < 50; ++i) first.push_back({{"id", "a" + std::to_string(i)}, {"phone", phone_of(i)}});
