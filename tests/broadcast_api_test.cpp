@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <ctime>
 #include <functional>
 #include <map>
 #include <set>
@@ -352,6 +353,26 @@ TEST_F(BroadcastApiTest, EachChannelReachesItsGatewayAndNamesItsRefusals) {
   EXPECT_EQ(by_channel["email"]["w2"]["status"], "skipped");
   EXPECT_EQ(by_channel["email"]["w2"]["last_error"], "no email address");
   for (const std::string c : {"w1", "w2", "w3"}) EXPECT_EQ(by_channel["push"][c]["status"], "sent") << c;
+}
+
+// A scheduled broadcast's send is accepted at once and waits for its time.
+TEST_F(BroadcastApiTest, AScheduledSendWaitsForItsTime) {
+  import({{{"id", "c1"}, {"phone", "+254712345001"}}});
+  const auto at = std::chrono::system_clock::now() + std::chrono::milliseconds(1500);
+  const std::time_t t = std::chrono::system_clock::to_time_t(at);
+  char when[32];
+  std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  HttpReply created = post("/v1/broadcasts", {{"name", "later"}, {"channel", "sms"},
+                                              {"base_template", "Hi"}, {"scheduled_at", when}});
+  ASSERT_EQ(created.status, 201) << created.raw;
+  EXPECT_EQ(created.body["status"], "scheduled");
+  const std::string id = created.body["id"];
+  HttpReply sent = post("/v1/broadcasts/" + id + "/send", {{"customer_ids", {"c1"}}});
+  ASSERT_EQ(sent.status, 202) << sent.raw;
+  EXPECT_EQ(sent.body["status"], "scheduled");
+  EXPECT_EQ(client_->get("/v1/broadcasts/" + id).body["stats"]["total"], 0);  // not yet drawn
+  EXPECT_EQ(wait_settled(id)["stats"]["sent"], 1);
+  EXPECT_GE(std::chrono::system_clock::now(), std::chrono::system_clock::from_time_t(t));
 }
 
 TEST_F(BroadcastApiTest, PagesHaveNoDuplicateOrGapWhileRowsAreInserted) {
