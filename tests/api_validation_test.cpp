@@ -173,7 +173,7 @@ TEST_F(ApiValidationTest, StartCampaignRejectsInvalidFieldsWith422) {
 TEST_F(ApiValidationTest, StartCampaignRejectsOversizedBodyWith413) {
   const std::size_t before = workflow_count();
   json in = sample_campaign();
-  in["target_audience"] = std::string((1u << 20) + 1024, 'a');
+  in["target_audience"] = std::string((4u << 20) + 1024, 'a');  // over the 4 MiB body limit
   HttpReply r = c().post("/v1/campaigns", in);
   expect_problem(r, 413, "oversized body");
   EXPECT_EQ(workflow_count(), before);

@@ -166,7 +166,8 @@ TEST_F(CampaignBroadcastTest, AnSmsCampaignToFiftyCustomersSendsTheGeneratedCont
     recipients.insert(e.value("recipient", ""));
   }
   EXPECT_EQ(recipients.size(), 50u);
-  for (const json& e : app_->sandbox()->ledger_for(id)["side_effects"])
+  const json campaign_ledger = app_->sandbox()->ledger_for(id);  // alive for the loop
+  for (const json& e : campaign_ledger["side_effects"])
     EXPECT_NE(e["service"], "twilio") << e.dump();
   // Sent once: a send of it through the API is a conflict.
   EXPECT_EQ(post("/v1/broadcasts/" + bc + "/send", {{"customer_ids", ids}}).status, 409);

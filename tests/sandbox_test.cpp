@@ -401,7 +401,8 @@ TEST_F(SandboxTest, FaultWithRecipientsOnlyHitsMessagesToThem) {
   EXPECT_EQ(summary["faults_injected"], 4);
   EXPECT_EQ(summary["side_effects"], 4);
   // The ledger names each message's recipient.
-  for (const json& e : sb.sandbox().ledger_for("b")["side_effects"]) {
+  const json campaign_ledger = sb.sandbox().ledger_for("b");  // alive for the loop
+  for (const json& e : campaign_ledger["side_effects"]) {
     if (e["step"] == "mail-8") {
       EXPECT_EQ(e["recipient"], "cust-8@example.com");
     }
