@@ -54,8 +54,6 @@ KeyParts parse_key(std::string_view key) {
 
 bool is_2xx(int status) { return status >= 200 && status < 300; }
 
-// A by_key slot reserved for a request still being answered.
-constexpr std::size_t kNoEntry = static_cast<std::size_t>(-1);
 
 bool fault_matches(const Fault& f, std::string_view method, std::string_view path,
                    const std::string& workflow_id) {
@@ -69,19 +67,13 @@ bool fault_matches(const Fault& f, std::string_view method, std::string_view pat
   return true;
 }
 
-// Counts a request that carries `key` (none without one). REQUIRES: s.mu held.
-Sandbox::State::KeyAttempts* count_attempt(Sandbox::State& s, const std::string& key) {
+// The record of `key`, its request counted (none without a key). REQUIRES:
+// s.mu held.
+Sandbox::State::KeyRecord* count_attempt(Sandbox::State& s, const std::string& key) {
   if (key.empty()) return nullptr;
-  auto it = s.attempts.find(key);
-  if (it == s.attempts.end()) {
-    if (s.attempts.size() >= Sandbox::State::kMaxAttemptKeys) {
-      ++s.attempts_untracked;
-      return nullptr;
-    }
-    it = s.attempts.emplace(key, Sandbox::State::KeyAttempts{}).first;
-  }
-  ++it->second.attempts;
-  return &it->second;
+  Sandbox::State::KeyRecord& record = s.by_key[key];
+  ++record.counts.attempts;
+  return &record;
 }
 
 Response injected_response(int status, int retry_after_s, std::string_view detail) {
@@ -230,7 +222,7 @@ void Sandbox::handle(Request req, Responder respond) {
   bool drop = false;
   {
     std::lock_guard lock(s.mu);
-    Sandbox::State::KeyAttempts* tally = count_attempt(s, key);
+    Sandbox::State::KeyRecord* record = count_attempt(s, key);
     bool replayed = false;
     bool applied = false;
     if (denied) {
@@ -274,16 +266,14 @@ void Sandbox::handle(Request req, Responder respond) {
       answered = true;
     }
 
-    // Replay of an already applied key. A new key gets its ledger slot now
-    // (one hash lookup instead of a find and a later insert); the slot is
-    // filled when the answer is ledgered and removed otherwise.
+    // Replay of an already applied key; a key not applied yet gets its
+    // ledger entry when the answer is ledgered.
     std::size_t* key_slot = nullptr;
-    if (!answered && !key.empty()) {
-      auto [it, fresh_key] = s.by_key.try_emplace(key, kNoEntry);
-      if (fresh_key) {
-        key_slot = &it->second;  // node-based map: stays valid across rehashes
+    if (!answered && record) {
+      if (record->entry == Sandbox::State::kNoEntry) {
+        key_slot = &record->entry;  // node-based map: stays valid across rehashes
       } else {
-        LedgerEntry& e = s.ledger[it->second];
+        LedgerEntry& e = s.ledger[record->entry];
         if (e.method != req.method || e.path != path) {
           // Like Stripe: a key belongs to one request; reuse elsewhere is a bug.
           resp = problem(422, "Idempotency-Key '" + key + "' was already used for " + e.method +
@@ -298,16 +288,6 @@ void Sandbox::handle(Request req, Responder respond) {
         answered = true;
       }
     }
-    // Removes the reserved slot unless the answer was ledgered (also when a
-    // handler throws).
-    struct SlotGuard {
-      Sandbox::State& s;
-      const std::string& key;
-      std::size_t*& slot;
-      ~SlotGuard() {
-        if (slot && *slot == kNoEntry) s.by_key.erase(key);
-      }
-    } slot_guard{s, key, key_slot};
 
     if (!answered) {
       if (bad_body) {
@@ -350,9 +330,9 @@ void Sandbox::handle(Request req, Responder respond) {
         }
       }
     }
-    if (tally && !drop) {
-      if (applied) ++tally->successes;
-      if (replayed) ++tally->replays;
+    if (record && !drop) {
+      if (applied) ++record->counts.successes;
+      if (replayed) ++record->counts.replays;
     }
   }
   respond_after(io_, delay, std::move(respond), std::move(resp), drop);

@@ -96,7 +96,7 @@
 //                                      most 1), replays: 2xx replays. An unseen
 //                                      key reads zeros. At most 1,048,576 keys
 //                                      are counted until reset; without ?key:
-//                                      {"keys","keys_limit","untracked_requests"}
+//                                      {"keys"}: how many keys were seen
 //   POST   /sandbox/faults            {"path_prefix","method"?,"status"(503; 0 =
 //                                      latency only),"rate"(1.0),"latency_ms",
 //                                      "workflow_ids"?,"retry_after_s"?,"count"?,

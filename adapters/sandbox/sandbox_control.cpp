@@ -172,7 +172,7 @@ json workflow_counts_locked(const Sandbox::State& s, const std::string& workflow
 
 json attempts_locked(const Sandbox::State& s, const std::string& key) {
   Sandbox::State::KeyAttempts a;
-  if (auto it = s.attempts.find(key); it != s.attempts.end()) a = it->second;
+  if (auto it = s.by_key.find(key); it != s.by_key.end()) a = it->second.counts;
   return {{"key", key},
           {"attempts", a.attempts},
           {"successes", a.successes},
@@ -278,9 +278,7 @@ Response control(Sandbox::State& s, const Request& req, const std::vector<std::s
       if (key->empty()) return problem(400, "key must be a non-empty Idempotency-Key");
       return json_response(200, attempts_locked(s, *key));
     }
-    return json_response(200, {{"keys", s.attempts.size()},
-                               {"keys_limit", Sandbox::State::kMaxAttemptKeys},
-                               {"untracked_requests", s.attempts_untracked}});
+    return json_response(200, {{"keys", s.by_key.size()}});
   }
   if (what == "opt-outs") return twilio_opt_outs_control(s, req, seg);
   if (what == "reset" && seg.size() == 2) {

@@ -11,8 +11,6 @@ void Sandbox::State::clear() {
   effects = compensations = replays = faults_injected = workflows = 0;
   faults.clear();
   next_fault_id = 1;
-  attempts.clear();
-  attempts_untracked = 0;
   id_counter = 0;
   memories.clear();
   figma_assets.clear();

@@ -126,7 +126,20 @@ struct Sandbox::State {
   // The ledger. A deque: entries (each with its cached answer) never move as
   // it grows, where a vector re-moved all of them at every doubling.
   std::deque<LedgerEntry> ledger;
-  std::unordered_map<std::string, std::size_t> by_key;
+  // Every Idempotency-Key a fake-service request carried: its ledger entry
+  // once a 2xx answer applied it, and how its requests were answered (GET
+  // /sandbox/attempts). One table, so a request costs one lookup.
+  struct KeyAttempts {
+    uint32_t attempts = 0;   // requests, whatever their answer
+    uint32_t successes = 0;  // 2xx answers that applied the side effect
+    uint32_t replays = 0;    // 2xx answers replayed from the ledger
+  };
+  static constexpr std::size_t kNoEntry = static_cast<std::size_t>(-1);
+  struct KeyRecord {
+    std::size_t entry = kNoEntry;  // index in `ledger`, kNoEntry until applied
+    KeyAttempts counts;
+  };
+  std::unordered_map<std::string, KeyRecord> by_key;
   std::unordered_map<std::string, std::vector<std::size_t>> by_workflow;
   uint64_t effects = 0;
   uint64_t compensations = 0;
@@ -138,17 +151,6 @@ struct Sandbox::State {
   std::vector<Fault> faults;
   uint64_t next_fault_id = 1;
 
-  // Every fake-service request that carried an Idempotency-Key, by key
-  // (GET /sandbox/attempts): at most kMaxAttemptKeys keys, requests with a
-  // further new key are only counted in attempts_untracked.
-  struct KeyAttempts {
-    uint32_t attempts = 0;   // requests, whatever their answer
-    uint32_t successes = 0;  // 2xx answers that applied the side effect
-    uint32_t replays = 0;    // 2xx answers replayed from the ledger
-  };
-  static constexpr std::size_t kMaxAttemptKeys = std::size_t{1} << 20;
-  std::unordered_map<std::string, KeyAttempts> attempts;
-  uint64_t attempts_untracked = 0;
 
   // Stored objects of the fake services.
   uint64_t id_counter = 0;
