@@ -243,6 +243,10 @@ class RecipientGate {
   // The user no longer takes messages on `channel` (e.g. the gateway said so).
   virtual void opt_out(const std::string& user, const std::string& channel,
                        GateCallback done) = 0;
+  // A hint that the sender is done with `user` for now: its actor may leave
+  // memory at once instead of after its idle time (a broadcast touches
+  // each of a million users once).
+  virtual void done_with(const std::string& user) { (void)user; }
   // Synchronous: the actor's state as it is in memory. When pending,
   // *reservation_id is set to the pending reservation.
   virtual MessageState message_state(const std::string& user, const std::string& message_id,

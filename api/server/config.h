@@ -55,8 +55,9 @@ struct AppConfig {
   std::string public_url;
   // Entities (user actors) kept in memory at most (config
   // entity_max_resident): past it the least recently used leave, as do
-  // those idle for 5 s; they are read back when needed.
-  std::size_t entity_max_resident = 20'000;
+  // those idle for 5 s, and those a broadcast is done with at the next
+  // sweep; they are read back when needed.
+  std::size_t entity_max_resident = 200'000;
   // Inbound connections the REST API holds at once (config max_connections,
   // env ORCH_MAX_CONNECTIONS); 0 derives it from the file limit (see
   // http::default_max_connections). Past it, see http::ServerLimits.

@@ -138,6 +138,14 @@ void EntityEngine::touch(Entity& e) {
   recent_.splice(recent_.end(), recent_, e.recent);
 }
 
+void EntityEngine::done_with(std::string_view kind, const std::string& key) {
+  auto it = resident_.find(std::string(kind) + ":" + key);
+  if (it == resident_.end()) return;
+  Entity& e = *it->second;
+  e.last_used_ms = 0;  // idle since forever: the sweep takes it
+  recent_.splice(recent_.begin(), recent_, e.recent);
+}
+
 void EntityEngine::evict_idle() {
   const TimeMs now = clock_.now_ms();
   std::size_t evicted = 0;

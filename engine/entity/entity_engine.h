@@ -95,6 +95,11 @@ class EntityEngine {
   Status list(std::string_view kind, std::size_t offset, std::size_t limit,
               std::vector<std::string>* keys, std::size_t* total);
 
+  // A hint that `kind:key` will not be needed soon (a broadcast is done
+  // with the customer): it leaves memory at the next sweep unless it is used
+  // again first, instead of after idle_after_ms. Nothing if not resident.
+  void done_with(std::string_view kind, const std::string& key);
+
   std::size_t resident_count() const { return resident_.size(); }
 
  private:

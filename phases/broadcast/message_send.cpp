@@ -51,7 +51,11 @@ class MessageSend : public std::enable_shared_from_this<MessageSend> {
   void send(const std::string& reservation_id);
   void on_sent(const std::string& reservation_id, ServiceResult r);
   void opt_out(const ServiceResult& r);
-  void finish(ItemOutcome outcome) { done_(std::move(outcome)); }
+  void finish(ItemOutcome outcome) {
+    // Settled, or backing off for a while: the actor need not stay in memory.
+    job_.gate->done_with(customer_);
+    done_(std::move(outcome));
+  }
   std::string detail_with(const char* field, const json& value) {
     detail_[field] = value;
     return detail_.dump();

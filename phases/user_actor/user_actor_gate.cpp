@@ -63,4 +63,6 @@ MessageState UserActorGate::message_state(const std::string& user, const std::st
   return MessageState::pending;
 }
 
+void UserActorGate::done_with(const std::string& user) { entities_.done_with(kKind, user); }
+
 }  // namespace orch::phases::user_actor

@@ -29,6 +29,7 @@ class UserActorGate final : public RecipientGate {
   void opt_out(const std::string& user, const std::string& channel, GateCallback done) override;
   MessageState message_state(const std::string& user, const std::string& message_id,
                              std::string* reservation_id) override;
+  void done_with(const std::string& user) override;
 
  private:
   void call(const std::string& user, const char* handler, nlohmann::json request,
