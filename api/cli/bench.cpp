@@ -80,8 +80,11 @@ int run_bench(const std::vector<std::string>& args) {
     if (!ok) return bench_usage();
   }
   if (broadcasting) {
-    if (std::find(args.begin(), args.end(), "--concurrency") != args.end())
-      broadcast.concurrency = o.concurrency;
+    // 512 messages in flight in all unless told: more only grows the
+    // connection pool (10 x 512 held ~550 MiB and slowed other requests).
+    broadcast.concurrency = std::find(args.begin(), args.end(), "--concurrency") != args.end()
+                                ? o.concurrency
+                                : std::max(32, 512 / broadcast.broadcasts);
     broadcast.latency_ms = o.latency_ms;
     broadcast.keep = o.keep;
     return run_broadcast_bench(broadcast);

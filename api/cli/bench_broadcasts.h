@@ -14,8 +14,8 @@
 //                      [--concurrency C] [--keep]
 //
 // --concurrency: the server's broadcast_concurrency (messages of one
-// broadcast in flight; default 512), with the messaging service's bulkhead
-// set to twice the whole in flight.
+// broadcast in flight; default 512 / K, at least 32), with the messaging
+// service's bulkhead set to twice the whole in flight.
 #pragma once
 
 namespace orch::api {
