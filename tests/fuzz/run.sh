@@ -9,7 +9,7 @@
 #   ORCH_FUZZ_RUNS=5000000 tests/fuzz/run.sh
 #   build-fuzz/fuzz/http_request_fuzzer <input>   # replay one input
 #
-# The two targets run side by side (one core each). New inputs libFuzzer
+# The targets run two at a time (one core each). New inputs libFuzzer
 # finds stay in the build directory; the seed corpus is never written.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -23,7 +23,7 @@ launcher=()
 if command -v ccache > /dev/null; then launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache); fi
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
   -DORCH_FUZZ=ON -DORCH_BUILD_TESTS=OFF "${launcher[@]}" > /dev/null
-cmake --build "$build" -j2 --target http_request_fuzzer campaign_input_fuzzer
+cmake --build "$build" -j2 --target http_request_fuzzer campaign_input_fuzzer audience_fuzzer
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
@@ -38,19 +38,25 @@ run() {
     "$work/corpus" "tests/fuzz/corpus/$target" > "$work/log" 2>&1
 }
 
-# The HTTP inputs reach past the read buffer (24 KiB) with room to spare.
-run http_request_fuzzer 40960 & http_pid=$!
-run campaign_input_fuzzer 8192 & json_pid=$!
+# report NAME PID: waits for the run and says how it went.
 status=0
-for target in http_request_fuzzer:$http_pid campaign_input_fuzzer:$json_pid; do
-  name=${target%%:*}
-  if wait "${target##*:}"; then
+report() {
+  local name=$1 pid=$2
+  if wait "$pid"; then
     echo "$name: $(grep -E '^Done [0-9]+ runs' "$build/fuzz/$name.out/log")"
   else
     status=1
-    echo "$name FAILED; the end of $build/fuzz/$name/log:"
+    echo "$name FAILED; the end of $build/fuzz/$name.out/log:"
     tail -n 40 "$build/fuzz/$name.out/log"
     ls "$build/fuzz/$name.out/" | grep -E '^(crash|leak|timeout|oom)-' || true
   fi
-done
+}
+
+# The HTTP inputs reach past the read buffer (24 KiB) with room to spare.
+run http_request_fuzzer 40960 & http_pid=$!
+run campaign_input_fuzzer 8192 & json_pid=$!
+report campaign_input_fuzzer "$json_pid"
+run audience_fuzzer 8192 & audience_pid=$!
+report http_request_fuzzer "$http_pid"
+report audience_fuzzer "$audience_pid"
 exit $status
