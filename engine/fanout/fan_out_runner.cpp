@@ -133,10 +133,7 @@ FanOutProgress FanOutRunner::progress(const std::string& fan_out) {
   FanOutProgress p;
   Status s = journal_.store().fan_outs().fan_out_counts(fan_out, &p.counts);
   (void)s;  // an unreadable store shows no counts; the run itself reports the error
-  if (auto it = runs_.find(fan_out); it != runs_.end()) {
-    p.running = true;
-    p.in_flight = it->second->in_flight;
-  }
+  if (auto it = runs_.find(fan_out); it != runs_.end()) p.in_flight = it->second->in_flight;
   return p;
 }
 

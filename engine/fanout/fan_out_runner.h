@@ -94,7 +94,6 @@ using ItemWork = std::function<void(const FanOutItem& item, int attempt,
 struct FanOutProgress {
   std::map<std::string, std::uint64_t> counts;  // durable counts by status
   std::size_t in_flight = 0;                    // attempts under way (counted as pending)
-  bool running = false;
 };
 
 class FanOutRunner {
@@ -120,7 +119,6 @@ class FanOutRunner {
   void run(const std::string& fan_out, const FanOutPolicy& policy, ItemWork work, Done done);
 
   FanOutProgress progress(const std::string& fan_out);
-  bool running(const std::string& fan_out) const { return runs_.count(fan_out) > 0; }
 
  private:
   struct Run;

@@ -31,18 +31,30 @@ std::string address_of(const json& customer, const std::string& channel) {
 
 }  // namespace
 
+namespace {
+
+// The broadcast a step's input names, or false after failing the step:
+// permanently when there is none, retryably when the store cannot say.
+bool load_for_step(Broadcasts& owner, const ActivityRequest& r, Broadcast* out,
+                   const ActivityDone& done) {
+  const std::string id = r.input.value("broadcast_id", "");
+  Status error;
+  if (owner.load(id, out, &error)) return true;
+  done(error ? failed(ActivityOutcomeKind::permanent, "no broadcast " + id)
+             : failed(ActivityOutcomeKind::retryable, error.message()));
+  return false;
+}
+
+}  // namespace
+
 // The audience step: one item per customer, added a chunk at a time.
 class Broadcasts::Audience final : public engine::Activity {
  public:
   explicit Audience(Broadcasts& owner) : owner_(owner) {}
 
   void run(const ActivityRequest& r, ActivityDone done) override {
-    const std::string id = r.input.value("broadcast_id", "");
-    Status error;
     Broadcast b;
-    if (!owner_.load(id, &b, &error))
-      return done(failed(error ? ActivityOutcomeKind::permanent : ActivityOutcomeKind::retryable,
-                         error ? "no broadcast " + id : error.message()));
+    if (!load_for_step(owner_, r, &b, done)) return;
     draw(std::move(b), r.input, r.input.value("round", 0), std::move(done));
   }
 
@@ -163,12 +175,8 @@ class Broadcasts::Messages final : public engine::Activity {
   explicit Messages(Broadcasts& owner) : owner_(owner) {}
 
   void run(const ActivityRequest& r, ActivityDone done) override {
-    const std::string id = r.input.value("broadcast_id", "");
-    Status error;
     Broadcast b;
-    if (!owner_.load(id, &b, &error))
-      return done(failed(error ? ActivityOutcomeKind::permanent : ActivityOutcomeKind::retryable,
-                         error ? "no broadcast " + id : error.message()));
+    if (!load_for_step(owner_, r, &b, done)) return;
     send(b, r.input.value("round", 0), std::move(done));
   }
 

@@ -33,16 +33,15 @@ std::string query_escape(const std::string& value) {
 // What one message needs after send_message() returns.
 class MessageSend : public std::enable_shared_from_this<MessageSend> {
  public:
-  MessageSend(const SendJob& job, const engine::FanOutItem& item, int attempt,
+  // `detail`: the item's detail, parsed (an object).
+  MessageSend(const SendJob& job, const engine::FanOutItem& item, json detail, int attempt,
               std::function<void(ItemOutcome)> done)
       : job_(job),
         customer_(item.key),
         key_(message_key(job.broadcast_id, item.key)),
         attempt_(attempt),
-        detail_(json::parse(item.detail, nullptr, false)),
-        done_(std::move(done)) {
-    if (!detail_.is_object()) detail_ = json::object();
-  }
+        detail_(std::move(detail)),
+        done_(std::move(done)) {}
 
   void begin();
 
@@ -171,11 +170,11 @@ std::string message_key(const std::string& broadcast_id, const std::string& cust
 
 void send_message(const SendJob& job, const engine::FanOutItem& item, int attempt,
                   std::function<void(ItemOutcome)> done) {
-  const json detail = json::parse(item.detail, nullptr, false);
+  json detail = json::parse(item.detail, nullptr, false);
   if (!detail.is_object() || detail.value("to", "").empty())
     return done(ItemOutcome::finished(
         "skipped", {}, job.channel == "email" ? "no email address" : "no address for " + job.channel));
-  std::make_shared<MessageSend>(job, item, attempt, std::move(done))->begin();
+  std::make_shared<MessageSend>(job, item, std::move(detail), attempt, std::move(done))->begin();
 }
 
 }  // namespace orch::phases::broadcast
