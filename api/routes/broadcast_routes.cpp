@@ -212,6 +212,18 @@ bool read_audience(ApiContext& ctx, const Call& c, const json& body, json* input
   return true;
 }
 
+// Whether `key` is the Idempotency-Key of `b`'s latest send.
+bool repeats_latest_send(const bc::Broadcast& b, const std::string& key) {
+  return !key.empty() && b.sends > 0 && b.send_key == key;
+}
+
+// What a repeat of `b`'s latest send answers: what the send answered.
+json repeated_answer(const bc::Broadcast& b) {
+  return {{"campaign_id", b.id},
+          {"messages_queued", b.messages_queued},
+          {"status", b.status == "scheduled" ? "scheduled" : "sending"}};
+}
+
 // Starts send number b.sends (0 first) and answers 202 once the broadcast
 // records it.
 void start_send(ApiContext& ctx, const Call& c, bc::Broadcast b, json input, std::uint64_t queued,
@@ -234,10 +246,7 @@ void start_send(ApiContext& ctx, const Call& c, bc::Broadcast b, json input, std
       bc::Broadcast now;
       if (!ctx.broadcasts->load(b.id, &now, &error)) return respond(unavailable(r, error));
       if (now.sends > b.sends) {
-        if (!key.empty() && now.send_key == key)
-          return respond(ok_json(202, {{"campaign_id", now.id},
-                                       {"messages_queued", now.messages_queued},
-                                       {"status", now.status == "scheduled" ? "scheduled" : "sending"}}));
+        if (repeats_latest_send(now, key)) return respond(ok_json(202, repeated_answer(now)));
         return respond(problem(409, "wrong-state", "Conflict",
                                "broadcast " + now.id + " is already " + now.status,
                                std::string(r.path())));
@@ -264,10 +273,8 @@ void start_send(ApiContext& ctx, const Call& c, bc::Broadcast b, json input, std
 // A repeat of the latest send's key answers as it did; otherwise a
 // broadcast sending (or sent, for a first send) is a conflict.
 bool answered_repeat(const Call& c, const bc::Broadcast& b, const std::string& key) {
-  if (key.empty() || b.send_key != key || b.sends == 0) return false;
-  c.respond(ok_json(202, {{"campaign_id", b.id},
-                          {"messages_queued", b.messages_queued},
-                          {"status", b.status == "scheduled" ? "scheduled" : "sending"}}));
+  if (!repeats_latest_send(b, key)) return false;
+  c.respond(ok_json(202, repeated_answer(b)));
   return true;
 }
 
