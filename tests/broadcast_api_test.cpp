@@ -23,20 +23,6 @@ namespace {
 using nlohmann::json;
 const http::Headers kJson = {{"Content-Type", "application/json"}};
 
-bool eventually(const std::function<bool()>& done, std::chrono::seconds limit = std::chrono::seconds(60)) {
-  const auto until = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < until) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return done();
-}
-
-std::string phone_of(int i) {
-  std::string digits = std::to_string(i);
-  return "+2547" + std::string(8 - digits.size(), '0') + digits;
-}
-
 class BroadcastApiTest : public AppTest {
  protected:
   HttpReply post(const std::string& target, const json& body, http::Headers headers = {}) {
@@ -57,10 +43,13 @@ class BroadcastApiTest : public AppTest {
   }
   json wait_settled(const std::string& id) {
     json b;
-    EXPECT_TRUE(eventually([&] {
-      b = client_->get("/v1/broadcasts/" + id).body;
-      return b["status"] == "sent" || b["status"] == "failed";
-    })) << b.dump();
+    EXPECT_TRUE(eventually(
+        [&] {
+          b = client_->get("/v1/broadcasts/" + id).body;
+          return b["status"] == "sent" || b["status"] == "failed";
+        },
+        std::chrono::seconds(60)))
+        << b.dump();
     return b;
   }
   // Every message record of the broadcast, page by page.
@@ -169,7 +158,7 @@ TEST_F(BroadcastApiTest, ACsvImportReportsEveryRowAndABadRowChangesNothing) {
 TEST_F(BroadcastApiTest, TenThousandCustomersWithEveryFieldImportInOneRequest) {
   json batch = json::array();
   for (int i = 0; i < 10'000; ++i)
-    batch.push_back({{"id", "customer-" + std::to_string(i)}, {"phone", phone_of(i)},
+    batch.push_back({{"id", "customer-" + std::to_string(i)}, {"phone", test_phone(i)},
                      {"first_name", "Firstname"}, {"last_name", "Lastname-" + std::to_string(i)},
                      {"location", "Nairobi"}, {"preferred_product", "Running Shoes"},
                      {"email", "customer" + std::to_string(i) + "@example.com"},
@@ -185,7 +174,7 @@ TEST_F(BroadcastApiTest, TenThousandCustomersWithEveryFieldImportInOneRequest) {
 TEST_F(BroadcastApiTest, EveryMessageOfAThousandIsAccountedForAndRetryResendsOnlyTheFailed) {
   json customers = json::array();
   for (int i = 0; i < 1000; ++i) {
-    json c = {{"id", "c" + std::to_string(i)}, {"phone", phone_of(i)}};
+    json c = {{"id", "c" + std::to_string(i)}, {"phone", test_phone(i)}};
     if (i % 3 == 0) c["first_name"] = "Name" + std::to_string(i);
     if (i < 10) c["phone"] = "+15005550001";  // Twilio: not a valid number (21211)
     customers.push_back(std::move(c));
@@ -198,7 +187,7 @@ TEST_F(BroadcastApiTest, EveryMessageOfAThousandIsAccountedForAndRetryResendsOnl
   // The seed's mock sender: 8 % of first attempts fail; and five numbers
   // whose carrier is down for good.
   json down = json::array();
-  for (int i = 20; i < 25; ++i) down.push_back(phone_of(i));
+  for (int i = 20; i < 25; ++i) down.push_back(test_phone(i));
   inject({{"path_prefix", "/2010-04-01/"}, {"status", 503}, {"recipients", down}});
   inject({{"path_prefix", "/2010-04-01/"}, {"status", 503}, {"rate", 0.08},
           {"first_attempt_only", true}});
@@ -377,7 +366,7 @@ TEST_F(BroadcastApiTest, AScheduledSendWaitsForItsTime) {
 
 TEST_F(BroadcastApiTest, PagesHaveNoDuplicateOrGapWhileRowsAreInserted) {
   json first = json::array();
-  for (int i = 0; i < 50; ++i) first.push_back({{"id", "a" + std::to_string(i)}, {"phone", phone_of(i)}});
+  for (int i = 0; i < 50; ++i) first.push_back({{"id", "a" + std::to_string(i)}, {"phone", test_phone(i)}});
   import(first);
   std::set<std::string> listed;
   std::string cursor;
@@ -387,7 +376,7 @@ TEST_F(BroadcastApiTest, PagesHaveNoDuplicateOrGapWhileRowsAreInserted) {
     ASSERT_EQ(r.status, 200) << r.raw;
     for (const json& c : r.body["data"]) EXPECT_TRUE(listed.insert(c["id"]).second) << c["id"];
     // Between pages, new customers arrive (they are newer: not on later pages).
-    import({{{"id", "n" + std::to_string(inserted)}, {"phone", phone_of(500 + inserted)}}});
+    import({{{"id", "n" + std::to_string(inserted)}, {"phone", test_phone(500 + inserted)}}});
     ++inserted;
     if (!r.body["pagination"].contains("next_cursor")) break;
     cursor = r.body["pagination"]["next_cursor"];

@@ -25,21 +25,6 @@ namespace {
 using nlohmann::json;
 const http::Headers kJson = {{"Content-Type", "application/json"}};
 
-bool eventually(const std::function<bool()>& done,
-                std::chrono::seconds limit = std::chrono::seconds(30)) {
-  const auto until = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < until) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return done();
-}
-
-std::string phone_of(int i) {
-  std::string digits = std::to_string(i);
-  return "+2547" + std::string(8 - digits.size(), '0') + digits;
-}
-
 std::string customer_id(int i) { return "cust" + std::to_string(i); }
 
 json audience_campaign(const std::string& name, const json& channels, const json& audience) {
@@ -63,12 +48,12 @@ class CampaignBroadcastTest : public AppTest {
     headers.insert(headers.end(), kJson.begin(), kJson.end());
     return client_->call("POST", target, body.dump(), headers);
   }
-  // Customers 0..n-1 (phone_of(i), every other one with a first name), in
+  // Customers 0..n-1 (test_phone(i), every other one with a first name), in
   // `location` when given; their ids.
   json import(int from, int n, const std::string& location = "") {
     json customers = json::array(), ids = json::array();
     for (int i = from; i < from + n; ++i) {
-      json c = {{"id", customer_id(i)}, {"phone", phone_of(i)}};
+      json c = {{"id", customer_id(i)}, {"phone", test_phone(i)}};
       if (i % 2 == 0) c["first_name"] = "Name" + std::to_string(i);
       if (!location.empty()) c["location"] = location;
       customers.push_back(std::move(c));
@@ -353,7 +338,7 @@ TEST(CampaignBroadcastRestartTest, ARestartMidBroadcastResumesItAndSendsNothingT
   constexpr int kCustomers = 8;
   json customers = json::array(), ids = json::array();
   for (int i = 0; i < kCustomers; ++i) {
-    customers.push_back({{"id", customer_id(i)}, {"phone", phone_of(i)}});
+    customers.push_back({{"id", customer_id(i)}, {"phone", test_phone(i)}});
     ids.push_back(customer_id(i));
   }
   std::string id, bc;

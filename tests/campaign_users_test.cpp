@@ -37,15 +37,6 @@ void approve(ApiClient& client, const std::string& id) {
 }
 
 // Polls `done` every 10 ms for up to 10 s.
-bool eventually(const std::function<bool()>& done) {
-  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (std::chrono::steady_clock::now() < until) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return done();
-}
-
 // The campaign's Twilio sends in the sandbox's ledger, by recipient.
 std::map<std::string, int> twilio_sends(const json& ledger) {
   std::map<std::string, int> out;
@@ -278,8 +269,9 @@ TEST(CampaignUsersRestartTest, ARestartMidDistributionSendsNothingTwice) {
         n += client.get("/v1/users/" + u.get<std::string>()).body.value("total_messages_sent", 0);
       return n;
     };
-    ASSERT_TRUE(eventually([&] { return twilio_sends(sb.ledger_for(id)).size() == 8; }));
-    ASSERT_TRUE(eventually([&] { return committed() == 5; }));
+    ASSERT_TRUE(eventually([&] { return twilio_sends(sb.ledger_for(id)).size() == 8; },
+                           std::chrono::seconds(10)));
+    ASSERT_TRUE(eventually([&] { return committed() == 5; }, std::chrono::seconds(10)));
   }  // stops with three answers in flight
 
   api::OrchestratorApp second(config);

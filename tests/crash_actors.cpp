@@ -5,7 +5,7 @@
 #include <thread>
 #include <vector>
 
-#include "adapters/http/blocking_http.h"
+#include "tests/crash_calls.h"
 
 namespace orch::testing {
 
@@ -16,16 +16,8 @@ ActorDriver::ActorDriver(std::string api_url, ActorLoad load)
 
 std::pair<int, json> ActorDriver::call(const std::string& method, const std::string& target,
                                        const json& body) {
-  thread_local http::BlockingHttp client{http::direct_connection()};
-  for (int attempt = 0; attempt < 3000; ++attempt) {
-    auto r = client.call(api_url_, method, target, body.is_null() ? "" : body.dump(),
-                         {{"Content-Type", "application/json"}}, std::chrono::seconds(10));
-    if (r.ok() && r.response.status < 500)
-      return {r.response.status, json::parse(r.response.body, nullptr, false)};
-    ++retries_;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return {0, nullptr};
+  return call_until_answered(api_url_, method, target, body,
+                             {{"Content-Type", "application/json"}}, &retries_);
 }
 
 bool ActorDriver::configure() {

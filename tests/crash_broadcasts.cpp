@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "adapters/http/blocking_http.h"
+#include "tests/crash_calls.h"
 
 namespace orch::testing {
 
@@ -17,18 +18,9 @@ BroadcastDriver::BroadcastDriver(std::string api_url, std::string sandbox_url, B
 
 std::pair<int, json> BroadcastDriver::call(const std::string& method, const std::string& target,
                                            const json& body, const std::string& key) {
-  thread_local http::BlockingHttp client{http::direct_connection()};
   http::Headers headers = {{"Content-Type", "application/json"}};
   if (!key.empty()) headers.push_back({"Idempotency-Key", key});
-  for (int attempt = 0; attempt < 3000; ++attempt) {
-    auto r = client.call(api_url_, method, target, body.is_null() ? "" : body.dump(), headers,
-                         std::chrono::seconds(10));
-    if (r.ok() && r.response.status < 500)
-      return {r.response.status, json::parse(r.response.body, nullptr, false)};
-    ++retries_;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return {0, nullptr};
+  return call_until_answered(api_url_, method, target, body, headers, &retries_);
 }
 
 bool BroadcastDriver::configure() {

@@ -44,6 +44,7 @@
 #include "phases/campaign/campaign_input.h"
 #include "tests/crash_actors.h"
 #include "tests/crash_broadcasts.h"
+#include "tests/crash_calls.h"
 
 namespace {
 
@@ -203,15 +204,7 @@ class Harness {
   // restart). Returns the final status and body.
   std::pair<int, json> call(const std::string& method, const std::string& target,
                             const json& body = nullptr, http::Headers headers = {}) {
-    for (int attempt = 0; attempt < 3000; ++attempt) {
-      auto r = http_.call(api_url_, method, target, body.is_null() ? "" : body.dump(), headers,
-                          std::chrono::seconds(10));
-      if (r.ok() && r.response.status < 500)
-        return {r.response.status, json::parse(r.response.body, nullptr, false)};
-      ++retries_;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return {0, nullptr};
+    return orch::testing::call_until_answered(api_url_, method, target, body, headers, &retries_);
   }
 
   void plan_scenarios() {

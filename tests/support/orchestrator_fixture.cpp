@@ -101,6 +101,20 @@ api::AppConfig test_config(const std::filesystem::path& dir) {
   return config;
 }
 
+bool eventually(const std::function<bool()>& done, std::chrono::milliseconds limit) {
+  const auto until = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < until) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return done();
+}
+
+std::string test_phone(int i) {
+  const std::string digits = std::to_string(i);
+  return "+2547" + std::string(8 - digits.size(), '0') + digits;
+}
+
 std::string read_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   std::stringstream text;

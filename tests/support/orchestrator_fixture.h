@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -56,6 +57,15 @@ class ApiClient {
 };
 
 api::AppConfig test_config(const std::filesystem::path& dir);
+
+// Polls `done` every 10 ms until it holds or `limit` has passed; its last
+// answer (for waits on what servers do in the background).
+bool eventually(const std::function<bool()>& done,
+                std::chrono::milliseconds limit = std::chrono::seconds(30));
+
+// A distinct valid E.164 phone number for test customer `i` (+2547 and
+// eight digits).
+std::string test_phone(int i);
 
 // The whole file (empty if it cannot be read), bytes as they are.
 std::string read_file(const std::filesystem::path& path);
