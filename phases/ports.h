@@ -208,6 +208,16 @@ class MessageGateway {
                       const std::string& message_id, ServiceCallback done) = 0;
 };
 
+// Rewards (store credit): POST /v1/credits {"customer_id","amount","currency"}
+// with the Idempotency-Key header; a repeat of a key answers the first
+// credit again without paying twice. value: {"credit_id":str,"replayed":bool}
+class RewardsService {
+ public:
+  virtual ~RewardsService() = default;
+  virtual void credit(const CallContext& ctx, const std::string& customer_id, double amount,
+                      const std::string& currency, ServiceCallback done) = 0;
+};
+
 // The user actors (phases/user_actor/) as a campaign sees them. Every
 // message to a user is reserved first (the actor grants or denies it against
 // the user's caps and opt-outs), then committed once sent or released when

@@ -932,7 +932,7 @@ TEST(GitHubRateLimit, WaitsAsGitHubAsks) {
 
 TEST(AdapterConfigTest, PointingAtAndFromEnv) {
   AdapterConfig c = AdapterConfig::pointing_at("http://127.0.0.1:9");
-  EXPECT_EQ(c.services.size(), 12u);
+  EXPECT_EQ(c.services.size(), 13u);
   EXPECT_EQ(c.endpoint("github").setting("owner"), "acme");
   EXPECT_EQ(c.endpoint("github_pages").setting("repo"), "acme.github.io");
   EXPECT_EQ(c.endpoint("figma").setting("file_key"), "CAMPAIGN_TEMPLATES");
@@ -957,7 +957,7 @@ TEST(AdapterConfigTest, PointingAtAndFromEnv) {
   EXPECT_EQ(e.endpoint("notion").token, "sandbox-notion-token");
 
   AdapterConfig bare = AdapterConfig::from_env({});
-  EXPECT_EQ(bare.services.size(), 12u);
+  EXPECT_EQ(bare.services.size(), 13u);
   EXPECT_EQ(bare.endpoint("sendgrid").setting("from"), "campaigns@example.com");
   EXPECT_EQ(bare.endpoint("buffer").setting("profile_id"), "profile-1");
 }

@@ -35,7 +35,7 @@ TEST(OutageTest, OperatorsSeeAndSteerBreakersAndOpenMeansWait) {
   ApiClient client(app.base_url());
   HttpReply list = client.get("/v1/adapters");
   ASSERT_EQ(list.status, 200);
-  EXPECT_EQ(list.body["data"].size(), 12u);
+  EXPECT_EQ(list.body["data"].size(), 13u);
   EXPECT_EQ(adapter(client, "sendgrid")["breaker"]["state"], "closed");
 
   EXPECT_EQ(client.post("/v1/adapters/sendgrid/breaker", {{"state", "sideways"}}).status, 422);

@@ -8,9 +8,10 @@ namespace orch::adapters {
 
 namespace {
 
-const char* const kServices[] = {"notion",  "tool_service", "memory_gateway", "slm",
-                                 "figma",   "github",       "github_pages",   "slack",
-                                 "sendgrid", "buffer",      "grafana",        "messaging"};
+const char* const kServices[] = {"notion",   "tool_service", "memory_gateway", "slm",
+                                 "figma",    "github",       "github_pages",   "slack",
+                                 "sendgrid", "buffer",       "grafana",        "messaging",
+                                 "rewards"};
 
 std::string public_url(const std::string& service) {
   if (service == "notion") return "https://api.notion.com";
@@ -24,6 +25,7 @@ std::string public_url(const std::string& service) {
   if (service == "buffer") return "https://api.bufferapp.com";
   if (service == "grafana") return "http://grafana:3000";
   if (service == "messaging") return "https://api.twilio.com";
+  if (service == "rewards") return "http://rewards:8080";
   return {};
 }
 
@@ -120,6 +122,8 @@ AdapterConfig AdapterConfig::from_env(AdapterConfig defaults) {
   set_token("grafana", "GRAFANA_TOKEN");
   set_url("messaging", "MESSAGING_URL");
   set_token("messaging", "MESSAGING_TOKEN");
+  set_url("rewards", "REWARDS_URL");
+  set_token("rewards", "REWARDS_TOKEN");
 
   set_setting("slm", "model", "SLM_MODEL");
   set_setting("figma", "file_key", "FIGMA_FILE_KEY");

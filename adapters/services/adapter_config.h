@@ -1,7 +1,7 @@
 // Where each external service lives and how to authenticate to it.
 //
 // Service names: notion, tool_service, memory_gateway, slm, figma, github,
-// github_pages, slack, sendgrid, buffer, grafana, messaging.
+// github_pages, slack, sendgrid, buffer, grafana, messaging, rewards.
 //
 // `base_url` is "https://host[:port]" (or http://) optionally followed by a
 // path prefix; each adapter appends the real API's path (e.g.
@@ -33,13 +33,15 @@ struct AdapterConfig {
   const ServiceEndpoint& endpoint(const std::string& name) const;
 
   // Starts from `defaults` (a service missing there gets the real public API
-  // URL, or the documented in-cluster URL for tool_service, memory_gateway
-  // and slm, plus default_settings()), then lets the environment override:
+  // URL, or the documented in-cluster URL for tool_service, memory_gateway,
+  // slm and rewards, plus default_settings()), then lets the environment
+  // override:
   //   NOTION_URL NOTION_TOKEN TOOL_SERVICE_URL MEMORY_GATEWAY_URL
   //   SLM_URL (or SOMALLM_PROVIDER_URL) SLM_API_KEY FIGMA_URL FIGMA_ACCESS_TOKEN
   //   GITHUB_URL GITHUB_TOKEN (both also for github_pages) SLACK_URL
   //   SLACK_BOT_TOKEN SENDGRID_URL SENDGRID_API_KEY BUFFER_URL
   //   BUFFER_ACCESS_TOKEN GRAFANA_URL GRAFANA_TOKEN MESSAGING_URL MESSAGING_TOKEN
+  //   REWARDS_URL REWARDS_TOKEN
   // and these settings: SLM_MODEL FIGMA_FILE_KEY GITHUB_OWNER GITHUB_REPO
   //   GITHUB_PAGES_REPO SENDGRID_FROM SENDGRID_TO BUFFER_PROFILE_ID
   //   TWILIO_ACCOUNT_SID TWILIO_FROM FCM_PROJECT.

@@ -26,13 +26,14 @@ CampaignAdapters::CampaignAdapters(http::HttpTransport& transport, const Adapter
       sendgrid_(transport, endpoint_of(config, "sendgrid")),
       buffer_(transport, endpoint_of(config, "buffer")),
       grafana_(transport, endpoint_of(config, "grafana")),
-      messaging_(transport, endpoint_of(config, "messaging")) {}
+      messaging_(transport, endpoint_of(config, "messaging")),
+      rewards_(transport, endpoint_of(config, "rewards")) {}
 
 void CampaignAdapters::protect(ServiceGuards& guards, Scheduler scheduler,
                                observability::Metrics* metrics) {
-  ServiceAdapter* all[] = {&notion_, &tool_service_, &memory_,       &slm_,
-                           &figma_,  &github_,       &github_pages_, &slack_,
-                           &sendgrid_, &buffer_,     &grafana_};
+  ServiceAdapter* all[] = {&notion_,   &tool_service_, &memory_,       &slm_,
+                           &figma_,    &github_,       &github_pages_, &slack_,
+                           &sendgrid_, &buffer_,       &grafana_,      &rewards_};
   for (ServiceAdapter* a : all)
     if (ServiceGuard* g = guards.find(a->service_name())) a->protect(g, scheduler, metrics);
   if (ServiceGuard* g = guards.find("messaging")) messaging_.protect(g, scheduler, metrics);

@@ -16,6 +16,7 @@
 #include "adapters/services/messaging_adapter.h"
 #include "adapters/services/notion_adapter.h"
 #include "adapters/services/openai_adapter.h"
+#include "adapters/services/rewards_adapter.h"
 #include "adapters/services/sendgrid_adapter.h"
 #include "adapters/services/slack_adapter.h"
 #include "adapters/services/tool_service_adapter.h"
@@ -33,6 +34,7 @@ class CampaignAdapters {
   void protect(ServiceGuards& guards, Scheduler scheduler, observability::Metrics* metrics);
 
   // Non-owning pointers, all non-null, valid while this object lives.
+  // (Not every adapter is a campaign's: rewards() serves the triggers.)
   phases::CampaignServices services();
 
   NotionAdapter& notion() { return notion_; }
@@ -47,6 +49,7 @@ class CampaignAdapters {
   BufferAdapter& buffer() { return buffer_; }
   GrafanaAdapter& grafana() { return grafana_; }
   MessagingAdapter& messaging() { return messaging_; }
+  RewardsAdapter& rewards() { return rewards_; }
 
  private:
   NotionAdapter notion_;
@@ -61,6 +64,7 @@ class CampaignAdapters {
   BufferAdapter buffer_;
   GrafanaAdapter grafana_;
   MessagingAdapter messaging_;
+  RewardsAdapter rewards_;
 };
 
 }  // namespace orch::adapters
