@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <deque>
 #include <unordered_map>
+#include <unordered_set>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -26,6 +27,9 @@ struct FanOutRunner::Run {
   std::deque<FanOutItem> ready;  // read from the store (or due again), not started
   std::int64_t cursor = 0;       // the highest ordinal read so far
   bool exhausted = false;        // the last read found no more pending items
+  // Keys read and not yet durably settled (ready, in flight, backing off,
+  // or their outcome unwritten): a read from an earlier cursor skips them.
+  std::unordered_set<std::string> active;
   std::size_t in_flight = 0;
   std::unordered_map<std::string, FanOutItem> waiting;  // backing off, by key
   std::vector<FanOutUpdate> unwritten;
@@ -112,7 +116,13 @@ void FanOutRunner::requeue(const std::string& fan_out, const std::string& from,
 void FanOutRunner::run(const std::string& fan_out, const FanOutPolicy& policy, ItemWork work,
                        Done done) {
   if (auto it = runs_.find(fan_out); it != runs_.end()) {
-    it->second->done.push_back(std::move(done));
+    // Joining: items added or moved back to pending since the run started
+    // (a requeue moves them behind its cursor) are read from the start.
+    Run& r = *it->second;
+    r.done.push_back(std::move(done));
+    r.cursor = 0;
+    r.exhausted = false;
+    pump(r);
     return;
   }
   auto run = std::make_unique<Run>();
@@ -148,16 +158,19 @@ void FanOutRunner::pump(Run& run) {
 }
 
 void FanOutRunner::read_more(Run& run) {
-  std::vector<FanOutItem> items;
-  Status s = journal_.store().fan_outs().fan_out_items(
-      {run.id, kItemPending, run.cursor, run.policy.read_ahead}, &items);
-  if (!s) {
-    run.status = s;
-    return;
+  while (run.ready.empty() && !run.exhausted) {
+    std::vector<FanOutItem> items;
+    Status s = journal_.store().fan_outs().fan_out_items(
+        {run.id, kItemPending, run.cursor, run.policy.read_ahead}, &items);
+    if (!s) {
+      run.status = s;
+      return;
+    }
+    run.exhausted = items.size() < run.policy.read_ahead;
+    if (!items.empty()) run.cursor = items.back().ordinal;
+    for (FanOutItem& item : items)
+      if (run.active.insert(item.key).second) run.ready.push_back(std::move(item));
   }
-  run.exhausted = items.size() < run.policy.read_ahead;
-  if (!items.empty()) run.cursor = items.back().ordinal;
-  for (FanOutItem& item : items) run.ready.push_back(std::move(item));
 }
 
 void FanOutRunner::start_attempt(Run& run, FanOutItem item) {
@@ -261,16 +274,21 @@ void FanOutRunner::write(Run& run) {
                                   std::make_move_iterator(run.unwritten.begin() + n));
   run.unwritten.erase(run.unwritten.begin(), run.unwritten.begin() + n);
   run.writing = true;
+  std::vector<std::string> settled;
+  for (const FanOutUpdate& u : batch)
+    if (u.item.status != kItemPending) settled.push_back(u.item.key);
   journal_.run_on_writer(
       [batch = std::move(batch)](JournalStore& store) {
         return store.fan_outs().update_fan_out_items(batch, nullptr);
       },
-      [this, id = run.id, alive = alive_](const Status& s) {
+      [this, id = run.id, settled = std::move(settled), alive = alive_](const Status& s) {
         if (!*alive) return;
         auto it = runs_.find(id);
         if (it == runs_.end()) return;
         Run& r = *it->second;
         r.writing = false;
+        if (s)
+          for (const std::string& key : settled) r.active.erase(key);
         if (!s && r.status) r.status = s;
         if (!r.unwritten.empty()) write(r);
         maybe_finish(r);

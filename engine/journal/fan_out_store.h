@@ -51,8 +51,10 @@ class FanOutStore {
 
   // Adds items (status, ordinal and times as given) in ONE transaction; an
   // item whose key the fan-out already has is left as it is. *added, if
-  // given, counts the new ones. REQUIRES: the writer thread.
-  virtual Status add_fan_out_items(const std::vector<FanOutItem>& items, std::size_t* added) = 0;
+  // given, counts the new ones; (*which)[i], if given, says whether items[i]
+  // was new. REQUIRES: the writer thread.
+  virtual Status add_fan_out_items(const std::vector<FanOutItem>& items, std::size_t* added,
+                                   std::vector<bool>* which = nullptr) = 0;
   // Applies updates in ONE transaction (see FanOutUpdate). *applied, if
   // given, counts those applied. REQUIRES: the writer thread.
   virtual Status update_fan_out_items(const std::vector<FanOutUpdate>& updates,

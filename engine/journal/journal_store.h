@@ -132,6 +132,11 @@ class JournalStore {
   // beside the journal, in the same database.
   virtual DocumentStore& documents() = 0;
   virtual FanOutStore& fan_outs() = 0;
+  // Runs `writes` (calls to documents()' and fan_outs()' write methods) as
+  // ONE durable transaction: all of them survive a crash or none does. A
+  // kind whose one change spans several rows (an event, its matches and the
+  // claims they make) writes them here. REQUIRES: the writer thread.
+  virtual Status in_one_transaction(const std::function<Status()>& writes) = 0;
 
   // Campaign drafts saved before they start (POST /v1/wizards). Durable when
   // put_draft returns ok. Thread-safe.

@@ -3,7 +3,9 @@
 // transaction on the writer connection; read on the reader connection.
 #include <sqlite3.h>
 
+#include <map>
 #include <string>
+#include <utility>
 
 #include "engine/store/sqlite_journal_store.h"
 #include "engine/store/sqlite_statements.h"
@@ -49,8 +51,9 @@ constexpr const char* kCountSql =
 }  // namespace
 
 Status SqliteJournalStore::add_fan_out_items(const std::vector<FanOutItem>& items,
-                                             std::size_t* added) {
+                                             std::size_t* added, std::vector<bool>* which) {
   std::size_t n = 0;
+  if (which) which->assign(items.size(), false);
   Status s = sqlite::in_transaction(writer_, [&]() -> Status {
     Statement insert, counts;
     if (Status p = sqlite::prepare(
@@ -61,7 +64,11 @@ Status SqliteJournalStore::add_fan_out_items(const std::vector<FanOutItem>& item
         !p)
       return p;
     if (Status p = sqlite::prepare(writer_, kCountSql, &counts); !p) return p;
-    for (const FanOutItem& item : items) {
+    // New items by (fan-out, status), counted once each at the end: a batch
+    // of a thousand events is one counts row written, not a thousand.
+    std::map<std::pair<std::string, std::string>, int> added_by_status;
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      const FanOutItem& item = items[i];
       bind_text(insert.stmt, 1, item.fan_out);
       bind_text(insert.stmt, 2, item.key);
       sqlite3_bind_int64(insert.stmt, 3, item.ordinal);
@@ -76,12 +83,19 @@ Status SqliteJournalStore::add_fan_out_items(const std::vector<FanOutItem>& item
       if (rc != SQLITE_DONE) return sqlite::error(writer_, "add fan-out item " + item.key);
       if (sqlite3_changes(writer_) == 0) continue;
       ++n;
-      if (Status c = count(writer_, counts.stmt, item.fan_out, item.status, 1); !c) return c;
+      if (which) (*which)[i] = true;
+      ++added_by_status[{item.fan_out, item.status}];
     }
+    for (const auto& [key, delta] : added_by_status)
+      if (Status c = count(writer_, counts.stmt, key.first, key.second, delta); !c) return c;
     return Status::ok();
   });
   if (s && added) *added = n;
   return s;
+}
+
+Status SqliteJournalStore::in_one_transaction(const std::function<Status()>& writes) {
+  return sqlite::in_transaction(writer_, writes);
 }
 
 Status SqliteJournalStore::update_fan_out_items(const std::vector<FanOutUpdate>& updates,

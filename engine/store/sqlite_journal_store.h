@@ -50,6 +50,7 @@ class SqliteJournalStore final : public JournalStore, public DocumentStore, publ
                        std::vector<std::string>* keys, std::size_t* total) override;
   DocumentStore& documents() override { return *this; }
   FanOutStore& fan_outs() override { return *this; }
+  Status in_one_transaction(const std::function<Status()>& writes) override;
   // Documents: engine/store/sqlite_documents.cpp.
   Status put_documents(const std::vector<Document>& documents,
                        std::vector<DocumentWrite>* results) override;
@@ -63,7 +64,8 @@ class SqliteJournalStore final : public JournalStore, public DocumentStore, publ
                         bool* more) override;
   Status count_documents(const DocumentQuery& query, std::uint64_t* count) override;
   // Fan-out items: engine/store/sqlite_fan_out_items.cpp.
-  Status add_fan_out_items(const std::vector<FanOutItem>& items, std::size_t* added) override;
+  Status add_fan_out_items(const std::vector<FanOutItem>& items, std::size_t* added,
+                           std::vector<bool>* which = nullptr) override;
   Status update_fan_out_items(const std::vector<FanOutUpdate>& updates,
                               std::size_t* applied) override;
   Status fan_out_items(const FanOutItemQuery& query, std::vector<FanOutItem>* out) override;

@@ -57,8 +57,11 @@ struct Statement {
 Status prepare(sqlite3* db, const char* sql, Statement* out);
 
 // Runs `body` (returning Status) in one write transaction: all or nothing.
+// Inside a transaction already (JournalStore::in_one_transaction), `body`
+// joins it: the outer one commits or rolls back everything.
 template <typename Body>
 Status in_transaction(sqlite3* db, Body body) {
+  if (!sqlite3_get_autocommit(db)) return body();
   if (Status s = exec(db, "BEGIN IMMEDIATE"); !s) return s;
   Status s = body();
   if (s) s = exec(db, "COMMIT");
