@@ -13,7 +13,7 @@ namespace {
 
 constexpr std::array<std::string_view, 6> kEnvelope = {"id",      "source", "type",
                                                        "subject", "time",   "data"};
-constexpr std::size_t kMaxIndexDigits = 9;  // below UINT32_MAX, beyond any event's array
+constexpr std::size_t kMaxIndexDigits = 9;   // below UINT32_MAX, beyond any event's array
 constexpr std::size_t kMaxValueErrors = 10;  // errors listed for one "in" list at most
 constexpr std::string_view kOpList = "==, !=, <, <=, >, >=, in, exists, contains";
 constexpr std::string_view kScalarKinds = "a string, number, boolean or null";
@@ -45,8 +45,8 @@ bool segment_char(char c) {
 
 // The array index an all-digit segment names, or kNoIndex.
 std::uint32_t index_of(std::string_view segment) {
-  const bool digits = std::all_of(segment.begin(), segment.end(),
-                                  [](char c) { return c >= '0' && c <= '9'; });
+  const bool digits =
+      std::all_of(segment.begin(), segment.end(), [](char c) { return c >= '0' && c <= '9'; });
   if (!digits || segment.size() > kMaxIndexDigits || (segment.size() > 1 && segment[0] == '0'))
     return FieldPath::kNoIndex;
   std::uint32_t index = 0;
@@ -112,12 +112,18 @@ std::string read_scalar(const json& v, Scalar* out) {
 
 json scalar_json(const Scalar& s) {
   switch (s.type) {
-    case Scalar::Type::null: return nullptr;
-    case Scalar::Type::boolean: return s.boolean;
-    case Scalar::Type::integer: return s.integer;
-    case Scalar::Type::unsigned_integer: return s.unsigned_integer;
-    case Scalar::Type::floating: return s.floating;
-    case Scalar::Type::string: return s.string;
+    case Scalar::Type::null:
+      return nullptr;
+    case Scalar::Type::boolean:
+      return s.boolean;
+    case Scalar::Type::integer:
+      return s.integer;
+    case Scalar::Type::unsigned_integer:
+      return s.unsigned_integer;
+    case Scalar::Type::floating:
+      return s.floating;
+    case Scalar::Type::string:
+      return s.string;
   }
   return nullptr;
 }
@@ -213,8 +219,8 @@ class Compiler {
 
   void in_values(const json& list, const std::string& field, Condition* out) {
     if (!list.is_array() || list.empty() || list.size() > kMaxInValues)
-      return add(field, "must be an array of 1 to 1,000 values for in, each " +
-                            std::string(kScalarKinds));
+      return add(field,
+                 "must be an array of 1 to 1,000 values for in, each " + std::string(kScalarKinds));
     out->values.resize(list.size());
     std::size_t bad = 0;
     for (std::size_t i = 0; i < list.size() && bad < kMaxValueErrors; ++i) {
@@ -288,14 +294,19 @@ std::partial_ordering compare(const json& field, const Scalar& value) noexcept {
     default:
       break;
   }
+  // By type(): get_ptr<number_integer_t*> also answers for an unsigned.
   const Number v{value.type, value.integer, value.unsigned_integer, value.floating};
-  if (const auto* i = field.get_ptr<const json::number_integer_t*>())
-    return compare_numbers({T::integer, *i}, v);
-  if (const auto* u = field.get_ptr<const json::number_unsigned_t*>())
-    return compare_numbers({T::unsigned_integer, 0, *u}, v);
-  if (const auto* d = field.get_ptr<const json::number_float_t*>())
-    return compare_numbers({T::floating, 0, 0, *d}, v);
-  return std::partial_ordering::unordered;
+  switch (field.type()) {
+    case json::value_t::number_integer:
+      return compare_numbers({T::integer, *field.get_ptr<const json::number_integer_t*>()}, v);
+    case json::value_t::number_unsigned:
+      return compare_numbers(
+          {T::unsigned_integer, 0, *field.get_ptr<const json::number_unsigned_t*>()}, v);
+    case json::value_t::number_float:
+      return compare_numbers({T::floating, 0, 0, *field.get_ptr<const json::number_float_t*>()}, v);
+    default:
+      return std::partial_ordering::unordered;
+  }
 }
 
 bool leaf_matches(const Condition& c, const json& event) noexcept {
@@ -303,15 +314,20 @@ bool leaf_matches(const Condition& c, const json& event) noexcept {
   if (c.op == ConditionOp::exists) return (field != nullptr) == c.exists;
   if (field == nullptr) return false;
   switch (c.op) {
-    case ConditionOp::eq: return compare(*field, c.value) == 0;
+    case ConditionOp::eq:
+      return compare(*field, c.value) == 0;
     case ConditionOp::ne: {
       const std::partial_ordering o = compare(*field, c.value);
       return o < 0 || o > 0;  // unordered (a type mismatch) is neither
     }
-    case ConditionOp::lt: return compare(*field, c.value) < 0;
-    case ConditionOp::le: return compare(*field, c.value) <= 0;
-    case ConditionOp::gt: return compare(*field, c.value) > 0;
-    case ConditionOp::ge: return compare(*field, c.value) >= 0;
+    case ConditionOp::lt:
+      return compare(*field, c.value) < 0;
+    case ConditionOp::le:
+      return compare(*field, c.value) <= 0;
+    case ConditionOp::gt:
+      return compare(*field, c.value) > 0;
+    case ConditionOp::ge:
+      return compare(*field, c.value) >= 0;
     case ConditionOp::in:
       return std::any_of(c.values.begin(), c.values.end(),
                          [field](const Scalar& v) { return compare(*field, v) == 0; });
@@ -319,7 +335,8 @@ bool leaf_matches(const Condition& c, const json& event) noexcept {
       const auto* s = field->get_ptr<const std::string*>();
       return s != nullptr && s->find(c.value.string) != std::string::npos;
     }
-    case ConditionOp::exists: break;
+    case ConditionOp::exists:
+      break;
   }
   return false;
 }

@@ -44,11 +44,10 @@
 
 #include <compare>
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "phases/campaign/campaign_input.h"  // FieldError
 
@@ -93,9 +92,9 @@ struct Condition {
   // A leaf's.
   FieldPath field;
   ConditionOp op = ConditionOp::eq;
-  Scalar value;               // ==, != and ordering ops; contains (a string)
+  Scalar value;                // ==, != and ordering ops; contains (a string)
   std::vector<Scalar> values;  // in
-  bool exists = true;         // exists
+  bool exists = true;          // exists
 };
 
 // The spelling of `op` in JSON ("==", "in"...).
