@@ -116,11 +116,9 @@ void FanOutRunner::requeue(const std::string& fan_out, const std::string& from,
 void FanOutRunner::run(const std::string& fan_out, const FanOutPolicy& policy, ItemWork work,
                        Done done) {
   if (auto it = runs_.find(fan_out); it != runs_.end()) {
-    // Joining: items added or moved back to pending since the run started
-    // (a requeue moves them behind its cursor) are read from the start.
+    // Joining: items added since the run read its last page are read too.
     Run& r = *it->second;
     r.done.push_back(std::move(done));
-    r.cursor = 0;
     r.exhausted = false;
     pump(r);
     return;
@@ -137,6 +135,14 @@ void FanOutRunner::run(const std::string& fan_out, const FanOutPolicy& policy, I
   runs_.emplace(fan_out, std::move(run));
   pump(r);
   maybe_finish(r);
+}
+
+void FanOutRunner::rewind(const std::string& fan_out) {
+  auto it = runs_.find(fan_out);
+  if (it == runs_.end()) return;
+  it->second->cursor = 0;
+  it->second->exhausted = false;
+  pump(*it->second);
 }
 
 FanOutProgress FanOutRunner::progress(const std::string& fan_out) {

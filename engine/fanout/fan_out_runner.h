@@ -115,8 +115,13 @@ class FanOutRunner {
   void requeue(const std::string& fan_out, const std::string& from,
                std::function<void(const Status&, std::size_t)> done);
   // Works through `fan_out`'s pending items (see the file comment). A run()
-  // of a fan-out already running joins it: `done` is called when it ends.
+  // of a fan-out already running joins it: `done` is called when it ends,
+  // and items added since it read its last page are taken too.
   void run(const std::string& fan_out, const FanOutPolicy& policy, ItemWork work, Done done);
+  // Makes a running fan-out read its pending items from the start again
+  // (skipping those it holds), so items moved back to pending behind its
+  // cursor (a replay, a requeue) are taken by this run.
+  void rewind(const std::string& fan_out);
 
   FanOutProgress progress(const std::string& fan_out);
 
