@@ -102,6 +102,42 @@ struct Metrics::Impl {
       BuildGauge().Name("fan_out_items_in_flight")
           .Help("Fan-out items being attempted now, by kind")
           .Register(*registry);
+  // Event-triggered campaigns (phases/triggers/).
+  prometheus::Family<prometheus::Counter>& events_received =
+      BuildCounter().Name("events_received_total")
+          .Help("Customer events delivered to POST /v1/events by outcome: accepted, duplicate "
+                "(same source, id and payload as one accepted before), conflict, invalid")
+          .Register(*registry);
+  prometheus::Counter& events_parked =
+      BuildCounter().Name("events_parked_total")
+          .Help("Events parked because their customer was not known yet")
+          .Register(*registry).Add({});
+  prometheus::Family<prometheus::Counter>& trigger_matches =
+      BuildCounter().Name("trigger_matches_total")
+          .Help("Events that matched a trigger, by trigger and whether the customer was eligible")
+          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& trigger_actions =
+      BuildCounter().Name("trigger_actions_total")
+          .Help("Trigger action attempts by action type and outcome: done, skipped, retried, "
+                "deferred, dead_lettered")
+          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& dead_lettered =
+      BuildCounter().Name("dead_letters_total")
+          .Help("Matches and events put in the dead-letter queue, by error class")
+          .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& dead_letters =
+      BuildGauge().Name("dead_letters")
+          .Help("Dead letters waiting for an operator, by error class")
+          .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& event_queue_depth =
+      BuildGauge().Name("event_queue_depth")
+          .Help("Work the event queue holds: events not yet matched, events parked for an "
+                "unknown customer, actions not yet done")
+          .Register(*registry);
+  prometheus::Gauge& event_queue_lag =
+      BuildGauge().Name("event_queue_lag_seconds")
+          .Help("Age of the oldest event or action the queue has not yet processed")
+          .Register(*registry).Add({});
   prometheus::Gauge& corrupt =
       BuildGauge().Name("workflows_corrupt")
           .Help("Workflows quarantined because their journal fails its checks")
@@ -278,6 +314,42 @@ void Metrics::declare_fan_out(const std::string& kind) {
   for (const char* outcome : {"sent", "skipped", "failed", "retried", "deferred"})
     impl_->get(impl_->fan_out_attempts, {{"kind", kind}, {"outcome", outcome}});
   impl_->get(impl_->fan_out_in_flight, {{"kind", kind}});
+}
+void Metrics::declare_events() {
+  for (const char* outcome : {"accepted", "duplicate", "conflict", "invalid"})
+    impl_->get(impl_->events_received, {{"outcome", outcome}});
+  for (const char* type : {"reward", "message", "campaign"})
+    for (const char* outcome : {"done", "skipped", "retried", "deferred", "dead_lettered"})
+      impl_->get(impl_->trigger_actions, {{"type", type}, {"outcome", outcome}});
+  for (const char* error_class : {"rejected", "retries_exhausted", "unknown_customer", "invalid_action"}) {
+    impl_->get(impl_->dead_lettered, {{"error_class", error_class}});
+    impl_->get(impl_->dead_letters, {{"error_class", error_class}});
+  }
+  event_queue(0, 0, 0, 0);
+}
+void Metrics::events_received(const std::string& outcome, std::uint64_t count) {
+  if (count) impl_->get(impl_->events_received, {{"outcome", outcome}}).Increment(double(count));
+}
+void Metrics::events_parked(std::uint64_t count) { impl_->events_parked.Increment(double(count)); }
+void Metrics::trigger_matched(const std::string& trigger, bool eligible) {
+  impl_->get(impl_->trigger_matches, {{"trigger", trigger}, {"eligible", eligible ? "true" : "false"}})
+      .Increment();
+}
+void Metrics::trigger_action(const std::string& type, const std::string& outcome) {
+  impl_->get(impl_->trigger_actions, {{"type", type}, {"outcome", outcome}}).Increment();
+}
+void Metrics::dead_lettered(const std::string& error_class, std::uint64_t count) {
+  impl_->get(impl_->dead_lettered, {{"error_class", error_class}}).Increment(double(count));
+}
+void Metrics::dead_letters(const std::string& error_class, std::uint64_t count) {
+  impl_->get(impl_->dead_letters, {{"error_class", error_class}}).Set(double(count));
+}
+void Metrics::event_queue(std::uint64_t events, std::uint64_t parked, std::uint64_t actions,
+                          double lag_seconds) {
+  impl_->get(impl_->event_queue_depth, {{"queue", "events"}}).Set(double(events));
+  impl_->get(impl_->event_queue_depth, {{"queue", "parked"}}).Set(double(parked));
+  impl_->get(impl_->event_queue_depth, {{"queue", "actions"}}).Set(double(actions));
+  impl_->event_queue_lag.Set(lag_seconds);
 }
 void Metrics::fan_out_in_flight(const std::string& kind, int delta) {
   impl_->get(impl_->fan_out_in_flight, {{"kind", kind}}).Increment(delta);

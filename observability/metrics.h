@@ -3,6 +3,7 @@
 // bounded by the number of workflow definitions, activities and services.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -63,6 +64,21 @@ class Metrics {
   // Exports a kind's series at zero before its first item.
   void declare_fan_out(const std::string& kind);
   void fan_out_in_flight(const std::string& kind, int delta);
+  // Event-triggered campaigns (phases/triggers/): events_received_total
+  // {outcome}, events_parked_total, trigger_matches_total{trigger,eligible},
+  // trigger_actions_total{type,outcome}, dead_letters_total{error_class}
+  // (put in the queue) and dead_letters{error_class} (waiting now),
+  // event_queue_depth{queue} (events, parked, actions) and
+  // event_queue_lag_seconds. declare_events() exports them at zero.
+  void declare_events();
+  void events_received(const std::string& outcome, std::uint64_t count);
+  void events_parked(std::uint64_t count);
+  void trigger_matched(const std::string& trigger, bool eligible);
+  void trigger_action(const std::string& type, const std::string& outcome);
+  void dead_lettered(const std::string& error_class, std::uint64_t count);
+  void dead_letters(const std::string& error_class, std::uint64_t count);
+  void event_queue(std::uint64_t events, std::uint64_t parked, std::uint64_t actions,
+                   double lag_seconds);
   void entity_call(const std::string& kind, const std::string& handler, bool ok);
   // Tracing: spans the OTLP exporter delivered, and spans it dropped
   // (`reason`: queue_full, export_failed).
