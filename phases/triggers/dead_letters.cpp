@@ -1,0 +1,207 @@
+// EventTriggers' dead-letter queue: the failed actions' documents listed,
+// read, replayed (paced, audited, the document kept until the action
+// succeeds) and discarded (audited).
+#include <algorithm>
+#include <cmath>
+
+#include "engine/journal/journal.h"
+#include "engine/time/clock.h"
+#include "engine/time/time_format.h"
+#include "observability/log.h"
+#include "phases/triggers/event_triggers.h"
+#include "phases/triggers/event_triggers_internal.h"
+
+namespace orch::phases::triggers {
+
+using engine::FanOutItem;
+using nlohmann::json;
+
+// A replay under way: its dead letters moved back to pending a chunk at a
+// time, at most `per_second` a second.
+struct ReplayRun {
+  explicit ReplayRun(boost::asio::io_context& io) : timer(io) {}
+  std::vector<std::string> ids;
+  std::size_t next = 0;
+  double per_second = 100;
+  json actor;
+  boost::asio::steady_timer timer;
+};
+
+namespace {
+
+constexpr std::chrono::milliseconds kTick{100};
+
+std::string audit_id(const std::string& letter, engine::TimeMs now) {
+  static std::uint64_t counter = 0;
+  return letter + "#" + std::to_string(now) + "." + std::to_string(++counter);
+}
+
+engine::Document audit_document(const std::string& letter, const std::string& action,
+                                const json& actor, engine::TimeMs now) {
+  json body = {{"dead_letter", letter}, {"action", action}, {"at", engine::format_time(now)},
+               {"by", actor.value("by", "anonymous")}, {"token", actor.value("token", json())}};
+  return {kDeadLetterAudit, audit_id(letter, now), body.dump(), letter, action, 0, now, now};
+}
+
+}  // namespace
+
+Status EventTriggers::dead_letters(const std::string& trigger, const std::string& error_class,
+                                   std::int64_t before_seq, std::size_t limit, json* rows,
+                                   std::vector<engine::Document>* page, bool* more) {
+  Status s = journal_.store().documents().list_documents(
+      {kDeadLetters, trigger, error_class, before_seq, limit}, page, more);
+  if (!s) return s;
+  *rows = json::array();
+  for (const engine::Document& d : *page) rows->push_back(json::parse(d.body, nullptr, false));
+  return Status::ok();
+}
+
+bool EventTriggers::dead_letter_view(const std::string& id, json* out, Status* error) {
+  engine::Document d;
+  bool found = false;
+  if (*error = journal_.store().documents().get_document(kDeadLetters, id, &d, &found); !*error || !found)
+    return false;
+  *out = json::parse(d.body, nullptr, false);
+  FanOutItem item;
+  if (*error = journal_.store().fan_outs().fan_out_item(kActionsFanOut, id, &item, &found); !*error)
+    return false;
+  (*out)["state"] = found && item.status == engine::kItemPending ? "replaying" : "dead";
+  if (found) {
+    json detail = json::parse(item.detail, nullptr, false);
+    if (detail.is_object() && detail.contains("attempts")) (*out)["attempts"] = detail["attempts"];
+  }
+  std::vector<engine::Document> audit;
+  bool more = false;
+  if (*error = journal_.store().documents().list_documents({kDeadLetterAudit, id, "", 0, 100}, &audit, &more);
+      !*error)
+    return false;
+  json trail = json::array();
+  for (auto it = audit.rbegin(); it != audit.rend(); ++it) trail.push_back(json::parse(it->body, nullptr, false));
+  (*out)["audit"] = std::move(trail);
+  return true;
+}
+
+void EventTriggers::replay(std::vector<std::string> ids, double per_second, const json& actor,
+                           std::function<void(const Status&, const json& outcome)> done) {
+  json outcome = json::object();
+  auto run = std::make_shared<ReplayRun>(io_);
+  run->per_second = std::clamp(per_second, 0.1, 10'000.0);
+  run->actor = actor;
+  for (const std::string& id : ids) {
+    engine::Document d;
+    FanOutItem item;
+    bool letter = false, found = false;
+    Status s = journal_.store().documents().get_document(kDeadLetters, id, &d, &letter);
+    if (s) s = journal_.store().fan_outs().fan_out_item(kActionsFanOut, id, &item, &found);
+    if (!s) return done(s, outcome);
+    if (!letter || !found) {
+      outcome[id] = "not_found";
+    } else if (item.status != engine::kItemFailed) {
+      outcome[id] = "already_replaying";
+    } else if (!outcome.contains(id)) {
+      outcome[id] = "replaying";
+      run->ids.push_back(id);
+    }
+  }
+  done(Status::ok(), outcome);
+  if (!run->ids.empty()) replay_next(run);
+}
+
+void EventTriggers::replay_next(std::shared_ptr<ReplayRun> run) {
+  // Each tick moves per_second / 10 of them (at least one).
+  const std::size_t chunk = static_cast<std::size_t>(
+      std::max(1.0, std::floor(run->per_second * kTick.count() / 1000.0)));
+  const engine::TimeMs now = clock_.now_ms();
+  std::vector<engine::FanOutUpdate> moved;
+  std::vector<engine::Document> documents;
+  for (; run->next < run->ids.size() && moved.size() < chunk; ++run->next) {
+    const std::string& id = run->ids[run->next];
+    engine::Document d;
+    FanOutItem item;
+    bool letter = false, found = false;
+    if (!journal_.store().documents().get_document(kDeadLetters, id, &d, &letter) ||
+        !journal_.store().fan_outs().fan_out_item(kActionsFanOut, id, &item, &found) || !letter ||
+        !found || item.status != engine::kItemFailed)
+      continue;
+    const engine::Document audit = audit_document(id, "replay", run->actor, now);
+    const json entry = json::parse(audit.body);
+    json body = json::parse(d.body, nullptr, false);
+    json detail = json::parse(item.detail, nullptr, false);
+    if (!body.is_object() || !detail.is_object()) continue;
+    body["replays"].push_back(entry);
+    detail["replays"].push_back(entry);
+    d.body = body.dump();
+    documents.push_back(std::move(d));
+    documents.push_back(audit);
+    engine::FanOutUpdate u{item, engine::kItemFailed};
+    u.item.status = engine::kItemPending;
+    u.item.attempts = 0;
+    u.item.error.clear();
+    u.item.detail = detail.dump();
+    u.item.updated_ms = now;
+    moved.push_back(std::move(u));
+  }
+  const bool last = run->next >= run->ids.size();
+  journal_.run_on_writer(
+      [moved, documents](engine::JournalStore& store) {
+        return store.in_one_transaction([&]() -> Status {
+          if (!documents.empty())
+            if (Status s = store.documents().put_documents(documents, nullptr); !s) return s;
+          return store.fan_outs().update_fan_out_items(moved, nullptr);
+        });
+      },
+      [this, run, last, n = moved.size(), alive = alive_](const Status& s) {
+        if (!*alive) return;
+        if (!s) {
+          observability::log(observability::LogLevel::error, "dead letters not replayed",
+                             {{"error", s.message()}});
+          return;
+        }
+        observability::log(observability::LogLevel::info, "dead letters replayed",
+                           {{"dead_letters", n}, {"by", run->actor.value("by", "anonymous")}});
+        run_actions();
+        fan_outs_.rewind(kActionsFanOut);
+        if (last) return;
+        run->timer.expires_after(kTick);
+        run->timer.async_wait([this, run, alive](const boost::system::error_code& ec) {
+          if (!ec && *alive) replay_next(run);
+        });
+      });
+}
+
+void EventTriggers::discard(const std::string& id, const json& actor,
+                            std::function<void(const Status&, bool found)> done) {
+  engine::Document d;
+  FanOutItem item;
+  bool letter = false, found = false;
+  Status s = journal_.store().documents().get_document(kDeadLetters, id, &d, &letter);
+  if (s) s = journal_.store().fan_outs().fan_out_item(kActionsFanOut, id, &item, &found);
+  if (!s || !letter) return done(s, false);
+  const engine::TimeMs now = clock_.now_ms();
+  engine::Document audit = audit_document(id, "discard", actor, now);
+  std::vector<engine::FanOutUpdate> discarded;
+  if (found && item.status == engine::kItemFailed) {
+    engine::FanOutUpdate u{item, engine::kItemFailed};
+    u.item.status = "discarded";
+    u.item.updated_ms = now;
+    discarded.push_back(std::move(u));
+  }
+  journal_.run_on_writer(
+      [id, audit, discarded](engine::JournalStore& store) {
+        return store.in_one_transaction([&]() -> Status {
+          engine::DocumentWrite w;
+          if (Status s = store.documents().delete_document(kDeadLetters, id, &w); !s) return s;
+          if (Status s = store.documents().put_documents({audit}, nullptr); !s) return s;
+          return store.fan_outs().update_fan_out_items(discarded, nullptr);
+        });
+      },
+      [id, actor, done = std::move(done), alive = alive_](const Status& s) {
+        if (!*alive) return;
+        if (s)
+          observability::log(observability::LogLevel::info, "dead letter discarded",
+                             {{"dead_letter", id}, {"by", actor.value("by", "anonymous")}});
+        done(s, true);
+      });
+}
+
+}  // namespace orch::phases::triggers

@@ -1,0 +1,217 @@
+// EventTriggers' matching: pending events taken in ordinal batches, each
+// batch's outcome written in one transaction (see event_triggers.h), and the
+// parked events woken when their customer appears or dead-lettered when
+// their TTL ends.
+#include <unordered_set>
+
+#include "engine/journal/journal.h"
+#include "engine/time/clock.h"
+#include "observability/log.h"
+#include "observability/metrics.h"
+#include "phases/audience/customer_directory.h"
+#include "phases/triggers/event_triggers.h"
+#include "phases/triggers/event_triggers_internal.h"
+
+namespace orch::phases::triggers {
+
+using engine::FanOutItem;
+using engine::FanOutUpdate;
+using nlohmann::json;
+
+namespace {
+
+constexpr std::size_t kMaxClaimsCached = 100'000;
+constexpr const char* kParked = "parked";
+constexpr const char* kMatched = "matched";
+constexpr const char* kExpired = "expired";
+
+// What one batch writes, in one transaction.
+struct BatchWrites {
+  std::vector<engine::Document> documents;  // claims, parked index, dead letters
+  std::vector<std::pair<std::string, std::string>> deleted;  // (collection, id)
+  std::vector<FanOutItem> actions;
+  std::vector<FanOutUpdate> events;
+
+  Status apply(engine::JournalStore& store) const {
+    return store.in_one_transaction([&]() -> Status {
+      if (!documents.empty())
+        if (Status s = store.documents().put_documents(documents, nullptr); !s) return s;
+      for (const auto& [collection, id] : deleted) {
+        engine::DocumentWrite w;
+        if (Status s = store.documents().delete_document(collection, id, &w); !s) return s;
+      }
+      if (!actions.empty())
+        if (Status s = store.fan_outs().add_fan_out_items(actions, nullptr); !s) return s;
+      if (!events.empty())
+        if (Status s = store.fan_outs().update_fan_out_items(events, nullptr); !s) return s;
+      return Status::ok();
+    });
+  }
+};
+
+std::string claim_key(const std::string& trigger, const std::string& customer) {
+  return trigger + "|" + customer;
+}
+
+}  // namespace
+
+void EventTriggers::match_more() {
+  Matcher& m = *matcher_;
+  if (m.busy) {
+    m.again = true;
+    return;
+  }
+  m.again = false;
+  if (m.rewind) {
+    m.rewind = false;
+    m.cursor = 0;
+  }
+  std::vector<FanOutItem> events;
+  Status s = journal_.store().fan_outs().fan_out_items(
+      {kEventsFanOut, engine::kItemPending, m.cursor, tuning_.match_batch}, &events);
+  if (!s) {
+    observability::log(observability::LogLevel::error, "events not read for matching",
+                       {{"error", s.message()}});
+    return;  // the sweep tries again
+  }
+  if (events.empty()) return;
+  m.busy = true;
+  match_batch(std::move(events));
+}
+
+// Whether `rule` may act for `customer` now, by its re-eligibility and the
+// claims made before; records the claim this match makes.
+bool EventTriggers::eligible(const TriggerRule& rule, const std::string& customer,
+                             const std::string& match, engine::TimeMs at,
+                             std::vector<engine::Document>* claims) {
+  if (rule.re_eligibility == ReEligibility::every) return true;
+  Matcher& m = *matcher_;
+  const std::string key = claim_key(rule.id, customer);
+  auto it = m.claims.find(key);
+  if (it == m.claims.end()) {
+    engine::Document d;
+    bool found = false;
+    Status s = journal_.store().documents().get_document(kTriggerClaims, key, &d, &found);
+    if (!s) return false;  // unreadable: no action now; the claim decides after a restart
+    if (m.claims.size() >= kMaxClaimsCached) m.claims.clear();
+    Matcher::Claim c;
+    if (found) {
+      json body = json::parse(d.body, nullptr, false);
+      c = {body.value("match", ""), body.value("at", engine::TimeMs{0})};
+    }
+    it = m.claims.emplace(key, c).first;
+  }
+  Matcher::Claim& c = it->second;
+  if (!c.match.empty() && c.match != match) {
+    if (rule.re_eligibility == ReEligibility::once) return false;
+    if (at < c.at + rule.period_ms) return false;
+  }
+  c = {match, at};
+  claims->push_back({kTriggerClaims, key, json{{"match", match}, {"at", at}}.dump(), rule.id,
+                     customer, 0, 0, 0});
+  return true;
+}
+
+void EventTriggers::match_batch(std::vector<FanOutItem> events) {
+  const engine::TimeMs now = clock_.now_ms();
+  std::vector<json> parsed;
+  parsed.reserve(events.size());
+  std::vector<std::string> subjects;
+  for (const FanOutItem& e : events) {
+    parsed.push_back(json::parse(e.detail, nullptr, false));
+    subjects.push_back(parsed.back().value("subject", ""));
+  }
+  std::vector<std::string> missing;
+  Status read = journal_.store().documents().missing_documents(audience::kCustomers, subjects,
+                                                               &missing);
+  if (!read) {
+    matcher_->busy = false;
+    observability::log(observability::LogLevel::error, "customers not read for matching",
+                       {{"error", read.message()}});
+    return;
+  }
+  const std::unordered_set<std::string> unknown(missing.begin(), missing.end());
+  auto w = std::make_shared<BatchWrites>();
+  std::size_t parked = 0;
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    FanOutItem next = events[i];
+    json& detail = parsed[i];
+    next.updated_ms = now;
+    if (!detail.is_object()) {
+      next.status = kMatched;  // unreadable: nothing can match it
+    } else if (unknown.count(subjects[i])) {
+      next.status = kParked;
+      const engine::TimeMs until = now + tuning_.park_ttl.count();
+      detail["parked_until"] = until;
+      w->documents.push_back({kParkedEvents, next.key,
+                              json{{"ordinal", next.ordinal}, {"until", until}}.dump(),
+                              subjects[i], "", 0, 0, 0});
+      ++parked;
+    } else {
+      next.status = kMatched;
+      detail["matches"] = match_event(next, detail, &w->documents, &w->actions);
+    }
+    if (detail.is_object()) next.detail = detail.dump();
+    w->events.push_back({std::move(next), engine::kItemPending});
+  }
+  const std::int64_t last = events.back().ordinal;
+  const std::size_t actions = w->actions.size();
+  journal_.run_on_writer(
+      [w](engine::JournalStore& store) { return w->apply(store); },
+      [this, last, parked, actions, alive = alive_](const Status& s) {
+        if (!*alive) return;
+        Matcher& m = *matcher_;
+        m.busy = false;
+        if (!s) {
+          m.claims.clear();  // some were never written
+          observability::log(observability::LogLevel::error, "matches not recorded",
+                             {{"error", s.message()}});
+          return;  // the sweep tries again
+        }
+        m.cursor = std::max(m.cursor, last);
+        if (ports_.metrics && parked) ports_.metrics->events_parked(parked);
+        if (actions) run_actions();
+        unpark();
+        match_more();
+      });
+}
+
+// The matches of one event (accepted at item.created_ms) as its detail
+// lists them; the action items of those eligible and the claims they make
+// are added to *actions and *claims.
+json EventTriggers::match_event(const FanOutItem& item, const json& event,
+                                std::vector<engine::Document>* claims,
+                                std::vector<FanOutItem>* actions) {
+  json found = json::array();
+  const std::string type = event.value("type", "");
+  const std::string customer = event.value("subject", "");
+  for (const TriggerRule* rule : catalog_.in_force(type, item.created_ms)) {
+    if (!matches(rule->conditions, event)) continue;
+    const std::string id = match_id(item.ordinal, rule->id);
+    const bool ok = eligible(*rule, customer, id, item.created_ms, claims);
+    found.push_back({{"id", id},
+                       {"trigger", rule->id},
+                       {"trigger_version", rule->version},
+                       {"eligible", ok}});
+    if (ports_.metrics) ports_.metrics->trigger_matched(rule->id, ok);
+    if (!ok) continue;
+    const json* stored = catalog_.stored(rule->id, rule->version);
+    json detail = {{"kind", "action"},
+                   {"event", {{"id", event.value("id", "")},
+                              {"source", event.value("source", "")},
+                              {"type", type},
+                              {"subject", customer}}},
+                   {"event_key", item.key},
+                   {"event_ordinal", item.ordinal},
+                   {"trigger", rule->id},
+                   {"version", rule->version},
+                   {"action", stored ? stored->value("action", json()) : json()},
+                   {"attempts", json::array()}};
+    if (event.contains("traceparent")) detail["traceparent"] = event["traceparent"];
+    actions->push_back({kActionsFanOut, id, ++matcher_->last_action_ordinal, engine::kItemPending,
+                        0, detail.dump(), "", item.created_ms, item.created_ms});
+  }
+  return found;
+}
+
+}  // namespace orch::phases::triggers
