@@ -20,6 +20,9 @@ class ServiceGuards;
 namespace orch::phases::broadcast {
 class Broadcasts;
 }
+namespace orch::phases::triggers {
+class EventTriggers;
+}
 
 namespace orch::api {
 
@@ -34,6 +37,8 @@ struct ApiContext {
   // Customers and broadcasts write through the journal's writer thread.
   engine::Journal* journal = nullptr;
   phases::broadcast::Broadcasts* broadcasts = nullptr;
+  // Events, trigger campaigns and the dead-letter queue.
+  phases::triggers::EventTriggers* triggers = nullptr;
 };
 
 }  // namespace orch::api

@@ -6,7 +6,8 @@ std::vector<Route> ApiRoutes::all() {
   std::vector<Route> out;
   for (auto part : {operations_routes, campaign_routes, workflow_query_routes,
                     workflow_command_routes, user_routes, customer_routes,
-                    broadcast_routes, webhook_routes}) {
+                    broadcast_routes, webhook_routes, event_routes, trigger_routes,
+                    dead_letter_routes}) {
     std::vector<Route> routes = part();
     out.insert(out.end(), routes.begin(), routes.end());
   }

@@ -21,6 +21,9 @@ std::vector<Route> user_routes();        // the user actors
 std::vector<Route> customer_routes();    // customers: import, read, patch, list
 std::vector<Route> broadcast_routes();   // templated broadcasts, their messages
 std::vector<Route> webhook_routes();     // gateways' delivery receipts
+std::vector<Route> event_routes();       // customer events: ingestion, what became of one
+std::vector<Route> trigger_routes();     // trigger campaigns and their versions
+std::vector<Route> dead_letter_routes(); // the trigger actions' dead-letter queue
 
 class ApiRoutes {
  public:

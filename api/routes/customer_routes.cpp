@@ -13,6 +13,7 @@
 #include "phases/audience/customer_csv.h"
 #include "phases/audience/customer_directory.h"
 #include "phases/audience/customer_record.h"
+#include "phases/triggers/event_triggers.h"
 
 namespace orch::api {
 
@@ -65,8 +66,13 @@ void import(ApiContext& ctx, const Call& c, std::vector<ImportRow> rows, bool si
         return store.documents().put_documents(documents, writes.get());
       },
       [&ctx, respond = c.respond, r = c.request, rows = std::move(rows), writes,
-       single](const Status& s) {
+       single, documents](const Status& s) {
         if (!s) return respond(unavailable(r, s));
+        // Events parked for customers that did not exist yet are matched now.
+        std::vector<std::string> created;
+        for (std::size_t i = 0; i < writes->size(); ++i)
+          if ((*writes)[i] == engine::DocumentWrite::inserted) created.push_back(documents[i].id);
+        if (ctx.triggers && !created.empty()) ctx.triggers->customers_added(created);
         if (single) {
           engine::Document d;
           bool found = false;

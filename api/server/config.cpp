@@ -204,6 +204,23 @@ std::string load_config(const std::string& path, AppConfig* c) {
           if (n < 1 || n > 100'000)
             return "config: broadcast_concurrency must be between 1 and 100000";
           c->broadcast_concurrency = static_cast<std::size_t>(n);
+        } else if (key == "trigger_action_concurrency") {
+          const auto n = value.get<std::int64_t>();
+          if (n < 1 || n > 100'000)
+            return "config: trigger_action_concurrency must be between 1 and 100000";
+          c->trigger_action_concurrency = static_cast<std::size_t>(n);
+        } else if (key == "trigger_action_attempts") {
+          const auto n = value.get<std::int64_t>();
+          if (n < 1 || n > 100) return "config: trigger_action_attempts must be between 1 and 100";
+          c->trigger_action_attempts = static_cast<int>(n);
+        } else if (key == "trigger_action_backoff_ms") {
+          c->trigger_action_backoff_ms = value.get<std::int64_t>();
+          if (c->trigger_action_backoff_ms < 0 || c->trigger_action_backoff_ms > 3'600'000)
+            return "config: trigger_action_backoff_ms must be between 0 and 3600000";
+        } else if (key == "event_park_ttl_seconds") {
+          c->event_park_ttl_seconds = value.get<std::int64_t>();
+          if (c->event_park_ttl_seconds < 1 || c->event_park_ttl_seconds > 366 * 86'400)
+            return "config: event_park_ttl_seconds must be between 1 and 31622400";
         } else if (key == "passivate_after_ms") {
           c->passivate_after_ms = value.get<std::int64_t>();
           if (c->passivate_after_ms < -1)

@@ -48,6 +48,17 @@ struct AppConfig {
   // sendgrid) service, whose bulkhead (max_concurrent, 64 by default) must
   // leave room: a send it refuses waits and is tried again.
   std::size_t broadcast_concurrency = 48;
+  // Event-triggered campaigns (phases/triggers/): actions in flight at once
+  // (config trigger_action_concurrency; the service's bulkhead must leave
+  // room, as for broadcasts), attempts per action before it is
+  // dead-lettered (trigger_action_attempts) and the first backoff
+  // (trigger_action_backoff_ms, doubling, with full jitter, at most 30 s),
+  // and how long an event for an unknown customer waits for it
+  // (event_park_ttl_seconds) before it is dead-lettered as unknown_customer.
+  std::size_t trigger_action_concurrency = 48;
+  int trigger_action_attempts = 5;
+  std::int64_t trigger_action_backoff_ms = 500;
+  std::int64_t event_park_ttl_seconds = 86'400;
   // Where gateways reach this server (config public_url, e.g.
   // "https://orchestrator.example.com"): with it, every SMS and WhatsApp
   // message of a broadcast asks Twilio for delivery receipts at

@@ -25,6 +25,7 @@
 #include "phases/campaign/campaign_definition.h"
 #include "engine/fanout/fan_out_runner.h"
 #include "phases/broadcast/broadcasts.h"
+#include "phases/triggers/event_triggers.h"
 #include "phases/user_actor/user_actor.h"
 #include "phases/user_actor/user_actor_gate.h"
 
@@ -71,6 +72,7 @@ struct OrchestratorApp::Impl {
   std::unique_ptr<phases::broadcast::Broadcasts> broadcasts;
   std::unique_ptr<phases::CampaignActivities> campaign;  // sends through `broadcasts`
   std::unique_ptr<engine::WorkflowEngine> engine;
+  std::unique_ptr<phases::triggers::EventTriggers> triggers;  // starts campaigns on `engine`
   std::unique_ptr<engine::EntityEngine> entities;
   std::unique_ptr<Authenticator> auth;
   std::unique_ptr<ApiRoutes> routes;
@@ -207,9 +209,23 @@ std::string OrchestratorApp::start() {
   for (const auto& [workflow_id, why] : report.damaged) m.engine->quarantine(workflow_id, why);
   if (Status s = m.engine->recover(); !s) return "recovery failed: " + s.message();
   m.recovered = m.engine->active_count();
+  // Event-triggered campaigns: their actions reward through the rewards
+  // service, message through the broadcasts' path and start campaigns.
+  phases::triggers::TriggerTuning trigger_tuning;
+  trigger_tuning.action_concurrency = m.config.trigger_action_concurrency;
+  trigger_tuning.retry.max_attempts = m.config.trigger_action_attempts;
+  trigger_tuning.retry.initial_interval = std::chrono::milliseconds(m.config.trigger_action_backoff_ms);
+  trigger_tuning.park_ttl = std::chrono::seconds(m.config.event_park_ttl_seconds);
+  m.triggers = std::make_unique<phases::triggers::EventTriggers>(
+      m.io, *m.journal, *m.fan_outs, *m.clock,
+      phases::triggers::TriggerPorts{&m.adapters->rewards(), services.messaging, services.email,
+                                     m.recipients.get(), m.engine.get(), m.spans.get(), &m.metrics},
+      trigger_tuning);
+  m.metrics.declare_events();
+  if (Status s = m.triggers->start(); !s) return "event triggers: " + s.message();
   m.routes = std::make_unique<ApiRoutes>(
       ApiContext{*m.engine, *m.entities, *m.store, m.metrics, *m.clock, m.guards.get(), 0,
-                 m.journal.get(), m.broadcasts.get()},
+                 m.journal.get(), m.broadcasts.get(), m.triggers.get()},
       m.auth.get());
   http::ServerLimits server_limits;
   server_limits.max_connections = m.config.max_connections;
@@ -362,6 +378,7 @@ void OrchestratorApp::stop() {
   // journal drains its queue (its callbacks are dropped with the io_context).
   m.server.reset();
   m.routes.reset();
+  m.triggers.reset();
   m.entities.reset();
   m.engine.reset();
   m.journal.reset();
