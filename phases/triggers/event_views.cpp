@@ -36,6 +36,7 @@ json match_view(const json& match, const FanOutItem* item) {
     m["attempts"] = detail.value("attempts", json::array());
     if (detail.contains("result")) m["result"] = detail["result"];
     if (detail.contains("error_class")) m["error_class"] = detail["error_class"];
+    if (detail.contains("replays")) m["replays"] = detail["replays"];
   }
   if (!item->error.empty()) m["error"] = item->error;
   if (item->status == engine::kItemPending && detail.value("dead_lettered", false))
