@@ -3,7 +3,10 @@
 // (no sleeps). Items run at most `concurrency` at a time, each outcome is
 // written to the store, retries back off and end in "failed" after their
 // attempts, a run that stops mid-way (the process dying) resumes with only
-// the unsettled items, and a requeue resends exactly the failed ones.
+// the unsettled items, a requeue resends exactly the failed ones, and a
+// rewound run takes an item moved back behind its cursor. The store's adds
+// say which items were new, and writes made in one transaction are all or
+// nothing.
 #include <gtest/gtest.h>
 
 #include <boost/asio/io_context.hpp>
@@ -269,6 +272,66 @@ TEST_F(FanOutRunnerTest, AddingAnItemTwiceKeepsTheFirst) {
   ASSERT_EQ(page.size(), 2u);
   EXPECT_EQ(page[0].key, "k3");
   EXPECT_EQ(page[1].key, "k4");
+}
+
+TEST_F(FanOutRunnerTest, AnAddSaysWhichItemsWereNew) {
+  add("f", 2);
+  std::vector<FanOutItem> items = {{"f", "k2", 7, "pending", 0, "{}", "", 1, 1},
+                                   {"f", "k9", 8, "pending", 0, "{}", "", 1, 1}};
+  std::vector<bool> which;
+  std::size_t added = 0;
+  ASSERT_TRUE(store_->add_fan_out_items(items, &added, &which));
+  EXPECT_EQ(added, 1u);
+  EXPECT_EQ(which, (std::vector<bool>{false, true}));
+  EXPECT_EQ(counts("f")["pending"], 3u);
+}
+
+TEST_F(FanOutRunnerTest, WritesInOneTransactionAreAllOrNothing) {
+  std::vector<FanOutItem> items = {{"f", "k1", 1, "pending", 0, "{}", "", 1, 1}};
+  Status s = store_->in_one_transaction([&]() -> Status {
+    if (Status w = store_->put_documents({{"c", "d1", "{}", "", "", 0, 1, 1}}, nullptr); !w) return w;
+    if (Status w = store_->add_fan_out_items(items, nullptr); !w) return w;
+    return Status::error("the third write failed");
+  });
+  EXPECT_FALSE(s);
+  Document d;
+  bool found = true;
+  ASSERT_TRUE(store_->get_document("c", "d1", &d, &found));
+  EXPECT_FALSE(found);
+  EXPECT_TRUE(counts("f").empty() || counts("f")["pending"] == 0u);
+  ASSERT_TRUE(store_->in_one_transaction([&]() -> Status {
+    if (Status w = store_->put_documents({{"c", "d1", "{}", "", "", 0, 1, 1}}, nullptr); !w) return w;
+    return store_->add_fan_out_items(items, nullptr);
+  }));
+  ASSERT_TRUE(store_->get_document("c", "d1", &d, &found));
+  EXPECT_TRUE(found);
+  EXPECT_EQ(counts("f")["pending"], 1u);
+}
+
+TEST_F(FanOutRunnerTest, ARewoundRunTakesAnItemMovedBackBehindItsCursor) {
+  add("f", 3);
+  std::map<std::string, int> attempts;
+  std::vector<Pending> held;  // k3 stays in flight, so the run goes on
+  bool done = false;
+  runner_->run("f", FanOutPolicy{},
+               [&](const FanOutItem& item, int attempt, std::function<void(ItemOutcome)> d) {
+                 ++attempts[item.key];
+                 if (item.key == "k3") return held.push_back({item, attempt, std::move(d)});
+                 d(item.key == "k1" && attempts["k1"] == 1 ? ItemOutcome::fail("no")
+                                                           : ItemOutcome::finished("sent"));
+               },
+               [&](const Status&) { done = true; });
+  until([&] { return counts("f")["failed"] == 1u && counts("f")["sent"] == 1u; });
+  FanOutUpdate back{item("f", "k1"), kItemFailed};
+  back.item.status = kItemPending;
+  back.item.attempts = 0;
+  ASSERT_TRUE(store_->update_fan_out_items({back}, nullptr));
+  runner_->rewind("f");
+  until([&] { return counts("f")["sent"] == 2u; });
+  ASSERT_EQ(held.size(), 1u);
+  held[0].done(ItemOutcome::finished("sent"));
+  until([&] { return done; });
+  EXPECT_EQ(attempts, (std::map<std::string, int>{{"k1", 2}, {"k2", 1}, {"k3", 1}}));
 }
 
 }  // namespace

@@ -39,8 +39,13 @@ Status parked_events(engine::DocumentStore& docs, engine::DocumentQuery query,
 }  // namespace
 
 void EventTriggers::customers_added(const std::vector<std::string>& ids) {
+  // A batch being matched may park an event of one of them (it read the
+  // customers before they were written): it is looked for once that batch
+  // is written. Otherwise only when some event is parked.
   std::map<std::string, std::uint64_t> counts;
-  if (!journal_.store().fan_outs().fan_out_counts(kEventsFanOut, &counts) || !counts["parked"]) return;
+  if (!matcher_->busy &&
+      (!journal_.store().fan_outs().fan_out_counts(kEventsFanOut, &counts) || !counts["parked"]))
+    return;
   matcher_->appeared.insert(ids.begin(), ids.end());
   unpark();
 }
