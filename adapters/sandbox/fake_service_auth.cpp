@@ -78,6 +78,9 @@ std::optional<Response> check_auth(AuthKind auth, const http::Request& req) {
     case AuthKind::grafana:
       if (!bearer_token(req).empty() || has_scheme(req, "Basic ")) return std::nullopt;
       return json_response(401, {{"message", "Unauthorized"}});
+    case AuthKind::rewards:
+      if (!bearer_token(req).empty()) return std::nullopt;
+      return rewards_error(401, "a bearer token is required");
   }
   return std::nullopt;
 }

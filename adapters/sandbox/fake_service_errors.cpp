@@ -125,6 +125,7 @@ Response service_error(std::string_view service, int status, const std::string& 
   if (service == "buffer")
     return json_response(status, {{"success", false}, {"code", status}, {"message", reason}});
   if (service == "grafana") return json_response(status, {{"message", reason}});
+  if (service == "rewards") return rewards_error(status, reason);
   return json_response(status, {{"error", reason}});  // tool_service, memory_gateway
 }
 

@@ -45,7 +45,7 @@ RouteMatch not_found() {
 }
 
 // The paths under /v1/: Notion, the tool service, the memory gateway, chat
-// completions, Figma and FCM. REQUIRES: s.size() >= 2 and s[0] == "v1".
+// completions, Figma, FCM and rewards. REQUIRES: s.size() >= 2 and s[0] == "v1".
 RouteMatch match_v1(std::string_view method, const std::vector<std::string>& s) {
   const std::size_t n = s.size();
   const std::string& b = s[1];
@@ -72,6 +72,12 @@ RouteMatch match_v1(std::string_view method, const std::vector<std::string>& s) 
     return pick(method, "fcm", AuthKind::google, {{"POST", fcm_send, BodyKind::json}});
   if (b == "projects" && n == 5 && s[3] == "messages")
     return pick(method, "fcm", AuthKind::google, {{"DELETE", fcm_delete, BodyKind::none}});
+  if (n == 2 && b == "credits") {
+    RouteMatch m =
+        pick(method, "rewards", AuthKind::rewards, {{"POST", rewards_credit, BodyKind::json}});
+    m.replay = rewards_replay;  // the same key with another body is refused
+    return m;
+  }
   return not_found();
 }
 
@@ -138,6 +144,7 @@ std::string message_recipient(ServiceHandler handler, const Call& call) {
     std::string to = call.field("To").value_or("");
     return starts_with(to, "whatsapp:") ? to.substr(9) : to;
   }
+  if (handler == rewards_credit) return str_of(call.body, "customer_id");
   if (handler == fcm_send) {
     const nlohmann::json* msg = obj_of(call.body, "message");
     return msg ? str_of(*msg, "token") : std::string();

@@ -4,7 +4,8 @@
 // (ids, slugs, timestamps), and the error bodies service_error() borrows.
 // Every handler runs with State::mu held and only builds a Response; the
 // ledger, the idempotency cache, faults and latency are handled by
-// sandbox.cpp.
+// sandbox.cpp. A handler's 2xx answer (unless it sets Call::failed) becomes
+// ledger entry s.ledger.size() right after it returns.
 #pragma once
 
 #include <cstdint>
@@ -71,6 +72,9 @@ http::Response github_error(int status, const std::string& message,
                             nlohmann::json errors = nullptr);
 // Twilio's {"code","message","more_info","status"}.
 http::Response twilio_error(int status, int code, const std::string& message);
+// The rewards service's {"error":{"message"[,"param"]}}; "" param: none.
+http::Response rewards_error(int status, const std::string& message,
+                             const std::string& param = "");
 
 // --- the handlers, by service ----------------------------------------------
 
@@ -123,5 +127,9 @@ http::Response twilio_fetch(Sandbox::State& s, Call& c);
 // FCM (fake_fcm.cpp)
 http::Response fcm_send(Sandbox::State& s, Call& c);
 http::Response fcm_delete(Sandbox::State& s, Call& c);
+
+// Rewards (fake_rewards.cpp): POST /v1/credits and the repeat of its key.
+http::Response rewards_credit(Sandbox::State& s, Call& c);
+http::Response rewards_replay(Sandbox::State& s, const Call& c, const LedgerEntry& applied);
 
 }  // namespace orch::sandbox

@@ -134,6 +134,15 @@ json Sandbox::attempts_for(const std::string& key) const {
   return detail::attempts_locked(*state_, key);
 }
 
+json Sandbox::credits(const std::string& customer_id, bool summary) const {
+  std::string text;
+  {
+    std::lock_guard lock(state_->mu);
+    text = rewards_credits_text(*state_, customer_id, summary);
+  }
+  return json::parse(text);
+}
+
 void Sandbox::reset() {
   std::lock_guard lock(state_->mu);
   state_->clear();
@@ -195,7 +204,7 @@ void Sandbox::handle(Request req, Responder respond) {
   KeyParts parts = parse_key(key);
 
   // The body is read before the lock: a fault may filter on its recipient.
-  Call call{req, std::move(seg), {}, {}, false, false, {}};
+  Call call{req, std::move(seg), {}, {}, false, false, {}, kNoRecord};
   bool bad_body = false;
   if (!denied && route.body != BodyKind::none) {
     std::string_view body(req.body);
@@ -279,11 +288,13 @@ void Sandbox::handle(Request req, Responder respond) {
           resp = problem(422, "Idempotency-Key '" + key + "' was already used for " + e.method +
                                   " " + e.path);
         } else {
-          ++e.replays;
-          ++s.replays;
-          resp = e.cached;
-          resp.headers.emplace_back("Idempotent-Replayed", "true");
-          replayed = true;
+          resp = route.replay ? route.replay(s, call, e) : e.cached;
+          replayed = !route.replay || is_2xx(resp.status);
+          if (replayed) {
+            ++e.replays;
+            ++s.replays;
+            resp.headers.emplace_back("Idempotent-Replayed", "true");
+          }
         }
         answered = true;
       }
@@ -310,7 +321,8 @@ void Sandbox::handle(Request req, Responder respond) {
           e.method = req.method;
           e.path = std::string(path);
           e.recipient = std::move(call.recipient);
-          if (!key.empty()) {
+          e.record = call.record;
+          if (!key.empty() && !route.replay) {
             e.cached = resp;
           } else {
             e.cached.status = resp.status;

@@ -34,6 +34,14 @@
 //                 allowed window. If you are using WhatsApp, please use a
 //                 Message Template."
 //   FCM           POST /v1/projects/{p}/messages:send, DELETE /v1/projects/{p}/messages/{id}
+//   Rewards       POST /v1/credits {"customer_id":non-empty str,"amount":number > 0,
+//                 "currency":3 upper-case letters} (Bearer; Idempotency-Key
+//                 required, else 400) -> 201 {"amount","created_at"(Unix s),
+//                 "credit_id":"cr_...","currency","customer_id"}; the repeat of
+//                 a key with the same fields -> 200, the same credit plus
+//                 "replayed":true; with other fields -> 422 (as Stripe).
+//                 Errors {"error":{"message","param"?}}: a missing or mistyped
+//                 field 400, amount <= 0 or a bad currency 422.
 // Unknown path -> 404, wrong method -> 405 (+Allow), bad JSON body -> 400,
 // missing credentials -> the service's own 401/403 shape. Deleting an absent
 // object -> 404.
@@ -43,7 +51,9 @@
 // answer for a key applies the side effect, appends a ledger entry (kind
 // effect/compensation, service, method, path) and caches the response; a
 // repeat returns the cached response (+ "Idempotent-Replayed: true") and bumps
-// the entry's replay counter; the same key on another method/path -> 422.
+// the entry's replay counter; the same key on another method/path -> 422. A
+// route may answer repeats itself (RouteMatch::replay: rewards compares the
+// body, and refuses another one with 422, counted as no replay).
 // Requests without the header apply every time, under workflow "". Non-2xx
 // answers (and Slack's ok:false) are neither ledgered nor cached. Every
 // successful fake-service request, reads included, is one ledger entry.
@@ -69,6 +79,7 @@
 //                   "details":[{"@type":...FcmError,"errorCode":<by status>}]}}
 //   buffer         {"success":false,"code":S,"message":R}
 //   grafana        {"message":R}
+//   rewards        {"error":{"message":R}}
 //   tool_service, memory_gateway  {"error":R}
 //
 // HTTP control endpoints (never ledgered, never faulted):
@@ -81,7 +92,8 @@
 //                                      {"seq","step","service","method","path",
 //                                       "idempotency_key","replays","status",
 //                                       "recipient"? (a message's To without
-//                                       "whatsapp:" / FCM token / first email)}
+//                                       "whatsapp:" / FCM token / first email,
+//                                       a credit's customer_id)}
 //                                      Keys "{wf}:{step}" split at the first ':';
 //                                      entries in seq order, O(n) to list.
 //   GET    /sandbox/ledger/{wf}?summary=true
@@ -106,7 +118,8 @@
 //                                      recipients: [string]; only message sends
 //                                      to one of them match (Twilio's To without
 //                                      "whatsapp:", FCM's message.token,
-//                                      SendGrid's personalizations[0].to[0].email).
+//                                      SendGrid's personalizations[0].to[0].email),
+//                                      and credits to one of these customer_ids.
 //                                      first_attempt_only: a request whose
 //                                      Idempotency-Key already reached this fault
 //                                      (matched its filters) passes through, so
@@ -123,9 +136,21 @@
 //                                      400 code 21610, applying nothing
 //   GET    /sandbox/opt-outs          {"opt_outs":[{"recipient","channels"}]}
 //   DELETE /sandbox/opt-outs[/{recipient}]
-//   POST   /sandbox/reset             clears ledger, stored objects, faults,
-//                                      opt-outs, attempts and counters (keeps
-//                                      config)
+//   GET    /sandbox/credits[?customer_id=C][&summary=true]
+//                                     {"count","replays","total_amount",
+//                                      "customer_id"? ,"credits":[{"amount",
+//                                      "created_at","credit_id","currency",
+//                                      "customer_id","idempotency_key","replays"}]}
+//                                      the rewards credits applied (all customers
+//                                      without customer_id; an unknown one reads
+//                                      zeros), oldest first; replays: repeats of
+//                                      their keys answered from the ledger;
+//                                      total_amount: the sum whatever the
+//                                      currencies. summary=true: without
+//                                      "credits", one lookup
+//   POST   /sandbox/reset             clears ledger, stored objects (credits
+//                                      too), faults, opt-outs, attempts and
+//                                      counters (keeps config)
 #pragma once
 
 #include <chrono>
@@ -182,6 +207,9 @@ class Sandbox {
   // zeros) and GET /sandbox/attempts?key=K.
   nlohmann::json ledger_counts_for(const std::string& workflow_id) const;
   nlohmann::json attempts_for(const std::string& key) const;
+  // Same JSON as GET /sandbox/credits?customer_id=C (all customers for "")
+  // and, with `summary`, &summary=true.
+  nlohmann::json credits(const std::string& customer_id = "", bool summary = false) const;
 
   // Clears ledger, stored objects, faults and counters (as POST /sandbox/reset).
   void reset();

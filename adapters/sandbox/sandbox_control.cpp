@@ -281,6 +281,7 @@ Response control(Sandbox::State& s, const Request& req, const std::vector<std::s
     return json_response(200, {{"keys", s.by_key.size()}});
   }
   if (what == "opt-outs") return twilio_opt_outs_control(s, req, seg);
+  if (what == "credits") return rewards_credits_control(s, req, seg);
   if (what == "reset" && seg.size() == 2) {
     if (m != "POST") return method_not_allowed("POST");
     s.clear();

@@ -1,5 +1,5 @@
 // The sandbox's control API (GET /health and /sandbox/...: faults, latency,
-// opt-outs, the ledger, attempts per key, reset) and the ledger's JSON views, for sandbox.cpp.
+// opt-outs, credits, the ledger, attempts per key, reset) and the ledger's JSON views, for sandbox.cpp.
 #pragma once
 
 #include <string>

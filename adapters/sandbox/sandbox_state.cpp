@@ -25,6 +25,9 @@ void Sandbox::State::clear() {
   twilio_messages.clear();
   fcm_messages.clear();
   twilio_opt_outs.clear();
+  credits.clear();
+  credits_by_customer.clear();
+  credit_totals = {};
   reserve();
 }
 

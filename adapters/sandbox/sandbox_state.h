@@ -25,6 +25,9 @@
 
 namespace orch::sandbox {
 
+// No service record (LedgerEntry::record, Call::record).
+inline constexpr std::size_t kNoRecord = static_cast<std::size_t>(-1);
+
 struct LedgerEntry {
   uint64_t seq = 0;
   std::string workflow_id;
@@ -34,8 +37,13 @@ struct LedgerEntry {
   const char* service = "";
   std::string method;
   std::string path;
-  std::string recipient;  // a message's addressee (Twilio To, FCM token), else ""
+  std::string recipient;  // a message's addressee (Twilio To, FCM token), a credit's customer
   uint64_t replays = 0;
+  // The service's own record of the effect (a credit's index in
+  // State::credits), or kNoRecord.
+  std::size_t record = kNoRecord;
+  // The answer a repeat of the key gets (only the status when the route
+  // answers repeats itself: RouteMatch::replay).
   http::Response cached;
 };
 
@@ -83,7 +91,8 @@ struct Call {
   FormFields form;               // parsed form fields (form routes)
   bool is_form = false;
   bool failed = false;           // a 2xx that is an error (Slack ok:false)
-  std::string recipient;         // set by a message send, for its ledger entry
+  std::string recipient;         // set by a message send or a credit, for its ledger entry
+  std::size_t record = kNoRecord;  // set by a handler that keeps a record (a credit)
 
   // A string field from the JSON body or the form.
   std::optional<std::string> field(std::string_view name) const;
@@ -92,16 +101,24 @@ struct Call {
 };
 
 using ServiceHandler = http::Response (*)(Sandbox::State&, Call&);
+// Answers the repeat of an Idempotency-Key its route already applied
+// (`applied`), instead of the cached answer: a 2xx is a replay (counted as
+// one, marked Idempotent-Replayed), anything else refuses the repeat and
+// applies nothing (Stripe's 422 for a key reused with other parameters).
+using ReplayHandler = http::Response (*)(Sandbox::State&, const Call&, const LedgerEntry& applied);
 
 enum class BodyKind { none, json, form_or_json };
 
-enum class AuthKind { none, bearer, notion, figma, slack, twilio, google, github, sendgrid, grafana };
+enum class AuthKind {
+  none, bearer, notion, figma, slack, twilio, google, github, sendgrid, grafana, rewards
+};
 
 struct RouteMatch {
   int error = 0;             // 404 or 405 when no handler matched
   std::string allow;         // for 405
   const char* service = "";  // ledger service name
   ServiceHandler handler = nullptr;
+  ReplayHandler replay = nullptr;  // null: a repeat gets the cached answer
   BodyKind body = BodyKind::none;
   AuthKind auth = AuthKind::none;
 };
@@ -175,6 +192,31 @@ struct Sandbox::State {
   // Recipients who answered STOP (POST /sandbox/opt-outs): Twilio refuses
   // to send them on these channels (sms, whatsapp) with 21610.
   std::map<std::string, std::set<std::string>> twilio_opt_outs;
+  // Store credits (fake_rewards.cpp), oldest first, with their totals per
+  // customer and overall, so that GET /sandbox/credits?summary=true is one
+  // lookup at any rate. A credit's Idempotency-Key and replays are its
+  // ledger entry's (LedgerEntry::record names the credit); its id derives
+  // from its index.
+  struct CreditTotals {
+    uint64_t count = 0;
+    uint64_t replays = 0;  // repeats of a credit's key answered from the ledger
+    double amount = 0.0;   // whatever the currencies
+  };
+  struct CustomerCredits {
+    std::vector<std::size_t> credits;  // indices in `credits`
+    CreditTotals totals;
+  };
+  using CustomerNode = std::pair<const std::string, CustomerCredits>;
+  struct Credit {
+    CustomerNode* customer = nullptr;  // in credits_by_customer (node-based: stable)
+    std::size_t entry = 0;             // its ledger entry
+    double amount = 0.0;
+    std::string currency;
+    int64_t created_at = 0;  // Unix seconds
+  };
+  std::deque<Credit> credits;
+  std::unordered_map<std::string, CustomerCredits> credits_by_customer;
+  CreditTotals credit_totals;
 
   void clear();    // REQUIRES: mu held (sandbox_state.cpp)
   void reserve();  // pre-sizes the ledger tables
@@ -187,7 +229,8 @@ RouteMatch match_service_route(std::string_view method,
                                const std::vector<std::string>& seg);
 // The addressee of a message send, as faults filter on it: Twilio's To
 // without "whatsapp:", FCM's message.token, SendGrid's first
-// personalization's first "to" email; "" for any other request.
+// personalization's first "to" email, a credit's customer_id; "" for any
+// other request.
 std::string message_recipient(ServiceHandler handler, const Call& call);
 // nullopt when the request carries the credentials the service requires.
 std::optional<http::Response> check_auth(AuthKind auth, const http::Request& req);
@@ -196,6 +239,14 @@ std::optional<http::Response> check_auth(AuthKind auth, const http::Request& req
 // fake_twilio.cpp). REQUIRES: s.mu held.
 http::Response twilio_opt_outs_control(Sandbox::State& s, const http::Request& req,
                                        const std::vector<std::string>& seg);
+// GET /sandbox/credits[?customer_id=][&summary=true] (sandbox.h;
+// fake_rewards.cpp). REQUIRES: s.mu held.
+http::Response rewards_credits_control(Sandbox::State& s, const http::Request& req,
+                                       const std::vector<std::string>& seg);
+// Its answer's JSON text ("" customer_id: every customer), also for
+// Sandbox::credits(). REQUIRES: s.mu held.
+std::string rewards_credits_text(const Sandbox::State& s, const std::string& customer_id,
+                                 bool summary);
 
 // --- shared by the sandbox and the fake services (fake_service_requests.cpp,
 // fake_service_values.cpp, fake_service_errors.cpp) ---
