@@ -165,7 +165,8 @@ class Harness {
   void write_config() {
     json services = json::object();
     for (const char* s : {"notion", "tool_service", "memory_gateway", "slm", "figma", "github",
-                          "github_pages", "slack", "sendgrid", "buffer", "grafana", "messaging"})
+                          "github_pages", "slack", "sendgrid", "buffer", "grafana", "messaging",
+                          "rewards"})
       // The sandbox is on this machine: never through a proxy.
       services[s] = {{"url", sandbox_url_}, {"token", "crash-token"}, {"settings", {{"proxy", ""}}}};
     json config = {{"services", services},

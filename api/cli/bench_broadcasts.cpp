@@ -92,7 +92,8 @@ class BroadcastBench {
                      dir_ / "sandbox.log");
     json services = json::object();
     for (const char* s : {"notion", "tool_service", "memory_gateway", "slm", "figma", "github",
-                          "github_pages", "slack", "sendgrid", "buffer", "grafana", "messaging"})
+                          "github_pages", "slack", "sendgrid", "buffer", "grafana", "messaging",
+                          "rewards"})
       services[s] = {{"url", sandbox_url_}, {"token", "bench-token"}, {"settings", {{"proxy", ""}}}};
     services["messaging"]["settings"]["max_concurrent"] =
         std::to_string(2 * o_.concurrency * o_.broadcasts);

@@ -27,7 +27,8 @@ namespace {
 constexpr std::chrono::seconds kStartupTimeout{60};
 constexpr const char* kServices[] = {"notion", "tool_service", "memory_gateway", "slm",
                                      "figma",  "github",       "github_pages",   "slack",
-                                     "sendgrid", "buffer",     "grafana",        "messaging"};
+                                     "sendgrid", "buffer",     "grafana",        "messaging",
+                                     "rewards"};
 
 // For profiling: ORCH_BENCH_WRAP_SERVE="/usr/bin/valgrind --tool=callgrind"
 // runs the orchestrator under that command (words split on spaces, the first
