@@ -4,21 +4,22 @@
 // answer (201, 200, 400, 422, 429, 503, a timeout, an unusable body), its
 // transport retries, and its place behind the service's guard in
 // CampaignAdapters; then against the sandbox's fake, end to end.
+#include "adapters/services/rewards_adapter.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cmath>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
 
-#include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
-
 #include "adapters/resilience/service_guard.h"
 #include "adapters/services/campaign_adapters.h"
-#include "adapters/services/rewards_adapter.h"
 #include "engine/time/clock.h"
 #include "phases/ports.h"
 #include "tests/support/mock_http_server.h"
@@ -53,10 +54,10 @@ CallContext ctx(const std::string& key = "evt-1:reward", int transport_retries =
 class RewardsAdapterTest : public ::testing::Test {
  protected:
   RewardsAdapterTest()
-      : adapter(client.client(), adapters::ServiceEndpoint{mock.base_url(),
-                                                           kToken,
-                                                           {{"max_retries", "2"},
-                                                            {"initial_backoff_ms", "1"}}}) {}
+      : adapter(client.client(),
+                adapters::ServiceEndpoint{
+                    mock.base_url(), kToken, {{"max_retries", "2"}, {"initial_backoff_ms", "1"}}}) {
+  }
 
   ServiceResult credit(const CallContext& c, const std::string& customer = "cust-1",
                        double amount = 10, const std::string& currency = "USD") {
@@ -96,9 +97,10 @@ TEST_F(RewardsAdapterTest, SendsTheCreditAsTheServiceExpects) {
 }
 
 TEST_F(RewardsAdapterTest, AReplayIsReportedFromTheHeaderOrTheField) {
-  mock.script("POST", kPath, {reply(200, kCreated, {{"Idempotent-Replayed", "true"}}),
-                              reply(200, R"({"credit_id":"cr_1","replayed":true})"),
-                              reply(200, R"({"credit_id":"cr_1"})")});
+  mock.script("POST", kPath,
+              {reply(200, kCreated, {{"Idempotent-Replayed", "true"}}),
+               reply(200, R"({"credit_id":"cr_1","replayed":true})"),
+               reply(200, R"({"credit_id":"cr_1"})")});
   ServiceResult by_header = credit(ctx());
   EXPECT_EQ(by_header.outcome, ServiceOutcome::ok) << by_header.error;
   EXPECT_EQ(by_header.http_status, 200);
@@ -113,8 +115,9 @@ TEST_F(RewardsAdapterTest, A422IsPermanentWithTheServicesReasonAndNotRetried) {
   ServiceResult r = credit(ctx(), "cust-1", 10, "XTS");
   EXPECT_EQ(r.outcome, ServiceOutcome::permanent);
   EXPECT_EQ(r.http_status, 422);
-  EXPECT_NE(r.error.find("rewards POST /v1/credits failed: HTTP 422: rewards: currency not supported"),
-            std::string::npos)
+  EXPECT_NE(
+      r.error.find("rewards POST /v1/credits failed: HTTP 422: rewards: currency not supported"),
+      std::string::npos)
       << r.error;
   EXPECT_EQ(mock.count(kPath), 1);
 
@@ -278,8 +281,9 @@ TEST(RewardsAdapterSandbox, EndToEnd) {
   EXPECT_NE(refused.error.find("HTTP 422: rewards: currency not supported"), std::string::npos)
       << refused.error;
 
-  EXPECT_EQ(sb.sandbox().credits("cust-1", true),
-            json({{"customer_id", "cust-1"}, {"count", 2}, {"replays", 1}, {"total_amount", 20.0}}));
+  EXPECT_EQ(
+      sb.sandbox().credits("cust-1", true),
+      json({{"customer_id", "cust-1"}, {"count", 2}, {"replays", 1}, {"total_amount", 20.0}}));
 }
 
 }  // namespace

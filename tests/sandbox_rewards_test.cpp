@@ -3,13 +3,13 @@
 // key reused with another body refused), its validation, GET
 // /sandbox/credits by customer and in summary, and the general faults
 // (transient and permanent) applied to it.
+#include <gtest/gtest.h>
+
 #include <chrono>
 #include <future>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
-
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include "adapters/http/http_client.h"
 #include "adapters/sandbox/sandbox.h"
@@ -19,9 +19,9 @@ namespace orch {
 namespace {
 
 using nlohmann::json;
+using testing::body_json;
 using testing::TestClient;
 using testing::TestSandbox;
-using testing::body_json;
 
 json credit_body(const std::string& customer, double amount, const std::string& currency = "USD") {
   return {{"customer_id", customer}, {"amount", amount}, {"currency", currency}};
@@ -97,9 +97,10 @@ TEST_F(SandboxRewardsTest, ARepeatedKeyAnswersTheFirstCreditAndCountsAsAReplay) 
   EXPECT_EQ(replay["credit_id"], body_json(first.response)["credit_id"]);
   EXPECT_EQ(replay["created_at"], body_json(first.response)["created_at"]);
   // The same fields in another order and spelling (12.50) are the same body.
-  auto reordered = client.call(sb.base_url(), "POST", "/v1/credits",
-                               R"({"currency":"EUR","amount":12.50,"customer_id":"cust-1"})",
-                               {{"Authorization", "Bearer t"}, {"Idempotency-Key", "evt-1:reward"}});
+  auto reordered =
+      client.call(sb.base_url(), "POST", "/v1/credits",
+                  R"({"currency":"EUR","amount":12.50,"customer_id":"cust-1"})",
+                  {{"Authorization", "Bearer t"}, {"Idempotency-Key", "evt-1:reward"}});
   EXPECT_EQ(reordered.response.status, 200) << reordered.response.body;
 
   const json all = control("GET", "/sandbox/credits");
@@ -159,14 +160,15 @@ TEST_F(SandboxRewardsTest, InvalidRequestsApplyNothing) {
   auto not_json = client.call(sb.base_url(), "POST", "/v1/credits", "amount=10",
                               {{"Authorization", "Bearer t"}, {"Idempotency-Key", "k:9"}});
   EXPECT_EQ(not_json.response.status, 400);
-  auto anonymous = client.call(sb.base_url(), "POST", "/v1/credits",
-                               credit_body("c", 10).dump(), {{"Idempotency-Key", "k:10"}});
+  auto anonymous = client.call(sb.base_url(), "POST", "/v1/credits", credit_body("c", 10).dump(),
+                               {{"Idempotency-Key", "k:10"}});
   EXPECT_EQ(anonymous.response.status, 401);
   EXPECT_FALSE(error_message(anonymous.response).empty()) << anonymous.response.body;
   EXPECT_EQ(client.call(sb.base_url(), "GET", "/v1/credits").response.status, 405);
 
-  EXPECT_EQ(control("GET", "/sandbox/credits"),
-            json({{"count", 0}, {"replays", 0}, {"total_amount", 0.0}, {"credits", json::array()}}));
+  EXPECT_EQ(
+      control("GET", "/sandbox/credits"),
+      json({{"count", 0}, {"replays", 0}, {"total_amount", 0.0}, {"credits", json::array()}}));
   EXPECT_EQ(sb.sandbox().ledger_summary()["side_effects"], 0);
   // A key refused for its body may be used again with a good one.
   EXPECT_EQ(credit(credit_body("c", 10), "k:5").response.status, 201);
@@ -192,7 +194,8 @@ TEST_F(SandboxRewardsTest, CreditsAreFilteredByCustomer) {
 
   EXPECT_EQ(control("GET", "/sandbox/credits?customer_id=bob&summary=true"),
             json({{"customer_id", "bob"}, {"count", 1}, {"replays", 2}, {"total_amount", 5.0}}));
-  EXPECT_EQ(sb.sandbox().credits("bob", true), control("GET", "/sandbox/credits?customer_id=bob&summary=true"));
+  EXPECT_EQ(sb.sandbox().credits("bob", true),
+            control("GET", "/sandbox/credits?customer_id=bob&summary=true"));
   EXPECT_EQ(control("GET", "/sandbox/credits?summary=true"),
             json({{"count", 3}, {"replays", 3}, {"total_amount", 17.5}}));
   EXPECT_EQ(control("GET", "/sandbox/credits?customer_id=nobody"),
@@ -249,8 +252,9 @@ TEST_F(SandboxRewardsTest, APermanentFaultAnswersTheServicesOwnError) {
 // A fault's recipients are customer ids for credits: one customer's
 // credits fail, the others' are paid.
 TEST_F(SandboxRewardsTest, AFaultCanTargetOneCustomer) {
-  control("POST", "/sandbox/faults",
-          {{"path_prefix", "/v1/credits"}, {"status", 500}, {"recipients", json::array({"cust-bad"})}});
+  control(
+      "POST", "/sandbox/faults",
+      {{"path_prefix", "/v1/credits"}, {"status", 500}, {"recipients", json::array({"cust-bad"})}});
   EXPECT_EQ(credit(credit_body("cust-bad", 10), "evt-6:a").response.status, 500);
   EXPECT_EQ(credit(credit_body("cust-good", 10), "evt-6:b").response.status, 201);
   EXPECT_EQ(control("GET", "/sandbox/credits?customer_id=cust-bad&summary=true")["count"], 0);

@@ -49,7 +49,8 @@ std::optional<Response> read_credit(const json& body, CreditRequest& out) {
   if (!customer || !customer->is_string() || customer->get_ref<const std::string&>().empty())
     return rewards_error(400, "customer_id must be a non-empty string", "customer_id");
   const json* amount = obj_of(body, "amount");
-  if (!amount || !amount->is_number()) return rewards_error(400, "amount must be a number", "amount");
+  if (!amount || !amount->is_number())
+    return rewards_error(400, "amount must be a number", "amount");
   const json* currency = obj_of(body, "currency");
   if (!currency || !currency->is_string())
     return rewards_error(400, "currency must be a string", "currency");
@@ -101,7 +102,8 @@ Response rewards_error(int status, const std::string& message, const std::string
 Response rewards_credit(Sandbox::State& s, Call& c) {
   const auto key = c.req.header("Idempotency-Key");
   if (!key || key->empty())
-    return rewards_error(400, "an Idempotency-Key header is required: a credit is paid once per key");
+    return rewards_error(400,
+                         "an Idempotency-Key header is required: a credit is paid once per key");
   CreditRequest r;
   if (auto refused = read_credit(c.body, r)) return std::move(*refused);
 
@@ -134,10 +136,12 @@ Response rewards_replay(Sandbox::State& s, const Call& c, const LedgerEntry& app
   const bool same = !read_credit(c.body, r) && r.customer_id == credit.customer->first &&
                     r.amount == credit.amount && r.currency == credit.currency;
   if (!same)
-    return rewards_error(422, "Keys for idempotent requests can only be used with the same "
-                              "parameters they were first used with. Try using a key other "
-                              "than '" + applied.idempotency_key +
-                                  "' if you meant to execute a different request.");
+    return rewards_error(422,
+                         "Keys for idempotent requests can only be used with the same "
+                         "parameters they were first used with. Try using a key other "
+                         "than '" +
+                             applied.idempotency_key +
+                             "' if you meant to execute a different request.");
   ++credit.customer->second.totals.replays;
   ++s.credit_totals.replays;
   return credit_answer(200, applied.record, credit, true);

@@ -32,20 +32,21 @@ void RewardsAdapter::credit(const phases::CallContext& ctx, const std::string& c
       .string(customer_id)
       .end_object();
   add_bearer(ex.headers);
-  execute(ctx, std::move(ex),
-          [](const http::Response& res, phases::ServiceResult& out) {
-            json b;
-            static const JsonProjection kFields{"credit_id", "replayed"};
-            if (!parse_object(res, kFields, b, out)) return;
-            std::string id = json_string(b, "credit_id");
-            if (id.empty()) return reject(out, "unusable response body: no credit_id");
-            auto header = res.header("Idempotent-Replayed");
-            auto field = b.find("replayed");
-            const bool replayed = (header && *header == "true") ||
-                                  (field != b.end() && field->is_boolean() && field->get<bool>());
-            out.value = {{"credit_id", std::move(id)}, {"replayed", replayed}};
-          },
-          std::move(done));
+  execute(
+      ctx, std::move(ex),
+      [](const http::Response& res, phases::ServiceResult& out) {
+        json b;
+        static const JsonProjection kFields{"credit_id", "replayed"};
+        if (!parse_object(res, kFields, b, out)) return;
+        std::string id = json_string(b, "credit_id");
+        if (id.empty()) return reject(out, "unusable response body: no credit_id");
+        auto header = res.header("Idempotent-Replayed");
+        auto field = b.find("replayed");
+        const bool replayed = (header && *header == "true") ||
+                              (field != b.end() && field->is_boolean() && field->get<bool>());
+        out.value = {{"credit_id", std::move(id)}, {"replayed", replayed}};
+      },
+      std::move(done));
 }
 
 }  // namespace orch::adapters
