@@ -8,11 +8,14 @@
 // nothing recorded.
 #include <gtest/gtest.h>
 
+#include <mutex>
 #include <thread>
 #include <vector>
 
 #include "adapters/sandbox/sandbox.h"
+#include "observability/log.h"
 #include "tests/support/orchestrator_fixture.h"
+#include "tests/support/otlp_receiver.h"
 
 namespace orch::testing {
 namespace {
@@ -194,8 +197,20 @@ TEST_F(EventTriggersApiTest, APermanentFailureIsDeadLetteredAndAReplayPaysOnce) 
 TEST_F(EventTriggersApiTest, ADiscardedDeadLetterIsAuditedAndNeverPaid) {
   trigger(kBigSpender);
   inject({{"path_prefix", "/v1/credits"}, {"status", 400}});
+  std::mutex mu;
+  std::vector<json> lines;
+  observability::set_log_sink([&](const std::string& line) {
+    std::lock_guard lock(mu);
+    lines.push_back(json::parse(line, nullptr, false));
+  });
   send(purchase("x-1", "c1", 100));
   settled("x-1", "dead_lettered");
+  observability::set_log_sink(nullptr);
+  bool logged = false;
+  for (const json& l : lines)
+    logged |= l.value("message", "") == "trigger action dead-lettered" &&
+              l.value("correlation_id", "") == "x-1" && l.value("error_class", "") == "rejected";
+  EXPECT_TRUE(logged) << "no dead-letter log line carries the event's id";
   const std::string id = dead_letters()[0]["id"];
   HttpReply r = client_->call("DELETE", "/v1/dead-letters/" + id);
   ASSERT_EQ(r.status, 200) << r.raw;
@@ -295,6 +310,44 @@ TEST_F(EventTriggersApiTest, BadInputGetsAProblemAndRecordsNothing) {
   EXPECT_EQ(client_->post("/v1/dead-letters:replay", {{"ids", json::array()}}).status, 422);
   EXPECT_EQ(client_->post("/v1/dead-letters:replay", {{"filter", {{"error_class", "oops"}}}}).status, 422);
   EXPECT_EQ(client_->get("/v1/dead-letters?error_class=oops").status, 400);
+}
+
+TEST(EventTracesTest, AnEventsTraceparentContinuesIntoItsActionAndTheServiceCall) {
+  const std::string caller_trace = "4bf92f3577b34da6a3ce929d0e0e4736";
+  const std::string caller_span = "00f067aa0ba902b7";
+  OtlpReceiver collector;
+  TempDir dir;
+  api::AppConfig config = test_config(dir.path);
+  config.otlp.endpoint = collector.endpoint();
+  config.otlp.schedule_delay = std::chrono::milliseconds(50);
+  api::OrchestratorApp app(config);
+  ASSERT_EQ(app.start(), "");
+  ApiClient client(app.base_url());
+  ASSERT_EQ(client.post("/v1/customers", {{"id", "c1"}, {"phone", test_phone(1)}}).status, 201);
+  ASSERT_EQ(client.post("/v1/triggers", kBigSpender).status, 201);
+  HttpReply sent = client.post("/v1/events", purchase("tp-1", "c1", 75),
+                               {{"traceparent", "00-" + caller_trace + "-" + caller_span + "-01"}});
+  ASSERT_EQ(sent.status, 202) << sent.raw;
+  auto is_action = [](const json& s) { return s.value("name", "") == "trigger_action reward"; };
+  std::vector<json> spans;
+  std::string action_span;
+  ASSERT_TRUE(eventually([&] {
+    spans = collector.spans();
+    for (const json& s : spans)
+      if (is_action(s)) action_span = s["spanId"];
+    bool client_call = false;
+    for (const json& s : spans) client_call |= s.value("parentSpanId", "") == action_span;
+    return !action_span.empty() && client_call;
+  }, std::chrono::seconds(10)));
+  for (const json& s : spans) {
+    if (is_action(s)) {
+      EXPECT_EQ(s["traceId"], caller_trace);
+      EXPECT_EQ(s["parentSpanId"], caller_span);
+      EXPECT_EQ(attr(s, "event.id"), "tp-1");
+    } else if (s.value("parentSpanId", "") == action_span) {
+      EXPECT_EQ(s["traceId"], caller_trace) << s.dump();
+    }
+  }
 }
 
 }  // namespace

@@ -24,6 +24,7 @@
 #include "observability/trace.h"
 #include "tests/support/mock_http_server.h"
 #include "tests/support/orchestrator_fixture.h"
+#include "tests/support/otlp_receiver.h"
 #include "tests/support/sandbox_fixture.h"
 
 namespace orch::testing {
@@ -36,72 +37,11 @@ constexpr int kKindClient = 3;
 constexpr const char* kPlantedToken = "SG.planted-secret-token-4d2e1b";
 constexpr int kStatusError = 2;
 
-// A span attribute's value as JSON (string, or intValue as a number).
-json attr(const json& span, const std::string& key) {
-  for (const json& a : span.value("attributes", json::array())) {
-    if (a.value("key", "") != key) continue;
-    const json& v = a["value"];
-    if (v.contains("stringValue")) return v["stringValue"];
-    if (v.contains("intValue")) return std::stoll(v["intValue"].get<std::string>());
-    if (v.contains("boolValue")) return v["boolValue"];
-    if (v.contains("doubleValue")) return v["doubleValue"];
-  }
-  return nullptr;
-}
-
 int status_code(const json& span) { return span.value("status", json::object()).value("code", 0); }
 
 bool starts_with(const std::string& s, const std::string& prefix) {
   return s.compare(0, prefix.size(), prefix) == 0;
 }
-
-// An OTLP/HTTP collector: accepts POST /v1/traces and keeps the spans.
-class OtlpReceiver {
- public:
-  OtlpReceiver() { server_.script("POST", "/v1/traces", {reply(200, "{}")}); }
-  std::string endpoint() const { return server_.base_url(); }
-
-  // Every span received so far, in arrival order; checks each request's shape.
-  std::vector<json> spans() const {
-    std::vector<json> out;
-    for (const http::Request& r : server_.received()) {
-      EXPECT_EQ(r.method, "POST");
-      EXPECT_EQ(r.path(), "/v1/traces");
-      EXPECT_EQ(r.header("Content-Type").value_or(""), "application/json");
-      const json body = json::parse(r.body, nullptr, false);
-      EXPECT_TRUE(body.is_object()) << r.body;
-      if (!body.is_object()) continue;
-      for (const json& rs : body["resourceSpans"]) {
-        bool named = false;
-        for (const json& a : rs["resource"]["attributes"])
-          named |=
-              a["key"] == "service.name" && a["value"]["stringValue"] == "campaign-orchestrator";
-        EXPECT_TRUE(named) << rs["resource"].dump();
-        for (const json& ss : rs["scopeSpans"])
-          for (const json& s : ss["spans"]) out.push_back(s);
-      }
-    }
-    return out;
-  }
-
-  // Waits (bounded) until a span satisfying `pred` arrived; returns all spans.
-  template <typename Pred>
-  std::vector<json> wait_for(Pred pred, std::chrono::milliseconds limit = 8s) const {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    std::vector<json> all;
-    while (std::chrono::steady_clock::now() < deadline) {
-      all = spans();
-      for (const json& s : all)
-        if (pred(s)) return all;
-      std::this_thread::sleep_for(20ms);
-    }
-    ADD_FAILURE() << "the awaited span never arrived; " << all.size() << " spans received";
-    return all;
-  }
-
- private:
-  MockHttpServer server_;
-};
 
 auto workflow_span_of(const std::string& workflow_id) {
   return [workflow_id](const json& s) {
