@@ -108,9 +108,12 @@ void EventTriggers::replay(std::vector<std::string> ids, double per_second, cons
 }
 
 void EventTriggers::replay_next(std::shared_ptr<ReplayRun> run) {
-  // Each tick moves per_second / 10 of them (at least one).
+  // A tick of 100 ms moves per_second / 10 of them; under 10 a second, a
+  // tick of 1 / per_second moves one.
   const std::size_t chunk = static_cast<std::size_t>(
       std::max(1.0, std::floor(run->per_second * kTick.count() / 1000.0)));
+  const auto tick = std::max<std::chrono::milliseconds>(
+      kTick, std::chrono::milliseconds(static_cast<std::int64_t>(1000.0 / run->per_second)));
   const engine::TimeMs now = clock_.now_ms();
   std::vector<engine::FanOutUpdate> moved;
   std::vector<engine::Document> documents;
@@ -150,7 +153,7 @@ void EventTriggers::replay_next(std::shared_ptr<ReplayRun> run) {
           return store.fan_outs().update_fan_out_items(moved, nullptr);
         });
       },
-      [this, run, last, n = moved.size(), alive = alive_](const Status& s) {
+      [this, run, last, tick, n = moved.size(), alive = alive_](const Status& s) {
         if (!*alive) return;
         if (!s) {
           observability::log(observability::LogLevel::error, "dead letters not replayed",
@@ -162,7 +165,7 @@ void EventTriggers::replay_next(std::shared_ptr<ReplayRun> run) {
         run_actions();
         fan_outs_.rewind(kActionsFanOut);
         if (last) return;
-        run->timer.expires_after(kTick);
+        run->timer.expires_after(tick);
         run->timer.async_wait([this, run, alive](const boost::system::error_code& ec) {
           if (!ec && *alive) replay_next(run);
         });
