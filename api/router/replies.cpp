@@ -82,6 +82,11 @@ bool bind_identity(json& body, const char* field, const Principal* who, const Re
   return true;
 }
 
+http::Response unavailable(const http::Request& request, const Status& s) {
+  return problem(503, "journal-unavailable", "Service Unavailable", s.message(),
+                 std::string(request.path()));
+}
+
 json actor_of(const Principal* who) { return who ? who->actor() : json(); }
 
 std::string random_suffix() {

@@ -11,6 +11,7 @@
 
 #include "adapters/http/http_server.h"
 #include "api/server/auth.h"
+#include "engine/common/status.h"
 #include "phases/campaign/campaign_input.h"
 
 namespace orch::api {
@@ -20,6 +21,9 @@ http::Response not_found(const http::Request& request, const std::string& detail
 // 422 validation-error naming each bad field.
 http::Response invalid(const http::Request& request, const std::string& detail,
                        const std::vector<phases::FieldError>& errors);
+// 503 journal-unavailable: the store could not be read or written (`s`
+// says why); a retry may do.
+http::Response unavailable(const http::Request& request, const Status& s);
 // 400 bad-query naming each bad query parameter.
 http::Response bad_query(const http::Request& request,
                          const std::vector<phases::FieldError>& errors);

@@ -30,11 +30,6 @@ constexpr std::size_t kMaxCustomerIds = 100'000;
 const std::set<std::string> kChannels = {"sms", "whatsapp", "email", "push"};
 const std::set<std::string> kMessageStatuses = {"pending", "sent", "failed", "skipped"};
 
-Response unavailable(const Request& r, const Status& s) {
-  return problem(503, "journal-unavailable", "Service Unavailable", s.message(),
-                 std::string(r.path()));
-}
-
 // A problem with extra members (RFC 7807 allows them).
 Response problem_with(Response p, const json& extra) {
   json body = json::parse(p.body, nullptr, false);

@@ -41,11 +41,6 @@ json errors_json(const std::vector<phases::FieldError>& errors) {
   return out;
 }
 
-Response unavailable(const Request& r, const Status& s) {
-  return problem(503, "journal-unavailable", "Service Unavailable", s.message(),
-                 std::string(r.path()));
-}
-
 // A row of an import: its place in the upload and the customer or its errors.
 struct ImportRow {
   json place;  // {"index": i} or {"line": n}

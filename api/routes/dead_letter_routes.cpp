@@ -25,11 +25,6 @@ constexpr std::size_t kMaxReplay = 10'000;
 const std::set<std::string> kErrorClasses = {tr::kRejected, tr::kRetriesExhausted,
                                              tr::kUnknownCustomer, tr::kInvalidAction};
 
-Response unavailable(const Request& r, const Status& s) {
-  return problem(503, "journal-unavailable", "Service Unavailable", s.message(),
-                 std::string(r.path()));
-}
-
 // Who acts, for the audit trail: the token's subject and id.
 json auditor(const Call& c) {
   if (!c.who) return {{"by", "anonymous"}, {"token", nullptr}};

@@ -22,11 +22,6 @@ namespace {
 
 constexpr std::size_t kMaxBatch = 1'000;
 
-Response unavailable(const Request& r, const Status& s) {
-  return problem(503, "journal-unavailable", "Service Unavailable", s.message(),
-                 std::string(r.path()));
-}
-
 // The events of a body: an event, {"events": [...]} or an array; nullopt
 // after answering when the batch's shape is wrong.
 std::optional<std::vector<json>> batch_of(const json& body, const Call& c, bool* single) {

@@ -22,11 +22,6 @@ namespace tr = phases::triggers;
 
 namespace {
 
-Response unavailable(const Request& r, const Status& s) {
-  return problem(503, "journal-unavailable", "Service Unavailable", s.message(),
-                 std::string(r.path()));
-}
-
 // Answers a save: `status` with the stored trigger, or 503.
 auto answer_saved(const Call& c, int status) {
   return [respond = c.respond, r = c.request, status](const Status& s, const json& stored) {

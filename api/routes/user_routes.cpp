@@ -117,8 +117,7 @@ void list_users(ApiContext& ctx, const Call& c) {
   std::vector<std::string> keys;
   std::size_t total = 0;
   if (Status s = ctx.entities.list(actor::kKind, (page - 1) * page_size, page_size, &keys, &total); !s)
-    return c.respond(problem(503, "journal-unavailable", "Service Unavailable", s.message(),
-                             std::string(r.path())));
+    return c.respond(unavailable(r, s));
   json data = json::array();
   for (const std::string& key : keys) {
     EntityResult view = ctx.entities.query(actor::kKind, key, "view", json::object());

@@ -63,8 +63,7 @@ void post_status(ApiContext& ctx, const Call& c) {
   engine::FanOutItem item;
   bool found = false;
   if (Status s = ctx.store.fan_outs().fan_out_item(broadcast, customer, &item, &found); !s)
-    return c.respond(problem(503, "journal-unavailable", "Service Unavailable", s.message(),
-                             std::string(r.path())));
+    return c.respond(unavailable(r, s));
   if (!found)
     return c.respond(not_found(r, "no message of broadcast '" + broadcast + "' to customer '" +
                                       customer + "'"));
@@ -92,8 +91,7 @@ void post_status(ApiContext& ctx, const Call& c) {
       },
       [respond = c.respond, r, answer](const Status& s) {
         if (!s)
-          return respond(problem(503, "journal-unavailable", "Service Unavailable", s.message(),
-                                 std::string(r.path())));
+          return respond(unavailable(r, s));
         respond(ok_json(200, answer));
       });
 }
