@@ -1,6 +1,7 @@
 // Checks the files of deploy/ against the real server: promtool accepts the
 // Prometheus config and alert rules, and every metric the Grafana dashboard
-// queries is exported by a running orchestrator after one campaign.
+// queries is exported by a running orchestrator after one campaign and one
+// customer event that matched a trigger.
 #include <gtest/gtest.h>
 
 #include <sys/wait.h>
@@ -221,6 +222,21 @@ TEST(DeployFilesTest, EveryDashboardMetricIsExported) {
   HttpReply approved = client.post("/v1/workflows/" + id + "/signals/approve", {{"reviewer", "alice"}});
   ASSERT_EQ(approved.status, 202) << approved.raw;
   EXPECT_EQ(client.wait_for_status(id, "completed").value("status", ""), "completed");
+  // A trigger's series exist once it matched an event.
+  ASSERT_EQ(client.post("/v1/customers", {{"id", "cus_001"}, {"phone", test_phone(1)}}).status,
+            201);
+  HttpReply trigger = client.post(
+      "/v1/triggers", {{"name", "Dashboard"},
+                       {"event_type", "purchase"},
+                       {"action", {{"type", "reward"}, {"amount", 10}, {"currency", "USD"}}}});
+  ASSERT_EQ(trigger.status, 201) << trigger.raw;
+  HttpReply event = client.post("/v1/events", {{"event_id", "evt-1"},
+                                               {"event_type", "purchase"},
+                                               {"customer_id", "cus_001"},
+                                               {"payload", {{"amount", 75}}}});
+  ASSERT_EQ(event.status, 202) << event.raw;
+  EXPECT_TRUE(eventually(
+      [&] { return client.get("/v1/events/evt-1").body.value("status", "") == "processed"; }));
 
   HttpReply metrics = client.get("/metrics");
   ASSERT_EQ(metrics.status, 200);
@@ -237,7 +253,7 @@ TEST(DeployFilesTest, EveryDashboardMetricIsExported) {
   std::string list;
   for (const std::string& m : missing) list += " " + m;
   EXPECT_TRUE(missing.empty()) << "metrics the dashboard queries but GET /metrics does not export "
-                                  "after one completed campaign:" << list;
+                                  "after one completed campaign and one matched event:" << list;
 }
 
 }  // namespace
