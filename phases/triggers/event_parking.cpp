@@ -2,14 +2,19 @@
 // waits (status parked, indexed by customer in "parked_events") until the
 // customer is created, then is matched like any other; past the TTL it is
 // dead-lettered as unknown_customer, and a replay matches it if the
-// customer exists by then.
+// customer exists by then. A customer created just before the process died
+// has its events woken at the next start (a resent creation finds the
+// customer and wakes nothing).
 //
 // Writes that change events' status (matching, waking, expiring) take the
 // matcher's `busy` turn, one at a time, so two never race on one event.
+#include <unordered_set>
+
 #include "engine/journal/journal.h"
 #include "engine/time/clock.h"
 #include "observability/log.h"
 #include "observability/metrics.h"
+#include "phases/audience/customer_directory.h"
 #include "phases/triggers/event_triggers.h"
 #include "phases/triggers/event_triggers_internal.h"
 
@@ -48,6 +53,29 @@ void EventTriggers::customers_added(const std::vector<std::string>& ids) {
     return;
   matcher_->appeared.insert(ids.begin(), ids.end());
   unpark();
+}
+
+Status EventTriggers::find_known_parked() {
+  std::map<std::string, std::uint64_t> counts;
+  if (Status s = journal_.store().fan_outs().fan_out_counts(kEventsFanOut, &counts); !s) return s;
+  if (!counts["parked"]) return Status::ok();
+  engine::DocumentStore& docs = journal_.store().documents();
+  engine::DocumentQuery query{kParkedEvents, "", "", 0, 500};
+  for (bool more = true; more;) {
+    std::vector<engine::Document> page;
+    if (Status s = docs.list_documents(query, &page, &more); !s) return s;
+    if (page.empty()) break;
+    query.before_seq = page.back().seq;
+    std::vector<std::string> customers;
+    customers.reserve(page.size());
+    for (const engine::Document& d : page) customers.push_back(d.index_a);
+    std::vector<std::string> missing;
+    if (Status s = docs.missing_documents(audience::kCustomers, customers, &missing); !s) return s;
+    const std::unordered_set<std::string> unknown(missing.begin(), missing.end());
+    for (const std::string& c : customers)
+      if (!unknown.count(c)) matcher_->appeared.insert(c);
+  }
+  return Status::ok();
 }
 
 void EventTriggers::unpark() {

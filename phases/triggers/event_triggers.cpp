@@ -65,9 +65,11 @@ Status EventTriggers::start() {
           kActionsFanOut, &matcher_->last_action_ordinal);
       !s)
     return s;
+  if (Status s = find_known_parked(); !s) return s;
   if (ports_.metrics) ports_.metrics->declare_fan_out(matcher_->actions.kind);
   match_more();
   run_actions();
+  unpark();
   arm_sweep();
   return Status::ok();
 }

@@ -109,7 +109,8 @@ class EventTriggers {
   EventTriggers(const EventTriggers&) = delete;
   EventTriggers& operator=(const EventTriggers&) = delete;
 
-  // Loads the triggers and resumes matching, actions and sweeps.
+  // Loads the triggers and resumes matching, actions and sweeps; parked
+  // events whose customer exists by now are woken.
   Status start();
   TriggerCatalog& catalog() { return catalog_; }
 
@@ -164,6 +165,9 @@ class EventTriggers {
                              std::vector<engine::FanOutItem>* actions);
   bool eligible(const TriggerRule& rule, const std::string& customer, const std::string& match,
                 engine::TimeMs at, std::vector<engine::Document>* claims);
+  // Queues for unpark() the customers that exist among the parked events'
+  // (created, then the process died before their events were woken).
+  Status find_known_parked();
   void unpark();
   void sweep();
   void arm_sweep();
