@@ -7,11 +7,15 @@
 // campaign), every compensation exactly once and newest first, and every
 // workflow's journal is dense and has no duplicate transition. Beside the
 // campaigns, senders reserve and commit messages through user actors
-// (crash_actors.h): no cap exceeded, no committed send lost or twice.
+// (crash_actors.h): no cap exceeded, no committed send lost or twice; and
+// customer events stream in batches against three reward triggers
+// (crash_events.h): no acknowledged event lost, every one processed, the
+// sandbox's credits exactly the expected ones, none paid twice.
 //
 //   crash_harness --orchestrator PATH [--workflows N] [--kills K] [--seed S]
 //                 [--latency MS] [--start-interval MS] [--keep DIR]
 //                 [--passivate-after MS] [--checkpoint-pages P] [--users U]
+//                 [--customers C] [--events E]
 //
 // --passivate-after sets the orchestrator's passivate_after_ms (0: a campaign
 // leaves memory as soon as it waits for a human), so decisions and deadlines
@@ -45,6 +49,7 @@
 #include "tests/crash_actors.h"
 #include "tests/crash_broadcasts.h"
 #include "tests/crash_calls.h"
+#include "tests/crash_events.h"
 
 namespace {
 
@@ -76,6 +81,7 @@ struct Options {
   int start_interval_ms = 5;
   int users = 20;  // user actors the senders work on (0: none)
   int customers = 1'500;  // customers the broadcasts go to (0: no broadcasts)
+  int events = 3'000;     // customer events sent, redeliveries included (0: none)
   std::string keep;
 };
 
@@ -115,6 +121,13 @@ class Harness {
     orch::testing::BroadcastDriver broadcasts(api_url_, sandbox_url_, broadcast_load);
     if (o_.customers > 0 && !broadcasts.configure()) return fail("customers could not be imported");
     broadcasts_ = &broadcasts;
+    orch::testing::EventLoad event_load;
+    event_load.events = o_.events;
+    event_load.seed = o_.seed;
+    event_load.kills = o_.kills;
+    orch::testing::EventDriver events(api_url_, sandbox_url_, event_load);
+    if (o_.events > 0 && !events.configure()) return fail("event triggers could not be set up");
+    if (o_.events > 0) events_ = &events;
     std::thread killer([this] { kill_loop(); });
     std::thread senders([&] {
       if (o_.users > 0) actors.run();
@@ -122,9 +135,13 @@ class Harness {
     std::thread broadcaster([&] {
       if (o_.customers > 0) broadcasts.run();
     });
+    std::thread event_sender([&] {
+      if (o_.events > 0) events.run();
+    });
     drive();
     senders.join();
     broadcaster.join();
+    event_sender.join();
     killer.join();
     // One last restart so verification also reads a recovered server.
     restart_orchestrator();
@@ -133,6 +150,7 @@ class Harness {
     bool ok = verify(&summary);
     if (o_.users > 0) ok = actors.verify(&summary) && ok;
     if (o_.customers > 0) ok = broadcasts.verify(&summary) && ok;
+    if (o_.events > 0) ok = events.verify(&summary) && ok;
     summary["kills_while_broadcasting"] = kills_while_broadcasting_.load();
     std::printf("%s\n", summary.dump().c_str());
     ::kill(orchestrator_pid_, SIGTERM);
@@ -312,13 +330,18 @@ class Harness {
     return out;
   }
 
-  // Kill k happens once k/(K+1) of the campaigns have started, plus a random
-  // delay: every kill lands while work is in flight, however fast it runs.
+  // Kill k happens once k/(K+1) of the campaigns have started and k/(K+1)
+  // of the event batches were answered, plus a random delay: every kill
+  // lands while work is in flight, however fast it runs.
   void kill_loop() {
     std::uniform_int_distribution<int> jitter(0, 40);
-    for (int k = 0; k < o_.kills && !driving_done_; ++k) {
+    auto working = [this] { return !driving_done_ || (events_ && events_->running()); };
+    for (int k = 0; k < o_.kills && working(); ++k) {
       const int threshold = (k + 1) * o_.workflows / (o_.kills + 1);
       while (started_.load() < threshold && !driving_done_)
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      const double share = static_cast<double>(k + 1) / (o_.kills + 1);
+      while (events_ && events_->progress() < share && events_->running())
         std::this_thread::sleep_for(std::chrono::milliseconds(2));
       std::this_thread::sleep_for(std::chrono::milliseconds(jitter(rng_)));
       // What was going on at the moment of the kill (best effort).
@@ -329,6 +352,7 @@ class Harness {
         if (b.is_object() && b["pagination"].value("total_count", 0) > 0) ++kills_while_compensating_;
       }
       if (broadcasts_ && broadcasts_->sending()) ++kills_while_broadcasting_;
+      if (events_) events_->before_kill();
       restart_orchestrator();
       ++kills_done_;
       wait_healthy(api_url_);
@@ -446,6 +470,7 @@ class Harness {
   std::atomic<int> kills_while_compensating_{0};
   std::atomic<int> kills_while_broadcasting_{0};
   orch::testing::BroadcastDriver* broadcasts_ = nullptr;
+  orch::testing::EventDriver* events_ = nullptr;
   std::atomic<long long> retries_{0};
 };
 
@@ -468,6 +493,7 @@ constexpr const char* kUsage =
     "  --checkpoint-pages P    the server's journal_checkpoint_pages (its default)\n"
     "  --users U               user actors the senders reserve for, cap 3 a day (20; 0: none)\n"
     "  --customers C           customers four broadcasts go to (1500; 0: none)\n"
+    "  --events E              customer events sent to three reward triggers (3000; 0: none)\n"
     "  --keep DIR              keep the store and logs in DIR\n"
     "  --help                  this text\n";
 
@@ -498,6 +524,7 @@ int main(int argc, char** argv) {
       else if (a == "--start-interval") o.start_interval_ms = std::stoi(v);
       else if (a == "--users") o.users = std::stoi(v);
       else if (a == "--customers") o.customers = std::stoi(v);
+      else if (a == "--events") o.events = std::stoi(v);
       else {
         std::fprintf(stderr, "crash_harness: unknown argument %s\n%s", a.c_str(), kUsage);
         return 2;
