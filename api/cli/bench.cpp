@@ -1,6 +1,7 @@
 // `orchestrator bench`: its command line, then one run of the campaign
-// benchmark (bench_harness.h) or of the reservation one
-// (bench_reservations.h).
+// benchmark (bench_harness.h), of the reservation one
+// (bench_reservations.h), the broadcast one (bench_broadcasts.h) or the
+// events one (bench_events.h).
 #include "api/cli/bench.h"
 
 #include <algorithm>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "api/cli/bench_broadcasts.h"
+#include "api/cli/bench_events.h"
 #include "api/cli/bench_harness.h"
 #include "api/cli/bench_reservations.h"
 
@@ -41,7 +43,9 @@ int bench_usage() {
                "       orchestrator bench --reservations N --users U [--concurrency C] "
                "[--idle-users M] [--keep]\n"
                "       orchestrator bench --broadcast N [--broadcasts K] [--latency MS] "
-               "[--concurrency C] [--keep]\n");
+               "[--concurrency C] [--keep]\n"
+               "       orchestrator bench --events N [--customers C] [--batch B] [--rate R] "
+               "[--rate-seconds S] [--backlog M] [--concurrency A] [--latency MS] [--keep]\n");
   return 2;
 }
 
@@ -53,6 +57,8 @@ int run_bench(const std::vector<std::string>& args) {
   bool reservations = false;
   BroadcastBenchOptions broadcast;
   bool broadcasting = false;
+  EventBenchOptions events;
+  bool eventing = false;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const bool has = i + 1 < args.size();
     bool ok = has;
@@ -62,7 +68,15 @@ int run_bench(const std::vector<std::string>& args) {
     } else if (args[i] == "--broadcast" && has) {
       ok = parse_int(args[++i], 1, &broadcast.customers);
       broadcasting = true;
-    } else if (args[i] == "--broadcasts" && has) ok = parse_int(args[++i], 1, &broadcast.broadcasts);
+    } else if (args[i] == "--events" && has) {
+      ok = parse_int(args[++i], 1, &events.events);
+      eventing = true;
+    } else if (args[i] == "--customers" && has) ok = parse_int(args[++i], 1, &events.customers);
+    else if (args[i] == "--batch" && has) ok = parse_int(args[++i], 1, &events.batch) && events.batch <= 1000;
+    else if (args[i] == "--rate" && has) ok = parse_int(args[++i], 0, &events.rate);
+    else if (args[i] == "--rate-seconds" && has) ok = parse_int(args[++i], 0, &events.rate_seconds);
+    else if (args[i] == "--backlog" && has) ok = parse_int(args[++i], 0, &events.backlog);
+    else if (args[i] == "--broadcasts" && has) ok = parse_int(args[++i], 1, &broadcast.broadcasts);
     else if (args[i] == "--users" && has) ok = parse_int(args[++i], 1, &users.users);
     else if (args[i] == "--idle-users" && has) ok = parse_int(args[++i], 0, &users.idle_users);
     else if (args[i] == "--workflows" && has) ok = parse_int(args[++i], 0, &o.workflows);
@@ -78,6 +92,13 @@ int run_bench(const std::vector<std::string>& args) {
     else if (args[i] == "--tls") ok = (o.tls = true);
     else ok = false;
     if (!ok) return bench_usage();
+  }
+  if (eventing) {
+    if (std::find(args.begin(), args.end(), "--concurrency") != args.end())
+      events.action_concurrency = o.concurrency;
+    events.latency_ms = o.latency_ms;
+    events.keep = o.keep;
+    return run_event_bench(events);
   }
   if (broadcasting) {
     // 512 messages in flight in all unless told: more only grows the

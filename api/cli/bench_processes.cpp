@@ -74,6 +74,27 @@ ProcessSample sample_process(pid_t pid) {
   return s;
 }
 
+std::vector<ThreadTime> thread_times(pid_t pid) {
+  std::vector<ThreadTime> out;
+  std::error_code ec;
+  for (const auto& entry :
+       std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
+    std::ifstream in(entry.path() / "schedstat");
+    unsigned long long run_ns = 0, wait_ns = 0;
+    if (!(in >> run_ns >> wait_ns)) continue;
+    out.push_back({std::stoi(entry.path().filename().string()), static_cast<double>(run_ns) / 1e9,
+                   static_cast<double>(wait_ns) / 1e9});
+  }
+  return out;
+}
+
+double load_average() {
+  std::ifstream in("/proc/loadavg");
+  double one = 0;
+  in >> one;
+  return one;
+}
+
 // The value of an unlabelled series in Prometheus text format (0 if absent).
 double metric(const std::string& text, const std::string& name) {
   std::size_t at = 0;

@@ -1,6 +1,6 @@
 // What the benchmarks share: their child processes (the orchestrator and the
 // sandbox, started from this same binary), those processes' CPU time and
-// memory, a metric read from the Prometheus text, percentiles.
+// memory (their threads' too), a metric read from the Prometheus text, percentiles.
 #pragma once
 
 #include <sys/types.h>
@@ -25,6 +25,19 @@ struct ProcessSample {
   long long peak_rss_bytes = 0;  // VmHWM
 };
 ProcessSample sample_process(pid_t pid);
+
+// A thread's time so far: on a CPU, and runnable but waiting for one (the
+// scheduler's own accounts, /proc/<pid>/task/<tid>/schedstat).
+struct ThreadTime {
+  int tid = 0;
+  double cpu_seconds = 0;
+  double runqueue_seconds = 0;
+};
+// Every thread of `pid`.
+std::vector<ThreadTime> thread_times(pid_t pid);
+// The machine's 1-minute load average (other work sharing the cores skews
+// every figure).
+double load_average();
 
 // The value of an unlabelled series in Prometheus text format (0 if absent).
 double metric(const std::string& text, const std::string& name);

@@ -42,7 +42,10 @@ void usage(FILE* out = stderr) {
                "  orchestrator bench --workflows N --concurrency C [--parked M] [--park-only]\n"
                "                     [--fail-rate R] [--poison-rate R] [--deadline SECONDS]\n"
                "                     [--latency MS] [--tls] [--outbound-io-thread] [--keep]\n"
-               "  orchestrator bench --reservations N --users U [--concurrency C] [--idle-users M]\n");
+               "  orchestrator bench --reservations N --users U [--concurrency C] [--idle-users M]\n"
+               "  orchestrator bench --events N [--customers C] [--batch B] [--rate R]\n"
+               "                     [--rate-seconds S] [--backlog M] [--concurrency A]\n"
+               "                     [--latency MS] [--keep]\n");
 }
 
 // glibc's per-thread malloc cache keeps 7 free chunks per size class by
