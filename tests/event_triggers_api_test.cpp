@@ -219,6 +219,22 @@ TEST_F(EventTriggersApiTest, ADiscardedDeadLetterIsAuditedAndNeverPaid) {
   EXPECT_EQ(client_->call("DELETE", "/v1/dead-letters/" + id).status, 404);
   EXPECT_EQ(client_->get("/v1/events/x-1?source=shop").body["matches"][0]["status"], "discarded");
   EXPECT_EQ(credits("c1")["count"], 0);
+
+  // While a replay is under way the dead letter cannot be discarded: its
+  // action may be done already.
+  send(purchase("x-2", "c2", 100));
+  settled("x-2", "dead_lettered");
+  const std::string second = dead_letters()[0]["id"];
+  ASSERT_EQ(sandbox_->call("DELETE", "/sandbox/faults").status, 200);
+  ASSERT_EQ(sandbox_->call("PUT", "/sandbox/config", R"({"latency_ms": 1000})").status, 200);
+  ASSERT_EQ(client_->post("/v1/dead-letters:replay", {{"ids", {second}}}).status, 202);
+  EXPECT_TRUE(eventually([&] {
+    return client_->get("/v1/dead-letters/" + second).body.value("state", "") == "replaying";
+  }));
+  EXPECT_EQ(client_->call("DELETE", "/v1/dead-letters/" + second).status, 409);
+  ASSERT_EQ(sandbox_->call("PUT", "/sandbox/config", R"({"latency_ms": 0})").status, 200);
+  settled("x-2");
+  EXPECT_EQ(credits("c2")["count"], 1);
 }
 
 TEST_F(EventTriggersApiTest, AnEventForAnUnknownCustomerWaitsForItOrIsDeadLettered) {
@@ -270,7 +286,12 @@ TEST_F(EventTriggersApiTest, ACampaignActionStartsASixPhaseCampaignForTheCustome
 }
 
 TEST_F(EventTriggersApiTest, APausedTriggerMatchesNothingAndEveryChangeIsAVersion) {
-  const std::string id = trigger(kBigSpender);
+  HttpReply created = client_->post("/v1/triggers", kBigSpender);
+  ASSERT_EQ(created.status, 201);
+  const std::string id = created.body["id"];
+  bool located = false;
+  for (const auto& [name, value] : created.headers) located |= name == "Location" && value == "/v1/triggers/" + id;
+  EXPECT_TRUE(located);
   HttpReply paused = client_->call("PATCH", "/v1/triggers/" + id, R"({"active": false})",
                                    {{"Content-Type", "application/json"}});
   ASSERT_EQ(paused.status, 200) << paused.raw;
@@ -282,6 +303,14 @@ TEST_F(EventTriggersApiTest, APausedTriggerMatchesNothingAndEveryChangeIsAVersio
   EXPECT_EQ(versions.body["data"][0]["active"], false);
   EXPECT_EQ(client_->get("/v1/triggers?active=false").body["data"].size(), 1u);
   EXPECT_EQ(client_->get("/v1/triggers?active=true").body["data"].size(), 0u);
+  // A null takes the field's default, as at creation.
+  HttpReply reset = client_->call("PATCH", "/v1/triggers/" + id,
+                                  R"({"active": null, "re_eligibility": null})",
+                                  {{"Content-Type", "application/json"}});
+  ASSERT_EQ(reset.status, 200) << reset.raw;
+  EXPECT_EQ(reset.body["active"], true);
+  EXPECT_EQ(reset.body["re_eligibility"], "every");
+  EXPECT_EQ(reset.body["version"], 3);
 }
 
 TEST_F(EventTriggersApiTest, BadInputGetsAProblemAndRecordsNothing) {
@@ -295,6 +324,10 @@ TEST_F(EventTriggersApiTest, BadInputGetsAProblemAndRecordsNothing) {
   for (int i = 0; i < 1001; ++i) many.push_back(purchase("m-" + std::to_string(i), "c1", 1));
   EXPECT_EQ(client_->post("/v1/events", {{"events", many}}).status, 413);
   EXPECT_EQ(client_->call("POST", "/v1/events", "{", {{"Content-Type", "application/json"}}).status, 400);
+  EXPECT_EQ(client_->call("POST", "/v1/events", "42", {{"Content-Type", "application/json"}}).status, 400);
+  HttpReply empty = client_->post("/v1/events", json::array());
+  EXPECT_EQ(empty.status, 422) << empty.raw;
+  EXPECT_EQ(empty.body["errors"][0]["field"], "events") << empty.raw;
   // The same id with another payload: 409 for a single event.
   send(purchase("b-3", "c1", 10));
   EXPECT_EQ(client_->post("/v1/events", purchase("b-3", "c1", 11)).status, 409);

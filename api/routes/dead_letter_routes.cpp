@@ -167,16 +167,23 @@ void replay_letters(ApiContext& ctx, const Call& c) {
 }
 
 void delete_letter(ApiContext& ctx, const Call& c) {
-  ctx.triggers->discard(c.params[0], auditor(c),
-                        [&ctx, respond = c.respond, r = c.request, id = c.params[0],
-                         who = auditor(c)](const Status& s, bool found) {
-                          if (!s) return respond(unavailable(r, s));
-                          if (!found) return respond(not_found(r, "no dead letter '" + id + "'"));
-                          json body = who;
-                          body["id"] = id;
-                          body["discarded_at"] = engine::format_time(ctx.clock.now_ms());
-                          respond(ok_json(200, body));
-                        });
+  ctx.triggers->discard(
+      c.params[0], auditor(c),
+      [&ctx, respond = c.respond, r = c.request, id = c.params[0], who = auditor(c)](
+          const Status& s, tr::EventTriggers::Discard outcome) {
+        if (!s) return respond(unavailable(r, s));
+        if (outcome == tr::EventTriggers::Discard::not_found)
+          return respond(not_found(r, "no dead letter '" + id + "'"));
+        if (outcome == tr::EventTriggers::Discard::replaying)
+          return respond(problem(409, "dead-letter-replaying", "Conflict",
+                                 "dead letter '" + id + "' is being replayed; discard it if the "
+                                 "replay fails",
+                                 std::string(r.path())));
+        json body = who;
+        body["id"] = id;
+        body["discarded_at"] = engine::format_time(ctx.clock.now_ms());
+        respond(ok_json(200, body));
+      });
 }
 
 }  // namespace

@@ -26,6 +26,12 @@ constexpr std::size_t kMaxBatch = 1'000;
 // after answering when the batch's shape is wrong.
 std::optional<std::vector<json>> batch_of(const json& body, const Call& c, bool* single) {
   *single = false;
+  if (!body.is_object() && !body.is_array()) {
+    c.respond(problem(400, "malformed-body", "Malformed Request Body",
+                      "the body must be an event, an array of events or {\"events\": [...]}",
+                      std::string(c.request.path())));
+    return std::nullopt;
+  }
   const json* list = &body;
   if (body.is_object()) {
     if (!body.contains("events")) {
@@ -39,12 +45,14 @@ std::optional<std::vector<json>> batch_of(const json& body, const Call& c, bool*
       return std::nullopt;
     }
   }
-  if (list->empty() || list->size() > kMaxBatch) {
-    c.respond(problem(list->empty() ? 422 : 413, list->empty() ? "validation-error" : "batch-too-large",
-                      list->empty() ? "Unprocessable Entity" : "Payload Too Large",
-                      "a batch holds 1 to " + std::to_string(kMaxBatch) + " events, not " +
-                          std::to_string(list->size()),
-                      std::string(c.request.path())));
+  const std::string size = "a batch holds 1 to " + std::to_string(kMaxBatch) + " events, not " +
+                           std::to_string(list->size());
+  if (list->empty()) {
+    c.respond(invalid(c.request, "invalid batch", {{"events", size}}));
+    return std::nullopt;
+  }
+  if (list->size() > kMaxBatch) {
+    c.respond(problem(413, "batch-too-large", "Payload Too Large", size, std::string(c.request.path())));
     return std::nullopt;
   }
   return std::vector<json>(list->begin(), list->end());

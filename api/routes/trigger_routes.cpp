@@ -22,10 +22,15 @@ namespace tr = phases::triggers;
 
 namespace {
 
-// Answers a save: `status` with the stored trigger, or 503.
+// Answers a save: `status` with the stored trigger (a new one with its
+// Location), or 503.
 auto answer_saved(const Call& c, int status) {
   return [respond = c.respond, r = c.request, status](const Status& s, const json& stored) {
-    respond(s ? ok_json(status, stored) : unavailable(r, s));
+    if (!s) return respond(unavailable(r, s));
+    http::Response answer = ok_json(status, stored);
+    if (status == 201)
+      answer.headers.emplace_back("Location", "/v1/triggers/" + stored.value("id", ""));
+    respond(std::move(answer));
   };
 }
 

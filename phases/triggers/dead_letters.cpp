@@ -145,15 +145,13 @@ void EventTriggers::replay_next(std::shared_ptr<ReplayRun> run) {
     moved.push_back(std::move(u));
   }
   const bool last = run->next >= run->ids.size();
+  auto w = std::make_shared<EventWrites>();
+  w->documents = std::move(documents);
+  w->events = std::move(moved);
+  const std::size_t n = w->events.size();
   journal_.run_on_writer(
-      [moved, documents](engine::JournalStore& store) {
-        return store.in_one_transaction([&]() -> Status {
-          if (!documents.empty())
-            if (Status s = store.documents().put_documents(documents, nullptr); !s) return s;
-          return store.fan_outs().update_fan_out_items(moved, nullptr);
-        });
-      },
-      [this, run, last, tick, n = moved.size(), alive = alive_](const Status& s) {
+      [w](engine::JournalStore& store) { return w->apply(store); },
+      [this, run, last, tick, n, alive = alive_](const Status& s) {
         if (!*alive) return;
         if (!s) {
           observability::log(observability::LogLevel::error, "dead letters not replayed",
@@ -173,37 +171,32 @@ void EventTriggers::replay_next(std::shared_ptr<ReplayRun> run) {
 }
 
 void EventTriggers::discard(const std::string& id, const json& actor,
-                            std::function<void(const Status&, bool found)> done) {
+                            std::function<void(const Status&, Discard)> done) {
   engine::Document d;
   FanOutItem item;
   bool letter = false, found = false;
   Status s = journal_.store().documents().get_document(kDeadLetters, id, &d, &letter);
   if (s) s = journal_.store().fan_outs().fan_out_item(kActionsFanOut, id, &item, &found);
-  if (!s || !letter) return done(s, false);
+  if (!s || !letter) return done(s, Discard::not_found);
+  if (found && item.status != engine::kItemFailed) return done(s, Discard::replaying);
   const engine::TimeMs now = clock_.now_ms();
-  engine::Document audit = audit_document(id, "discard", actor, now);
-  std::vector<engine::FanOutUpdate> discarded;
-  if (found && item.status == engine::kItemFailed) {
+  auto w = std::make_shared<EventWrites>();
+  w->deleted.emplace_back(kDeadLetters, id);
+  w->documents.push_back(audit_document(id, "discard", actor, now));
+  if (found) {
     engine::FanOutUpdate u{item, engine::kItemFailed};
     u.item.status = "discarded";
     u.item.updated_ms = now;
-    discarded.push_back(std::move(u));
+    w->events.push_back(std::move(u));
   }
   journal_.run_on_writer(
-      [id, audit, discarded](engine::JournalStore& store) {
-        return store.in_one_transaction([&]() -> Status {
-          engine::DocumentWrite w;
-          if (Status s = store.documents().delete_document(kDeadLetters, id, &w); !s) return s;
-          if (Status s = store.documents().put_documents({audit}, nullptr); !s) return s;
-          return store.fan_outs().update_fan_out_items(discarded, nullptr);
-        });
-      },
+      [w](engine::JournalStore& store) { return w->apply(store); },
       [id, actor, done = std::move(done), alive = alive_](const Status& s) {
         if (!*alive) return;
         if (s)
           observability::log(observability::LogLevel::info, "dead letter discarded",
                              {{"dead_letter", id}, {"by", actor.value("by", "anonymous")}});
-        done(s, true);
+        done(s, Discard::discarded);
       });
 }
 

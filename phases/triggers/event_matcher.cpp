@@ -25,30 +25,6 @@ constexpr const char* kParked = "parked";
 constexpr const char* kMatched = "matched";
 constexpr const char* kExpired = "expired";
 
-// What one batch writes, in one transaction.
-struct BatchWrites {
-  std::vector<engine::Document> documents;  // claims, parked index, dead letters
-  std::vector<std::pair<std::string, std::string>> deleted;  // (collection, id)
-  std::vector<FanOutItem> actions;
-  std::vector<FanOutUpdate> events;
-
-  Status apply(engine::JournalStore& store) const {
-    return store.in_one_transaction([&]() -> Status {
-      if (!documents.empty())
-        if (Status s = store.documents().put_documents(documents, nullptr); !s) return s;
-      for (const auto& [collection, id] : deleted) {
-        engine::DocumentWrite w;
-        if (Status s = store.documents().delete_document(collection, id, &w); !s) return s;
-      }
-      if (!actions.empty())
-        if (Status s = store.fan_outs().add_fan_out_items(actions, nullptr); !s) return s;
-      if (!events.empty())
-        if (Status s = store.fan_outs().update_fan_out_items(events, nullptr); !s) return s;
-      return Status::ok();
-    });
-  }
-};
-
 std::string claim_key(const std::string& trigger, const std::string& customer) {
   return trigger + "|" + customer;
 }
@@ -131,7 +107,7 @@ void EventTriggers::match_batch(std::vector<FanOutItem> events) {
     return;
   }
   const std::unordered_set<std::string> unknown(missing.begin(), missing.end());
-  auto w = std::make_shared<BatchWrites>();
+  auto w = std::make_shared<EventWrites>();
   std::size_t parked = 0;
   for (std::size_t i = 0; i < events.size(); ++i) {
     FanOutItem next = events[i];
@@ -145,7 +121,7 @@ void EventTriggers::match_batch(std::vector<FanOutItem> events) {
       detail["parked_until"] = until;
       w->documents.push_back({kParkedEvents, next.key,
                               json{{"ordinal", next.ordinal}, {"until", until}}.dump(),
-                              subjects[i], "", 0, 0, 0});
+                              subjects[i], std::to_string(until), 0, 0, 0});
       ++parked;
     } else {
       next.status = kMatched;

@@ -8,6 +8,7 @@
 //
 // Writes that change events' status (matching, waking, expiring) take the
 // matcher's `busy` turn, one at a time, so two never race on one event.
+#include <charconv>
 #include <unordered_set>
 
 #include "engine/journal/journal.h"
@@ -83,18 +84,18 @@ void EventTriggers::unpark() {
   if (m.busy || m.appeared.empty()) return;
   engine::DocumentStore& docs = journal_.store().documents();
   std::vector<engine::Document> parked;
-  for (auto it = m.appeared.begin(); it != m.appeared.end() && parked.size() < kMaxPerPass;) {
+  for (auto it = m.appeared.begin(); it != m.appeared.end();) {
     if (Status s = parked_events(docs, {kParkedEvents, *it, "", 0, 100}, &parked); !s) return;
+    if (parked.size() >= kMaxPerPass) break;  // it may have more: the next pass looks again
     it = m.appeared.erase(it);
   }
-  std::vector<FanOutUpdate> woken;
-  std::vector<std::string> deleted;
+  auto w = std::make_shared<EventWrites>();
   for (const engine::Document& d : parked) {
     FanOutItem event;
     bool found = false;
     if (Status s = journal_.store().fan_outs().fan_out_item(kEventsFanOut, d.id, &event, &found); !s)
       return;
-    deleted.push_back(d.id);
+    w->deleted.emplace_back(kParkedEvents, d.id);
     if (!found || event.status != "parked") continue;
     FanOutItem next = event;
     json detail = json::parse(event.detail, nullptr, false);
@@ -104,21 +105,13 @@ void EventTriggers::unpark() {
     }
     next.status = engine::kItemPending;
     next.updated_ms = clock_.now_ms();
-    woken.push_back({std::move(next), "parked"});
+    w->events.push_back({std::move(next), "parked"});
   }
-  if (deleted.empty()) return;
+  if (w->empty()) return;
   m.busy = true;
   journal_.run_on_writer(
-      [woken, deleted](engine::JournalStore& store) {
-        return store.in_one_transaction([&]() -> Status {
-          for (const std::string& id : deleted) {
-            engine::DocumentWrite w;
-            if (Status s = store.documents().delete_document(kParkedEvents, id, &w); !s) return s;
-          }
-          return store.fan_outs().update_fan_out_items(woken, nullptr);
-        });
-      },
-      [this, n = woken.size(), alive = alive_](const Status& s) {
+      [w](engine::JournalStore& store) { return w->apply(store); },
+      [this, n = w->events.size(), alive = alive_](const Status& s) {
         if (!*alive) return;
         matcher_->busy = false;
         if (!s) {
@@ -149,71 +142,27 @@ void EventTriggers::sweep() {
   match_more();
   unpark();
   Matcher& m = *matcher_;
-  std::map<std::string, std::uint64_t> counts;
-  if (m.busy || !journal_.store().fan_outs().fan_out_counts(kEventsFanOut, &counts) ||
-      !counts["parked"])
-    return;
-  std::vector<engine::Document> parked;
-  if (!parked_events(journal_.store().documents(), {kParkedEvents, "", "", 0, 500}, &parked)) return;
   const engine::TimeMs now = clock_.now_ms();
-  std::vector<FanOutUpdate> expired;
-  std::vector<FanOutItem> letters;
-  std::vector<engine::Document> documents;
-  std::vector<std::string> deleted;
-  for (const engine::Document& d : parked) {
-    if (json::parse(d.body, nullptr, false).value("until", now + 1) > now) continue;
+  if (m.busy || now < m.next_expiry) return;
+  std::vector<std::string> ids;
+  if (!expired_parked(now, &ids)) return;
+  auto w = std::make_shared<EventWrites>();
+  for (const std::string& id : ids) {
     FanOutItem event;
     bool found = false;
-    if (!journal_.store().fan_outs().fan_out_item(kEventsFanOut, d.id, &event, &found)) return;
-    deleted.push_back(d.id);
-    if (!found || event.status != "parked") continue;
-    json detail = json::parse(event.detail, nullptr, false);
-    if (!detail.is_object()) continue;
-    const std::string customer = detail.value("subject", "");
-    FanOutItem letter{kActionsFanOut, unknown_customer_id(event.ordinal), ++m.last_action_ordinal,
-                      engine::kItemFailed, 0, "", "customer '" + customer + "' unknown after " +
-                      std::to_string(tuning_.park_ttl.count() / 1000) + " s", now, now};
-    const json letter_detail = {{"kind", kUnknownCustomer},
-                                {"event", {{"id", detail.value("id", "")},
-                                           {"source", detail.value("source", "")},
-                                           {"type", detail.value("type", "")},
-                                           {"subject", customer}}},
-                                {"event_key", event.key},
-                                {"event_ordinal", event.ordinal},
-                                {"dead_lettered", true},
-                                {"attempts", json::array()}};
-    letter.detail = letter_detail.dump();
-    documents.push_back(dead_letter_document(letter, letter_detail, kUnknownCustomer, now));
-    letters.push_back(std::move(letter));
-    detail["matches"] = json::array({{{"id", letters.back().key}, {"eligible", false}}});
-    FanOutItem next = event;
-    next.status = "expired";
-    next.detail = detail.dump();
-    next.updated_ms = now;
-    expired.push_back({std::move(next), "parked"});
-    observability::log(observability::LogLevel::warn, "event dead-lettered: unknown customer",
-                       {{"correlation_id", detail.value("id", "")}, {"customer", customer}});
+    if (!journal_.store().fan_outs().fan_out_item(kEventsFanOut, id, &event, &found)) return;
+    w->deleted.emplace_back(kParkedEvents, id);
+    if (found && event.status == "parked") expire(std::move(event), now, w.get());
   }
-  if (deleted.empty()) return;
+  if (w->empty()) return;
   m.busy = true;
   journal_.run_on_writer(
-      [expired, letters, documents, deleted](engine::JournalStore& store) {
-        return store.in_one_transaction([&]() -> Status {
-          for (const std::string& id : deleted) {
-            engine::DocumentWrite w;
-            if (Status s = store.documents().delete_document(kParkedEvents, id, &w); !s) return s;
-          }
-          if (!documents.empty())
-            if (Status s = store.documents().put_documents(documents, nullptr); !s) return s;
-          if (!letters.empty())
-            if (Status s = store.fan_outs().add_fan_out_items(letters, nullptr); !s) return s;
-          return store.fan_outs().update_fan_out_items(expired, nullptr);
-        });
-      },
-      [this, n = letters.size(), alive = alive_](const Status& s) {
+      [w](engine::JournalStore& store) { return w->apply(store); },
+      [this, n = w->actions.size(), alive = alive_](const Status& s) {
         if (!*alive) return;
         matcher_->busy = false;
         if (!s) {
+          matcher_->next_expiry = 0;
           observability::log(observability::LogLevel::error, "parked events not expired",
                              {{"error", s.message()}});
           return;
@@ -222,6 +171,66 @@ void EventTriggers::sweep() {
         match_more();
         unpark();
       });
+}
+
+// The parked events whose TTL ended by `now` (at most kMaxPerPass), read
+// from the whole index (their ends are its index_b), and when the next one
+// ends.
+Status EventTriggers::expired_parked(engine::TimeMs now, std::vector<std::string>* ids) {
+  Matcher& m = *matcher_;
+  // A park made after this scan ends no sooner than a TTL from now.
+  engine::TimeMs next = now + tuning_.park_ttl.count();
+  engine::DocumentQuery query{kParkedEvents, "", "", 0, 1'000};
+  for (bool more = true; more;) {
+    std::vector<engine::Document> page;
+    if (Status s = journal_.store().documents().list_documents(query, &page, &more); !s) return s;
+    if (page.empty()) break;
+    query.before_seq = page.back().seq;
+    for (const engine::Document& d : page) {
+      engine::TimeMs until = 0;
+      std::from_chars(d.index_b.data(), d.index_b.data() + d.index_b.size(), until);
+      if (until > now) {
+        next = std::min(next, until);
+      } else if (ids->size() < kMaxPerPass) {
+        ids->push_back(d.id);
+      } else {
+        next = now;  // more than a pass can take: look again at the next sweep
+      }
+    }
+  }
+  m.next_expiry = next;
+  return Status::ok();
+}
+
+// Adds to *w what expiring one parked event writes: the event expired, a
+// dead letter (an action item that failed as unknown_customer, and its
+// document) a replay can wake it through.
+void EventTriggers::expire(FanOutItem event, engine::TimeMs now, EventWrites* w) {
+  json detail = json::parse(event.detail, nullptr, false);
+  if (!detail.is_object()) return;
+  const std::string customer = detail.value("subject", "");
+  FanOutItem letter{kActionsFanOut, unknown_customer_id(event.ordinal), ++matcher_->last_action_ordinal,
+                    engine::kItemFailed, 0, "", "customer '" + customer + "' unknown after " +
+                    std::to_string(tuning_.park_ttl.count() / 1000) + " s", now, now};
+  const json letter_detail = {{"kind", kUnknownCustomer},
+                              {"event", {{"id", detail.value("id", "")},
+                                         {"source", detail.value("source", "")},
+                                         {"type", detail.value("type", "")},
+                                         {"subject", customer}}},
+                              {"event_key", event.key},
+                              {"event_ordinal", event.ordinal},
+                              {"dead_lettered", true},
+                              {"attempts", json::array()}};
+  letter.detail = letter_detail.dump();
+  w->documents.push_back(dead_letter_document(letter, letter_detail, kUnknownCustomer, now));
+  detail["matches"] = json::array({{{"id", letter.key}, {"eligible", false}}});
+  w->actions.push_back(std::move(letter));
+  event.status = "expired";
+  event.detail = detail.dump();
+  event.updated_ms = now;
+  w->events.push_back({std::move(event), "parked"});
+  observability::log(observability::LogLevel::warn, "event dead-lettered: unknown customer",
+                     {{"correlation_id", detail.value("id", "")}, {"customer", customer}});
 }
 
 }  // namespace orch::phases::triggers

@@ -10,6 +10,22 @@ namespace orch::phases::triggers {
 
 using nlohmann::json;
 
+Status EventWrites::apply(engine::JournalStore& store) const {
+  return store.in_one_transaction([&]() -> Status {
+    for (const auto& [collection, id] : deleted) {
+      engine::DocumentWrite w;
+      if (Status s = store.documents().delete_document(collection, id, &w); !s) return s;
+    }
+    if (!documents.empty())
+      if (Status s = store.documents().put_documents(documents, nullptr); !s) return s;
+    if (!actions.empty())
+      if (Status s = store.fan_outs().add_fan_out_items(actions, nullptr); !s) return s;
+    if (!events.empty())
+      if (Status s = store.fan_outs().update_fan_out_items(events, nullptr); !s) return s;
+    return Status::ok();
+  });
+}
+
 std::string match_id(std::int64_t event_ordinal, const std::string& trigger_id) {
   return "m" + std::to_string(event_ordinal) + "." + trigger_id;
 }

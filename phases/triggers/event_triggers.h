@@ -98,6 +98,7 @@ enum class Delivery { accepted, duplicate, conflict };
 const char* to_string(Delivery d);
 
 struct QueuedEvent;  // event_triggers_internal.h
+struct EventWrites;
 struct ReplayRun;
 
 class EventTriggers {
@@ -137,10 +138,11 @@ class EventTriggers {
   // recorded, with {id: "replaying" | "not_found" | "already_replaying"}.
   void replay(std::vector<std::string> ids, double per_second, const nlohmann::json& actor,
               std::function<void(const Status&, const nlohmann::json& outcome)> done);
-  // Discards dead letter `id` (audited): its action will not be done.
-  // *found false when there is none.
+  // Discards dead letter `id` (audited): its action will not be done. Not
+  // while a replay of it is under way (its action may be done already).
+  enum class Discard { discarded, not_found, replaying };
   void discard(const std::string& id, const nlohmann::json& actor,
-               std::function<void(const Status&, bool found)> done);
+               std::function<void(const Status&, Discard)> done);
 
   // Customers created: their parked events are matched now.
   void customers_added(const std::vector<std::string>& ids);
@@ -170,6 +172,8 @@ class EventTriggers {
   Status find_known_parked();
   void unpark();
   void sweep();
+  Status expired_parked(engine::TimeMs now, std::vector<std::string>* ids);
+  void expire(engine::FanOutItem event, engine::TimeMs now, EventWrites* w);
   void arm_sweep();
   // trigger_actions.cpp
   void run_actions();

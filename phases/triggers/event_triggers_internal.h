@@ -15,6 +15,7 @@
 
 #include "engine/fanout/fan_out_runner.h"
 #include "engine/journal/document_store.h"
+#include "engine/journal/journal_store.h"
 #include "phases/triggers/event_triggers.h"
 
 namespace orch::phases::triggers {
@@ -53,8 +54,24 @@ struct EventTriggers::Matcher {
   bool rewind = false;      // events moved back to pending behind the cursor
   std::unordered_map<std::string, Claim> claims;  // "<trigger>|<customer>", read or written
   std::unordered_set<std::string> appeared;       // customers created, their parked events to wake
+  // No parked event expires before this (0: unknown, look); the sweep reads
+  // the parked index only from then on.
+  engine::TimeMs next_expiry = 0;
   boost::asio::steady_timer sweep_timer;
   engine::FanOutPolicy actions;  // the actions' run policy
+};
+
+// Writes that change events' state together, in ONE transaction: documents
+// put (claims, the parked index, dead letters) and deleted, action items
+// added, events' items updated.
+struct EventWrites {
+  std::vector<engine::Document> documents;
+  std::vector<std::pair<std::string, std::string>> deleted;  // (collection, id)
+  std::vector<engine::FanOutItem> actions;
+  std::vector<engine::FanOutUpdate> events;
+
+  bool empty() const { return documents.empty() && deleted.empty() && actions.empty() && events.empty(); }
+  Status apply(engine::JournalStore& store) const;
 };
 
 // The ids of a match and of a dead-lettered event.

@@ -113,6 +113,9 @@ bool TriggerCatalog::patch(const std::string& id, const json& patch, Saved done)
   auto it = triggers_.find(id);
   if (it == triggers_.end() || it->second.versions.empty()) return false;
   json stored = apply_trigger_patch(it->second.versions.back().stored, patch);
+  // A field removed by a null takes its default, as at creation.
+  if (!stored.contains("active")) stored["active"] = true;
+  if (!stored.contains("re_eligibility")) stored["re_eligibility"] = "every";
   stored["version"] = it->second.next_version++;
   stored["updated_at"] = engine::format_time(clock_.now_ms());
   save(std::move(stored), std::move(done));
