@@ -61,6 +61,12 @@ JsonWriter& JsonWriter::value(const nlohmann::json& value) {
   return *this;
 }
 
+JsonWriter& JsonWriter::raw(std::string_view text) {
+  separate();
+  out_ += text;
+  return *this;
+}
+
 JsonWriter& JsonWriter::open(char bracket) {
   separate();
   out_ += bracket;

@@ -44,6 +44,9 @@ class JsonWriter {
   JsonWriter& null();
   // Any value, as dump_json writes it.
   JsonWriter& value(const nlohmann::json& value);
+  // A value already written as JSON text (e.g. a stored document's member),
+  // copied as it is. REQUIRES: `text` is one JSON value.
+  JsonWriter& raw(std::string_view text);
 
  private:
   JsonWriter& open(char bracket);

@@ -139,15 +139,22 @@ Status SqliteJournalStore::missing_documents(const std::string& collection,
   Statement find;
   if (Status p = sqlite::prepare(reader_, "SELECT 1 FROM documents WHERE collection=? AND id=?", &find); !p)
     return p;
+  // One read transaction for the batch, not one per lookup.
+  if (Status s = sqlite::exec(reader_, "BEGIN"); !s) return s;
+  Status s = Status::ok();
   for (const std::string& id : ids) {
     bind_text(find.stmt, 1, collection);
     bind_text(find.stmt, 2, id);
     const int rc = sqlite3_step(find.stmt);
     sqlite3_reset(find.stmt);
     if (rc == SQLITE_DONE) missing->push_back(id);
-    else if (rc != SQLITE_ROW) return sqlite::error(reader_, "find documents");
+    else if (rc != SQLITE_ROW) {
+      s = sqlite::error(reader_, "find documents");
+      break;
+    }
   }
-  return Status::ok();
+  sqlite::exec(reader_, "COMMIT");
+  return s;
 }
 
 Status SqliteJournalStore::list_documents(const DocumentQuery& query, std::vector<Document>* out,

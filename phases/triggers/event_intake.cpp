@@ -43,10 +43,8 @@ void EventTriggers::accept(std::vector<Event> events,
   const engine::TimeMs now = clock_.now_ms();
   for (std::size_t i = 0; i < events.size(); ++i) {
     Event& e = events[i];
-    json detail = e.to_json();
-    detail["digest"] = e.digest;
     engine::FanOutItem item{kEventsFanOut, event_key(e.source, e.id), ++intake_->last_ordinal,
-                            engine::kItemPending, 0, detail.dump(), "", now, now};
+                            engine::kItemPending, 0, e.stored_text(), "", now, now};
     intake_->queued.push_back({std::move(item), std::move(e.digest), request, i});
   }
   if (!intake_->writing) write_accepted();
@@ -71,6 +69,7 @@ void EventTriggers::write_accepted() {
         if (!*alive) return;
         settle_accepted(*batch, s, *added);
         intake_->writing = false;
+        intake_->last_write = std::chrono::steady_clock::now();
         if (!intake_->queued.empty()) write_accepted();
         if (s) match_more();
       });

@@ -4,6 +4,8 @@
 // their TTL ends.
 #include <unordered_set>
 
+#include "engine/json/json_writer.h"
+
 #include "engine/journal/journal.h"
 #include "engine/time/clock.h"
 #include "observability/log.h"
@@ -33,7 +35,7 @@ std::string claim_key(const std::string& trigger, const std::string& customer) {
 
 void EventTriggers::match_more() {
   Matcher& m = *matcher_;
-  if (m.busy) {
+  if (m.busy || m.pacing) {
     m.again = true;
     return;
   }
@@ -89,6 +91,7 @@ bool EventTriggers::eligible(const TriggerRule& rule, const std::string& custome
 }
 
 void EventTriggers::match_batch(std::vector<FanOutItem> events) {
+  const auto started = std::chrono::steady_clock::now();
   const engine::TimeMs now = clock_.now_ms();
   std::vector<json> parsed;
   parsed.reserve(events.size());
@@ -110,31 +113,39 @@ void EventTriggers::match_batch(std::vector<FanOutItem> events) {
   auto w = std::make_shared<EventWrites>();
   std::size_t parked = 0;
   for (std::size_t i = 0; i < events.size(); ++i) {
-    FanOutItem next = events[i];
-    json& detail = parsed[i];
+    FanOutItem next = std::move(events[i]);
+    const json& detail = parsed[i];
     next.updated_ms = now;
+    std::string added;  // members added to the stored detail, spliced in
     if (!detail.is_object()) {
       next.status = kMatched;  // unreadable: nothing can match it
     } else if (unknown.count(subjects[i])) {
       next.status = kParked;
       const engine::TimeMs until = now + tuning_.park_ttl.count();
-      detail["parked_until"] = until;
+      added = ",\"parked_until\":" + std::to_string(until);
       w->documents.push_back({kParkedEvents, next.key,
                               json{{"ordinal", next.ordinal}, {"until", until}}.dump(),
                               subjects[i], std::to_string(until), 0, 0, 0});
       ++parked;
     } else {
       next.status = kMatched;
-      detail["matches"] = match_event(next, detail, &w->documents, &w->actions);
+      added = ",\"matches\":" + match_event(next, detail, &w->documents, &w->actions);
     }
-    if (detail.is_object()) next.detail = detail.dump();
+    // The detail is an object written by intake: its members and these,
+    // without parsing and writing it again.
+    if (!added.empty() && !next.detail.empty() && next.detail.back() == '}') {
+      next.detail.pop_back();
+      next.detail += added;
+      next.detail += '}';
+    }
     w->events.push_back({std::move(next), engine::kItemPending});
   }
-  const std::int64_t last = events.back().ordinal;
+  const std::int64_t last = w->events.back().item.ordinal;
   const std::size_t actions = w->actions.size();
+  const auto cost = std::chrono::steady_clock::now() - started;
   journal_.run_on_writer(
       [w](engine::JournalStore& store) { return w->apply(store); },
-      [this, last, parked, actions, alive = alive_](const Status& s) {
+      [this, last, parked, actions, cost, alive = alive_](const Status& s) {
         if (!*alive) return;
         Matcher& m = *matcher_;
         m.busy = false;
@@ -148,45 +159,65 @@ void EventTriggers::match_batch(std::vector<FanOutItem> events) {
         if (ports_.metrics && parked) ports_.metrics->events_parked(parked);
         if (actions) run_actions();
         unpark();
-        match_more();
+        match_after(cost);
       });
+}
+
+// Intake comes first: while events are arriving, matching waits twice what
+// its last batch cost (at most 20 ms) before the next, so it takes at most
+// a third of the engine's thread and a burst is accepted at the rate the
+// API can take it, the queue absorbing the rest (the lag metric shows it).
+// At a steady rate the batches are small and the wait a few milliseconds.
+void EventTriggers::match_after(std::chrono::steady_clock::duration cost) {
+  constexpr auto kArriving = std::chrono::milliseconds(100);
+  constexpr auto kMaxWait = std::chrono::milliseconds(20);
+  const auto now = std::chrono::steady_clock::now();
+  if (now - intake_->last_write > kArriving) return match_more();
+  Matcher& m = *matcher_;
+  m.pacing = true;
+  m.pace_timer.expires_after(std::min<std::chrono::steady_clock::duration>(2 * cost, kMaxWait));
+  m.pace_timer.async_wait([this, alive = alive_](const boost::system::error_code& ec) {
+    if (ec || !*alive) return;
+    matcher_->pacing = false;
+    match_more();
+  });
 }
 
 // The matches of one event (accepted at item.created_ms) as its detail
 // lists them; the action items of those eligible and the claims they make
 // are added to *actions and *claims.
-json EventTriggers::match_event(const FanOutItem& item, const json& event,
-                                std::vector<engine::Document>* claims,
-                                std::vector<FanOutItem>* actions) {
-  json found = json::array();
+std::string EventTriggers::match_event(const FanOutItem& item, const json& event,
+                                       std::vector<engine::Document>* claims,
+                                       std::vector<FanOutItem>* actions) {
+  std::string found;
+  JsonWriter list(found);
+  list.begin_array();
   const std::string type = event.value("type", "");
   const std::string customer = event.value("subject", "");
   for (const TriggerRule* rule : catalog_.in_force(type, item.created_ms)) {
     if (!matches(rule->conditions, event)) continue;
     const std::string id = match_id(item.ordinal, rule->id);
     const bool ok = eligible(*rule, customer, id, item.created_ms, claims);
-    found.push_back({{"id", id},
-                       {"trigger", rule->id},
-                       {"trigger_version", rule->version},
-                       {"eligible", ok}});
+    list.begin_object().key("eligible").boolean(ok).key("id").string(id);
+    list.key("trigger").string(rule->id).key("trigger_version").number(rule->version).end_object();
     if (ports_.metrics) ports_.metrics->trigger_matched(rule->id, ok);
     if (!ok) continue;
-    const json* stored = catalog_.stored(rule->id, rule->version);
-    json detail = {{"kind", "action"},
-                   {"event", {{"id", event.value("id", "")},
-                              {"source", event.value("source", "")},
-                              {"type", type},
-                              {"subject", customer}}},
-                   {"event_key", item.key},
-                   {"event_ordinal", item.ordinal},
-                   {"trigger", rule->id},
-                   {"version", rule->version},
-                   {"action", stored ? stored->value("action", json()) : json()},
-                   {"attempts", json::array()}};
-    if (event.contains("traceparent")) detail["traceparent"] = event["traceparent"];
+    std::string detail;
+    JsonWriter d(detail);
+    d.begin_object().key("action").raw(catalog_.action_text(rule->id, rule->version));
+    d.key("attempts").begin_array().end_array();
+    d.key("event").begin_object().key("id").string(event.value("id", ""));
+    d.key("source").string(event.value("source", "")).key("subject").string(customer);
+    d.key("type").string(type).end_object();
+    d.key("event_key").string(item.key).key("event_ordinal").number(item.ordinal);
+    d.key("kind").string("action");
+    if (auto tp = event.find("traceparent"); tp != event.end() && tp->is_string())
+      d.key("traceparent").string(tp->get_ref<const std::string&>());
+    d.key("trigger").string(rule->id).key("version").number(rule->version).end_object();
     actions->push_back({kActionsFanOut, id, ++matcher_->last_action_ordinal, engine::kItemPending,
-                        0, detail.dump(), "", item.created_ms, item.created_ms});
+                        0, std::move(detail), "", item.created_ms, item.created_ms});
   }
+  list.end_array();
   return found;
 }
 

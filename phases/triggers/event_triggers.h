@@ -162,9 +162,10 @@ class EventTriggers {
   // event_matcher.cpp
   void match_more();
   void match_batch(std::vector<engine::FanOutItem> events);
-  nlohmann::json match_event(const engine::FanOutItem& item, const nlohmann::json& event,
-                             std::vector<engine::Document>* claims,
-                             std::vector<engine::FanOutItem>* actions);
+  std::string match_event(const engine::FanOutItem& item, const nlohmann::json& event,
+                          std::vector<engine::Document>* claims,
+                          std::vector<engine::FanOutItem>* actions);
+  void match_after(std::chrono::steady_clock::duration cost);
   bool eligible(const TriggerRule& rule, const std::string& customer, const std::string& match,
                 engine::TimeMs at, std::vector<engine::Document>* claims);
   // Queues for unpark() the customers that exist among the parked events'

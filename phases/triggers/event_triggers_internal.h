@@ -3,6 +3,7 @@
 // event_views.cpp). Not for use outside phases/triggers/.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -39,10 +40,11 @@ struct EventTriggers::Intake {
   std::int64_t last_ordinal = 0;
   std::vector<QueuedEvent> queued;  // waiting for the next write
   bool writing = false;
+  std::chrono::steady_clock::time_point last_write;  // events arriving: see match_after
 };
 
 struct EventTriggers::Matcher {
-  explicit Matcher(boost::asio::io_context& io) : sweep_timer(io) {}
+  explicit Matcher(boost::asio::io_context& io) : sweep_timer(io), pace_timer(io) {}
   struct Claim {
     std::string match;
     engine::TimeMs at = 0;
@@ -58,6 +60,8 @@ struct EventTriggers::Matcher {
   // the parked index only from then on.
   engine::TimeMs next_expiry = 0;
   boost::asio::steady_timer sweep_timer;
+  boost::asio::steady_timer pace_timer;  // the wait between batches while events arrive
+  bool pacing = false;
   engine::FanOutPolicy actions;  // the actions' run policy
 };
 

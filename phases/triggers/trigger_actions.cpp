@@ -211,6 +211,12 @@ void EventTriggers::Action::wake_event() {
   if (!found) return finish(Result::invalid("the event is gone"));
   engine::FanOutUpdate woken{event, "expired"};
   woken.item.status = engine::kItemPending;
+  // Matched again from its own members: the expired match list goes.
+  json stored = json::parse(event.detail, nullptr, false);
+  if (stored.is_object()) {
+    stored.erase("matches");
+    woken.item.detail = stored.dump();
+  }
   woken.item.updated_ms = owner_.clock_.now_ms();
   detail_["result"] = {{"event", "matching again"}};
   write_then(

@@ -79,9 +79,10 @@ void TriggerCatalog::add(json stored) {
   const std::string id = stored["id"];
   const std::int64_t v = stored["version"];
   Trigger& t = triggers_[id];
-  Version version{parse_trigger(fields_of(stored)), stored, effective_of(stored)};
+  Version version{parse_trigger(fields_of(stored)), stored, "", effective_of(stored)};
   version.rule.id = id;
   version.rule.version = v;
+  version.action_text = stored.value("action", json()).dump();
   auto& types = by_type_[version.rule.event_type];
   if (std::find(types.begin(), types.end(), id) == types.end()) types.push_back(id);
   auto at = std::lower_bound(t.versions.begin(), t.versions.end(), v,
@@ -145,6 +146,15 @@ const json* TriggerCatalog::stored(const std::string& id, std::int64_t version) 
   for (const Version& v : it->second.versions)
     if (v.rule.version == version) return &v.stored;
   return nullptr;
+}
+
+const std::string& TriggerCatalog::action_text(const std::string& id, std::int64_t version) const {
+  static const std::string kNone = "null";
+  auto it = triggers_.find(id);
+  if (it == triggers_.end()) return kNone;
+  for (const Version& v : it->second.versions)
+    if (v.rule.version == version) return v.action_text;
+  return kNone;
 }
 
 const TriggerRule* TriggerCatalog::version(const std::string& id, std::int64_t version) const {

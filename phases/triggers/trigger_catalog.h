@@ -55,6 +55,9 @@ class TriggerCatalog {
   const nlohmann::json* current(const std::string& id) const;
   // The stored body of version `version` of trigger `id`, or null.
   const nlohmann::json* stored(const std::string& id, std::int64_t version) const;
+  // The action of version `version` of trigger `id` as JSON text ("null"
+  // when there is none), written once per version.
+  const std::string& action_text(const std::string& id, std::int64_t version) const;
   // Version `version` of trigger `id`, or null.
   const TriggerRule* version(const std::string& id, std::int64_t version) const;
   // The versions that act on an event of `type` accepted at `accepted_ms`:
@@ -67,6 +70,7 @@ class TriggerCatalog {
   struct Version {
     TriggerRule rule;
     nlohmann::json stored;
+    std::string action_text;
     engine::TimeMs effective_ms = 0;
   };
   struct Trigger {
