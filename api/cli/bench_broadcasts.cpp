@@ -22,7 +22,6 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 constexpr int kImportBatch = 10'000;
-constexpr std::chrono::seconds kStartupTimeout{60};
 
 class BroadcastBench {
  public:
@@ -105,17 +104,7 @@ class BroadcastBench {
                      "sqlite:" + (dir_ / "broadcasts.db").string(), "--config",
                      (dir_ / "config.json").string()},
                     dir_ / "orchestrator.log");
-    return healthy(sandbox_url_) && healthy(api_url_);
-  }
-
-  bool healthy(const std::string& url) {
-    const auto deadline = Clock::now() + kStartupTimeout;
-    while (Clock::now() < deadline) {
-      auto r = http_.call(url, "GET", "/health", "", {}, std::chrono::milliseconds(500));
-      if (r.ok() && r.response.status == 200) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    return false;
+    return wait_healthy(http_, sandbox_url_) && wait_healthy(http_, api_url_);
   }
 
   // Customer i lives in the location of broadcast i % K.

@@ -36,7 +36,6 @@ constexpr int kImportBatch = 10'000;
 constexpr int kConnections = 8;         // POSTs in flight in the throughput runs
 constexpr int kSampleEvery = 25;        // events read back for their latency
 constexpr int kPauseLatencyMs = 1'000;  // the rewards service while the backlog loads
-constexpr std::chrono::seconds kStartupTimeout{60};
 constexpr std::chrono::seconds kStallTimeout{60};  // no credit paid for this long: stuck
 constexpr const char* kServices[] = {
     "notion", "tool_service", "memory_gateway", "slm",     "figma",     "github", "github_pages",
@@ -136,17 +135,7 @@ class EventBench {
         {exe, "serve", "--no-auth", "--listen", api_url_.substr(7), "--store",
          "sqlite:" + (dir_ / "events.db").string(), "--config", (dir_ / "config.json").string()},
         dir_ / "orchestrator.log");
-    return healthy(sandbox_url_) && healthy(api_url_);
-  }
-
-  bool healthy(const std::string& url) {
-    const auto deadline = Clock::now() + kStartupTimeout;
-    while (Clock::now() < deadline) {
-      auto r = http_.call(url, "GET", "/health", "", {}, std::chrono::milliseconds(500));
-      if (r.ok() && r.response.status == 200) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    return false;
+    return wait_healthy(http_, sandbox_url_) && wait_healthy(http_, api_url_);
   }
 
   bool import_customers() {

@@ -11,9 +11,20 @@
 #include <sstream>
 #include <thread>
 
+#include "adapters/http/blocking_http.h"
 #include "api/cli/child_process.h"
 
 namespace orch::api {
+
+bool wait_healthy(http::BlockingHttp& http, const std::string& url) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto r = http.call(url, "GET", "/health", "", {}, std::chrono::milliseconds(500));
+    if (r.ok() && r.response.status == 200) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return false;
+}
 
 namespace {
 constexpr std::chrono::seconds kStopTimeout{30};

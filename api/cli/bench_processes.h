@@ -9,7 +9,15 @@
 #include <string>
 #include <vector>
 
+namespace orch::http {
+class BlockingHttp;
+}
+
 namespace orch::api {
+
+// Polls GET <url>/health until it answers 200 (true) or a minute has
+// passed (false): a child process started and ready for the benchmark.
+bool wait_healthy(http::BlockingHttp& http, const std::string& url);
 
 // The path of this binary ("" if /proc cannot say).
 std::string self_exe();

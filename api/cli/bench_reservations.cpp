@@ -24,7 +24,6 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-constexpr std::chrono::seconds kStartupTimeout{60};
 constexpr std::chrono::seconds kEvictionTimeout{60};
 constexpr int kDailyCap = 1000;  // caps are checked on every reserve; none is hit
 
@@ -142,12 +141,7 @@ class ReservationBench {
                      "sqlite:" + (dir_ / "users.db").string(), "--config",
                      (dir_ / "config.json").string()},
                     dir_ / "orchestrator.log");
-    const auto deadline = Clock::now() + kStartupTimeout;
-    while (Clock::now() < deadline) {
-      auto r = http_.call(api_url_, "GET", "/health", "", {}, std::chrono::milliseconds(500));
-      if (r.ok() && r.response.status == 200) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
+    if (wait_healthy(http_, api_url_)) return true;
     std::fprintf(stderr, "bench: the orchestrator did not start (see %s)\n",
                  (dir_ / "orchestrator.log").c_str());
     return false;
