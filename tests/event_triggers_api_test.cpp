@@ -37,11 +37,11 @@ json purchase(const std::string& id, const std::string& customer, double amount)
 class EventTriggersApiTest : public AppTest {
  protected:
   void SetUp() override {
-    api::AppConfig config = test_config(dir_.path);
-    config.trigger_action_attempts = 3;
-    config.trigger_action_backoff_ms = 10;
-    config.event_park_ttl_seconds = 1;
-    app_ = std::make_unique<api::OrchestratorApp>(config);
+    config_ = test_config(dir_.path);
+    config_.trigger_action_attempts = 3;
+    config_.trigger_action_backoff_ms = 10;
+    config_.event_park_ttl_seconds = 1;
+    app_ = std::make_unique<api::OrchestratorApp>(config_);
     ASSERT_EQ(app_->start(), "");
     client_ = std::make_unique<ApiClient>(app_->base_url());
     sandbox_ = std::make_unique<ApiClient>(app_->sandbox()->base_url());
@@ -80,6 +80,8 @@ class EventTriggersApiTest : public AppTest {
     EXPECT_EQ(r.status, 200) << r.raw;
     return r.body;
   }
+  api::AppConfig config_;
+
   json dead_letters(const std::string& query = "") {
     HttpReply r = client_->get("/v1/dead-letters" + query);
     EXPECT_EQ(r.status, 200) << r.raw;
@@ -192,6 +194,28 @@ TEST_F(EventTriggersApiTest, APermanentFailureIsDeadLetteredAndAReplayPaysOnce) 
   HttpReply again = client_->post("/v1/dead-letters:replay", {{"ids", {first}}});
   EXPECT_EQ(again.body["results"][first], "not_found");
   EXPECT_EQ(credits("c1")["count"], 1);
+}
+
+TEST_F(EventTriggersApiTest, AReplayCutShortByARestartResumes) {
+  trigger(kBigSpender);
+  inject({{"path_prefix", "/v1/credits"}, {"status", 422}});
+  send({{"events", {purchase("r-1", "c1", 100), purchase("r-2", "c2", 100), purchase("r-3", "c3", 100)}}});
+  for (const char* id : {"r-1", "r-2", "r-3"}) settled(id, "dead_lettered");
+  ASSERT_EQ(sandbox_->call("DELETE", "/sandbox/faults").status, 200);
+  json ids = json::array();
+  for (const json& letter : dead_letters()) ids.push_back(letter["id"]);
+  // One a second: the first is moved at once, the rest wait in memory.
+  HttpReply r = client_->post("/v1/dead-letters:replay", {{"ids", ids}, {"max_per_second", 1}});
+  ASSERT_EQ(r.status, 202) << r.raw;
+  EXPECT_EQ(r.body["replaying"], 3);
+  app_.reset();  // what survives is what the store holds
+  app_ = std::make_unique<api::OrchestratorApp>(config_);
+  ASSERT_EQ(app_->start(), "");
+  client_ = std::make_unique<ApiClient>(app_->base_url());
+  for (const char* id : {"r-1", "r-2", "r-3"}) settled(id);
+  EXPECT_TRUE(dead_letters().empty());
+  json match = client_->get("/v1/events/r-3?source=shop").body["matches"][0];
+  ASSERT_EQ(match["replays"].size(), 1u) << match.dump();
 }
 
 TEST_F(EventTriggersApiTest, ADiscardedDeadLetterIsAuditedAndNeverPaid) {

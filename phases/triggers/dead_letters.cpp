@@ -3,6 +3,7 @@
 // succeeds) and discarded (audited).
 #include <algorithm>
 #include <cmath>
+#include <map>
 
 #include "engine/journal/journal.h"
 #include "engine/time/clock.h"
@@ -87,6 +88,13 @@ void EventTriggers::replay(std::vector<std::string> ids, double per_second, cons
   auto run = std::make_shared<ReplayRun>(io_);
   run->per_second = std::clamp(per_second, 0.1, 10'000.0);
   run->actor = actor;
+  // Each dead letter to replay records the request before the answer, so
+  // a replay cut short by a crash resumes at the next start.
+  const json request = {{"at", engine::format_time(clock_.now_ms())},
+                        {"by", actor.value("by", "anonymous")},
+                        {"token", actor.value("token", json())},
+                        {"max_per_second", run->per_second}};
+  auto w = std::make_shared<EventWrites>();
   for (const std::string& id : ids) {
     engine::Document d;
     FanOutItem item;
@@ -94,17 +102,61 @@ void EventTriggers::replay(std::vector<std::string> ids, double per_second, cons
     Status s = journal_.store().documents().get_document(kDeadLetters, id, &d, &letter);
     if (s) s = journal_.store().fan_outs().fan_out_item(kActionsFanOut, id, &item, &found);
     if (!s) return done(s, outcome);
-    if (!letter || !found) {
+    json body = json::parse(d.body, nullptr, false);
+    if (!letter || !found || !body.is_object()) {
       outcome[id] = "not_found";
     } else if (item.status != engine::kItemFailed) {
       outcome[id] = "already_replaying";
     } else if (!outcome.contains(id)) {
       outcome[id] = "replaying";
       run->ids.push_back(id);
+      body["replay_requested"] = request;
+      d.body = body.dump();
+      w->documents.push_back(std::move(d));
     }
   }
-  done(Status::ok(), outcome);
-  if (!run->ids.empty()) replay_next(run);
+  if (run->ids.empty()) return done(Status::ok(), outcome);
+  journal_.run_on_writer(
+      [w](engine::JournalStore& store) { return w->apply(store); },
+      [this, run, outcome, done = std::move(done), alive = alive_](const Status& s) {
+        if (!*alive) return;
+        done(s, outcome);
+        if (s) replay_next(run);
+      });
+}
+
+// At start: the replays a crash cut short, resumed at the rate they asked
+// for (one run per caller and rate).
+Status EventTriggers::resume_replays() {
+  std::map<std::string, std::shared_ptr<ReplayRun>> runs;
+  engine::DocumentQuery query{kDeadLetters, "", "", 0, 500};
+  for (bool more = true; more;) {
+    std::vector<engine::Document> page;
+    if (Status s = journal_.store().documents().list_documents(query, &page, &more); !s) return s;
+    if (page.empty()) break;
+    query.before_seq = page.back().seq;
+    for (const engine::Document& d : page) {
+      const json body = json::parse(d.body, nullptr, false);
+      if (!body.is_object() || !body.contains("replay_requested")) continue;
+      const json& r = body["replay_requested"];
+      const json actor = {{"by", r.value("by", "anonymous")}, {"token", r.value("token", json())}};
+      const double rate = r.value("max_per_second", 100.0);
+      auto& run = runs[actor.dump() + std::to_string(rate)];
+      if (!run) {
+        run = std::make_shared<ReplayRun>(io_);
+        run->per_second = std::clamp(rate, 0.1, 10'000.0);
+        run->actor = actor;
+      }
+      run->ids.push_back(d.id);
+    }
+  }
+  for (auto& [key, run] : runs) {
+    std::reverse(run->ids.begin(), run->ids.end());  // oldest first
+    observability::log(observability::LogLevel::info, "dead letter replay resumed",
+                       {{"dead_letters", run->ids.size()}, {"by", run->actor["by"]}});
+    replay_next(run);
+  }
+  return Status::ok();
 }
 
 void EventTriggers::replay_next(std::shared_ptr<ReplayRun> run) {
@@ -131,6 +183,7 @@ void EventTriggers::replay_next(std::shared_ptr<ReplayRun> run) {
     json body = json::parse(d.body, nullptr, false);
     json detail = json::parse(item.detail, nullptr, false);
     if (!body.is_object() || !detail.is_object()) continue;
+    body.erase("replay_requested");
     body["replays"].push_back(entry);
     detail["replays"].push_back(entry);
     d.body = body.dump();

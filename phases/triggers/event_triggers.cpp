@@ -86,6 +86,7 @@ Status EventTriggers::start() {
   match_more();
   run_actions();
   unpark();
+  if (Status s = resume_replays(); !s) return s;
   arm_sweep();
   return Status::ok();
 }

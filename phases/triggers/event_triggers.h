@@ -134,8 +134,10 @@ class EventTriggers {
 
   // Replays dead letters `ids` (at most `per_second` a second): each is
   // audited, its action moved back to pending with fresh attempts; its
-  // document goes when the action succeeds. `done` once every replay is
-  // recorded, with {id: "replaying" | "not_found" | "already_replaying"}.
+  // document goes when the action succeeds. `done` once the request is
+  // recorded on each dead letter (a replay a crash cuts short resumes at
+  // the next start), with {id: "replaying" | "not_found" |
+  // "already_replaying"}.
   void replay(std::vector<std::string> ids, double per_second, const nlohmann::json& actor,
               std::function<void(const Status&, const nlohmann::json& outcome)> done);
   // Discards dead letter `id` (audited): its action will not be done. Not
@@ -182,6 +184,7 @@ class EventTriggers {
                std::function<void(engine::ItemOutcome)> done);
   // dead_letters.cpp
   void replay_next(std::shared_ptr<ReplayRun> run);
+  Status resume_replays();
   // event_views.cpp
   void sample_gauges();
 
