@@ -70,13 +70,6 @@ std::string event_key(const std::string& source, const std::string& id) {
   return std::to_string(source.size()) + ":" + source + id;
 }
 
-json Event::to_json() const {
-  json j = {{"id", id}, {"source", source}, {"type", type}, {"subject", subject}, {"data", data}};
-  if (!time.empty()) j["time"] = time;
-  if (!traceparent.empty()) j["traceparent"] = traceparent;
-  return j;
-}
-
 std::string Event::stored_text() const {
   std::string out;
   out.reserve(128 + id.size() + source.size() + subject.size() + data_text.size());
@@ -87,21 +80,6 @@ std::string Event::stored_text() const {
   if (!traceparent.empty()) w.key("traceparent").string(traceparent);
   w.key("type").string(type).end_object();
   return out;
-}
-
-std::optional<Event> Event::from_json(const json& j) {
-  if (!j.is_object()) return std::nullopt;
-  Event e;
-  e.id = j.value("id", "");
-  e.source = j.value("source", "");
-  e.type = j.value("type", "");
-  e.subject = j.value("subject", "");
-  e.time = j.value("time", "");
-  e.traceparent = j.value("traceparent", "");
-  e.digest = j.value("digest", "");
-  e.data = j.contains("data") ? j["data"] : json::object();
-  if (e.id.empty() || e.source.empty()) return std::nullopt;
-  return e;
 }
 
 std::optional<Event> read_event(const json& body, const std::string& prefix,

@@ -38,13 +38,10 @@ struct Event {
   std::string traceparent;  // W3C, "" when none (or malformed)
   std::string digest;       // hex SHA-256 of type, subject, time and data
 
-  // The event as GET /v1/events/{id} shows it (without status).
-  nlohmann::json to_json() const;
-  // to_json() plus digest as JSON text, written directly (intake writes
-  // one per event: no tree built and dumped). REQUIRES: data_text is set.
+  // The event as stored: its members and digest as JSON text, written
+  // directly (intake writes one per event: no tree built and dumped).
+  // REQUIRES: data_text is set.
   std::string stored_text() const;
-  // The inverse of to_json() plus digest; nullopt when `j` is not one.
-  static std::optional<Event> from_json(const nlohmann::json& j);
 };
 
 // The event of `body`, or nullopt with every problem in *errors (field
