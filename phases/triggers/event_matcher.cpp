@@ -25,7 +25,6 @@ namespace {
 constexpr std::size_t kMaxClaimsCached = 100'000;
 constexpr const char* kParked = "parked";
 constexpr const char* kMatched = "matched";
-constexpr const char* kExpired = "expired";
 
 std::string claim_key(const std::string& trigger, const std::string& customer) {
   return trigger + "|" + customer;
