@@ -5,6 +5,7 @@
 #include <cmath>
 #include <map>
 
+#include "engine/journal/document_pages.h"
 #include "engine/journal/journal.h"
 #include "engine/time/clock.h"
 #include "engine/time/time_format.h"
@@ -129,27 +130,23 @@ void EventTriggers::replay(std::vector<std::string> ids, double per_second, cons
 // for (one run per caller and rate).
 Status EventTriggers::resume_replays() {
   std::map<std::string, std::shared_ptr<ReplayRun>> runs;
-  engine::DocumentQuery query{kDeadLetters, "", "", 0, 500};
-  for (bool more = true; more;) {
-    std::vector<engine::Document> page;
-    if (Status s = journal_.store().documents().list_documents(query, &page, &more); !s) return s;
-    if (page.empty()) break;
-    query.before_seq = page.back().seq;
-    for (const engine::Document& d : page) {
-      const json body = json::parse(d.body, nullptr, false);
-      if (!body.is_object() || !body.contains("replay_requested")) continue;
-      const json& r = body["replay_requested"];
-      const json actor = {{"by", r.value("by", "anonymous")}, {"token", r.value("token", json())}};
-      const double rate = r.value("max_per_second", 100.0);
-      auto& run = runs[actor.dump() + std::to_string(rate)];
-      if (!run) {
-        run = std::make_shared<ReplayRun>(io_);
-        run->per_second = std::clamp(rate, 0.1, 10'000.0);
-        run->actor = actor;
-      }
-      run->ids.push_back(d.id);
-    }
-  }
+  Status s = engine::for_each_document(
+      journal_.store().documents(), {kDeadLetters, "", "", 0, 500}, [&](const engine::Document& d) {
+        const json body = json::parse(d.body, nullptr, false);
+        if (!body.is_object() || !body.contains("replay_requested")) return true;
+        const json& r = body["replay_requested"];
+        const json actor = {{"by", r.value("by", "anonymous")}, {"token", r.value("token", json())}};
+        const double rate = r.value("max_per_second", 100.0);
+        auto& run = runs[actor.dump() + std::to_string(rate)];
+        if (!run) {
+          run = std::make_shared<ReplayRun>(io_);
+          run->per_second = std::clamp(rate, 0.1, 10'000.0);
+          run->actor = actor;
+        }
+        run->ids.push_back(d.id);
+        return true;
+      });
+  if (!s) return s;
   for (auto& [key, run] : runs) {
     std::reverse(run->ids.begin(), run->ids.end());  // oldest first
     observability::log(observability::LogLevel::info, "dead letter replay resumed",

@@ -11,6 +11,7 @@
 #include <charconv>
 #include <unordered_set>
 
+#include "engine/journal/document_pages.h"
 #include "engine/journal/journal.h"
 #include "engine/time/clock.h"
 #include "observability/log.h"
@@ -180,24 +181,21 @@ Status EventTriggers::expired_parked(engine::TimeMs now, std::vector<std::string
   Matcher& m = *matcher_;
   // A park made after this scan ends no sooner than a TTL from now.
   engine::TimeMs next = now + tuning_.park_ttl.count();
-  engine::DocumentQuery query{kParkedEvents, "", "", 0, 1'000};
-  for (bool more = true; more;) {
-    std::vector<engine::Document> page;
-    if (Status s = journal_.store().documents().list_documents(query, &page, &more); !s) return s;
-    if (page.empty()) break;
-    query.before_seq = page.back().seq;
-    for (const engine::Document& d : page) {
-      engine::TimeMs until = 0;
-      std::from_chars(d.index_b.data(), d.index_b.data() + d.index_b.size(), until);
-      if (until > now) {
-        next = std::min(next, until);
-      } else if (ids->size() < kMaxPerPass) {
-        ids->push_back(d.id);
-      } else {
-        next = now;  // more than a pass can take: look again at the next sweep
-      }
-    }
-  }
+  Status s = engine::for_each_document(
+      journal_.store().documents(), {kParkedEvents, "", "", 0, 1'000},
+      [&](const engine::Document& d) {
+        engine::TimeMs until = 0;
+        std::from_chars(d.index_b.data(), d.index_b.data() + d.index_b.size(), until);
+        if (until > now) {
+          next = std::min(next, until);
+        } else if (ids->size() < kMaxPerPass) {
+          ids->push_back(d.id);
+        } else {
+          next = now;  // more than a pass can take: look again at the next sweep
+        }
+        return true;
+      });
+  if (!s) return s;
   m.next_expiry = next;
   return Status::ok();
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <random>
 
+#include "engine/journal/document_pages.h"
 #include "engine/journal/journal.h"
 #include "engine/time/time_format.h"
 #include "observability/log.h"
@@ -56,23 +57,19 @@ TriggerCatalog::TriggerCatalog(engine::Journal& journal, engine::Clock& clock)
 Status TriggerCatalog::load() {
   triggers_.clear();
   by_type_.clear();
-  engine::DocumentQuery q{kTriggerVersions, "", "", 0, 500};
-  for (bool more = true; more;) {
-    std::vector<engine::Document> page;
-    if (Status s = journal_.store().documents().list_documents(q, &page, &more); !s) return s;
-    for (const engine::Document& d : page) {
-      json stored = json::parse(d.body, nullptr, false);
-      if (stored.is_object() && stored.contains("id") && stored.contains("version") &&
-          check_trigger(fields_of(stored), TriggerCheck::create).empty()) {
-        add(std::move(stored));
-      } else {
-        observability::log(observability::LogLevel::error, "unreadable trigger version",
-                           {{"version", d.id}});
-      }
-    }
-    if (!page.empty()) q.before_seq = page.back().seq;
-  }
-  return Status::ok();
+  return engine::for_each_document(
+      journal_.store().documents(), {kTriggerVersions, "", "", 0, 500},
+      [this](const engine::Document& d) {
+        json stored = json::parse(d.body, nullptr, false);
+        if (stored.is_object() && stored.contains("id") && stored.contains("version") &&
+            check_trigger(fields_of(stored), TriggerCheck::create).empty()) {
+          add(std::move(stored));
+        } else {
+          observability::log(observability::LogLevel::error, "unreadable trigger version",
+                             {{"version", d.id}});
+        }
+        return true;
+      });
 }
 
 void TriggerCatalog::add(json stored) {
